@@ -1,0 +1,228 @@
+//! `myhealthctl diff`: (a) the drift gate — the generated tree on disk vs a
+//! fresh in-memory render; (b) `--base REV` — the generated tree committed
+//! at REV (read through git) vs a fresh render of the working tree, grouped
+//! by environment. Every printed line is redacted.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::changes::{self, FileChange, Kind};
+use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::config::Config;
+use crate::redact::Redactor;
+use crate::render::env_of_path;
+use crate::tree::{self, Tree};
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Unified diff
+    #[default]
+    Text,
+    /// A pull-request comment: a summary table and one collapsible section per environment
+    Markdown,
+    /// Machine-readable summary
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffCmd {
+    #[command(flatten)]
+    pub args: RenderArgs,
+    /// Compare the generated tree committed at this git revision with a fresh render of the working tree
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Only list changed files and per-environment counts
+    #[arg(long)]
+    pub stat: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// With `--base`: exit 1 when the output differs (without `--base` it always does)
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// The hidden marker that lets a workflow find and update its own PR comment.
+pub const COMMENT_MARKER: &str = "<!-- myhealthctl-diff -->";
+
+impl DiffCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        match &self.base {
+            None => drift(g, &self.args, self.format, self.stat),
+            Some(rev) => self.against_base(g, rev),
+        }
+    }
+
+    /// The CI gate shared with `render --check`.
+    pub fn drift_gate(g: &Global, args: &RenderArgs) -> anyhow::Result<Outcome> {
+        drift(g, args, Format::Text, false)
+    }
+
+    fn against_base(&self, g: &Global, rev: &str) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let opts = p.render_options(&cfg, &self.args)?;
+        let new = crate::render::render(&cfg, &p.templates(&self.args)?, &opts)?;
+
+        let top = crate::git::toplevel(&p.root)?;
+        let commit = crate::git::resolve_commit(&top, rev)?;
+        let out = p.out_dir(&self.args);
+        let out_abs = if out.is_absolute() { out.clone() } else { std::env::current_dir()?.join(&out) };
+        let top_canon = top.canonicalize().unwrap_or(top.clone());
+        let out_canon = out_abs.canonicalize().unwrap_or(out_abs.clone());
+        let sub = out_canon
+            .strip_prefix(&top_canon)
+            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", out.display(), top.display()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let old = filter_envs(crate::git::tree_at(&top, &commit, &sub)?, &opts.only_envs);
+
+        // Redact what was sensitive on either side of the change.
+        let cfg_rel = p.config_path.canonicalize().ok().and_then(|c| c.strip_prefix(&top_canon).ok().map(|r| r.to_string_lossy().into_owned()));
+        let base_cfg: Option<Config> = cfg_rel
+            .and_then(|rel| crate::git::show(&top, &commit, &rel).ok().flatten())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| crate::config::load(crate::diagnostics::Source { name: p.display.clone(), text }).ok());
+        let redactor = Redactor::for_configs(std::iter::once(&cfg).chain(base_cfg.as_ref()));
+
+        let ch = changes::compare(&old, &new);
+        let label = if rev.len() > 12 && rev.chars().all(|c| c.is_ascii_hexdigit()) { rev[..12].to_string() } else { rev.to_string() };
+        let mut stdout = std::io::stdout().lock();
+        match self.format {
+            Format::Markdown => write!(stdout, "{}", changes::markdown(&ch, &label, &redactor, COMMENT_MARKER))?,
+            Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, Some(&label)))?)?,
+            Format::Text => {
+                let groups = changes::group(&ch);
+                if groups.is_empty() {
+                    writeln!(stdout, "no change to the generated output against `{label}`")?;
+                }
+                for (env, files) in &groups {
+                    let s = changes::summarize(files);
+                    let title = if env == changes::SHARED { "shared files".to_string() } else { format!("environment `{env}`") };
+                    writeln!(stdout, "{}", paint(p.color, "1", &format!("== {title}: {}", changes::stat_line(&s))))?;
+                    for f in files {
+                        if self.stat {
+                            writeln!(stdout, "  {} {}", kind_letter(f.kind), f.path)?;
+                        } else {
+                            write!(stdout, "{}", colorize(p.color, &changes::unified(f, &label, "working-tree", &redactor)))?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(if self.exit_code && !ch.is_empty() { Outcome::Differs } else { Outcome::Ok })
+    }
+}
+
+fn drift(g: &Global, args: &RenderArgs, format: Format, stat: bool) -> anyhow::Result<Outcome> {
+    let p = Project::locate(g)?;
+    let cfg = p.load()?;
+    let opts = p.render_options(&cfg, args)?;
+    let fresh = crate::render::render(&cfg, &p.templates(args)?, &opts)?;
+    let out = p.out_dir(args);
+    let on_disk = filter_envs(tree::read_dir(&out)?, &opts.only_envs);
+    let ch = changes::compare(&on_disk, &fresh);
+    let redactor = Redactor::for_configs([&cfg]);
+    let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
+        Format::Markdown => write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER))?,
+        Format::Text => {
+            for f in &ch {
+                if stat {
+                    writeln!(stdout, "{} {}", kind_letter(f.kind), f.path)?;
+                } else {
+                    write!(stdout, "{}", colorize(p.color, &changes::unified(f, &shown, "rendered", &redactor)))?;
+                }
+            }
+        }
+    }
+    if ch.is_empty() {
+        eprintln!("`{shown}/` is up to date with `{}`", p.display);
+        return Ok(Outcome::Ok);
+    }
+    eprintln!(
+        "error: `{shown}/` is out of date with `{}`: {} files differ\n  = help: run `{}` and commit the result",
+        p.display,
+        ch.len(),
+        fix_command(&p, args)
+    );
+    Ok(Outcome::Differs)
+}
+
+/// The exact command that brings the tree up to date.
+fn fix_command(p: &Project, args: &RenderArgs) -> String {
+    let mut cmd = String::from("myhealthctl render");
+    if p.display != crate::config::DEFAULT_FILE {
+        cmd.push_str(&format!(" --config {}", p.display));
+    }
+    for e in &args.envs {
+        cmd.push_str(&format!(" --env {e}"));
+    }
+    if let Some(t) = &args.templates {
+        cmd.push_str(&format!(" --templates {}", t.display()));
+    }
+    if let Some(o) = &args.out {
+        cmd.push_str(&format!(" --out {}", o.display()));
+    }
+    cmd
+}
+
+/// Keep shared files and those of `only` (all when empty).
+fn filter_envs(t: Tree, only: &[String]) -> Tree {
+    if only.is_empty() {
+        return t;
+    }
+    t.into_iter().filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e))).collect()
+}
+
+fn json_report(ch: &[FileChange<'_>], base: Option<&str>) -> serde_json::Value {
+    let groups = changes::group(ch);
+    let envs: BTreeMap<&String, serde_json::Value> = groups
+        .iter()
+        .map(|(env, files)| {
+            let files: Vec<_> = files.iter().map(|f| json!({ "path": f.path, "change": f.kind })).collect();
+            (env, json!({ "summary": changes::summarize(&groups[env]), "files": files }))
+        })
+        .collect();
+    json!({ "base": base, "differs": !ch.is_empty(), "groups": envs })
+}
+
+fn kind_letter(k: Kind) -> char {
+    match k {
+        Kind::Added => 'A',
+        Kind::Changed => 'M',
+        Kind::Removed => 'D',
+    }
+}
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+}
+
+fn colorize(color: bool, diff: &str) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.split_inclusive('\n')
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else if l.starts_with("@@") {
+                "36"
+            } else {
+                return l.to_string();
+            };
+            let (body, nl) = l.strip_suffix('\n').map_or((l, ""), |b| (b, "\n"));
+            format!("{}{nl}", paint(true, code, body))
+        })
+        .collect()
+}

@@ -1,0 +1,24 @@
+//! One module per subcommand; `dispatch` routes the parsed command line.
+
+pub mod completions;
+pub mod diff;
+pub mod envs;
+pub mod init;
+pub mod render;
+pub mod schema;
+pub mod validate;
+
+use crate::cli::{Cli, Command, Outcome};
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Render(c) => c.run(g),
+        Command::Diff(c) => c.run(g),
+        Command::Validate(c) => c.run(g),
+        Command::Envs(c) => c.run(g),
+        Command::Schema(c) => c.run(),
+        Command::Init(c) => c.run(),
+        Command::Completions(c) => c.run(),
+    }
+}

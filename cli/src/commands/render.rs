@@ -1,0 +1,73 @@
+//! `myhealthctl render`: config → generated tree, written atomically.
+
+use clap::Args;
+
+use crate::changes::{Kind, compare};
+use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::render::env_of_path;
+use crate::tree::{self, Tree};
+
+#[derive(Args, Debug)]
+pub struct RenderCmd {
+    #[command(flatten)]
+    pub args: RenderArgs,
+    /// Write nothing; exit 1 if the generated tree differs from a fresh render (same as `diff`)
+    #[arg(long)]
+    pub check: bool,
+}
+
+impl RenderCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        if self.check {
+            return super::diff::DiffCmd::drift_gate(g, &self.args);
+        }
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let opts = p.render_options(&cfg, &self.args)?;
+        let templates = p.templates(&self.args)?;
+        let out = p.out_dir(&self.args);
+        let fresh = crate::render::render(&cfg, &templates, &opts)?;
+        let existing = tree::read_dir(&out)?;
+        let next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());
+        let changes = compare(&existing, &next);
+        let count = |k| changes.iter().filter(|c| c.kind == k).count();
+        let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
+        if changes.is_empty() {
+            println!("`{shown}/` is up to date: {} files, {} environments", next.len(), env_list(&opts.only_envs, &cfg.env_names()));
+            return Ok(Outcome::Ok);
+        }
+        tree::write_atomic(&out, &next)?;
+        println!(
+            "rendered {} files for {} into `{shown}/`: {} added, {} changed, {} removed",
+            next.len(),
+            env_list(&opts.only_envs, &cfg.env_names()),
+            count(Kind::Added),
+            count(Kind::Changed),
+            count(Kind::Removed),
+        );
+        Ok(Outcome::Ok)
+    }
+}
+
+fn env_list(only: &[String], all: &[String]) -> String {
+    let names = if only.is_empty() { all } else { only };
+    let word = if names.len() == 1 { "environment" } else { "environments" };
+    format!("{} {word} ({})", names.len(), names.join(", "))
+}
+
+/// A render narrowed to some environments replaces only their files and
+/// the shared ones; the other environments' files stay as they are.
+pub fn narrowed(existing: &Tree, fresh: Tree, only: &[String], all_envs: &[String]) -> Tree {
+    if only.is_empty() {
+        return fresh;
+    }
+    let mut next = fresh;
+    for (path, bytes) in existing {
+        if let Some(env) = env_of_path(path) {
+            if !only.contains(&env) && all_envs.contains(&env) {
+                next.entry(path.clone()).or_insert_with(|| bytes.clone());
+            }
+        }
+    }
+    next
+}

@@ -1,0 +1,58 @@
+//! `myhealthctl validate`: load and check the config and render it in
+//! memory (so template errors surface too), writing nothing.
+
+use clap::Args;
+use serde_json::json;
+
+use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::diagnostics::{Report, line_col};
+
+#[derive(Args, Debug)]
+pub struct ValidateCmd {
+    /// Print the result (or the problems, with file/line/column) as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Lay the templates in DIR over the built-in ones
+    #[arg(long, env = "MYHEALTH_TEMPLATES", value_name = "DIR")]
+    pub templates: Option<std::path::PathBuf>,
+}
+
+impl ValidateCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = match p.load() {
+            Ok(c) => c,
+            Err(e) => {
+                if self.json {
+                    if let Some(r) = e.downcast_ref::<Report>() {
+                        println!("{}", serde_json::to_string_pretty(&report_json(r))?);
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let args = RenderArgs { templates: self.templates, ..RenderArgs::default() };
+        let opts = p.render_options(&cfg, &args)?;
+        let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
+        let names = cfg.env_names();
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&json!({ "valid": true, "config": p.display, "environments": names, "files": tree.len() }))?);
+        } else {
+            println!("`{}` is valid: {} environments ({}), {} files to render", p.display, names.len(), names.join(", "), tree.len());
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+/// Diagnostics as data, for editors and CI annotations.
+pub fn report_json(r: &Report) -> serde_json::Value {
+    let problems: Vec<_> = r
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let (line, column) = d.span.as_ref().map(|s| line_col(&r.source.text, s.start)).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            json!({ "message": d.message, "file": r.source.name, "line": line, "column": column, "key": d.key, "help": d.help })
+        })
+        .collect();
+    json!({ "valid": false, "config": r.source.name, "problems": problems })
+}

@@ -1,0 +1,340 @@
+//! The parsed TOML document before typing: spans for every key and value.
+//! Owns the generic passes that need the untyped tree — deep merge of an
+//! environment over `[defaults]`, unknown keys (checked against the JSON
+//! Schema, with a did-you-mean), and the literal-credential scan.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value as Json;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::span::Span;
+use crate::diagnostics::Diagnostic;
+
+/// A parsed document.
+pub struct Doc<'i> {
+    pub root: Spanned<DeTable<'i>>,
+}
+
+impl<'i> Doc<'i> {
+    pub fn parse(text: &'i str) -> Result<Self, Diagnostic> {
+        DeTable::parse(text).map(|root| Doc { root }).map_err(|e| {
+            let msg = e.message().trim().to_string();
+            let msg = lowercase_first(msg.lines().next().unwrap_or("invalid TOML"));
+            Diagnostic::error(format!("invalid TOML: {msg}"))
+                .at(e.span())
+                .label("here")
+                .help("see https://toml.io for the syntax")
+        })
+    }
+
+    /// The top-level table `name`, if it is one.
+    pub fn table(&self, name: &str) -> Option<&Spanned<DeValue<'i>>> {
+        self.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v)
+    }
+
+    /// The dotted key path of the innermost key or value containing `offset`.
+    pub fn path_at(&self, offset: usize) -> String {
+        let mut path = Vec::new();
+        walk_path(self.root.get_ref(), offset, &mut path);
+        path.join(".")
+    }
+}
+
+fn walk_path(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) {
+    for (k, v) in table.iter() {
+        let ks = k.span();
+        let vs = v.span();
+        if ks.contains(&offset) || vs.contains(&offset) || (vs.is_empty() && vs.start == offset) {
+            path.push(k.get_ref().to_string());
+            descend(v.get_ref(), offset, path);
+            return;
+        }
+    }
+    // Tables defined by `[headers]` have spans that do not cover their keys,
+    // so fall back to searching every child.
+    for (k, v) in table.iter() {
+        let before = path.len();
+        path.push(k.get_ref().to_string());
+        if descend(v.get_ref(), offset, path) {
+            return;
+        }
+        path.truncate(before);
+    }
+}
+
+fn descend(v: &DeValue<'_>, offset: usize, path: &mut Vec<String>) -> bool {
+    match v {
+        DeValue::Table(t) => {
+            let before = path.len();
+            walk_path(t, offset, path);
+            path.len() > before
+        }
+        DeValue::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                if item.span().contains(&offset) {
+                    path.push(i.to_string());
+                    descend(item.get_ref(), offset, path);
+                    return true;
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Deep-merge `over` into `base`: tables merge key by key, anything else
+/// replaces. Spans are kept, so a merged value still points at the line that set it.
+pub fn merge<'i>(base: &mut DeTable<'i>, over: &DeTable<'i>) {
+    for (k, v) in over.iter() {
+        match (base.get_mut(k), v.get_ref()) {
+            (Some(b), DeValue::Table(ot)) if matches!(b.get_ref(), DeValue::Table(_)) => {
+                if let DeValue::Table(bt) = b.get_mut() {
+                    merge(bt, ot);
+                }
+            }
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+pub(crate) fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) if !s.starts_with("TOML") => f.to_lowercase().chain(c).collect(),
+        Some(_) => s.to_string(),
+        None => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------- unknown keys
+
+/// Report every key the schema does not know, with a did-you-mean.
+pub fn unknown_keys(doc: &Doc<'_>, schema: &Json, out: &mut Vec<Diagnostic>) {
+    let mut path = Vec::new();
+    check_table(doc.root.get_ref(), schema, schema, &mut path, out);
+}
+
+fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
+    for _ in 0..16 {
+        if let Some(r) = s.get("$ref").and_then(Json::as_str) {
+            let name = r.rsplit('/').next().unwrap_or_default();
+            match root.get("$defs").and_then(|d| d.get(name)) {
+                Some(t) => s = t,
+                None => return s,
+            }
+            continue;
+        }
+        // `Option<T>` becomes `anyOf: [T, null]`; pick the non-null branch.
+        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Json::as_array) {
+            if let Some(t) = alts.iter().find(|a| a.get("type").and_then(Json::as_str) != Some("null")) {
+                s = t;
+                continue;
+            }
+        }
+        return s;
+    }
+    s
+}
+
+fn check_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+    let schema = resolve(schema, root);
+    let props = schema.get("properties").and_then(Json::as_object);
+    let additional = schema.get("additionalProperties");
+    for (k, v) in table.iter() {
+        let key = k.get_ref().as_ref();
+        let child = match props.and_then(|p| p.get(key)) {
+            Some(c) => Some(c),
+            None => match additional {
+                Some(Json::Bool(false)) | None if props.is_some() => {
+                    out.push(unknown_key(key, k.span(), path, props.map(|p| p.keys().cloned().collect()).unwrap_or_default()));
+                    None
+                }
+                Some(a @ Json::Object(_)) => Some(a),
+                _ => None,
+            },
+        };
+        if let Some(child) = child {
+            path.push(key.to_string());
+            check_value(v.get_ref(), child, root, path, out);
+            path.pop();
+        }
+    }
+}
+
+fn check_value(v: &DeValue<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+    match v {
+        DeValue::Table(t) => check_table(t, schema, root, path, out),
+        DeValue::Array(a) => {
+            if let Some(items) = resolve(schema, root).get("items") {
+                for (i, item) in a.iter().enumerate() {
+                    path.push(i.to_string());
+                    check_value(item.get_ref(), items, root, path, out);
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) -> Diagnostic {
+    let parent = if path.is_empty() { "the top level".to_string() } else { format!("`{}`", path.join(".")) };
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(key, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let help = match best {
+        Some((_, c)) => format!("did you mean `{c}`?"),
+        None => format!("expected one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+    };
+    let mut full = path.to_vec();
+    full.push(key.to_string());
+    Diagnostic::error(format!("unknown key `{key}` in {parent}"))
+        .at(Some(span))
+        .key(full.join("."))
+        .label("unknown key")
+        .help(help)
+}
+
+// ---------------------------------------------------------- literal credentials
+
+struct Detector {
+    what: &'static str,
+    re: Regex,
+}
+
+fn detectors() -> &'static [Detector] {
+    static D: OnceLock<Vec<Detector>> = OnceLock::new();
+    D.get_or_init(|| {
+        let d = |what, re: &str| Detector { what, re: Regex::new(re).expect("valid detector regex") };
+        vec![
+            d("an AWS access key id", r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+            d("a PEM private key", r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----"),
+            d("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+            d("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
+        ]
+    })
+}
+
+/// What kind of credential `value` looks like, if any.
+pub fn credential_kind(value: &str) -> Option<&'static str> {
+    detectors().iter().find(|d| d.re.is_match(value)).map(|d| d.what)
+}
+
+/// Text that looks like a credential, for redacting outputs.
+pub fn credential_regexes() -> impl Iterator<Item = &'static Regex> {
+    detectors().iter().map(|d| &d.re)
+}
+
+fn credential_key(key: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)(passw(or)?d|passwd|^pwd$|_pwd$|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?$)")
+            .expect("valid key regex")
+    })
+    .is_match(key)
+}
+
+/// Where a value is typed as a secret reference, so a secret-sounding key is expected.
+fn is_secret_ref_position(path: &[String]) -> bool {
+    let n = path.len();
+    // [defaults|environments.X].secrets.<key>  and  ….services.<svc>.secret_env.<VAR>
+    (n >= 2 && path[n - 2] == "secrets") || (n >= 2 && path[n - 2] == "secret_env")
+}
+
+/// Refuse literal credentials anywhere in the file.
+pub fn scan_credentials(doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
+    let mut path = Vec::new();
+    scan_table(doc.root.get_ref(), &mut path, out);
+}
+
+fn scan_table(t: &DeTable<'_>, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+    for (k, v) in t.iter() {
+        path.push(k.get_ref().to_string());
+        scan_value(v, path, out);
+        path.pop();
+    }
+}
+
+fn scan_value(v: &Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+    match v.get_ref() {
+        DeValue::Table(t) => scan_table(t, path, out),
+        DeValue::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                path.push(i.to_string());
+                scan_value(item, path, out);
+                path.pop();
+            }
+        }
+        DeValue::String(s) => {
+            let key = path.iter().rev().find(|p| p.parse::<usize>().is_err()).cloned().unwrap_or_default();
+            let hint = "store it in AWS Secrets Manager and reference it by name, e.g. `[defaults.secrets]` or a service's `secret_env = { VAR = \"myhealth/...\" }`";
+            if let Some(what) = credential_kind(s) {
+                out.push(
+                    Diagnostic::error(format!("`{key}` holds {what}: credentials never go in `myhealth.toml`"))
+                        .at(Some(v.span()))
+                        .key(path.join("."))
+                        .label("literal credential")
+                        .help(format!("revoke it, then {hint}"))
+                        .redacted(),
+                );
+            } else if credential_key(&key) && !is_secret_ref_position(path) && !s.is_empty() {
+                out.push(
+                    Diagnostic::error(format!("`{key}` looks like a literal credential"))
+                        .at(Some(v.span()))
+                        .key(path.join("."))
+                        .label("literal value")
+                        .help(hint)
+                        .redacted(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_is_deep_for_tables_and_replaces_the_rest() {
+        let text = "[a]\nx = 1\n[a.t]\np = 1\nq = [1]\n[b]\nx = 2\n[b.t]\nq = [2, 3]\n";
+        let doc = Doc::parse(text).unwrap();
+        let get = |n: &str| match doc.table(n).unwrap().get_ref() {
+            DeValue::Table(t) => t.clone(),
+            _ => unreachable!(),
+        };
+        let mut base = get("a");
+        merge(&mut base, &get("b"));
+        let t = toml::Table::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, base))).unwrap();
+        assert_eq!(t.to_string(), "x = 2\n\n[t]\np = 1\nq = [2, 3]\n");
+    }
+
+    #[test]
+    fn path_at_finds_nested_keys_under_headers() {
+        let text = "[environments.prod.eks]\nversion = \"1.20\"\n";
+        let doc = Doc::parse(text).unwrap();
+        let off = text.find("1.20").unwrap();
+        assert_eq!(doc.path_at(off), "environments.prod.eks.version");
+    }
+
+    #[test]
+    fn detects_credentials_but_not_references() {
+        assert_eq!(credential_kind("AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key id"));
+        assert!(credential_kind("myhealth/oura/client").is_none());
+        assert!(credential_key("DB_PASSWORD"));
+        assert!(credential_key("client_secret"));
+        assert!(!credential_key("instance_types"));
+        assert!(is_secret_ref_position(&["defaults".into(), "secrets".into(), "jwt_signing_key".into()]));
+    }
+
+    use serde::Deserialize;
+}

@@ -1,0 +1,189 @@
+//! `myhealth.toml`: parse → unknown keys and credential scan → typed raw
+//! layer → per-environment deep merge over `[defaults]` → resolved model →
+//! validation. Every failure is a `Diagnostic` pointing into the file.
+
+pub mod doc;
+pub mod model;
+pub mod raw;
+pub mod resolve;
+pub mod span;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostics::{Diagnostic, Report, Source};
+pub use model::Config;
+use raw::{RawConfig, RawSettings};
+use span::Sp;
+
+/// The file `render` and friends use when none is given.
+pub const DEFAULT_FILE: &str = "myhealth.toml";
+
+/// The JSON Schema of `myhealth.toml`, as a value (generated once).
+pub fn schema() -> &'static serde_json::Value {
+    static S: OnceLock<serde_json::Value> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut s = serde_json::to_value(schemars::schema_for!(RawConfig)).expect("schema serializes");
+        if let Some(o) = s.as_object_mut() {
+            o.insert("$id".into(), "https://myhealthctl.dev/myhealth.schema.json".into());
+        }
+        s
+    })
+}
+
+/// Read and load a config file.
+pub fn load_file(path: &Path, display: &str) -> Result<Config, anyhow::Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read `{display}`: {e}"))?;
+    Ok(load(Source { name: display.to_string(), text })?)
+}
+
+/// Find `myhealth.toml` in `start` or the nearest parent directory that has one.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    start.ancestors().map(|d| d.join(DEFAULT_FILE)).find(|p| p.is_file())
+}
+
+/// Load a config from source text. Pure: the fuzz target drives this.
+pub fn load(source: Source) -> Result<Config, Report> {
+    let mut diags = Vec::new();
+    let config = load_inner(&source.text, &mut diags);
+    match config {
+        Some(c) if diags.is_empty() => Ok(c),
+        _ => {
+            if diags.is_empty() {
+                diags.push(Diagnostic::error("invalid configuration"));
+            }
+            Err(Report { diagnostics: tidy(diags), source })
+        }
+    }
+}
+
+/// Order by position and drop repeats (a `[defaults]` error is found once per environment).
+fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    d.sort_by(|a, b| {
+        let pa = a.span.as_ref().map_or(usize::MAX, |s| s.start);
+        let pb = b.span.as_ref().map_or(usize::MAX, |s| s.start);
+        pa.cmp(&pb).then_with(|| a.message.cmp(&b.message))
+    });
+    // Keep the first finding at each span: a literal credential also being
+    // an unknown key is one problem, the credential.
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(d.len());
+    for x in d {
+        let dup = out.iter().any(|y| y.message == x.message && y.span == x.span)
+            || (x.span.is_some() && out.iter().any(|y| y.span == x.span && y.redact));
+        if !dup {
+            out.push(x);
+        }
+    }
+    out
+}
+
+fn load_inner(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Config> {
+    let doc = match doc::Doc::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(e);
+            return None;
+        }
+    };
+    doc::scan_credentials(&doc, diags);
+    doc::unknown_keys(&doc, schema(), diags);
+    if !diags.is_empty() {
+        return None;
+    }
+
+    // Type every section on its own first, so a type error points at the
+    // section that has it (not at every environment that inherits it).
+    let raw = match RawConfig::deserialize(toml::de::Deserializer::from(doc.root.clone())) {
+        Ok(r) => r,
+        Err(e) => {
+            diags.push(type_error(&doc, e));
+            return None;
+        }
+    };
+
+    let project_at = doc.table("project").map_or(0..0, |t| t.span());
+    let project = resolve::project(raw.project, key_span(&doc, "project").unwrap_or(project_at), diags);
+    if raw.environments.is_empty() {
+        diags.push(
+            Diagnostic::error("no environments defined")
+                .help("add at least one, e.g. `[environments.dev]` (it may be empty: it then takes every value from `[defaults]`)"),
+        );
+        return None;
+    }
+    let project = project?;
+
+    let defaults: DeTable<'_> = match doc.table("defaults").map(|t| t.get_ref()) {
+        Some(DeValue::Table(t)) => t.clone(),
+        _ => DeTable::new(),
+    };
+    let env_tables: Vec<(Sp<String>, DeTable<'_>)> = match doc.table("environments").map(|t| t.get_ref()) {
+        Some(DeValue::Table(t)) => t
+            .iter()
+            .map(|(k, v)| {
+                let table = match v.get_ref() {
+                    DeValue::Table(t) => t.clone(),
+                    _ => DeTable::new(),
+                };
+                (Sp::new(k.get_ref().to_string(), k.span()), table)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+
+    let mut environments = Vec::new();
+    for (name, over) in env_tables {
+        let mut merged = defaults.clone();
+        doc::merge(&mut merged, &over);
+        let span = name.span.clone().unwrap_or(0..0);
+        match RawSettings::deserialize(toml::de::Deserializer::from(Spanned::new(span, merged))) {
+            Ok(settings) => {
+                if let Some(env) = resolve::environment(&project, name, settings, diags) {
+                    environments.push(env);
+                }
+            }
+            Err(e) => diags.push(type_error(&doc, e)),
+        }
+    }
+    let config = Config { project, environments };
+    validate::validate(&doc, &config, diags);
+    Some(config)
+}
+
+/// The span of a top-level key (the `[project]` header), for "missing key" errors.
+fn key_span(doc: &doc::Doc<'_>, name: &str) -> Option<span::Span> {
+    doc.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(k, _)| k.span())
+}
+
+fn type_error(doc: &doc::Doc<'_>, e: toml::de::Error) -> Diagnostic {
+    let msg = e.message().trim().to_string();
+    let key = e.span().map(|s| doc.path_at(s.start)).filter(|k| !k.is_empty());
+    let help = type_help(&msg);
+    let msg = doc::lowercase_first(msg.lines().next().unwrap_or("invalid value"));
+    let mut d = Diagnostic::error(match &key {
+        Some(k) => format!("`{k}`: {msg}"),
+        None => msg,
+    })
+    .at(e.span())
+    .label("wrong type or value")
+    .help(help);
+    if let Some(k) = key {
+        d = d.key(k);
+    }
+    d
+}
+
+fn type_help(msg: &str) -> String {
+    if msg.contains("missing field") {
+        "add the missing key (see `myhealthctl schema` or docs/config.md)".into()
+    } else if msg.contains("unknown variant") {
+        "use one of the listed values (they are case-sensitive)".into()
+    } else {
+        "see docs/config.md for the expected type of this key".into()
+    }
+}
+

@@ -1,0 +1,225 @@
+//! The resolved configuration: one fully populated `Environment` per
+//! `[environments.<name>]`, defaults applied. Every leaf keeps the span it
+//! was set at (or none for a built-in default), so validation can point at
+//! the exact line — including which override set it.
+
+use serde::Serialize;
+
+use super::raw::{
+    CapacityType, MtlsMode, NatMode, SecretRef, ServiceKind, TagMutability, TaintEffect,
+};
+use super::span::Sp;
+
+/// The whole resolved config.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub project: Project,
+    /// In name order.
+    pub environments: Vec<Environment>,
+}
+
+impl Config {
+    pub fn env(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name.value == name)
+    }
+    pub fn env_names(&self) -> Vec<String> {
+        self.environments.iter().map(|e| e.name.value.clone()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub name: Sp<String>,
+    pub domain: Sp<String>,
+    pub api_host: Sp<String>,
+    pub github_owner: Sp<String>,
+    pub github_repo: Sp<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: Sp<String>,
+    pub aws: Aws,
+    pub terraform: Terraform,
+    pub network: Network,
+    pub eks: Eks,
+    pub rds: Rds,
+    pub ecr: Ecr,
+    pub api_gateway: ApiGateway,
+    pub services: Vec<Service>,
+    pub secrets: Secrets,
+    pub monitoring: Monitoring,
+    pub istio: Istio,
+    pub ci: Ci,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Aws {
+    pub region: Sp<String>,
+    pub account_id: Sp<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Terraform {
+    pub state_bucket: Sp<String>,
+    pub state_region: Sp<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    pub vpc_cidr: Sp<String>,
+    pub az_count: Sp<u8>,
+    pub public_subnets: Sp<Vec<Sp<String>>>,
+    pub private_subnets: Sp<Vec<Sp<String>>>,
+    pub nat: Sp<NatMode>,
+    pub vpc_endpoints: Sp<bool>,
+    pub flow_logs_retention_days: Sp<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Eks {
+    pub cluster_name: Sp<String>,
+    pub version: Sp<String>,
+    pub endpoint_public_access: Sp<bool>,
+    pub endpoint_private_access: Sp<bool>,
+    pub public_access_cidrs: Sp<Vec<Sp<String>>>,
+    pub log_retention_days: Sp<u32>,
+    pub log_types: Sp<Vec<Sp<String>>>,
+    pub addons: Addons,
+    pub node_groups: Vec<NodeGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Addons {
+    pub vpc_cni: Sp<bool>,
+    pub coredns: Sp<bool>,
+    pub kube_proxy: Sp<bool>,
+    pub ebs_csi: Sp<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeGroup {
+    pub name: Sp<String>,
+    pub instance_types: Sp<Vec<Sp<String>>>,
+    pub capacity_type: Sp<CapacityType>,
+    pub min_size: Sp<u32>,
+    pub desired_size: Sp<u32>,
+    pub max_size: Sp<u32>,
+    pub disk_size_gb: Sp<u32>,
+    pub max_unavailable: Sp<u32>,
+    pub labels: Vec<(Sp<String>, Sp<String>)>,
+    pub taints: Vec<Taint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Taint {
+    pub key: Sp<String>,
+    pub value: Option<Sp<String>>,
+    pub effect: Sp<TaintEffect>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rds {
+    pub engine_version: Sp<String>,
+    pub instance_class: Sp<String>,
+    pub allocated_storage_gb: Sp<u32>,
+    pub max_allocated_storage_gb: Sp<u32>,
+    pub multi_az: Sp<bool>,
+    pub deletion_protection: Sp<bool>,
+    pub backup_retention_days: Sp<u32>,
+    pub backup_window: Sp<String>,
+    pub maintenance_window: Sp<String>,
+    pub database_name: Sp<String>,
+    pub master_username: Sp<String>,
+    pub performance_insights: Sp<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ecr {
+    pub image_tag_mutability: Sp<TagMutability>,
+    pub keep_last: Sp<u32>,
+    pub scan_on_push: Sp<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiGateway {
+    pub cors_allow_origins: Sp<Vec<Sp<String>>>,
+    pub throttling_rate_limit: Sp<u32>,
+    pub throttling_burst_limit: Sp<u32>,
+    pub custom_domain: Sp<bool>,
+    pub access_log_retention_days: Sp<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: Sp<String>,
+    pub kind: Sp<ServiceKind>,
+    pub schedule: Option<Sp<String>>,
+    pub replicas: Sp<u32>,
+    pub port: Sp<u16>,
+    pub autoscaling: Autoscaling,
+    pub resources: Resources,
+    pub env: Vec<(Sp<String>, Sp<String>)>,
+    pub secret_env: Vec<(Sp<String>, Sp<SecretRef>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Autoscaling {
+    pub enabled: Sp<bool>,
+    pub min_replicas: Sp<u32>,
+    pub max_replicas: Sp<u32>,
+    pub target_cpu_percent: Sp<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    pub cpu_request: Sp<String>,
+    pub cpu_limit: Sp<String>,
+    pub memory_request: Sp<String>,
+    pub memory_limit: Sp<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Secrets {
+    pub oura_client: Sp<SecretRef>,
+    pub oura_refresh_token: Sp<SecretRef>,
+    pub jwt_signing_key: Sp<SecretRef>,
+    pub api_password_hash: Sp<SecretRef>,
+    pub grafana_admin: Sp<SecretRef>,
+}
+
+impl Secrets {
+    /// Every reference with its key name, in a fixed order.
+    pub fn all(&self) -> [(&'static str, &Sp<SecretRef>); 5] {
+        [
+            ("oura_client", &self.oura_client),
+            ("oura_refresh_token", &self.oura_refresh_token),
+            ("jwt_signing_key", &self.jwt_signing_key),
+            ("api_password_hash", &self.api_password_hash),
+            ("grafana_admin", &self.grafana_admin),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Monitoring {
+    pub enabled: Sp<bool>,
+    pub prometheus_retention: Sp<String>,
+    pub scrape_interval: Sp<String>,
+    pub grafana: Sp<bool>,
+    pub alerts: Sp<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Istio {
+    pub enabled: Sp<bool>,
+    pub mtls_mode: Sp<MtlsMode>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ci {
+    pub workflows_dir: Sp<String>,
+    pub pin_actions: Sp<bool>,
+    pub runs_on: Sp<String>,
+    pub require_approval: Sp<bool>,
+}

@@ -1,0 +1,449 @@
+//! The raw layer of `myhealth.toml`: exactly what the file says, every field
+//! optional, every value carrying the byte span it came from.
+//!
+//! These types are also the source of the JSON Schema (`myhealthctl schema`)
+//! and of `docs/config.md`, so their doc comments are user-facing text.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::span::Sp;
+
+/// The whole file: project identity, defaults, and per-environment overrides.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "myhealth.toml")]
+pub struct RawConfig {
+    /// Project identity, shared by every environment (not overridable).
+    pub project: RawProject,
+    /// Settings every environment inherits; each `[environments.<name>]` table overrides them key by key (tables merge deeply, arrays and scalars replace).
+    #[serde(default)]
+    pub defaults: RawSettings,
+    /// The environments to render, by DNS-safe name (at least one). Each holds overrides of `defaults`.
+    #[serde(default)]
+    pub environments: BTreeMap<Sp<String>, RawSettings>,
+}
+
+/// Project identity.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    /// Short DNS-safe project name, used as the prefix of every resource name.
+    pub name: Option<Sp<String>>,
+    /// The apex domain the platform lives under, e.g. `eric-n.com`.
+    pub domain: Option<Sp<String>>,
+    /// Public host name of the API, e.g. `api.myhealth.eric-n.com`. Default: `api.<name>.<domain>`.
+    pub api_host: Option<Sp<String>>,
+    /// GitHub repository that holds this project (used for OIDC trust and workflows).
+    pub github: Option<RawGithub>,
+}
+
+/// A GitHub repository.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGithub {
+    /// Owner (user or organisation).
+    pub owner: Option<Sp<String>>,
+    /// Repository name.
+    pub repo: Option<Sp<String>>,
+}
+
+/// Everything an environment can set. The same shape is used for `[defaults]` and each `[environments.<name>]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// AWS account and region.
+    pub aws: Option<RawAws>,
+    /// Terraform state backend.
+    pub terraform: Option<RawTerraform>,
+    /// VPC layout.
+    pub network: Option<RawNetwork>,
+    /// EKS cluster and node groups.
+    pub eks: Option<RawEks>,
+    /// PostgreSQL on RDS.
+    pub rds: Option<RawRds>,
+    /// Container registries (one repository per bundled service).
+    pub ecr: Option<RawEcr>,
+    /// HTTP API in front of the cluster.
+    pub api_gateway: Option<RawApiGateway>,
+    /// The bundled services, by name.
+    pub services: Option<BTreeMap<Sp<String>, RawService>>,
+    /// References to secrets in AWS Secrets Manager. Values are secret names or ARNs, never the secret itself.
+    pub secrets: Option<RawSecrets>,
+    /// Prometheus, Grafana and alerting.
+    pub monitoring: Option<RawMonitoring>,
+    /// Istio service mesh.
+    pub istio: Option<RawIstio>,
+    /// GitHub Actions workflows.
+    pub ci: Option<RawCi>,
+}
+
+/// AWS account and region.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    /// AWS region, e.g. `us-east-1`.
+    pub region: Option<Sp<String>>,
+    /// The 12-digit AWS account id.
+    pub account_id: Option<Sp<String>>,
+}
+
+/// Terraform state backend (S3 with native lock files).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTerraform {
+    /// S3 bucket holding the state. Default: `<project>-tfstate-<account_id>`.
+    pub state_bucket: Option<Sp<String>>,
+    /// Region of the state bucket. Default: `aws.region`.
+    pub state_region: Option<Sp<String>>,
+}
+
+/// How NAT gateways are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NatMode {
+    /// One NAT gateway shared by all private subnets (cheapest; one AZ is a single point of failure).
+    Single,
+    /// One NAT gateway per availability zone.
+    PerAz,
+    /// No NAT: private subnets reach AWS only through VPC endpoints.
+    None,
+}
+
+/// VPC layout.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// The VPC's IPv4 CIDR block, e.g. `10.0.0.0/16`.
+    pub vpc_cidr: Option<Sp<String>>,
+    /// Number of availability zones to spread subnets over (2-6).
+    pub az_count: Option<Sp<u8>>,
+    /// Public subnet CIDRs, one per AZ, inside `vpc_cidr`.
+    pub public_subnets: Option<Sp<Vec<Sp<String>>>>,
+    /// Private subnet CIDRs, one per AZ, inside `vpc_cidr`.
+    pub private_subnets: Option<Sp<Vec<Sp<String>>>>,
+    /// NAT gateway layout: `single`, `per_az` or `none`.
+    pub nat: Option<Sp<NatMode>>,
+    /// Create VPC endpoints (S3 gateway; ECR, Secrets Manager and STS interfaces).
+    pub vpc_endpoints: Option<Sp<bool>>,
+    /// Retention of VPC flow logs in CloudWatch, in days (a CloudWatch-supported value).
+    pub flow_logs_retention_days: Option<Sp<u32>>,
+}
+
+/// EKS cluster.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEks {
+    /// Cluster name. Default: the project name.
+    pub cluster_name: Option<Sp<String>>,
+    /// Kubernetes version, e.g. `1.33` (one AWS currently supports).
+    pub version: Option<Sp<String>>,
+    /// Expose the API server endpoint publicly.
+    pub endpoint_public_access: Option<Sp<bool>>,
+    /// Expose the API server endpoint inside the VPC.
+    pub endpoint_private_access: Option<Sp<bool>>,
+    /// CIDRs allowed to reach the public endpoint.
+    pub public_access_cidrs: Option<Sp<Vec<Sp<String>>>>,
+    /// Retention of control-plane logs in CloudWatch, in days.
+    pub log_retention_days: Option<Sp<u32>>,
+    /// Control-plane log types to enable (`api`, `audit`, `authenticator`, `controllerManager`, `scheduler`).
+    pub log_types: Option<Sp<Vec<Sp<String>>>>,
+    /// Managed add-ons, each toggleable.
+    pub addons: Option<RawAddons>,
+    /// Managed node groups, by DNS-safe name.
+    pub node_groups: Option<BTreeMap<Sp<String>, RawNodeGroup>>,
+}
+
+/// EKS managed add-ons.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAddons {
+    /// Amazon VPC CNI (with prefix delegation).
+    pub vpc_cni: Option<Sp<bool>>,
+    /// CoreDNS.
+    pub coredns: Option<Sp<bool>>,
+    /// kube-proxy.
+    pub kube_proxy: Option<Sp<bool>>,
+    /// Amazon EBS CSI driver (with its IRSA role).
+    pub ebs_csi: Option<Sp<bool>>,
+}
+
+/// EC2 capacity type of a node group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum CapacityType {
+    /// Spot instances (cheap, may be reclaimed).
+    #[serde(rename = "SPOT")]
+    Spot,
+    /// On-demand instances.
+    #[serde(rename = "ON_DEMAND")]
+    OnDemand,
+}
+
+/// A managed node group.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodeGroup {
+    /// EC2 instance types, e.g. `["t3.medium"]`.
+    pub instance_types: Option<Sp<Vec<Sp<String>>>>,
+    /// `SPOT` or `ON_DEMAND`.
+    pub capacity_type: Option<Sp<CapacityType>>,
+    /// Minimum number of nodes.
+    pub min_size: Option<Sp<u32>>,
+    /// Desired number of nodes (between min and max).
+    pub desired_size: Option<Sp<u32>>,
+    /// Maximum number of nodes.
+    pub max_size: Option<Sp<u32>>,
+    /// Root volume size in GiB.
+    pub disk_size_gb: Option<Sp<u32>>,
+    /// Nodes replaced at once during an update.
+    pub max_unavailable: Option<Sp<u32>>,
+    /// Kubernetes labels put on the nodes.
+    pub labels: Option<BTreeMap<Sp<String>, Sp<String>>>,
+    /// Kubernetes taints put on the nodes.
+    pub taints: Option<Vec<RawTaint>>,
+}
+
+/// Effect of a taint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum TaintEffect {
+    /// Pods without a toleration are not scheduled.
+    #[serde(rename = "NO_SCHEDULE")]
+    NoSchedule,
+    /// Avoid scheduling pods without a toleration.
+    #[serde(rename = "PREFER_NO_SCHEDULE")]
+    PreferNoSchedule,
+    /// Evict running pods without a toleration.
+    #[serde(rename = "NO_EXECUTE")]
+    NoExecute,
+}
+
+/// A node taint.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTaint {
+    /// Taint key.
+    pub key: Sp<String>,
+    /// Taint value.
+    pub value: Option<Sp<String>>,
+    /// `NO_SCHEDULE`, `PREFER_NO_SCHEDULE` or `NO_EXECUTE`.
+    pub effect: Sp<TaintEffect>,
+}
+
+/// PostgreSQL on RDS.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRds {
+    /// PostgreSQL engine version, e.g. `16.4`.
+    pub engine_version: Option<Sp<String>>,
+    /// Instance class, e.g. `db.t3.micro`.
+    pub instance_class: Option<Sp<String>>,
+    /// Initial storage in GiB (gp3, 20-65536).
+    pub allocated_storage_gb: Option<Sp<u32>>,
+    /// Storage autoscaling ceiling in GiB (at least `allocated_storage_gb`).
+    pub max_allocated_storage_gb: Option<Sp<u32>>,
+    /// Run a standby in a second AZ.
+    pub multi_az: Option<Sp<bool>>,
+    /// Refuse to delete the instance.
+    pub deletion_protection: Option<Sp<bool>>,
+    /// Days of automated backups (0-35).
+    pub backup_retention_days: Option<Sp<u32>>,
+    /// Daily backup window, UTC, `hh:mm-hh:mm`.
+    pub backup_window: Option<Sp<String>>,
+    /// Weekly maintenance window, UTC, `ddd:hh:mm-ddd:hh:mm`.
+    pub maintenance_window: Option<Sp<String>>,
+    /// Name of the application database.
+    pub database_name: Option<Sp<String>>,
+    /// Master user name (its password is managed by RDS in Secrets Manager).
+    pub master_username: Option<Sp<String>>,
+    /// Enable Performance Insights.
+    pub performance_insights: Option<Sp<bool>>,
+}
+
+/// Tag mutability of an ECR repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum TagMutability {
+    /// Tags can be moved.
+    #[serde(rename = "MUTABLE")]
+    Mutable,
+    /// Tags, once pushed, never move.
+    #[serde(rename = "IMMUTABLE")]
+    Immutable,
+}
+
+/// Container registries.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEcr {
+    /// `MUTABLE` or `IMMUTABLE`.
+    pub image_tag_mutability: Option<Sp<TagMutability>>,
+    /// Number of images kept per repository by the lifecycle policy.
+    pub keep_last: Option<Sp<u32>>,
+    /// Scan images on push.
+    pub scan_on_push: Option<Sp<bool>>,
+}
+
+/// HTTP API in front of the cluster.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiGateway {
+    /// Origins allowed by CORS, e.g. `["https://eric-n.com"]`.
+    pub cors_allow_origins: Option<Sp<Vec<Sp<String>>>>,
+    /// Steady-state requests per second on the default route.
+    pub throttling_rate_limit: Option<Sp<u32>>,
+    /// Burst of requests allowed on the default route (at least the rate limit).
+    pub throttling_burst_limit: Option<Sp<u32>>,
+    /// Serve the API on `project.api_host` with an ACM certificate.
+    pub custom_domain: Option<Sp<bool>>,
+    /// Retention of access logs in CloudWatch, in days.
+    pub access_log_retention_days: Option<Sp<u32>>,
+}
+
+/// How a service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceKind {
+    /// A long-running Deployment behind a Service.
+    Deployment,
+    /// A CronJob run on `schedule`.
+    Cronjob,
+}
+
+/// A bundled service.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// `deployment` or `cronjob`.
+    pub kind: Option<Sp<ServiceKind>>,
+    /// Cron schedule (five fields) for a `cronjob`, e.g. `*/5 * * * *`.
+    pub schedule: Option<Sp<String>>,
+    /// Replicas of a `deployment` when autoscaling is off.
+    pub replicas: Option<Sp<u32>>,
+    /// Container port of a `deployment`.
+    pub port: Option<Sp<u16>>,
+    /// Horizontal pod autoscaling of a `deployment`.
+    pub autoscaling: Option<RawAutoscaling>,
+    /// CPU and memory requests and limits.
+    pub resources: Option<RawResources>,
+    /// Plain environment variables (never secrets: use `secret_env`).
+    pub env: Option<BTreeMap<Sp<String>, Sp<String>>>,
+    /// Environment variables taken from Secrets Manager: variable name to secret reference.
+    pub secret_env: Option<BTreeMap<Sp<String>, Sp<SecretRef>>>,
+}
+
+/// Horizontal pod autoscaling.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    /// Enable the HorizontalPodAutoscaler.
+    pub enabled: Option<Sp<bool>>,
+    /// Minimum replicas.
+    pub min_replicas: Option<Sp<u32>>,
+    /// Maximum replicas.
+    pub max_replicas: Option<Sp<u32>>,
+    /// Target average CPU utilisation, percent (1-100).
+    pub target_cpu_percent: Option<Sp<u32>>,
+}
+
+/// Container resources as Kubernetes quantities.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawResources {
+    /// CPU request, e.g. `100m`.
+    pub cpu_request: Option<Sp<String>>,
+    /// CPU limit, e.g. `500m`.
+    pub cpu_limit: Option<Sp<String>>,
+    /// Memory request, e.g. `128Mi`.
+    pub memory_request: Option<Sp<String>>,
+    /// Memory limit, e.g. `256Mi`.
+    pub memory_limit: Option<Sp<String>>,
+}
+
+/// A reference to a secret in AWS Secrets Manager: its name (path-like, e.g. `myhealth/oura/client`) or its ARN. Never the secret value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct SecretRef(pub String);
+
+/// Pattern a secret reference must match: an ARN, or a name with at least one `/`.
+pub const SECRET_REF_PATTERN: &str = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)+)$";
+
+impl JsonSchema for SecretRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A reference to a secret in AWS Secrets Manager: its name (path-like, e.g. `myhealth/oura/client`) or its ARN. Never the secret value.",
+            "pattern": SECRET_REF_PATTERN,
+        })
+    }
+}
+
+/// References to the platform's secrets in AWS Secrets Manager.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    /// Oura OAuth client id and secret.
+    pub oura_client: Option<Sp<SecretRef>>,
+    /// Oura OAuth refresh token (rotated by the collector).
+    pub oura_refresh_token: Option<Sp<SecretRef>>,
+    /// Key that signs the API's JWTs.
+    pub jwt_signing_key: Option<Sp<SecretRef>>,
+    /// Argon2 hash of the API user's password.
+    pub api_password_hash: Option<Sp<SecretRef>>,
+    /// Grafana admin credentials.
+    pub grafana_admin: Option<Sp<SecretRef>>,
+}
+
+/// Prometheus, Grafana and alerting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitoring {
+    /// Deploy the monitoring stack.
+    pub enabled: Option<Sp<bool>>,
+    /// Prometheus retention, e.g. `15d`.
+    pub prometheus_retention: Option<Sp<String>>,
+    /// Prometheus scrape interval, e.g. `30s`.
+    pub scrape_interval: Option<Sp<String>>,
+    /// Deploy Grafana with the platform dashboards.
+    pub grafana: Option<Sp<bool>>,
+    /// Deploy the alerting rules.
+    pub alerts: Option<Sp<bool>>,
+}
+
+/// Mutual TLS mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum MtlsMode {
+    /// Only mTLS traffic is accepted.
+    #[serde(rename = "STRICT")]
+    Strict,
+    /// mTLS and plain text are accepted.
+    #[serde(rename = "PERMISSIVE")]
+    Permissive,
+}
+
+/// Istio service mesh.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIstio {
+    /// Route traffic through Istio.
+    pub enabled: Option<Sp<bool>>,
+    /// Peer authentication mode.
+    pub mtls_mode: Option<Sp<MtlsMode>>,
+}
+
+/// GitHub Actions workflows.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCi {
+    /// Where workflows are written, relative to the project root.
+    pub workflows_dir: Option<Sp<String>>,
+    /// Pin third-party actions to full commit SHAs.
+    pub pin_actions: Option<Sp<bool>>,
+    /// Runner label, e.g. `ubuntu-24.04`.
+    pub runs_on: Option<Sp<String>>,
+    /// Require a reviewer's approval before applying to this environment.
+    pub require_approval: Option<Sp<bool>>,
+}

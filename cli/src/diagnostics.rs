@@ -1,0 +1,161 @@
+//! Diagnostics: errors that point at a place in `myhealth.toml`, rendered
+//! rustc/just-style (`error: …`, `--> file:line:col`, the source line with a
+//! caret under the value, a note naming the key, a help line).
+
+use std::fmt;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+use crate::config::span::Span;
+
+/// One problem, optionally located in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Lowercase, names in backticks.
+    pub message: String,
+    pub span: Option<Span>,
+    /// Dotted key path in the file, e.g. `environments.prod.eks.version`.
+    pub key: Option<String>,
+    /// Text under the caret.
+    pub label: Option<String>,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// The value at `span` is (or may be) a credential: mask it when showing source.
+    pub redact: bool,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic { message: message.into(), span: None, key: None, label: None, help: None, redact: false }
+    }
+    pub fn at(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn redacted(mut self) -> Self {
+        self.redact = true;
+        self
+    }
+}
+
+/// The text diagnostics point into.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// How the file is named in messages (as the user gave it).
+    pub name: String,
+    pub text: String,
+}
+
+/// A set of diagnostics about one source: the error type of config loading.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub source: Source,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Render every diagnostic, plus a closing count when there are several.
+    pub fn render(&self, color: bool) -> String {
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&render_one(&renderer, &self.source, d));
+            out.push_str("\n\n");
+        }
+        let n = self.diagnostics.len();
+        if n > 1 {
+            out.push_str(&format!("error: {n} problems in `{}`\n", self.source.name));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for Report {}
+
+fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
+    let masked;
+    let text: &str = match (&d.span, d.redact) {
+        (Some(span), true) => {
+            masked = mask(&source.text, span.clone());
+            &masked
+        }
+        _ => &source.text,
+    };
+    let mut group: Group<'_> = match d.span.clone().filter(|s| s.end <= text.len()) {
+        Some(span) => {
+            // An empty span (e.g. end of file) still needs one column for the caret.
+            let span = if span.is_empty() { span.start..(span.start + 1).min(text.len()) } else { span };
+            let mut ann = AnnotationKind::Primary.span(span);
+            if let Some(label) = &d.label {
+                ann = ann.label(label.as_str());
+            }
+            Level::ERROR
+                .primary_title(d.message.as_str())
+                .element(Snippet::source(text).path(source.name.as_str()).annotation(ann))
+        }
+        None => Level::ERROR
+            .primary_title(d.message.as_str())
+            .element(Level::NOTE.message(format!("in `{}`", source.name))),
+    };
+    if let Some(key) = &d.key {
+        group = group.element(Level::NOTE.message(format!("key: `{key}`")));
+    }
+    if let Some(help) = &d.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    renderer.render(&[group])
+}
+
+/// Replace the characters of a quoted value with `*` so a credential typed
+/// into the file is never echoed back to a terminal or CI log.
+fn mask(text: &str, span: Span) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        let inside = i > span.start && i + c.len_utf8() < span.end;
+        out.push(if inside && !c.is_whitespace() { '*' } else { c });
+    }
+    out
+}
+
+/// 1-based line and column of a byte offset, for summaries.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_inside_quotes_only() {
+        let t = "password = \"hunter2\"\n";
+        assert_eq!(mask(t, 11..20), "password = \"*******\"\n");
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("a\nbc", 3), (2, 2));
+        assert_eq!(line_col("abc", 0), (1, 1));
+    }
+}

@@ -1,0 +1,14 @@
+//! myhealthctl: one typed config (`myhealth.toml`) renders the whole myHealth
+//! platform. The binary is a thin shell over this library (see `main.rs`).
+
+pub mod cli;
+pub mod changes;
+pub mod commands;
+pub mod config;
+pub mod diagnostics;
+pub mod git;
+pub mod redact;
+pub mod render;
+pub mod tree;
+
+pub use cli::run;

@@ -1,0 +1,5 @@
+//! The `myhealthctl` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    myhealthctl::run()
+}

@@ -1,0 +1,1 @@
+//! Shared building blocks of the bundled services (configuration, telemetry, database pool); filled in by the services issue.
