@@ -8,6 +8,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod git;
 pub mod redact;
+pub mod synthetic;
 pub mod render;
 pub mod tree;
 

@@ -60,6 +60,7 @@ pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
     let base = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
+    remove_stale_staging(&parent, &base);
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{base}.tmp-"))
         .tempdir_in(&parent)
@@ -83,6 +84,24 @@ pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
         fs::rename(&staging, dest).with_context(|| format!("cannot move the rendered tree to `{}`", dest.display()))?;
     }
     Ok(())
+}
+
+/// A render killed mid-write leaves its staging directory behind (never
+/// the target): remove those of earlier runs that are no longer running.
+fn remove_stale_staging(parent: &Path, base: &str) {
+    let prefix = format!(".{base}.tmp-");
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) || name == format!(".{base}.tmp-old") {
+            // Leave directories touched in the last minute: another render may own them.
+            let fresh = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() < 60);
+            if !fresh {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 /// Move tool-created entries (e.g. `.terraform/`) from the old tree into

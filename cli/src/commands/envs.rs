@@ -35,7 +35,8 @@ impl EnvsCmd {
             let row = |k: &str, v: String| println!("  {k:<14} {v}");
             row("aws", format!("{} account {}", e.aws.region.value, e.aws.account_id.value));
             row("state", format!("s3://{} ({})", e.terraform.state_bucket.value, e.terraform.state_region.value));
-            row("network", format!("{} over {} AZs, NAT {:?}", e.network.vpc_cidr.value, e.network.az_count.value, e.network.nat.value).to_lowercase());
+            let nat = serde_json::to_value(e.network.nat.value)?;
+            row("network", format!("{} over {} AZs, NAT {}", e.network.vpc_cidr.value, e.network.az_count.value, nat.as_str().unwrap_or_default()));
             row("eks", format!("{} {} (public {}, private {})", e.eks.cluster_name.value, e.eks.version.value, e.eks.endpoint_public_access.value, e.eks.endpoint_private_access.value));
             for ng in &e.eks.node_groups {
                 let cap = if ng.capacity_type.value == CapacityType::Spot { "SPOT" } else { "ON_DEMAND" };

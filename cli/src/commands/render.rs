@@ -33,7 +33,7 @@ impl RenderCmd {
         let count = |k| changes.iter().filter(|c| c.kind == k).count();
         let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
         if changes.is_empty() {
-            println!("`{shown}/` is up to date: {} files, {} environments", next.len(), env_list(&opts.only_envs, &cfg.env_names()));
+            println!("`{shown}/` is up to date: {} files for {}", next.len(), env_list(&opts.only_envs, &cfg.env_names()));
             return Ok(Outcome::Ok);
         }
         tree::write_atomic(&out, &next)?;

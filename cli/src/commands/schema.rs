@@ -58,7 +58,10 @@ pub fn markdown() -> String {
     for (key, sub) in props.as_object().into_iter().flatten() {
         let path = if key == "environments" { "environments.<name>".to_string() } else { key.clone() };
         if key == "environments" {
-            continue; // Same keys as `defaults`.
+            // Same keys as `defaults`: say so instead of repeating them.
+            let desc = sub.get("description").and_then(Value::as_str).unwrap_or_default();
+            sections.push((path, format!("{desc} Every key of `[defaults]` and its sub-tables may be set here."), Vec::new()));
+            continue;
         }
         walk(root, sub, &path, &mut sections);
     }
@@ -144,7 +147,13 @@ fn type_name(root: &Value, s: &Value) -> String {
     if s.get("pattern").is_some() && s.get("description").and_then(Value::as_str).is_some_and(|d| d.contains("Secrets Manager")) {
         return "secret reference".into();
     }
-    match s.get("type").and_then(Value::as_str) {
+    // `Option<T>` is `"type": [T, "null"]`: optional is the norm here, so name T.
+    let ty = match s.get("type") {
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null"),
+        Some(t) => t.as_str(),
+        None => None,
+    };
+    match ty {
         Some("array") => format!("array of {}", s.get("items").map(|i| type_name(root, i)).unwrap_or_else(|| "values".into())),
         Some("object") => match s.get("additionalProperties").filter(|a| a.is_object()) {
             Some(a) => format!("table of {}", type_name(root, a)),

@@ -38,7 +38,8 @@ impl ValidateCmd {
         if self.json {
             println!("{}", serde_json::to_string_pretty(&json!({ "valid": true, "config": p.display, "environments": names, "files": tree.len() }))?);
         } else {
-            println!("`{}` is valid: {} environments ({}), {} files to render", p.display, names.len(), names.join(", "), tree.len());
+            let word = if names.len() == 1 { "environment" } else { "environments" };
+            println!("`{}` is valid: {} {word} ({}), {} files to render", p.display, names.len(), names.join(", "), tree.len());
         }
         Ok(Outcome::Ok)
     }

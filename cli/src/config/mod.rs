@@ -73,12 +73,15 @@ fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     // an unknown key is one problem, the credential.
     let mut out: Vec<Diagnostic> = Vec::with_capacity(d.len());
     for x in d {
-        let dup = out.iter().any(|y| y.message == x.message && y.span == x.span)
-            || (x.span.is_some() && out.iter().any(|y| y.span == x.span && y.redact));
+        let dup = out.iter().any(|y| y.message == x.message && y.span == x.span);
         if !dup {
             out.push(x);
         }
     }
+    // A literal credential is the problem to fix; that its key is also
+    // unknown is noise.
+    let credential_keys: Vec<Option<String>> = out.iter().filter(|d| d.redact).map(|d| d.key.clone()).collect();
+    out.retain(|d| d.redact || d.key.is_none() || !credential_keys.contains(&d.key));
     out
 }
 

@@ -136,7 +136,7 @@ pub struct RawNetwork {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEks {
-    /// Cluster name. Default: the project name.
+    /// Cluster name. Default: `<project>-<environment>`.
     pub cluster_name: Option<Sp<String>>,
     /// Kubernetes version, e.g. `1.33` (one AWS currently supports).
     pub version: Option<Sp<String>>,

@@ -76,7 +76,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     };
 
     let network = network(raw.network);
-    let eks = eks(p, raw.eks);
+    let eks = eks(p, &name.value, raw.eks);
     let rds = rds(p, raw.rds);
 
     let ecr = match raw.ecr {
@@ -184,7 +184,7 @@ fn network(raw: Option<RawNetwork>) -> Network {
     }
 }
 
-fn eks(p: &Project, raw: Option<RawEks>) -> Eks {
+fn eks(p: &Project, env: &str, raw: Option<RawEks>) -> Eks {
     let e = raw.unwrap_or(RawEks {
         cluster_name: None,
         version: None,
@@ -202,7 +202,7 @@ fn eks(p: &Project, raw: Option<RawEks>) -> Eks {
         node_groups.push(node_group(Sp::builtin("general".into()), empty_node_group()));
     }
     Eks {
-        cluster_name: or_else(e.cluster_name, || p.name.value.clone()),
+        cluster_name: or_else(e.cluster_name, || format!("{}-{env}", p.name.value)),
         version: or(e.version, "1.33".into()),
         endpoint_public_access: or(e.endpoint_public_access, true),
         endpoint_private_access: or(e.endpoint_private_access, true),

@@ -137,7 +137,8 @@ fn aws(c: &mut Ctx<'_, '_>) {
         c.err(&e.aws.account_id, "aws.account_id", format!("`{}` is not a 12-digit AWS account id", e.aws.account_id.value),
               "write the account id as a quoted string of exactly 12 digits, e.g. `\"123456789012\"`");
     }
-    if !region.is_match(&e.terraform.state_region.value) {
+    // A derived default repeats `aws.region`, which is checked above.
+    if e.terraform.state_region.span.is_some() && !region.is_match(&e.terraform.state_region.value) {
         c.err(&e.terraform.state_region, "terraform.state_region", format!("`{}` is not an AWS region", e.terraform.state_region.value), "use a region code such as `us-east-1`");
     }
     static BUCKET: OnceLock<Regex> = OnceLock::new();
@@ -178,6 +179,10 @@ fn network(c: &mut Ctx<'_, '_>) {
     }
     let mut seen: Vec<(Ipv4Net, Sp<String>)> = Vec::new();
     for (list, key) in [(&n.public_subnets, "network.public_subnets"), (&n.private_subnets, "network.private_subnets")] {
+        // Subnets derived from an invalid VPC would only repeat its error.
+        if vpc.is_none() && list.span.is_none() {
+            continue;
+        }
         if list.value.len() != n.az_count.value as usize {
             c.err(list, key, format!("`{key}` has {} subnets but `az_count` is {}", list.value.len(), n.az_count.value), "give one subnet per availability zone");
         }
@@ -217,7 +222,8 @@ fn network(c: &mut Ctx<'_, '_>) {
 
 fn eks(c: &mut Ctx<'_, '_>) {
     let k = &c.env.eks;
-    if !dns_label(&k.cluster_name.value) || k.cluster_name.value.len() > 40 {
+    // The built-in name derives from project and environment names, checked on their own.
+    if k.cluster_name.span.is_some() && (!dns_label(&k.cluster_name.value) || k.cluster_name.value.len() > 40) {
         c.err(&k.cluster_name, "eks.cluster_name", format!("cluster name `{}` is not a DNS-safe name of at most 40 characters", k.cluster_name.value), "use lowercase letters, digits and `-`");
     }
     if !EKS_VERSIONS.contains(&k.version.value.as_str()) {

@@ -1,0 +1,87 @@
+//! Helpers shared by the end-to-end tests: the binary, the repository root,
+//! temporary projects, and a printable form of a file tree.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (the workspace).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `myhealthctl` run from the repository root, without colour.
+pub fn cmd() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_myhealthctl"));
+    c.current_dir(root()).env("NO_COLOR", "1").env_remove("MYHEALTH_CONFIG").env_remove("MYHEALTH_TEMPLATES");
+    c
+}
+
+/// `myhealthctl` run in `dir`.
+pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
+    let mut c = cmd();
+    c.current_dir(dir);
+    c
+}
+
+/// Every file under `dir` as one reviewable text (for whole-tree snapshots).
+pub fn tree_text(dir: &Path) -> String {
+    let tree = myhealthctl::tree::read_dir(dir).unwrap();
+    let mut out = String::new();
+    for (path, bytes) in tree {
+        out.push_str(&format!("──── {path} ────\n{}\n", String::from_utf8_lossy(&bytes)));
+    }
+    out
+}
+
+/// A throwaway project: `config` copied in as `myhealth.toml`, optionally a git repo.
+pub struct TempProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    pub fn new(config: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(config, dir.path().join("myhealth.toml")).unwrap();
+        TempProject { dir }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn config(&self) -> PathBuf {
+        self.path().join("myhealth.toml")
+    }
+    /// Replace `from` with `to` in the config (exactly once).
+    pub fn edit(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.config()).unwrap();
+        assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once in the config");
+        std::fs::write(self.config(), text.replacen(from, to, 1)).unwrap();
+    }
+    pub fn git(&self, args: &[&str]) {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    pub fn commit_all(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+    }
+}
+
+/// A required external tool, or a failure telling how to get it.
+pub fn require_tool(name: &str) -> PathBuf {
+    which(name).unwrap_or_else(|| {
+        panic!("`{name}` is not on PATH: run the test suite with `tests/run`, which installs it (see README)")
+    })
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+}

@@ -1,0 +1,62 @@
+//! The generated Terraform under the real `terraform`: `fmt -check`, offline
+//! `init` from the provider mirror, and `validate`, for every environment
+//! of the default config and of each fixture.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::cmd;
+
+/// A CLI config of our own pointing at the filesystem mirror (never ~/.terraformrc).
+fn cli_config(dir: &Path) -> std::path::PathBuf {
+    let mirror = std::env::var("MYHEALTH_TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    let path = dir.join("terraform.rc");
+    std::fs::write(
+        &path,
+        format!("provider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n"),
+    )
+    .unwrap();
+    path
+}
+
+fn terraform(dir: &Path, rc: &Path, data: &Path, args: &[&str]) {
+    let out = Command::new(common::require_tool("terraform"))
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", rc)
+        .env("TF_DATA_DIR", data)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "terraform {args:?} in {}:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn generated_roots_pass_fmt_init_and_validate() {
+    let scratch = tempfile::tempdir().unwrap();
+    let rc = cli_config(scratch.path());
+    for config in ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml"] {
+        let out = tempfile::tempdir().unwrap();
+        cmd().args(["render", "--config", config, "--out"]).arg(out.path()).assert().success();
+        terraform(out.path(), &rc, scratch.path(), &["fmt", "-check", "-recursive", "-no-color"]);
+        let envs = out.path().join("terraform/envs");
+        let mut n = 0;
+        for e in std::fs::read_dir(&envs).unwrap() {
+            let dir = e.unwrap().path();
+            let data = scratch.path().join(format!("data-{n}"));
+            terraform(&dir, &rc, &data, &["init", "-backend=false", "-input=false", "-no-color"]);
+            terraform(&dir, &rc, &data, &["validate", "-no-color"]);
+            n += 1;
+        }
+        assert!(n >= 1, "{config}: no environment roots rendered");
+    }
+}
