@@ -35,7 +35,7 @@ fn every_key_of_the_schema_is_documented() {
     keys(myhealthctl::config::schema(), &mut all);
     assert!(all.len() > 80, "schema walk found only {} keys", all.len());
     for k in all {
-        assert!(doc.contains(&format!("`{k}`")) || doc.contains(&format!("[{k}]")) || doc.contains(&format!(".{k}]")), "`{k}` is not in docs/config.md");
+        assert!(doc.contains(&format!("`{k}`")) || doc.contains(&format!("[{k}]")) || doc.contains(&format!(".{k}]")) || doc.contains(&format!("[{k}.")), "`{k}` is not in docs/config.md");
     }
 }
 
