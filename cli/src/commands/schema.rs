@@ -66,7 +66,12 @@ pub fn markdown() -> String {
         walk(root, sub, &path, &mut sections);
     }
     for (path, desc, rows) in sections {
-        let _ = write!(out, "\n## `[{path}]`\n\n");
+        // Arrays of tables are written `[[path]]` in TOML.
+        let title = match path.strip_suffix("[]") {
+            Some(p) => format!("[[{p}]]"),
+            None => format!("[{path}]"),
+        };
+        let _ = write!(out, "\n## `{title}`\n\n");
         if !desc.is_empty() {
             let _ = write!(out, "{desc}\n\n");
         }
@@ -119,6 +124,9 @@ fn walk(root: &Value, s: &Value, path: &str, out: &mut Vec<Section>) {
         let sub_desc = sub.get("description").or_else(|| d.get("description")).and_then(Value::as_str).unwrap_or_default().to_string();
         if is_table(d) {
             children.push((format!("{path}.{k}"), sub));
+        } else if let Some(item) = d.get("items").map(|i| deref(root, i)).filter(|i| is_table(i)) {
+            rows.push((k.clone(), "array of tables".to_string(), sub_desc));
+            children.push((format!("{path}.{k}[]"), item));
         } else if let Some(item) = d.get("additionalProperties").filter(|a| a.is_object()).map(|a| deref(root, a)).filter(|a| is_table(a)) {
             rows.push((k.clone(), "table of tables".to_string(), sub_desc));
             children.push((format!("{path}.{k}.<name>"), item));
