@@ -10,7 +10,13 @@ use std::time::Duration;
 use common::{TempProject, cmd, cmd_in, root, tree_text};
 
 fn render_to(config: &Path, out: &Path) {
-    cmd().args(["render", "--config"]).arg(config).arg("--out").arg(out).assert().success();
+    cmd()
+        .args(["render", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
 }
 
 #[test]
@@ -31,7 +37,10 @@ fn output_is_byte_identical_across_runs() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     render_to(&root().join("tests/fixtures/multi-region.toml"), a.path());
     render_to(&root().join("tests/fixtures/multi-region.toml"), b.path());
-    let (ta, tb) = (myhealthctl::tree::read_dir(a.path()).unwrap(), myhealthctl::tree::read_dir(b.path()).unwrap());
+    let (ta, tb) = (
+        myhealthctl::tree::read_dir(a.path()).unwrap(),
+        myhealthctl::tree::read_dir(b.path()).unwrap(),
+    );
     assert!(!ta.is_empty());
     assert_eq!(ta, tb);
 }
@@ -44,9 +53,15 @@ fn every_file_with_comments_carries_the_generated_header() {
         let text = String::from_utf8(bytes).unwrap();
         match myhealthctl::render::header_for(&path, "myhealth.toml") {
             Some(h) => assert!(text.starts_with(&h), "`{path}` lacks the header"),
-            None => assert!(!text.contains("do not edit"), "`{path}` cannot carry comments"),
+            None => assert!(
+                !text.contains("do not edit"),
+                "`{path}` cannot carry comments"
+            ),
         }
-        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "`{path}` must end with exactly one newline");
+        assert!(
+            text.ends_with('\n') && !text.ends_with("\n\n"),
+            "`{path}` must end with exactly one newline"
+        );
     }
 }
 
@@ -69,15 +84,41 @@ fn a_failed_render_leaves_the_previous_tree_intact() {
     // A template that reads a variable its context does not have.
     let tpl = p.path().join("tpl");
     std::fs::create_dir_all(tpl.join("terraform/envs/{env}")).unwrap();
-    std::fs::write(tpl.join("terraform/envs/{env}/extra.tf.j2"), "x = {{ no_such_value }}\n").unwrap();
-    p.edit("account_id = \"111111111111\"", "account_id = \"999999999999\"");
-    let out = cmd_in(p.path()).args(["render", "--templates", "tpl"]).output().unwrap();
+    std::fs::write(
+        tpl.join("terraform/envs/{env}/extra.tf.j2"),
+        "x = {{ no_such_value }}\n",
+    )
+    .unwrap();
+    p.edit(
+        "account_id = \"111111111111\"",
+        "account_id = \"999999999999\"",
+    );
+    let out = cmd_in(p.path())
+        .args(["render", "--templates", "tpl"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("template `terraform/envs/{env}/extra.tf.j2` line 1: `no_such_value` is undefined"), "{stderr}");
-    assert_eq!(tree_text(&p.path().join("generated")), before, "the previous tree must be untouched");
-    let leftovers: Vec<_> = std::fs::read_dir(p.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with('.')).collect();
-    assert!(leftovers.is_empty(), "no staging directories left: {leftovers:?}");
+    assert!(
+        stderr.contains(
+            "template `terraform/envs/{env}/extra.tf.j2` line 1: `no_such_value` is undefined"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        tree_text(&p.path().join("generated")),
+        before,
+        "the previous tree must be untouched"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(p.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no staging directories left: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -90,7 +131,10 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
     let (old_out, new_out) = (dir.path().join("old"), dir.path().join("new"));
     render_to(&small, &old_out);
     render_to(&big, &new_out);
-    let (old, new) = (myhealthctl::tree::read_dir(&old_out).unwrap(), myhealthctl::tree::read_dir(&new_out).unwrap());
+    let (old, new) = (
+        myhealthctl::tree::read_dir(&old_out).unwrap(),
+        myhealthctl::tree::read_dir(&new_out).unwrap(),
+    );
 
     let target = dir.path().join("generated");
     let mut saw_old = false;
@@ -108,10 +152,17 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
         let _ = child.kill();
         let _ = child.wait();
         let now = myhealthctl::tree::read_dir(&target).unwrap();
-        assert!(now == old || now == new, "after a kill at {}µs the tree is neither the old nor the new one", 250 * i);
+        assert!(
+            now == old || now == new,
+            "after a kill at {}µs the tree is neither the old nor the new one",
+            250 * i
+        );
         saw_old |= now == old;
     }
-    assert!(saw_old, "no kill landed before the swap; the test proved nothing");
+    assert!(
+        saw_old,
+        "no kill landed before the swap; the test proved nothing"
+    );
 }
 
 #[test]
@@ -119,17 +170,36 @@ fn narrowing_to_one_environment_keeps_the_others() {
     let p = TempProject::new(&root().join("myhealth.toml"));
     cmd_in(p.path()).arg("render").assert().success();
     let before = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
-    p.edit("[environments.prod.rds]\ninstance_class = \"db.r6g.large\"", "[environments.prod.rds]\ninstance_class = \"db.r6g.xlarge\"");
-    p.edit("[environments.dev]\n", "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }\n");
-    cmd_in(p.path()).args(["render", "--env", "dev"]).assert().success();
+    p.edit(
+        "[environments.prod.rds]\ninstance_class = \"db.r6g.large\"",
+        "[environments.prod.rds]\ninstance_class = \"db.r6g.xlarge\"",
+    );
+    p.edit(
+        "[environments.dev]\n",
+        "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }\n",
+    );
+    cmd_in(p.path())
+        .args(["render", "--env", "dev"])
+        .assert()
+        .success();
     let after = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
-    let changed: Vec<_> = after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, _)| k.as_str()).collect();
-    assert_eq!(changed, vec!["README.md", "terraform/envs/dev/terraform.tfvars"]);
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        vec!["README.md", "terraform/envs/dev/terraform.tfvars"]
+    );
     assert_eq!(after.len(), before.len());
     // The prod change is still pending, and the gate says so.
     let out = cmd_in(p.path()).arg("diff").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("+db_instance_class      = \"db.r6g.xlarge\""));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("+db_instance_class      = \"db.r6g.xlarge\"")
+    );
 }
 
 #[test]
@@ -137,13 +207,37 @@ fn override_templates_replace_and_add_files() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     let tpl = p.path().join("tpl");
     std::fs::create_dir_all(tpl.join("terraform/envs/{env}")).unwrap();
-    std::fs::write(tpl.join("terraform/envs/{env}/extra.tf.j2"), "locals {\n  owner = \"{{ project }}-{{ environment }}\"\n}\n").unwrap();
-    std::fs::write(tpl.join("terraform/envs/{env}/notes.txt"), "copied {{ as is }}\n").unwrap();
-    cmd_in(p.path()).args(["render", "--templates", "tpl"]).assert().success();
+    std::fs::write(
+        tpl.join("terraform/envs/{env}/extra.tf.j2"),
+        "locals {\n  owner = \"{{ project }}-{{ environment }}\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tpl.join("terraform/envs/{env}/notes.txt"),
+        "copied {{ as is }}\n",
+    )
+    .unwrap();
+    cmd_in(p.path())
+        .args(["render", "--templates", "tpl"])
+        .assert()
+        .success();
     let g = p.path().join("generated/terraform/envs/dev");
-    assert!(std::fs::read_to_string(g.join("extra.tf")).unwrap().ends_with("locals {\n  owner = \"tiny-dev\"\n}\n"));
-    assert_eq!(std::fs::read_to_string(g.join("notes.txt")).unwrap(), "copied {{ as is }}\n");
+    assert!(
+        std::fs::read_to_string(g.join("extra.tf"))
+            .unwrap()
+            .ends_with("locals {\n  owner = \"tiny-dev\"\n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(g.join("notes.txt")).unwrap(),
+        "copied {{ as is }}\n"
+    );
     // A template outside every output family is refused, not silently ignored.
     std::fs::write(tpl.join("stray.j2"), "x").unwrap();
-    cmd_in(p.path()).args(["render", "--templates", "tpl"]).assert().code(2).stderr(predicates::str::contains("template `stray.j2` belongs to no output family"));
+    cmd_in(p.path())
+        .args(["render", "--templates", "tpl"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "template `stray.j2` belongs to no output family",
+        ));
 }

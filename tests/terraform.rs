@@ -11,7 +11,8 @@ use common::cmd;
 
 /// A CLI config of our own pointing at the filesystem mirror (never ~/.terraformrc).
 fn cli_config(dir: &Path) -> std::path::PathBuf {
-    let mirror = std::env::var("MYHEALTH_TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    let mirror =
+        std::env::var("MYHEALTH_TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
     let path = dir.join("terraform.rc");
     std::fs::write(
         &path,
@@ -44,16 +45,34 @@ fn terraform(dir: &Path, rc: &Path, data: &Path, args: &[&str]) {
 fn generated_roots_pass_fmt_init_and_validate() {
     let scratch = tempfile::tempdir().unwrap();
     let rc = cli_config(scratch.path());
-    for config in ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml"] {
+    for config in [
+        "myhealth.toml",
+        "tests/fixtures/minimal.toml",
+        "tests/fixtures/multi-region.toml",
+    ] {
         let out = tempfile::tempdir().unwrap();
-        cmd().args(["render", "--config", config, "--out"]).arg(out.path()).assert().success();
-        terraform(out.path(), &rc, scratch.path(), &["fmt", "-check", "-recursive", "-no-color"]);
+        cmd()
+            .args(["render", "--config", config, "--out"])
+            .arg(out.path())
+            .assert()
+            .success();
+        terraform(
+            out.path(),
+            &rc,
+            scratch.path(),
+            &["fmt", "-check", "-recursive", "-no-color"],
+        );
         let envs = out.path().join("terraform/envs");
         let mut n = 0;
         for e in std::fs::read_dir(&envs).unwrap() {
             let dir = e.unwrap().path();
             let data = scratch.path().join(format!("data-{n}"));
-            terraform(&dir, &rc, &data, &["init", "-backend=false", "-input=false", "-no-color"]);
+            terraform(
+                &dir,
+                &rc,
+                &data,
+                &["init", "-backend=false", "-input=false", "-no-color"],
+            );
             terraform(&dir, &rc, &data, &["validate", "-no-color"]);
             n += 1;
         }

@@ -40,7 +40,13 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Config file [default: `myhealth.toml` in this or the nearest parent directory]
-    #[arg(long, short = 'c', global = true, env = "MYHEALTH_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "MYHEALTH_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// Colour diagnostics and diffs
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -71,25 +77,39 @@ pub struct RenderArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Render the config into the generated tree (atomically)
-    #[command(after_help = "Examples:\n  myhealthctl render\n  myhealthctl render --env dev\n  myhealthctl render --out /tmp/preview\n  myhealthctl render --check        # exit 1 if generated/ is stale")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl render\n  myhealthctl render --env dev\n  myhealthctl render --out /tmp/preview\n  myhealthctl render --check        # exit 1 if generated/ is stale"
+    )]
     Render(commands::render::RenderCmd),
     /// Show what differs: generated/ vs a fresh render, or the render at a git revision vs now
-    #[command(after_help = "Examples:\n  myhealthctl diff                          # drift gate: exit 1 if generated/ is stale\n  myhealthctl diff --base HEAD~1            # what the last commit did to the output\n  myhealthctl diff --base origin/main --stat\n  myhealthctl diff --base \"$BASE_SHA\" --format markdown > comment.md")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl diff                          # drift gate: exit 1 if generated/ is stale\n  myhealthctl diff --base HEAD~1            # what the last commit did to the output\n  myhealthctl diff --base origin/main --stat\n  myhealthctl diff --base \"$BASE_SHA\" --format markdown > comment.md"
+    )]
     Diff(commands::diff::DiffCmd),
     /// Check the config and that it renders, without writing anything
-    #[command(after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config tests/fixtures/minimal.toml\n  myhealthctl validate --json")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config tests/fixtures/minimal.toml\n  myhealthctl validate --json"
+    )]
     Validate(commands::validate::ValidateCmd),
     /// Print the resolved settings of each environment
-    #[command(after_help = "Examples:\n  myhealthctl envs\n  myhealthctl envs --json | jq '.[] | .name'\n  myhealthctl envs --env prod --json")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl envs\n  myhealthctl envs --json | jq '.[] | .name'\n  myhealthctl envs --env prod --json"
+    )]
     Envs(commands::envs::EnvsCmd),
     /// Print the JSON Schema of myhealth.toml
-    #[command(after_help = "Examples:\n  myhealthctl schema > docs/myhealth.schema.json\n  myhealthctl schema --format markdown > docs/config.md")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl schema > docs/myhealth.schema.json\n  myhealthctl schema --format markdown > docs/config.md"
+    )]
     Schema(commands::schema::SchemaCmd),
     /// Write a commented starter myhealth.toml
-    #[command(after_help = "Examples:\n  myhealthctl init\n  myhealthctl init path/to/myhealth.toml --force")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl init\n  myhealthctl init path/to/myhealth.toml --force"
+    )]
     Init(commands::init::InitCmd),
     /// Print shell completions
-    #[command(after_help = "Examples:\n  myhealthctl completions bash > /etc/bash_completion.d/myhealthctl\n  myhealthctl completions zsh > \"${fpath[1]}/_myhealthctl\"\n  myhealthctl completions fish > ~/.config/fish/completions/myhealthctl.fish")]
+    #[command(
+        after_help = "Examples:\n  myhealthctl completions bash > /etc/bash_completion.d/myhealthctl\n  myhealthctl completions zsh > \"${fpath[1]}/_myhealthctl\"\n  myhealthctl completions fish > ~/.config/fish/completions/myhealthctl.fish"
+    )]
     Completions(commands::completions::CompletionsCmd),
 }
 
@@ -123,10 +143,25 @@ impl Project {
                 )
             })?,
         };
-        let abs = if config_path.is_absolute() { config_path.clone() } else { cwd.join(&config_path) };
-        let display = abs.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or_else(|_| config_path.clone());
-        let root = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone());
-        Ok(Project { display: display.to_string_lossy().into_owned(), config_path: abs, root, color: use_color(global.color) })
+        let abs = if config_path.is_absolute() {
+            config_path.clone()
+        } else {
+            cwd.join(&config_path)
+        };
+        let display = abs
+            .strip_prefix(&cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| config_path.clone());
+        let root = abs
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.clone());
+        Ok(Project {
+            display: display.to_string_lossy().into_owned(),
+            config_path: abs,
+            root,
+            color: use_color(global.color),
+        })
     }
 
     pub fn load(&self) -> anyhow::Result<Config> {
@@ -135,11 +170,16 @@ impl Project {
 
     /// The config file's name, written into generated headers.
     pub fn config_name(&self) -> String {
-        self.config_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| config::DEFAULT_FILE.into())
+        self.config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| config::DEFAULT_FILE.into())
     }
 
     pub fn out_dir(&self, args: &RenderArgs) -> PathBuf {
-        args.out.clone().unwrap_or_else(|| self.root.join("generated"))
+        args.out
+            .clone()
+            .unwrap_or_else(|| self.root.join("generated"))
     }
 
     pub fn templates(&self, args: &RenderArgs) -> anyhow::Result<Templates> {
@@ -150,20 +190,41 @@ impl Project {
     }
 
     /// Check `--env` names against the config and build render options.
-    pub fn render_options(&self, cfg: &Config, args: &RenderArgs) -> anyhow::Result<render::Options> {
+    pub fn render_options(
+        &self,
+        cfg: &Config,
+        args: &RenderArgs,
+    ) -> anyhow::Result<render::Options> {
         for e in &args.envs {
             if cfg.env(e).is_none() {
                 let names = cfg.env_names();
                 let hint = names
                     .iter()
-                    .max_by(|a, b| strsim::jaro_winkler(e, a).total_cmp(&strsim::jaro_winkler(e, b)))
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(e, a).total_cmp(&strsim::jaro_winkler(e, b))
+                    })
                     .filter(|n| strsim::jaro_winkler(e, n) > 0.7)
                     .map(|n| format!("did you mean `{n}`?"))
-                    .unwrap_or_else(|| format!("environments: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
-                anyhow::bail!("no environment `{e}` in `{}`\n  = help: {hint}", self.display);
+                    .unwrap_or_else(|| {
+                        format!(
+                            "environments: {}",
+                            names
+                                .iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
+                anyhow::bail!(
+                    "no environment `{e}` in `{}`\n  = help: {hint}",
+                    self.display
+                );
             }
         }
-        Ok(render::Options { only_envs: args.envs.clone(), config_name: self.config_name() })
+        Ok(render::Options {
+            only_envs: args.envs.clone(),
+            config_name: self.config_name(),
+        })
     }
 }
 
@@ -171,7 +232,9 @@ fn use_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+        }
     }
 }
 

@@ -26,7 +26,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic { message: message.into(), span: None, key: None, label: None, help: None, redact: false }
+        Diagnostic {
+            message: message.into(),
+            span: None,
+            key: None,
+            label: None,
+            help: None,
+            redact: false,
+        }
     }
     pub fn at(mut self, span: Option<Span>) -> Self {
         self.span = span;
@@ -68,7 +75,11 @@ pub struct Report {
 impl Report {
     /// Render every diagnostic, plus a closing count when there are several.
     pub fn render(&self, color: bool) -> String {
-        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
         let mut out = String::new();
         for d in &self.diagnostics {
             out.push_str(&render_one(&renderer, &self.source, d));
@@ -102,14 +113,20 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
     let mut group: Group<'_> = match d.span.clone().filter(|s| s.end <= text.len()) {
         Some(span) => {
             // An empty span (e.g. end of file) still needs one column for the caret.
-            let span = if span.is_empty() { span.start..(span.start + 1).min(text.len()) } else { span };
+            let span = if span.is_empty() {
+                span.start..(span.start + 1).min(text.len())
+            } else {
+                span
+            };
             let mut ann = AnnotationKind::Primary.span(span);
             if let Some(label) = &d.label {
                 ann = ann.label(label.as_str());
             }
-            Level::ERROR
-                .primary_title(d.message.as_str())
-                .element(Snippet::source(text).path(source.name.as_str()).annotation(ann))
+            Level::ERROR.primary_title(d.message.as_str()).element(
+                Snippet::source(text)
+                    .path(source.name.as_str())
+                    .annotation(ann),
+            )
         }
         None => Level::ERROR
             .primary_title(d.message.as_str())

@@ -70,50 +70,108 @@ impl DiffCmd {
         let top = crate::git::toplevel(&p.root)?;
         let commit = crate::git::resolve_commit(&top, rev)?;
         let out = p.out_dir(&self.args);
-        let out_abs = if out.is_absolute() { out.clone() } else { std::env::current_dir()?.join(&out) };
+        let out_abs = if out.is_absolute() {
+            out.clone()
+        } else {
+            std::env::current_dir()?.join(&out)
+        };
         let top_canon = top.canonicalize().unwrap_or(top.clone());
         let out_canon = out_abs.canonicalize().unwrap_or(out_abs.clone());
         let sub = out_canon
             .strip_prefix(&top_canon)
-            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", out.display(), top.display()))?
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "`{}` is not inside the git repository `{}`",
+                    out.display(),
+                    top.display()
+                )
+            })?
             .to_string_lossy()
             .replace('\\', "/");
         let old = filter_envs(crate::git::tree_at(&top, &commit, &sub)?, &opts.only_envs);
 
         // Redact what was sensitive on either side of the change.
-        let cfg_rel = p.config_path.canonicalize().ok().and_then(|c| c.strip_prefix(&top_canon).ok().map(|r| r.to_string_lossy().into_owned()));
+        let cfg_rel = p.config_path.canonicalize().ok().and_then(|c| {
+            c.strip_prefix(&top_canon)
+                .ok()
+                .map(|r| r.to_string_lossy().into_owned())
+        });
         let base_cfg: Option<Config> = cfg_rel
             .and_then(|rel| crate::git::show(&top, &commit, &rel).ok().flatten())
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| crate::config::load(crate::diagnostics::Source { name: p.display.clone(), text }).ok());
+            .and_then(|text| {
+                crate::config::load(crate::diagnostics::Source {
+                    name: p.display.clone(),
+                    text,
+                })
+                .ok()
+            });
         let redactor = Redactor::for_configs(std::iter::once(&cfg).chain(base_cfg.as_ref()));
 
         let ch = changes::compare(&old, &new);
-        let label = if rev.len() > 12 && rev.chars().all(|c| c.is_ascii_hexdigit()) { rev[..12].to_string() } else { rev.to_string() };
+        let label = if rev.len() > 12 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
+            rev[..12].to_string()
+        } else {
+            rev.to_string()
+        };
         let mut stdout = std::io::stdout().lock();
         match self.format {
-            Format::Markdown => write!(stdout, "{}", changes::markdown(&ch, &label, &redactor, COMMENT_MARKER))?,
-            Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, Some(&label)))?)?,
+            Format::Markdown => write!(
+                stdout,
+                "{}",
+                changes::markdown(&ch, &label, &redactor, COMMENT_MARKER)
+            )?,
+            Format::Json => writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&json_report(&ch, Some(&label)))?
+            )?,
             Format::Text => {
                 let groups = changes::group(&ch);
                 if groups.is_empty() {
-                    writeln!(stdout, "no change to the generated output against `{label}`")?;
+                    writeln!(
+                        stdout,
+                        "no change to the generated output against `{label}`"
+                    )?;
                 }
                 for (env, files) in &groups {
                     let s = changes::summarize(files);
-                    let title = if env == changes::SHARED { "shared files".to_string() } else { format!("environment `{env}`") };
-                    writeln!(stdout, "{}", paint(p.color, "1", &format!("== {title}: {}", changes::stat_line(&s))))?;
+                    let title = if env == changes::SHARED {
+                        "shared files".to_string()
+                    } else {
+                        format!("environment `{env}`")
+                    };
+                    writeln!(
+                        stdout,
+                        "{}",
+                        paint(
+                            p.color,
+                            "1",
+                            &format!("== {title}: {}", changes::stat_line(&s))
+                        )
+                    )?;
                     for f in files {
                         if self.stat {
                             writeln!(stdout, "  {} {}", kind_letter(f.kind), f.path)?;
                         } else {
-                            write!(stdout, "{}", colorize(p.color, &changes::unified(f, &label, "working-tree", &redactor)))?;
+                            write!(
+                                stdout,
+                                "{}",
+                                colorize(
+                                    p.color,
+                                    &changes::unified(f, &label, "working-tree", &redactor)
+                                )
+                            )?;
                         }
                     }
                 }
             }
         }
-        Ok(if self.exit_code && !ch.is_empty() { Outcome::Differs } else { Outcome::Ok })
+        Ok(if self.exit_code && !ch.is_empty() {
+            Outcome::Differs
+        } else {
+            Outcome::Ok
+        })
     }
 }
 
@@ -126,17 +184,33 @@ fn drift(g: &Global, args: &RenderArgs, format: Format, stat: bool) -> anyhow::R
     let on_disk = filter_envs(tree::read_dir(&out)?, &opts.only_envs);
     let ch = changes::compare(&on_disk, &fresh);
     let redactor = Redactor::for_configs([&cfg]);
-    let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
+    let shown = out
+        .strip_prefix(&p.root)
+        .unwrap_or(&out)
+        .display()
+        .to_string();
     let mut stdout = std::io::stdout().lock();
     match format {
-        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
-        Format::Markdown => write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER))?,
+        Format::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&json_report(&ch, None))?
+        )?,
+        Format::Markdown => write!(
+            stdout,
+            "{}",
+            changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER)
+        )?,
         Format::Text => {
             for f in &ch {
                 if stat {
                     writeln!(stdout, "{} {}", kind_letter(f.kind), f.path)?;
                 } else {
-                    write!(stdout, "{}", colorize(p.color, &changes::unified(f, &shown, "rendered", &redactor)))?;
+                    write!(
+                        stdout,
+                        "{}",
+                        colorize(p.color, &changes::unified(f, &shown, "rendered", &redactor))
+                    )?;
                 }
             }
         }
@@ -177,7 +251,9 @@ fn filter_envs(t: Tree, only: &[String]) -> Tree {
     if only.is_empty() {
         return t;
     }
-    t.into_iter().filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e))).collect()
+    t.into_iter()
+        .filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e)))
+        .collect()
 }
 
 fn json_report(ch: &[FileChange<'_>], base: Option<&str>) -> serde_json::Value {
@@ -185,8 +261,14 @@ fn json_report(ch: &[FileChange<'_>], base: Option<&str>) -> serde_json::Value {
     let envs: BTreeMap<&String, serde_json::Value> = groups
         .iter()
         .map(|(env, files)| {
-            let files: Vec<_> = files.iter().map(|f| json!({ "path": f.path, "change": f.kind })).collect();
-            (env, json!({ "summary": changes::summarize(&groups[env]), "files": files }))
+            let files: Vec<_> = files
+                .iter()
+                .map(|f| json!({ "path": f.path, "change": f.kind }))
+                .collect();
+            (
+                env,
+                json!({ "summary": changes::summarize(&groups[env]), "files": files }),
+            )
         })
         .collect();
     json!({ "base": base, "differs": !ch.is_empty(), "groups": envs })
@@ -201,7 +283,11 @@ fn kind_letter(k: Kind) -> char {
 }
 
 fn paint(color: bool, code: &str, s: &str) -> String {
-    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
 }
 
 fn colorize(color: bool, diff: &str) -> String {

@@ -21,8 +21,18 @@ impl EnvsCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        p.render_options(&cfg, &crate::cli::RenderArgs { envs: self.envs.clone(), ..Default::default() })?;
-        let envs: Vec<_> = cfg.environments.iter().filter(|e| self.envs.is_empty() || self.envs.contains(&e.name.value)).collect();
+        p.render_options(
+            &cfg,
+            &crate::cli::RenderArgs {
+                envs: self.envs.clone(),
+                ..Default::default()
+            },
+        )?;
+        let envs: Vec<_> = cfg
+            .environments
+            .iter()
+            .filter(|e| self.envs.is_empty() || self.envs.contains(&e.name.value))
+            .collect();
         if self.json {
             println!("{}", serde_json::to_string_pretty(&envs)?);
             return Ok(Outcome::Ok);
@@ -33,17 +43,70 @@ impl EnvsCmd {
             }
             println!("{}", e.name.value);
             let row = |k: &str, v: String| println!("  {k:<14} {v}");
-            row("aws", format!("{} account {}", e.aws.region.value, e.aws.account_id.value));
-            row("state", format!("s3://{} ({})", e.terraform.state_bucket.value, e.terraform.state_region.value));
+            row(
+                "aws",
+                format!("{} account {}", e.aws.region.value, e.aws.account_id.value),
+            );
+            row(
+                "state",
+                format!(
+                    "s3://{} ({})",
+                    e.terraform.state_bucket.value, e.terraform.state_region.value
+                ),
+            );
             let nat = serde_json::to_value(e.network.nat.value)?;
-            row("network", format!("{} over {} AZs, NAT {}", e.network.vpc_cidr.value, e.network.az_count.value, nat.as_str().unwrap_or_default()));
-            row("eks", format!("{} {} (public {}, private {})", e.eks.cluster_name.value, e.eks.version.value, e.eks.endpoint_public_access.value, e.eks.endpoint_private_access.value));
+            row(
+                "network",
+                format!(
+                    "{} over {} AZs, NAT {}",
+                    e.network.vpc_cidr.value,
+                    e.network.az_count.value,
+                    nat.as_str().unwrap_or_default()
+                ),
+            );
+            row(
+                "eks",
+                format!(
+                    "{} {} (public {}, private {})",
+                    e.eks.cluster_name.value,
+                    e.eks.version.value,
+                    e.eks.endpoint_public_access.value,
+                    e.eks.endpoint_private_access.value
+                ),
+            );
             for ng in &e.eks.node_groups {
-                let cap = if ng.capacity_type.value == CapacityType::Spot { "SPOT" } else { "ON_DEMAND" };
-                let types: Vec<_> = ng.instance_types.value.iter().map(|t| t.value.as_str()).collect();
-                row(&format!("  {}", ng.name.value), format!("{cap} {} min {} desired {} max {}", types.join(","), ng.min_size.value, ng.desired_size.value, ng.max_size.value));
+                let cap = if ng.capacity_type.value == CapacityType::Spot {
+                    "SPOT"
+                } else {
+                    "ON_DEMAND"
+                };
+                let types: Vec<_> = ng
+                    .instance_types
+                    .value
+                    .iter()
+                    .map(|t| t.value.as_str())
+                    .collect();
+                row(
+                    &format!("  {}", ng.name.value),
+                    format!(
+                        "{cap} {} min {} desired {} max {}",
+                        types.join(","),
+                        ng.min_size.value,
+                        ng.desired_size.value,
+                        ng.max_size.value
+                    ),
+                );
             }
-            row("rds", format!("{} postgres {} multi-az {} deletion-protection {}", e.rds.instance_class.value, e.rds.engine_version.value, e.rds.multi_az.value, e.rds.deletion_protection.value));
+            row(
+                "rds",
+                format!(
+                    "{} postgres {} multi-az {} deletion-protection {}",
+                    e.rds.instance_class.value,
+                    e.rds.engine_version.value,
+                    e.rds.multi_az.value,
+                    e.rds.deletion_protection.value
+                ),
+            );
             let services: Vec<_> = e.services.iter().map(|s| s.name.value.as_str()).collect();
             row("services", services.join(", "));
         }

@@ -31,15 +31,33 @@ impl ValidateCmd {
                 return Err(e);
             }
         };
-        let args = RenderArgs { templates: self.templates, ..RenderArgs::default() };
+        let args = RenderArgs {
+            templates: self.templates,
+            ..RenderArgs::default()
+        };
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
         let names = cfg.env_names();
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&json!({ "valid": true, "config": p.display, "environments": names, "files": tree.len() }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({ "valid": true, "config": p.display, "environments": names, "files": tree.len() })
+                )?
+            );
         } else {
-            let word = if names.len() == 1 { "environment" } else { "environments" };
-            println!("`{}` is valid: {} {word} ({}), {} files to render", p.display, names.len(), names.join(", "), tree.len());
+            let word = if names.len() == 1 {
+                "environment"
+            } else {
+                "environments"
+            };
+            println!(
+                "`{}` is valid: {} {word} ({}), {} files to render",
+                p.display,
+                names.len(),
+                names.join(", "),
+                tree.len()
+            );
         }
         Ok(Outcome::Ok)
     }

@@ -19,20 +19,26 @@ pub struct Doc<'i> {
 }
 
 impl<'i> Doc<'i> {
-    pub fn parse(text: &'i str) -> Result<Self, Diagnostic> {
+    pub fn parse(text: &'i str) -> Result<Self, Box<Diagnostic>> {
         DeTable::parse(text).map(|root| Doc { root }).map_err(|e| {
             let msg = e.message().trim().to_string();
             let msg = lowercase_first(msg.lines().next().unwrap_or("invalid TOML"));
-            Diagnostic::error(format!("invalid TOML: {msg}"))
-                .at(e.span())
-                .label("here")
-                .help("see https://toml.io for the syntax")
+            Box::new(
+                Diagnostic::error(format!("invalid TOML: {msg}"))
+                    .at(e.span())
+                    .label("here")
+                    .help("see https://toml.io for the syntax"),
+            )
         })
     }
 
     /// The top-level table `name`, if it is one.
     pub fn table(&self, name: &str) -> Option<&Spanned<DeValue<'i>>> {
-        self.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v)
+        self.root
+            .get_ref()
+            .iter()
+            .find(|(k, _)| k.get_ref() == name)
+            .map(|(_, v)| v)
     }
 
     /// The dotted key path of the innermost key or value containing `offset`.
@@ -131,8 +137,15 @@ fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
             continue;
         }
         // `Option<T>` becomes `anyOf: [T, null]`; pick the non-null branch.
-        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Json::as_array) {
-            if let Some(t) = alts.iter().find(|a| a.get("type").and_then(Json::as_str) != Some("null")) {
+        if let Some(alts) = s
+            .get("anyOf")
+            .or_else(|| s.get("oneOf"))
+            .and_then(Json::as_array)
+        {
+            if let Some(t) = alts
+                .iter()
+                .find(|a| a.get("type").and_then(Json::as_str) != Some("null"))
+            {
                 s = t;
                 continue;
             }
@@ -142,7 +155,13 @@ fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
     s
 }
 
-fn check_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+fn check_table(
+    table: &DeTable<'_>,
+    schema: &Json,
+    root: &Json,
+    path: &mut Vec<String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let schema = resolve(schema, root);
     let props = schema.get("properties").and_then(Json::as_object);
     let additional = schema.get("additionalProperties");
@@ -152,7 +171,14 @@ fn check_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &mut Vec<S
             Some(c) => Some(c),
             None => match additional {
                 Some(Json::Bool(false)) | None if props.is_some() => {
-                    out.push(unknown_key(key, k.span(), path, props.map(|p| p.keys().cloned().collect()).unwrap_or_default()));
+                    out.push(unknown_key(
+                        key,
+                        k.span(),
+                        path,
+                        props
+                            .map(|p| p.keys().cloned().collect())
+                            .unwrap_or_default(),
+                    ));
                     None
                 }
                 Some(a @ Json::Object(_)) => Some(a),
@@ -167,7 +193,13 @@ fn check_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &mut Vec<S
     }
 }
 
-fn check_value(v: &DeValue<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+fn check_value(
+    v: &DeValue<'_>,
+    schema: &Json,
+    root: &Json,
+    path: &mut Vec<String>,
+    out: &mut Vec<Diagnostic>,
+) {
     match v {
         DeValue::Table(t) => check_table(t, schema, root, path, out),
         DeValue::Array(a) => {
@@ -184,7 +216,11 @@ fn check_value(v: &DeValue<'_>, schema: &Json, root: &Json, path: &mut Vec<Strin
 }
 
 fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) -> Diagnostic {
-    let parent = if path.is_empty() { "the top level".to_string() } else { format!("`{}`", path.join(".")) };
+    let parent = if path.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("`{}`", path.join("."))
+    };
     let best = candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(key, c), c))
@@ -192,7 +228,14 @@ fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) 
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let help = match best {
         Some((_, c)) => format!("did you mean `{c}`?"),
-        None => format!("expected one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        None => format!(
+            "expected one of {}",
+            candidates
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut full = path.to_vec();
     full.push(key.to_string());
@@ -213,11 +256,23 @@ struct Detector {
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
     D.get_or_init(|| {
-        let d = |what, re: &str| Detector { what, re: Regex::new(re).expect("valid detector regex") };
+        let d = |what, re: &str| Detector {
+            what,
+            re: Regex::new(re).expect("valid detector regex"),
+        };
         vec![
-            d("an AWS access key id", r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b"),
-            d("a PEM private key", r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----"),
-            d("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+            d(
+                "an AWS access key id",
+                r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b",
+            ),
+            d(
+                "a PEM private key",
+                r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----",
+            ),
+            d(
+                "a JSON Web Token",
+                r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+            ),
             d("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
         ]
     })
@@ -225,7 +280,10 @@ fn detectors() -> &'static [Detector] {
 
 /// What kind of credential `value` looks like, if any.
 pub fn credential_kind(value: &str) -> Option<&'static str> {
-    detectors().iter().find(|d| d.re.is_match(value)).map(|d| d.what)
+    detectors()
+        .iter()
+        .find(|d| d.re.is_match(value))
+        .map(|d| d.what)
 }
 
 /// Text that looks like a credential, for redacting outputs.
@@ -246,7 +304,7 @@ fn credential_key(key: &str) -> bool {
 fn is_secret_ref_position(path: &[String]) -> bool {
     let n = path.len();
     // [defaults|environments.X].secrets.<key>  and  ….services.<svc>.secret_env.<VAR>
-    (n >= 2 && path[n - 2] == "secrets") || (n >= 2 && path[n - 2] == "secret_env")
+    n >= 2 && (path[n - 2] == "secrets" || path[n - 2] == "secret_env")
 }
 
 /// Refuse literal credentials anywhere in the file.
@@ -274,16 +332,23 @@ fn scan_value(v: &Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Vec<Di
             }
         }
         DeValue::String(s) => {
-            let key = path.iter().rev().find(|p| p.parse::<usize>().is_err()).cloned().unwrap_or_default();
+            let key = path
+                .iter()
+                .rev()
+                .find(|p| p.parse::<usize>().is_err())
+                .cloned()
+                .unwrap_or_default();
             let hint = "store it in AWS Secrets Manager and reference it by name, e.g. `[defaults.secrets]` or a service's `secret_env = { VAR = \"myhealth/...\" }`";
             if let Some(what) = credential_kind(s) {
                 out.push(
-                    Diagnostic::error(format!("`{key}` holds {what}: credentials never go in `myhealth.toml`"))
-                        .at(Some(v.span()))
-                        .key(path.join("."))
-                        .label("literal credential")
-                        .help(format!("revoke it, then {hint}"))
-                        .redacted(),
+                    Diagnostic::error(format!(
+                        "`{key}` holds {what}: credentials never go in `myhealth.toml`"
+                    ))
+                    .at(Some(v.span()))
+                    .key(path.join("."))
+                    .label("literal credential")
+                    .help(format!("revoke it, then {hint}"))
+                    .redacted(),
                 );
             } else if credential_key(&key) && !is_secret_ref_position(path) && !s.is_empty() {
                 out.push(
@@ -314,7 +379,8 @@ mod tests {
         };
         let mut base = get("a");
         merge(&mut base, &get("b"));
-        let t = toml::Table::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, base))).unwrap();
+        let t = toml::Table::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, base)))
+            .unwrap();
         assert_eq!(t.to_string(), "x = 2\n\n[t]\np = 1\nq = [2, 3]\n");
     }
 
@@ -328,12 +394,19 @@ mod tests {
 
     #[test]
     fn detects_credentials_but_not_references() {
-        assert_eq!(credential_kind("AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key id"));
+        assert_eq!(
+            credential_kind("AKIAIOSFODNN7EXAMPLE"),
+            Some("an AWS access key id")
+        );
         assert!(credential_kind("myhealth/oura/client").is_none());
         assert!(credential_key("DB_PASSWORD"));
         assert!(credential_key("client_secret"));
         assert!(!credential_key("instance_types"));
-        assert!(is_secret_ref_position(&["defaults".into(), "secrets".into(), "jwt_signing_key".into()]));
+        assert!(is_secret_ref_position(&[
+            "defaults".into(),
+            "secrets".into(),
+            "jwt_signing_key".into()
+        ]));
     }
 
     use serde::Deserialize;

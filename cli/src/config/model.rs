@@ -23,7 +23,10 @@ impl Config {
         self.environments.iter().find(|e| e.name.value == name)
     }
     pub fn env_names(&self) -> Vec<String> {
-        self.environments.iter().map(|e| e.name.value.clone()).collect()
+        self.environments
+            .iter()
+            .map(|e| e.name.value.clone())
+            .collect()
     }
 }
 

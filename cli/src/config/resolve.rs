@@ -49,13 +49,29 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
         missing("github.repo", "\"myhealth\"");
     }
     let (name, domain, github_owner, github_repo) = (raw.name?, raw.domain?, owner?, repo?);
-    let api_host = or_else(raw.api_host, || format!("api.{}.{}", name.value, domain.value));
-    Some(Project { name, domain, api_host, github_owner, github_repo })
+    let api_host = or_else(raw.api_host, || {
+        format!("api.{}.{}", name.value, domain.value)
+    });
+    Some(Project {
+        name,
+        domain,
+        api_host,
+        github_owner,
+        github_repo,
+    })
 }
 
 /// Resolve one environment from its merged raw settings.
-pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Vec<Diagnostic>) -> Option<Environment> {
-    let aws_raw = raw.aws.unwrap_or(RawAws { region: None, account_id: None });
+pub fn environment(
+    p: &Project,
+    name: Sp<String>,
+    raw: RawSettings,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Environment> {
+    let aws_raw = raw.aws.unwrap_or(RawAws {
+        region: None,
+        account_id: None,
+    });
     let region = or(aws_raw.region, "us-east-1".into());
     let Some(account_id) = aws_raw.account_id else {
         out.push(
@@ -69,9 +85,14 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     };
     let aws = Aws { region, account_id };
 
-    let tf = raw.terraform.unwrap_or(RawTerraform { state_bucket: None, state_region: None });
+    let tf = raw.terraform.unwrap_or(RawTerraform {
+        state_bucket: None,
+        state_region: None,
+    });
     let terraform = Terraform {
-        state_bucket: or_else(tf.state_bucket, || format!("{}-tfstate-{}", p.name.value, aws.account_id.value)),
+        state_bucket: or_else(tf.state_bucket, || {
+            format!("{}-tfstate-{}", p.name.value, aws.account_id.value)
+        }),
         state_region: or_else(tf.state_region, || aws.region.value.clone()),
     };
 
@@ -100,14 +121,21 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         access_log_retention_days: None,
     });
     let api_gateway = ApiGateway {
-        cors_allow_origins: or_else(g.cors_allow_origins, || vec![Sp::builtin(format!("https://{}", p.domain.value))]),
+        cors_allow_origins: or_else(g.cors_allow_origins, || {
+            vec![Sp::builtin(format!("https://{}", p.domain.value))]
+        }),
         throttling_rate_limit: or(g.throttling_rate_limit, 50),
         throttling_burst_limit: or(g.throttling_burst_limit, 100),
         custom_domain: or(g.custom_domain, false),
         access_log_retention_days: or(g.access_log_retention_days, 30),
     };
 
-    let services = raw.services.unwrap_or_default().into_iter().map(|(n, s)| service(n, s)).collect();
+    let services = raw
+        .services
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, s)| service(n, s))
+        .collect();
 
     let s = raw.secrets.unwrap_or(RawSecrets {
         oura_client: None,
@@ -116,7 +144,11 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         api_password_hash: None,
         grafana_admin: None,
     });
-    let sref = |v: Option<Sp<SecretRef>>, path: &str| or_else(v, || SecretRef(format!("{}/{}/{path}", p.name.value, name.value)));
+    let sref = |v: Option<Sp<SecretRef>>, path: &str| {
+        or_else(v, || {
+            SecretRef(format!("{}/{}/{path}", p.name.value, name.value))
+        })
+    };
     let secrets = Secrets {
         oura_client: sref(s.oura_client, "oura/client"),
         oura_refresh_token: sref(s.oura_refresh_token, "oura/refresh-token"),
@@ -140,10 +172,21 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         alerts: or(m.alerts, true),
     };
 
-    let i = raw.istio.unwrap_or(RawIstio { enabled: None, mtls_mode: None });
-    let istio = Istio { enabled: or(i.enabled, true), mtls_mode: or(i.mtls_mode, MtlsMode::Strict) };
+    let i = raw.istio.unwrap_or(RawIstio {
+        enabled: None,
+        mtls_mode: None,
+    });
+    let istio = Istio {
+        enabled: or(i.enabled, true),
+        mtls_mode: or(i.mtls_mode, MtlsMode::Strict),
+    };
 
-    let c = raw.ci.unwrap_or(RawCi { workflows_dir: None, pin_actions: None, runs_on: None, require_approval: None });
+    let c = raw.ci.unwrap_or(RawCi {
+        workflows_dir: None,
+        pin_actions: None,
+        runs_on: None,
+        require_approval: None,
+    });
     let ci = Ci {
         workflows_dir: or(c.workflows_dir, ".github/workflows".into()),
         pin_actions: or(c.pin_actions, true),
@@ -151,7 +194,21 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         require_approval: or(c.require_approval, false),
     };
 
-    Some(Environment { name, aws, terraform, network, eks, rds, ecr, api_gateway, services, secrets, monitoring, istio, ci })
+    Some(Environment {
+        name,
+        aws,
+        terraform,
+        network,
+        eks,
+        rds,
+        ecr,
+        api_gateway,
+        services,
+        secrets,
+        monitoring,
+        istio,
+        ci,
+    })
 }
 
 /// Subnets default to the first `az_count` /+4 blocks of the VPC (public)
@@ -169,9 +226,17 @@ fn network(raw: Option<RawNetwork>) -> Network {
     let vpc_cidr = or(n.vpc_cidr, "10.0.0.0/16".into());
     let az_count = or(n.az_count, 2);
     let derived = |offset: usize| -> Vec<Sp<String>> {
-        let Ok(net) = vpc_cidr.value.parse::<Ipv4Net>() else { return Vec::new() };
-        let Ok(blocks) = net.subnets((net.prefix_len() + 4).min(28)) else { return Vec::new() };
-        blocks.skip(offset).take(az_count.value as usize).map(|b| Sp::builtin(b.to_string())).collect()
+        let Ok(net) = vpc_cidr.value.parse::<Ipv4Net>() else {
+            return Vec::new();
+        };
+        let Ok(blocks) = net.subnets((net.prefix_len() + 4).min(28)) else {
+            return Vec::new();
+        };
+        blocks
+            .skip(offset)
+            .take(az_count.value as usize)
+            .map(|b| Sp::builtin(b.to_string()))
+            .collect()
     };
     Network {
         public_subnets: or_else(n.public_subnets, || derived(0)),
@@ -196,10 +261,23 @@ fn eks(p: &Project, env: &str, raw: Option<RawEks>) -> Eks {
         addons: None,
         node_groups: None,
     });
-    let a = e.addons.unwrap_or(RawAddons { vpc_cni: None, coredns: None, kube_proxy: None, ebs_csi: None });
-    let mut node_groups: Vec<NodeGroup> = e.node_groups.unwrap_or_default().into_iter().map(|(n, g)| node_group(n, g)).collect();
+    let a = e.addons.unwrap_or(RawAddons {
+        vpc_cni: None,
+        coredns: None,
+        kube_proxy: None,
+        ebs_csi: None,
+    });
+    let mut node_groups: Vec<NodeGroup> = e
+        .node_groups
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, g)| node_group(n, g))
+        .collect();
     if node_groups.is_empty() {
-        node_groups.push(node_group(Sp::builtin("general".into()), empty_node_group()));
+        node_groups.push(node_group(
+            Sp::builtin("general".into()),
+            empty_node_group(),
+        ));
     }
     Eks {
         cluster_name: or_else(e.cluster_name, || format!("{}-{env}", p.name.value)),
@@ -251,7 +329,11 @@ fn node_group(name: Sp<String>, g: RawNodeGroup) -> NodeGroup {
             .taints
             .unwrap_or_default()
             .into_iter()
-            .map(|t| Taint { key: t.key, value: t.value, effect: t.effect })
+            .map(|t| Taint {
+                key: t.key,
+                value: t.value,
+                effect: t.effect,
+            })
             .collect(),
     }
 }
@@ -296,7 +378,12 @@ fn service(name: Sp<String>, s: RawService) -> Service {
         max_replicas: None,
         target_cpu_percent: None,
     });
-    let r = s.resources.unwrap_or(RawResources { cpu_request: None, cpu_limit: None, memory_request: None, memory_limit: None });
+    let r = s.resources.unwrap_or(RawResources {
+        cpu_request: None,
+        cpu_limit: None,
+        memory_request: None,
+        memory_limit: None,
+    });
     let replicas = or(s.replicas, 1);
     let min_replicas = or_else(a.min_replicas, || replicas.value);
     let max_replicas = or_else(a.max_replicas, || min_replicas.value.max(3));

@@ -20,9 +20,17 @@ pub const EKS_VERSIONS: &[&str] = &["1.29", "1.30", "1.31", "1.32", "1.33", "1.3
 /// PostgreSQL major versions RDS supports, as of 2026-11.
 pub const POSTGRES_MAJORS: &[u32] = &[13, 14, 15, 16, 17];
 /// Retention values CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: &[u32] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-const EKS_LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+const EKS_LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
@@ -67,7 +75,13 @@ impl Ctx<'_, '_> {
                 format!("`{key}` is a built-in default here"),
             ),
         };
-        self.out.push(Diagnostic::error(message).at(span).key(path).label(label).help(help));
+        self.out.push(
+            Diagnostic::error(message)
+                .at(span)
+                .key(path)
+                .label(label)
+                .help(help),
+        );
     }
 }
 
@@ -84,30 +98,81 @@ pub fn validate(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
 fn project(cfg: &Config, doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
     let p = &cfg.project;
     let mut at = |sp: &Option<std::ops::Range<usize>>, msg: String, help: &str| {
-        let key = sp.as_ref().map(|s| doc.path_at(s.start)).unwrap_or_default();
-        out.push(Diagnostic::error(msg).at(sp.clone()).key(key).label("set in `[project]`").help(help));
+        let key = sp
+            .as_ref()
+            .map(|s| doc.path_at(s.start))
+            .unwrap_or_default();
+        out.push(
+            Diagnostic::error(msg)
+                .at(sp.clone())
+                .key(key)
+                .label("set in `[project]`")
+                .help(help),
+        );
     };
     if !dns_label(&p.name.value) || p.name.value.len() > 20 {
-        at(&p.name.span, format!("`project.name` `{}` is not a DNS-safe name of at most 20 characters", p.name.value),
-           "use lowercase letters, digits and `-`, starting and ending with a letter or digit, e.g. `myhealth`");
+        at(
+            &p.name.span,
+            format!(
+                "`project.name` `{}` is not a DNS-safe name of at most 20 characters",
+                p.name.value
+            ),
+            "use lowercase letters, digits and `-`, starting and ending with a letter or digit, e.g. `myhealth`",
+        );
     }
     if !hostname(&p.domain.value) {
-        at(&p.domain.span, format!("`project.domain` `{}` is not a valid domain name", p.domain.value), "use a lowercase domain such as `example.com`");
+        at(
+            &p.domain.span,
+            format!(
+                "`project.domain` `{}` is not a valid domain name",
+                p.domain.value
+            ),
+            "use a lowercase domain such as `example.com`",
+        );
     }
     if !hostname(&p.api_host.value) {
-        at(&p.api_host.span, format!("`project.api_host` `{}` is not a valid host name", p.api_host.value), "use a lowercase host name such as `api.myhealth.example.com`");
-    } else if hostname(&p.domain.value) && !p.api_host.value.ends_with(&format!(".{}", p.domain.value)) {
-        at(&p.api_host.span, format!("`project.api_host` `{}` is not under `project.domain` `{}`", p.api_host.value, p.domain.value),
-           "the API host must be a subdomain of the project domain, so one hosted zone serves both");
+        at(
+            &p.api_host.span,
+            format!(
+                "`project.api_host` `{}` is not a valid host name",
+                p.api_host.value
+            ),
+            "use a lowercase host name such as `api.myhealth.example.com`",
+        );
+    } else if hostname(&p.domain.value)
+        && !p.api_host.value.ends_with(&format!(".{}", p.domain.value))
+    {
+        at(
+            &p.api_host.span,
+            format!(
+                "`project.api_host` `{}` is not under `project.domain` `{}`",
+                p.api_host.value, p.domain.value
+            ),
+            "the API host must be a subdomain of the project domain, so one hosted zone serves both",
+        );
     }
     static GH: OnceLock<Regex> = OnceLock::new();
     let gh = re(&GH, r"^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$");
     if !gh.is_match(&p.github_owner.value) {
-        at(&p.github_owner.span, format!("`project.github.owner` `{}` is not a GitHub user or organisation name", p.github_owner.value), "use letters, digits and `-` (at most 39 characters)");
+        at(
+            &p.github_owner.span,
+            format!(
+                "`project.github.owner` `{}` is not a GitHub user or organisation name",
+                p.github_owner.value
+            ),
+            "use letters, digits and `-` (at most 39 characters)",
+        );
     }
     static REPO: OnceLock<Regex> = OnceLock::new();
     if !re(&REPO, r"^[A-Za-z0-9._-]{1,100}$").is_match(&p.github_repo.value) {
-        at(&p.github_repo.span, format!("`project.github.repo` `{}` is not a GitHub repository name", p.github_repo.value), "use letters, digits, `.`, `_` and `-`");
+        at(
+            &p.github_repo.span,
+            format!(
+                "`project.github.repo` `{}` is not a GitHub repository name",
+                p.github_repo.value
+            ),
+            "use letters, digits, `.`, `_` and `-`",
+        );
     }
 }
 
@@ -131,15 +196,35 @@ fn aws(c: &mut Ctx<'_, '_>) {
     static REGION: OnceLock<Regex> = OnceLock::new();
     let region = re(&REGION, r"^(us|eu|ap|sa|ca|me|af|il|mx)-(gov-)?[a-z]+-\d$");
     if !region.is_match(&e.aws.region.value) {
-        c.err(&e.aws.region, "aws.region", format!("`{}` is not an AWS region", e.aws.region.value), "use a region code such as `us-east-1`");
+        c.err(
+            &e.aws.region,
+            "aws.region",
+            format!("`{}` is not an AWS region", e.aws.region.value),
+            "use a region code such as `us-east-1`",
+        );
     }
-    if e.aws.account_id.value.len() != 12 || !e.aws.account_id.value.bytes().all(|b| b.is_ascii_digit()) {
-        c.err(&e.aws.account_id, "aws.account_id", format!("`{}` is not a 12-digit AWS account id", e.aws.account_id.value),
-              "write the account id as a quoted string of exactly 12 digits, e.g. `\"123456789012\"`");
+    if e.aws.account_id.value.len() != 12
+        || !e.aws.account_id.value.bytes().all(|b| b.is_ascii_digit())
+    {
+        c.err(
+            &e.aws.account_id,
+            "aws.account_id",
+            format!(
+                "`{}` is not a 12-digit AWS account id",
+                e.aws.account_id.value
+            ),
+            "write the account id as a quoted string of exactly 12 digits, e.g. `\"123456789012\"`",
+        );
     }
     // A derived default repeats `aws.region`, which is checked above.
-    if e.terraform.state_region.span.is_some() && !region.is_match(&e.terraform.state_region.value) {
-        c.err(&e.terraform.state_region, "terraform.state_region", format!("`{}` is not an AWS region", e.terraform.state_region.value), "use a region code such as `us-east-1`");
+    if e.terraform.state_region.span.is_some() && !region.is_match(&e.terraform.state_region.value)
+    {
+        c.err(
+            &e.terraform.state_region,
+            "terraform.state_region",
+            format!("`{}` is not an AWS region", e.terraform.state_region.value),
+            "use a region code such as `us-east-1`",
+        );
     }
     static BUCKET: OnceLock<Regex> = OnceLock::new();
     let b = &e.terraform.state_bucket.value;
@@ -151,9 +236,20 @@ fn aws(c: &mut Ctx<'_, '_>) {
 
 fn retention(c: &mut Ctx<'_, '_>, sp: &Sp<u32>, key: &str) {
     if !LOG_RETENTION_DAYS.contains(&sp.value) {
-        let near = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(sp.value)).copied().unwrap_or(30);
-        c.err(sp, key, format!("`{key}` is {} days, which CloudWatch Logs does not accept", sp.value),
-              format!("use one of CloudWatch's retention periods, e.g. `{near}`"));
+        let near = LOG_RETENTION_DAYS
+            .iter()
+            .min_by_key(|d| d.abs_diff(sp.value))
+            .copied()
+            .unwrap_or(30);
+        c.err(
+            sp,
+            key,
+            format!(
+                "`{key}` is {} days, which CloudWatch Logs does not accept",
+                sp.value
+            ),
+            format!("use one of CloudWatch's retention periods, e.g. `{near}`"),
+        );
     }
 }
 
@@ -161,59 +257,123 @@ fn network(c: &mut Ctx<'_, '_>) {
     let n = &c.env.network;
     let vpc = match n.vpc_cidr.value.parse::<Ipv4Net>() {
         Ok(v) if v.trunc() != v => {
-            c.err(&n.vpc_cidr, "network.vpc_cidr", format!("`{}` has host bits set", n.vpc_cidr.value), format!("did you mean `{}`?", v.trunc()));
+            c.err(
+                &n.vpc_cidr,
+                "network.vpc_cidr",
+                format!("`{}` has host bits set", n.vpc_cidr.value),
+                format!("did you mean `{}`?", v.trunc()),
+            );
             None
         }
         Ok(v) if !(16..=28).contains(&v.prefix_len()) => {
-            c.err(&n.vpc_cidr, "network.vpc_cidr", format!("VPC CIDR `{}` must have a prefix between /16 and /28", n.vpc_cidr.value), "AWS VPCs are /16 to /28, e.g. `10.0.0.0/16`");
+            c.err(
+                &n.vpc_cidr,
+                "network.vpc_cidr",
+                format!(
+                    "VPC CIDR `{}` must have a prefix between /16 and /28",
+                    n.vpc_cidr.value
+                ),
+                "AWS VPCs are /16 to /28, e.g. `10.0.0.0/16`",
+            );
             None
         }
         Ok(v) => Some(v),
         Err(_) => {
-            c.err(&n.vpc_cidr, "network.vpc_cidr", format!("`{}` is not an IPv4 CIDR block", n.vpc_cidr.value), "write it as address/prefix, e.g. `10.0.0.0/16`");
+            c.err(
+                &n.vpc_cidr,
+                "network.vpc_cidr",
+                format!("`{}` is not an IPv4 CIDR block", n.vpc_cidr.value),
+                "write it as address/prefix, e.g. `10.0.0.0/16`",
+            );
             None
         }
     };
     if !(2..=6).contains(&n.az_count.value) {
-        c.err(&n.az_count, "network.az_count", format!("`az_count` is {}, but must be between 2 and 6", n.az_count.value), "EKS needs subnets in at least two availability zones");
+        c.err(
+            &n.az_count,
+            "network.az_count",
+            format!(
+                "`az_count` is {}, but must be between 2 and 6",
+                n.az_count.value
+            ),
+            "EKS needs subnets in at least two availability zones",
+        );
     }
     let mut seen: Vec<(Ipv4Net, Sp<String>)> = Vec::new();
-    for (list, key) in [(&n.public_subnets, "network.public_subnets"), (&n.private_subnets, "network.private_subnets")] {
+    for (list, key) in [
+        (&n.public_subnets, "network.public_subnets"),
+        (&n.private_subnets, "network.private_subnets"),
+    ] {
         // Subnets derived from an invalid VPC would only repeat its error.
         if vpc.is_none() && list.span.is_none() {
             continue;
         }
         if list.value.len() != n.az_count.value as usize {
-            c.err(list, key, format!("`{key}` has {} subnets but `az_count` is {}", list.value.len(), n.az_count.value), "give one subnet per availability zone");
+            c.err(
+                list,
+                key,
+                format!(
+                    "`{key}` has {} subnets but `az_count` is {}",
+                    list.value.len(),
+                    n.az_count.value
+                ),
+                "give one subnet per availability zone",
+            );
         }
         for s in &list.value {
             let net = match s.value.parse::<Ipv4Net>() {
                 Ok(net) if net.trunc() == net => net,
                 Ok(net) => {
-                    c.err(s, key, format!("subnet `{}` has host bits set", s.value), format!("did you mean `{}`?", net.trunc()));
+                    c.err(
+                        s,
+                        key,
+                        format!("subnet `{}` has host bits set", s.value),
+                        format!("did you mean `{}`?", net.trunc()),
+                    );
                     continue;
                 }
                 Err(_) => {
-                    c.err(s, key, format!("`{}` is not an IPv4 CIDR block", s.value), "write it as address/prefix, e.g. `10.0.1.0/24`");
+                    c.err(
+                        s,
+                        key,
+                        format!("`{}` is not an IPv4 CIDR block", s.value),
+                        "write it as address/prefix, e.g. `10.0.1.0/24`",
+                    );
                     continue;
                 }
             };
             if let Some(vpc) = vpc {
                 if !vpc.contains(&net) {
-                    c.err(s, key, format!("subnet `{}` is outside the VPC `{vpc}`", s.value), format!("pick a block inside `{vpc}`"));
+                    c.err(
+                        s,
+                        key,
+                        format!("subnet `{}` is outside the VPC `{vpc}`", s.value),
+                        format!("pick a block inside `{vpc}`"),
+                    );
                     continue;
                 }
             }
-            if let Some((other, o)) = seen.iter().find(|(o, _)| o.contains(&net.network()) || net.contains(&o.network())) {
+            if let Some((other, o)) = seen
+                .iter()
+                .find(|(o, _)| o.contains(&net.network()) || net.contains(&o.network()))
+            {
                 let other = *other;
-                let where_ = o.span.as_ref().map(|sp| c.doc.path_at(sp.start)).unwrap_or_default();
+                let where_ = o
+                    .span
+                    .as_ref()
+                    .map(|sp| c.doc.path_at(sp.start))
+                    .unwrap_or_default();
                 c.err(s, key, format!("subnet `{}` overlaps `{other}`", s.value), format!("`{other}` is already used (at `{where_}`): pick a block that does not overlap it"));
                 continue;
             }
             seen.push((net, s.clone()));
         }
     }
-    retention(c, &n.flow_logs_retention_days, "network.flow_logs_retention_days");
+    retention(
+        c,
+        &n.flow_logs_retention_days,
+        "network.flow_logs_retention_days",
+    );
     if n.nat.value == NatMode::None && !n.vpc_endpoints.value {
         c.err(&n.nat, "network.nat", "with `nat = \"none\"` and no VPC endpoints, nodes in private subnets cannot pull images or reach AWS APIs".into(),
               "set `vpc_endpoints = true` or use `nat = \"single\"`");
@@ -223,27 +383,68 @@ fn network(c: &mut Ctx<'_, '_>) {
 fn eks(c: &mut Ctx<'_, '_>) {
     let k = &c.env.eks;
     // The built-in name derives from project and environment names, checked on their own.
-    if k.cluster_name.span.is_some() && (!dns_label(&k.cluster_name.value) || k.cluster_name.value.len() > 40) {
-        c.err(&k.cluster_name, "eks.cluster_name", format!("cluster name `{}` is not a DNS-safe name of at most 40 characters", k.cluster_name.value), "use lowercase letters, digits and `-`");
+    if k.cluster_name.span.is_some()
+        && (!dns_label(&k.cluster_name.value) || k.cluster_name.value.len() > 40)
+    {
+        c.err(
+            &k.cluster_name,
+            "eks.cluster_name",
+            format!(
+                "cluster name `{}` is not a DNS-safe name of at most 40 characters",
+                k.cluster_name.value
+            ),
+            "use lowercase letters, digits and `-`",
+        );
     }
     if !EKS_VERSIONS.contains(&k.version.value.as_str()) {
-        c.err(&k.version, "eks.version", format!("EKS does not support Kubernetes `{}`", k.version.value),
-              format!("use one of {}", EKS_VERSIONS.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")));
+        c.err(
+            &k.version,
+            "eks.version",
+            format!("EKS does not support Kubernetes `{}`", k.version.value),
+            format!(
+                "use one of {}",
+                EKS_VERSIONS
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
     if !k.endpoint_public_access.value && !k.endpoint_private_access.value {
-        c.err(&k.endpoint_public_access, "eks.endpoint_public_access", "the EKS API endpoint is neither public nor private, so nothing could reach it".into(),
-              "set `endpoint_private_access = true`");
+        c.err(
+            &k.endpoint_public_access,
+            "eks.endpoint_public_access",
+            "the EKS API endpoint is neither public nor private, so nothing could reach it".into(),
+            "set `endpoint_private_access = true`",
+        );
     }
     for cidr in &k.public_access_cidrs.value {
         if cidr.value.parse::<Ipv4Net>().is_err() {
-            c.err(cidr, "eks.public_access_cidrs", format!("`{}` is not an IPv4 CIDR block", cidr.value), "write it as address/prefix, e.g. `203.0.113.0/24`");
+            c.err(
+                cidr,
+                "eks.public_access_cidrs",
+                format!("`{}` is not an IPv4 CIDR block", cidr.value),
+                "write it as address/prefix, e.g. `203.0.113.0/24`",
+            );
         }
     }
     retention(c, &k.log_retention_days, "eks.log_retention_days");
     for t in &k.log_types.value {
         if !EKS_LOG_TYPES.contains(&t.value.as_str()) {
-            c.err(t, "eks.log_types", format!("`{}` is not an EKS control-plane log type", t.value),
-                  format!("use any of {}", EKS_LOG_TYPES.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")));
+            c.err(
+                t,
+                "eks.log_types",
+                format!("`{}` is not an EKS control-plane log type", t.value),
+                format!(
+                    "use any of {}",
+                    EKS_LOG_TYPES
+                        .iter()
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
         }
     }
     static ITYPE: OnceLock<Regex> = OnceLock::new();
@@ -251,36 +452,91 @@ fn eks(c: &mut Ctx<'_, '_>) {
     for g in &k.node_groups {
         let name = g.name.value.clone();
         if !dns_label(&name) {
-            c.err(&g.name, "eks.node_groups", format!("node group name `{name}` is not DNS-safe"), "use lowercase letters, digits and `-`");
+            c.err(
+                &g.name,
+                "eks.node_groups",
+                format!("node group name `{name}` is not DNS-safe"),
+                "use lowercase letters, digits and `-`",
+            );
         }
         if g.min_size.value > g.desired_size.value {
-            c.err(&g.min_size, "eks.node_groups", format!("node group `{name}`: `min_size` ({}) is greater than `desired_size` ({})", g.min_size.value, g.desired_size.value),
-                  "node group sizes must satisfy min_size <= desired_size <= max_size");
+            c.err(
+                &g.min_size,
+                "eks.node_groups",
+                format!(
+                    "node group `{name}`: `min_size` ({}) is greater than `desired_size` ({})",
+                    g.min_size.value, g.desired_size.value
+                ),
+                "node group sizes must satisfy min_size <= desired_size <= max_size",
+            );
         }
         if g.desired_size.value > g.max_size.value {
-            c.err(&g.desired_size, "eks.node_groups", format!("node group `{name}`: `desired_size` ({}) is greater than `max_size` ({})", g.desired_size.value, g.max_size.value),
-                  "node group sizes must satisfy min_size <= desired_size <= max_size");
+            c.err(
+                &g.desired_size,
+                "eks.node_groups",
+                format!(
+                    "node group `{name}`: `desired_size` ({}) is greater than `max_size` ({})",
+                    g.desired_size.value, g.max_size.value
+                ),
+                "node group sizes must satisfy min_size <= desired_size <= max_size",
+            );
         }
         if g.max_size.value == 0 {
-            c.err(&g.max_size, "eks.node_groups", format!("node group `{name}`: `max_size` is 0"), "a node group needs at least one node");
+            c.err(
+                &g.max_size,
+                "eks.node_groups",
+                format!("node group `{name}`: `max_size` is 0"),
+                "a node group needs at least one node",
+            );
         }
         if g.max_unavailable.value == 0 || g.max_unavailable.value > g.max_size.value.max(1) {
-            c.err(&g.max_unavailable, "eks.node_groups", format!("node group `{name}`: `max_unavailable` ({}) must be between 1 and `max_size`", g.max_unavailable.value), "usually `1`");
+            c.err(
+                &g.max_unavailable,
+                "eks.node_groups",
+                format!(
+                    "node group `{name}`: `max_unavailable` ({}) must be between 1 and `max_size`",
+                    g.max_unavailable.value
+                ),
+                "usually `1`",
+            );
         }
         if g.instance_types.value.is_empty() {
-            c.err(&g.instance_types, "eks.node_groups", format!("node group `{name}` has no instance types"), "e.g. `instance_types = [\"t3.medium\"]`");
+            c.err(
+                &g.instance_types,
+                "eks.node_groups",
+                format!("node group `{name}` has no instance types"),
+                "e.g. `instance_types = [\"t3.medium\"]`",
+            );
         }
         for t in &g.instance_types.value {
             if !itype.is_match(&t.value) {
-                c.err(t, "eks.node_groups", format!("`{}` is not an EC2 instance type", t.value), "e.g. `t3.medium`");
+                c.err(
+                    t,
+                    "eks.node_groups",
+                    format!("`{}` is not an EC2 instance type", t.value),
+                    "e.g. `t3.medium`",
+                );
             }
         }
         if !(20..=16384).contains(&g.disk_size_gb.value) {
-            c.err(&g.disk_size_gb, "eks.node_groups", format!("node group `{name}`: `disk_size_gb` ({}) must be between 20 and 16384", g.disk_size_gb.value), "20 GiB is enough for the bundled services");
+            c.err(
+                &g.disk_size_gb,
+                "eks.node_groups",
+                format!(
+                    "node group `{name}`: `disk_size_gb` ({}) must be between 20 and 16384",
+                    g.disk_size_gb.value
+                ),
+                "20 GiB is enough for the bundled services",
+            );
         }
         for (key, value) in &g.labels {
             if !label_key(&key.value) {
-                c.err(key, "eks.node_groups", format!("`{}` is not a valid Kubernetes label key", key.value), "use `[prefix/]name` with letters, digits, `-`, `_` and `.`");
+                c.err(
+                    key,
+                    "eks.node_groups",
+                    format!("`{}` is not a valid Kubernetes label key", key.value),
+                    "use `[prefix/]name` with letters, digits, `-`, `_` and `.`",
+                );
             }
             if !label_value(&value.value) {
                 c.err(value, "eks.node_groups", format!("`{}` is not a valid Kubernetes label value", value.value), "at most 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric");
@@ -288,7 +544,12 @@ fn eks(c: &mut Ctx<'_, '_>) {
         }
         for t in &g.taints {
             if !label_key(&t.key.value) {
-                c.err(&t.key, "eks.node_groups", format!("`{}` is not a valid taint key", t.key.value), "use `[prefix/]name` with letters, digits, `-`, `_` and `.`");
+                c.err(
+                    &t.key,
+                    "eks.node_groups",
+                    format!("`{}` is not a valid taint key", t.key.value),
+                    "use `[prefix/]name` with letters, digits, `-`, `_` and `.`",
+                );
             }
         }
     }
@@ -312,27 +573,77 @@ fn rds(c: &mut Ctx<'_, '_>) {
     let r = &c.env.rds;
     static CLASS: OnceLock<Regex> = OnceLock::new();
     if !re(&CLASS, r"^db\.[a-z0-9]+\.[a-z0-9]+$").is_match(&r.instance_class.value) {
-        c.err(&r.instance_class, "rds.instance_class", format!("`{}` is not an RDS instance class", r.instance_class.value), "RDS classes start with `db.`, e.g. `db.t3.micro`");
+        c.err(
+            &r.instance_class,
+            "rds.instance_class",
+            format!("`{}` is not an RDS instance class", r.instance_class.value),
+            "RDS classes start with `db.`, e.g. `db.t3.micro`",
+        );
     }
-    let major = r.engine_version.value.split('.').next().and_then(|m| m.parse::<u32>().ok());
+    let major = r
+        .engine_version
+        .value
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
     if !major.is_some_and(|m| POSTGRES_MAJORS.contains(&m)) {
-        c.err(&r.engine_version, "rds.engine_version", format!("RDS does not offer PostgreSQL `{}`", r.engine_version.value),
-              format!("use a version of a supported major ({}), e.g. `16.4`", POSTGRES_MAJORS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")));
+        c.err(
+            &r.engine_version,
+            "rds.engine_version",
+            format!("RDS does not offer PostgreSQL `{}`", r.engine_version.value),
+            format!(
+                "use a version of a supported major ({}), e.g. `16.4`",
+                POSTGRES_MAJORS
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
     if !(20..=65536).contains(&r.allocated_storage_gb.value) {
-        c.err(&r.allocated_storage_gb, "rds.allocated_storage_gb", format!("`allocated_storage_gb` ({}) must be between 20 and 65536", r.allocated_storage_gb.value), "gp3 storage starts at 20 GiB");
+        c.err(
+            &r.allocated_storage_gb,
+            "rds.allocated_storage_gb",
+            format!(
+                "`allocated_storage_gb` ({}) must be between 20 and 65536",
+                r.allocated_storage_gb.value
+            ),
+            "gp3 storage starts at 20 GiB",
+        );
     }
     if r.max_allocated_storage_gb.value < r.allocated_storage_gb.value {
-        c.err(&r.max_allocated_storage_gb, "rds.max_allocated_storage_gb",
-              format!("`max_allocated_storage_gb` ({}) is less than `allocated_storage_gb` ({})", r.max_allocated_storage_gb.value, r.allocated_storage_gb.value),
-              "the autoscaling ceiling must be at least the initial storage");
+        c.err(
+            &r.max_allocated_storage_gb,
+            "rds.max_allocated_storage_gb",
+            format!(
+                "`max_allocated_storage_gb` ({}) is less than `allocated_storage_gb` ({})",
+                r.max_allocated_storage_gb.value, r.allocated_storage_gb.value
+            ),
+            "the autoscaling ceiling must be at least the initial storage",
+        );
     }
     if r.backup_retention_days.value > 35 {
-        c.err(&r.backup_retention_days, "rds.backup_retention_days", format!("`backup_retention_days` ({}) is more than RDS's maximum of 35", r.backup_retention_days.value), "use 1-35 (7 is typical)");
+        c.err(
+            &r.backup_retention_days,
+            "rds.backup_retention_days",
+            format!(
+                "`backup_retention_days` ({}) is more than RDS's maximum of 35",
+                r.backup_retention_days.value
+            ),
+            "use 1-35 (7 is typical)",
+        );
     }
     static BW: OnceLock<Regex> = OnceLock::new();
-    if !re(&BW, r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$").is_match(&r.backup_window.value) {
-        c.err(&r.backup_window, "rds.backup_window", format!("`{}` is not a backup window", r.backup_window.value), "write it as `hh:mm-hh:mm` in UTC, e.g. `03:00-04:00`");
+    if !re(&BW, r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+        .is_match(&r.backup_window.value)
+    {
+        c.err(
+            &r.backup_window,
+            "rds.backup_window",
+            format!("`{}` is not a backup window", r.backup_window.value),
+            "write it as `hh:mm-hh:mm` in UTC, e.g. `03:00-04:00`",
+        );
     }
     static MW: OnceLock<Regex> = OnceLock::new();
     if !re(&MW, r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$").is_match(&r.maintenance_window.value) {
@@ -341,52 +652,125 @@ fn rds(c: &mut Ctx<'_, '_>) {
     static ID: OnceLock<Regex> = OnceLock::new();
     let ident = re(&ID, r"^[A-Za-z][A-Za-z0-9_]{0,62}$");
     if !ident.is_match(&r.database_name.value) {
-        c.err(&r.database_name, "rds.database_name", format!("`{}` is not a PostgreSQL database name RDS accepts", r.database_name.value), "start with a letter; use letters, digits and `_`");
+        c.err(
+            &r.database_name,
+            "rds.database_name",
+            format!(
+                "`{}` is not a PostgreSQL database name RDS accepts",
+                r.database_name.value
+            ),
+            "start with a letter; use letters, digits and `_`",
+        );
     }
-    if !ident.is_match(&r.master_username.value) || ["admin", "postgres", "rdsadmin", "root"].contains(&r.master_username.value.as_str()) {
-        c.err(&r.master_username, "rds.master_username", format!("`{}` cannot be the RDS master user name", r.master_username.value), "pick a name such as `myhealth_admin` (not a reserved word like `postgres`)");
+    if !ident.is_match(&r.master_username.value)
+        || ["admin", "postgres", "rdsadmin", "root"].contains(&r.master_username.value.as_str())
+    {
+        c.err(
+            &r.master_username,
+            "rds.master_username",
+            format!(
+                "`{}` cannot be the RDS master user name",
+                r.master_username.value
+            ),
+            "pick a name such as `myhealth_admin` (not a reserved word like `postgres`)",
+        );
     }
 }
 
 fn other(c: &mut Ctx<'_, '_>) {
     let e = c.env;
     if e.ecr.keep_last.value == 0 || e.ecr.keep_last.value > 1000 {
-        c.err(&e.ecr.keep_last, "ecr.keep_last", format!("`keep_last` ({}) must be between 1 and 1000", e.ecr.keep_last.value), "keep enough images to roll back, e.g. `30`");
+        c.err(
+            &e.ecr.keep_last,
+            "ecr.keep_last",
+            format!(
+                "`keep_last` ({}) must be between 1 and 1000",
+                e.ecr.keep_last.value
+            ),
+            "keep enough images to roll back, e.g. `30`",
+        );
     }
     static ORIGIN: OnceLock<Regex> = OnceLock::new();
     let origin = re(&ORIGIN, r"^https?://[a-z0-9.-]+(:\d{1,5})?$");
     for o in &e.api_gateway.cors_allow_origins.value {
         if o.value == "*" {
-            c.err(o, "api_gateway.cors_allow_origins", "CORS origin `*` allows every website to call the API".into(), "list the origins that may call it, e.g. `https://eric-n.com`");
+            c.err(
+                o,
+                "api_gateway.cors_allow_origins",
+                "CORS origin `*` allows every website to call the API".into(),
+                "list the origins that may call it, e.g. `https://eric-n.com`",
+            );
         } else if !origin.is_match(&o.value) {
-            c.err(o, "api_gateway.cors_allow_origins", format!("`{}` is not a CORS origin", o.value), "write scheme and host without a path or trailing slash, e.g. `https://eric-n.com`");
+            c.err(
+                o,
+                "api_gateway.cors_allow_origins",
+                format!("`{}` is not a CORS origin", o.value),
+                "write scheme and host without a path or trailing slash, e.g. `https://eric-n.com`",
+            );
         }
     }
     if e.api_gateway.throttling_rate_limit.value == 0 {
-        c.err(&e.api_gateway.throttling_rate_limit, "api_gateway.throttling_rate_limit", "`throttling_rate_limit` is 0, which blocks every request".into(), "use a positive rate, e.g. `50`");
+        c.err(
+            &e.api_gateway.throttling_rate_limit,
+            "api_gateway.throttling_rate_limit",
+            "`throttling_rate_limit` is 0, which blocks every request".into(),
+            "use a positive rate, e.g. `50`",
+        );
     }
     if e.api_gateway.throttling_burst_limit.value < e.api_gateway.throttling_rate_limit.value {
-        c.err(&e.api_gateway.throttling_burst_limit, "api_gateway.throttling_burst_limit",
-              format!("`throttling_burst_limit` ({}) is below `throttling_rate_limit` ({})", e.api_gateway.throttling_burst_limit.value, e.api_gateway.throttling_rate_limit.value),
-              "the burst must be at least the steady rate");
+        c.err(
+            &e.api_gateway.throttling_burst_limit,
+            "api_gateway.throttling_burst_limit",
+            format!(
+                "`throttling_burst_limit` ({}) is below `throttling_rate_limit` ({})",
+                e.api_gateway.throttling_burst_limit.value,
+                e.api_gateway.throttling_rate_limit.value
+            ),
+            "the burst must be at least the steady rate",
+        );
     }
-    retention(c, &e.api_gateway.access_log_retention_days, "api_gateway.access_log_retention_days");
+    retention(
+        c,
+        &e.api_gateway.access_log_retention_days,
+        "api_gateway.access_log_retention_days",
+    );
     for (key, r) in e.secrets.all() {
         secret_ref(c, r, &format!("secrets.{key}"));
     }
     static DUR: OnceLock<Regex> = OnceLock::new();
     let dur = re(&DUR, r"^\d+(ms|s|m|h|d|w|y)$");
-    for (sp, key) in [(&e.monitoring.prometheus_retention, "monitoring.prometheus_retention"), (&e.monitoring.scrape_interval, "monitoring.scrape_interval")] {
+    for (sp, key) in [
+        (
+            &e.monitoring.prometheus_retention,
+            "monitoring.prometheus_retention",
+        ),
+        (&e.monitoring.scrape_interval, "monitoring.scrape_interval"),
+    ] {
         if !dur.is_match(&sp.value) {
-            c.err(sp, key, format!("`{}` is not a Prometheus duration", sp.value), "write a number and a unit, e.g. `15d` or `30s`");
+            c.err(
+                sp,
+                key,
+                format!("`{}` is not a Prometheus duration", sp.value),
+                "write a number and a unit, e.g. `15d` or `30s`",
+            );
         }
     }
     let wd = &e.ci.workflows_dir;
     if wd.value.starts_with('/') || wd.value.split('/').any(|p| p == "..") || wd.value.is_empty() {
-        c.err(wd, "ci.workflows_dir", format!("`{}` must be a relative path inside the project", wd.value), "e.g. `.github/workflows`");
+        c.err(
+            wd,
+            "ci.workflows_dir",
+            format!("`{}` must be a relative path inside the project", wd.value),
+            "e.g. `.github/workflows`",
+        );
     }
     if e.ci.runs_on.value.trim().is_empty() {
-        c.err(&e.ci.runs_on, "ci.runs_on", "`runs_on` is empty".into(), "name a runner label, e.g. `ubuntu-24.04`");
+        c.err(
+            &e.ci.runs_on,
+            "ci.runs_on",
+            "`runs_on` is empty".into(),
+            "name a runner label, e.g. `ubuntu-24.04`",
+        );
     }
 }
 
@@ -398,7 +782,12 @@ fn secret_ref(c: &mut Ctx<'_, '_>, r: &Sp<super::raw::SecretRef>, key: &str) {
         c.out.push(
             Diagnostic::error(format!("`{key}` is not a Secrets Manager reference"))
                 .at(sp.span.clone())
-                .key(sp.span.as_ref().map(|s| c.doc.path_at(s.start)).unwrap_or_else(|| format!("environments.{env}.{key}")))
+                .key(
+                    sp.span
+                        .as_ref()
+                        .map(|s| c.doc.path_at(s.start))
+                        .unwrap_or_else(|| format!("environments.{env}.{key}")),
+                )
                 .label("expected a secret name like `myhealth/oura/client` or an ARN")
                 .help("put the secret itself in AWS Secrets Manager and write its name or ARN here")
                 .redacted(),
@@ -412,24 +801,52 @@ fn services(c: &mut Ctx<'_, '_>) {
     for s in &c.env.services {
         let name = s.name.value.clone();
         if !dns_label(&name) || name.len() > 40 {
-            c.err(&s.name, "services", format!("service name `{name}` is not a DNS-safe name of at most 40 characters"), "use lowercase letters, digits and `-`, e.g. `api-service`");
+            c.err(
+                &s.name,
+                "services",
+                format!("service name `{name}` is not a DNS-safe name of at most 40 characters"),
+                "use lowercase letters, digits and `-`, e.g. `api-service`",
+            );
         }
         match (s.kind.value, &s.schedule) {
-            (ServiceKind::Cronjob, None) => c.err(&s.kind, "services", format!("service `{name}` is a `cronjob` but has no `schedule`"), "add e.g. `schedule = \"*/5 * * * *\"`"),
+            (ServiceKind::Cronjob, None) => c.err(
+                &s.kind,
+                "services",
+                format!("service `{name}` is a `cronjob` but has no `schedule`"),
+                "add e.g. `schedule = \"*/5 * * * *\"`",
+            ),
             (ServiceKind::Cronjob, Some(sched)) => {
                 if sched.value.split_whitespace().count() != 5 {
                     c.err(sched, "services", format!("schedule `{}` of `{name}` must have five fields", sched.value), "Kubernetes CronJobs use `minute hour day-of-month month day-of-week`, e.g. `*/5 * * * *`");
                 } else if let Err(err) = sched.value.parse::<croner::Cron>() {
-                    c.err(sched, "services", format!("schedule `{}` of `{name}` does not parse: {}", sched.value, super::doc::lowercase_first(&err.to_string())),
-                          "use five cron fields, e.g. `*/5 * * * *` for every five minutes");
+                    c.err(
+                        sched,
+                        "services",
+                        format!(
+                            "schedule `{}` of `{name}` does not parse: {}",
+                            sched.value,
+                            super::doc::lowercase_first(&err.to_string())
+                        ),
+                        "use five cron fields, e.g. `*/5 * * * *` for every five minutes",
+                    );
                 }
             }
-            (ServiceKind::Deployment, Some(sched)) => c.err(sched, "services", format!("service `{name}` is a `deployment`, so `schedule` has no effect"), "remove `schedule`, or set `kind = \"cronjob\"`"),
+            (ServiceKind::Deployment, Some(sched)) => c.err(
+                sched,
+                "services",
+                format!("service `{name}` is a `deployment`, so `schedule` has no effect"),
+                "remove `schedule`, or set `kind = \"cronjob\"`",
+            ),
             (ServiceKind::Deployment, None) => {}
         }
         let a = &s.autoscaling;
         if a.min_replicas.value == 0 {
-            c.err(&a.min_replicas, "services", format!("service `{name}`: `autoscaling.min_replicas` is 0"), "keep at least one replica running");
+            c.err(
+                &a.min_replicas,
+                "services",
+                format!("service `{name}`: `autoscaling.min_replicas` is 0"),
+                "keep at least one replica running",
+            );
         }
         if a.min_replicas.value > a.max_replicas.value {
             c.err(&a.min_replicas, "services", format!("service `{name}`: `autoscaling.min_replicas` ({}) is greater than `max_replicas` ({})", a.min_replicas.value, a.max_replicas.value),
@@ -439,14 +856,29 @@ fn services(c: &mut Ctx<'_, '_>) {
             c.err(&a.target_cpu_percent, "services", format!("service `{name}`: `autoscaling.target_cpu_percent` ({}) must be between 1 and 100", a.target_cpu_percent.value), "70 is a common target");
         }
         if s.port.value < 1024 {
-            c.err(&s.port, "services", format!("service `{name}`: port {} is privileged and containers run as non-root", s.port.value), "use a port of 1024 or above, e.g. `8080`");
+            c.err(
+                &s.port,
+                "services",
+                format!(
+                    "service `{name}`: port {} is privileged and containers run as non-root",
+                    s.port.value
+                ),
+                "use a port of 1024 or above, e.g. `8080`",
+            );
         }
         let r = &s.resources;
-        for (req, lim, what, unit) in [(&r.cpu_request, &r.cpu_limit, "cpu", Unit::Cpu), (&r.memory_request, &r.memory_limit, "memory", Unit::Memory)] {
+        for (req, lim, what, unit) in [
+            (&r.cpu_request, &r.cpu_limit, "cpu", Unit::Cpu),
+            (&r.memory_request, &r.memory_limit, "memory", Unit::Memory),
+        ] {
             let (rq, lm) = (quantity(&req.value, unit), quantity(&lim.value, unit));
             for (sp, v, k) in [(req, rq, "request"), (lim, lm, "limit")] {
                 if v.is_none() {
-                    let ex = if unit == Unit::Cpu { "`100m` or `1`" } else { "`128Mi` or `1Gi`" };
+                    let ex = if unit == Unit::Cpu {
+                        "`100m` or `1`"
+                    } else {
+                        "`128Mi` or `1Gi`"
+                    };
                     c.err(sp, "services", format!("service `{name}`: `{what}_{k}` `{}` is not a Kubernetes {what} quantity", sp.value), format!("e.g. {ex}"));
                 }
             }
@@ -458,16 +890,34 @@ fn services(c: &mut Ctx<'_, '_>) {
         }
         for (k, _) in &s.env {
             if !env_name.is_match(&k.value) {
-                c.err(k, "services", format!("`{}` is not a valid environment variable name", k.value), "use letters, digits and `_`, not starting with a digit");
+                c.err(
+                    k,
+                    "services",
+                    format!("`{}` is not a valid environment variable name", k.value),
+                    "use letters, digits and `_`, not starting with a digit",
+                );
             }
         }
         for (k, r) in &s.secret_env {
             if !env_name.is_match(&k.value) {
-                c.err(k, "services", format!("`{}` is not a valid environment variable name", k.value), "use letters, digits and `_`, not starting with a digit");
+                c.err(
+                    k,
+                    "services",
+                    format!("`{}` is not a valid environment variable name", k.value),
+                    "use letters, digits and `_`, not starting with a digit",
+                );
             }
             secret_ref(c, r, &format!("services.{name}.secret_env.{}", k.value));
             if s.env.iter().any(|(e, _)| e.value == k.value) {
-                c.err(k, "services", format!("service `{name}` sets `{}` in both `env` and `secret_env`", k.value), "keep one of them");
+                c.err(
+                    k,
+                    "services",
+                    format!(
+                        "service `{name}` sets `{}` in both `env` and `secret_env`",
+                        k.value
+                    ),
+                    "keep one of them",
+                );
             }
         }
     }
@@ -481,7 +931,9 @@ enum Unit {
 
 /// Parse a Kubernetes quantity into cores or bytes.
 fn quantity(s: &str, unit: Unit) -> Option<f64> {
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, suffix) = s.split_at(split);
     let n: f64 = num.parse().ok().filter(|n: &f64| n.is_finite())?;
     let mult = match (unit, suffix) {
@@ -504,7 +956,11 @@ fn cross_environment(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
     // Two environments in one account and region cannot share a cluster name.
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for e in &cfg.environments {
-        let key = (e.aws.account_id.value.clone(), e.aws.region.value.clone(), e.eks.cluster_name.value.clone());
+        let key = (
+            e.aws.account_id.value.clone(),
+            e.aws.region.value.clone(),
+            e.eks.cluster_name.value.clone(),
+        );
         if let Some(first) = seen.get(&key) {
             let mut c = Ctx { doc, env: e, out };
             c.err(&e.eks.cluster_name, "eks.cluster_name",
@@ -524,7 +980,10 @@ mod tests {
     fn quantities() {
         assert_eq!(quantity("100m", Unit::Cpu), Some(0.1));
         assert_eq!(quantity("2", Unit::Cpu), Some(2.0));
-        assert_eq!(quantity("128Mi", Unit::Memory), Some(128.0 * 1024.0 * 1024.0));
+        assert_eq!(
+            quantity("128Mi", Unit::Memory),
+            Some(128.0 * 1024.0 * 1024.0)
+        );
         assert_eq!(quantity("1Gi", Unit::Cpu), None);
         assert_eq!(quantity("lots", Unit::Memory), None);
     }

@@ -19,7 +19,13 @@ pub fn tags(cfg: &Config, env: &Environment) -> BTreeMap<String, String> {
         ("Environment".into(), env.name.value.clone()),
         ("ManagedBy".into(), "myhealthctl".into()),
         ("Project".into(), cfg.project.name.value.clone()),
-        ("Repository".into(), format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value)),
+        (
+            "Repository".into(),
+            format!(
+                "{}/{}",
+                cfg.project.github_owner.value, cfg.project.github_repo.value
+            ),
+        ),
     ])
 }
 
@@ -86,19 +92,102 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             )
         })
         .collect();
-    let strs = |v: &[crate::config::span::Sp<String>]| v.iter().map(|s| s.value.clone()).collect::<Vec<_>>();
+    let strs = |v: &[crate::config::span::Sp<String>]| {
+        v.iter().map(|s| s.value.clone()).collect::<Vec<_>>()
+    };
     let vars: Vec<(TfVar, Json)> = vec![
-        (TfVar { name: "project", ty: "string", description: "Project name, the prefix of every resource name." }, json!(cfg.project.name.value)),
-        (TfVar { name: "environment", ty: "string", description: "Environment name." }, json!(e.name.value)),
-        (TfVar { name: "region", ty: "string", description: "AWS region of the environment." }, json!(e.aws.region.value)),
-        (TfVar { name: "account_id", ty: "string", description: "AWS account the environment must be applied to (guards against the wrong credentials)." }, json!(e.aws.account_id.value)),
-        (TfVar { name: "vpc_cidr", ty: "string", description: "IPv4 CIDR block of the VPC." }, json!(e.network.vpc_cidr.value)),
-        (TfVar { name: "az_count", ty: "number", description: "Number of availability zones the subnets span." }, json!(e.network.az_count.value)),
-        (TfVar { name: "public_subnets", ty: "list(string)", description: "Public subnet CIDRs, one per availability zone." }, json!(strs(&e.network.public_subnets.value))),
-        (TfVar { name: "private_subnets", ty: "list(string)", description: "Private subnet CIDRs, one per availability zone." }, json!(strs(&e.network.private_subnets.value))),
-        (TfVar { name: "nat_mode", ty: "string", description: "NAT gateway layout: single, per_az or none." }, json!(match e.network.nat.value { NatMode::Single => "single", NatMode::PerAz => "per_az", NatMode::None => "none" })),
-        (TfVar { name: "cluster_name", ty: "string", description: "Name of the EKS cluster." }, json!(e.eks.cluster_name.value)),
-        (TfVar { name: "cluster_version", ty: "string", description: "Kubernetes version of the EKS cluster." }, json!(e.eks.version.value)),
+        (
+            TfVar {
+                name: "project",
+                ty: "string",
+                description: "Project name, the prefix of every resource name.",
+            },
+            json!(cfg.project.name.value),
+        ),
+        (
+            TfVar {
+                name: "environment",
+                ty: "string",
+                description: "Environment name.",
+            },
+            json!(e.name.value),
+        ),
+        (
+            TfVar {
+                name: "region",
+                ty: "string",
+                description: "AWS region of the environment.",
+            },
+            json!(e.aws.region.value),
+        ),
+        (
+            TfVar {
+                name: "account_id",
+                ty: "string",
+                description: "AWS account the environment must be applied to (guards against the wrong credentials).",
+            },
+            json!(e.aws.account_id.value),
+        ),
+        (
+            TfVar {
+                name: "vpc_cidr",
+                ty: "string",
+                description: "IPv4 CIDR block of the VPC.",
+            },
+            json!(e.network.vpc_cidr.value),
+        ),
+        (
+            TfVar {
+                name: "az_count",
+                ty: "number",
+                description: "Number of availability zones the subnets span.",
+            },
+            json!(e.network.az_count.value),
+        ),
+        (
+            TfVar {
+                name: "public_subnets",
+                ty: "list(string)",
+                description: "Public subnet CIDRs, one per availability zone.",
+            },
+            json!(strs(&e.network.public_subnets.value)),
+        ),
+        (
+            TfVar {
+                name: "private_subnets",
+                ty: "list(string)",
+                description: "Private subnet CIDRs, one per availability zone.",
+            },
+            json!(strs(&e.network.private_subnets.value)),
+        ),
+        (
+            TfVar {
+                name: "nat_mode",
+                ty: "string",
+                description: "NAT gateway layout: single, per_az or none.",
+            },
+            json!(match e.network.nat.value {
+                NatMode::Single => "single",
+                NatMode::PerAz => "per_az",
+                NatMode::None => "none",
+            }),
+        ),
+        (
+            TfVar {
+                name: "cluster_name",
+                ty: "string",
+                description: "Name of the EKS cluster.",
+            },
+            json!(e.eks.cluster_name.value),
+        ),
+        (
+            TfVar {
+                name: "cluster_version",
+                ty: "string",
+                description: "Kubernetes version of the EKS cluster.",
+            },
+            json!(e.eks.version.value),
+        ),
         (
             TfVar {
                 name: "node_groups",
@@ -107,11 +196,35 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             },
             Json::Object(node_groups),
         ),
-        (TfVar { name: "db_instance_class", ty: "string", description: "RDS instance class." }, json!(e.rds.instance_class.value)),
-        (TfVar { name: "db_multi_az", ty: "bool", description: "Run the database with a standby in a second availability zone." }, json!(e.rds.multi_az.value)),
-        (TfVar { name: "db_deletion_protection", ty: "bool", description: "Refuse to delete the database." }, json!(e.rds.deletion_protection.value)),
+        (
+            TfVar {
+                name: "db_instance_class",
+                ty: "string",
+                description: "RDS instance class.",
+            },
+            json!(e.rds.instance_class.value),
+        ),
+        (
+            TfVar {
+                name: "db_multi_az",
+                ty: "bool",
+                description: "Run the database with a standby in a second availability zone.",
+            },
+            json!(e.rds.multi_az.value),
+        ),
+        (
+            TfVar {
+                name: "db_deletion_protection",
+                ty: "bool",
+                description: "Refuse to delete the database.",
+            },
+            json!(e.rds.deletion_protection.value),
+        ),
     ];
-    let tfvars = vars.iter().map(|(v, val)| (v.name.to_string(), val.clone())).collect();
+    let tfvars = vars
+        .iter()
+        .map(|(v, val)| (v.name.to_string(), val.clone()))
+        .collect();
     ctx(TerraformEnv {
         project: cfg.project.name.value.clone(),
         environment: e.name.value.clone(),
@@ -120,7 +233,10 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         aws_provider_version: AWS_PROVIDER_VERSION,
         state: StateBackend {
             bucket: e.terraform.state_bucket.value.clone(),
-            key: format!("{}/{}/terraform.tfstate", cfg.project.name.value, e.name.value),
+            key: format!(
+                "{}/{}/terraform.tfstate",
+                cfg.project.name.value, e.name.value
+            ),
             region: e.terraform.state_region.value.clone(),
         },
         variables: vars.into_iter().map(|(v, _)| v).collect(),
@@ -168,7 +284,10 @@ pub fn index(cfg: &Config) -> Value {
         project: cfg.project.name.value.clone(),
         domain: cfg.project.domain.value.clone(),
         api_host: cfg.project.api_host.value.clone(),
-        repository: format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value),
+        repository: format!(
+            "{}/{}",
+            cfg.project.github_owner.value, cfg.project.github_repo.value
+        ),
         environments: cfg
             .environments
             .iter()
@@ -182,9 +301,22 @@ pub fn index(cfg: &Config) -> Value {
                     .node_groups
                     .iter()
                     .map(|g| {
-                        let cap = if g.capacity_type.value == CapacityType::Spot { "spot" } else { "on-demand" };
-                        let types = g.instance_types.value.iter().map(|t| t.value.as_str()).collect::<Vec<_>>().join("/");
-                        format!("{}: {} {types} {}–{}", g.name.value, cap, g.min_size.value, g.max_size.value)
+                        let cap = if g.capacity_type.value == CapacityType::Spot {
+                            "spot"
+                        } else {
+                            "on-demand"
+                        };
+                        let types = g
+                            .instance_types
+                            .value
+                            .iter()
+                            .map(|t| t.value.as_str())
+                            .collect::<Vec<_>>()
+                            .join("/");
+                        format!(
+                            "{}: {} {types} {}–{}",
+                            g.name.value, cap, g.min_size.value, g.max_size.value
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
@@ -196,8 +328,16 @@ pub fn index(cfg: &Config) -> Value {
                 database: format!(
                     "{}{}{}",
                     e.rds.instance_class.value,
-                    if e.rds.multi_az.value { ", multi-AZ" } else { ", single-AZ" },
-                    if e.rds.deletion_protection.value { ", deletion protection" } else { "" }
+                    if e.rds.multi_az.value {
+                        ", multi-AZ"
+                    } else {
+                        ", single-AZ"
+                    },
+                    if e.rds.deletion_protection.value {
+                        ", deletion protection"
+                    } else {
+                        ""
+                    }
                 ),
                 services: e.services.len(),
             })
