@@ -14,9 +14,12 @@ fn cli_config(dir: &Path) -> std::path::PathBuf {
     let mirror =
         std::env::var("MYHEALTH_TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
     let path = dir.join("terraform.rc");
+    let cache = dir.join("plugin-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    // The cache makes every root after the first link the provider instead of copying ~700 MB.
     std::fs::write(
         &path,
-        format!("provider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n"),
+        format!("plugin_cache_dir = \"{}\"\nplugin_cache_may_break_dependency_lock_file = true\nprovider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n", cache.display()),
     )
     .unwrap();
     path
@@ -45,6 +48,8 @@ fn terraform(dir: &Path, rc: &Path, data: &Path, args: &[&str]) {
 fn generated_roots_pass_fmt_init_and_validate() {
     let scratch = tempfile::tempdir().unwrap();
     let rc = cli_config(scratch.path());
+    let mut roots = Vec::new();
+    let mut outs = Vec::new();
     for config in [
         "myhealth.toml",
         "tests/fixtures/minimal.toml",
@@ -62,20 +67,35 @@ fn generated_roots_pass_fmt_init_and_validate() {
             scratch.path(),
             &["fmt", "-check", "-recursive", "-no-color"],
         );
-        let envs = out.path().join("terraform/envs");
-        let mut n = 0;
-        for e in std::fs::read_dir(&envs).unwrap() {
-            let dir = e.unwrap().path();
-            let data = scratch.path().join(format!("data-{n}"));
-            terraform(
-                &dir,
-                &rc,
-                &data,
-                &["init", "-backend=false", "-input=false", "-no-color"],
-            );
-            terraform(&dir, &rc, &data, &["validate", "-no-color"]);
-            n += 1;
+        let before = roots.len();
+        for e in std::fs::read_dir(out.path().join("terraform/envs")).unwrap() {
+            roots.push(e.unwrap().path());
         }
-        assert!(n >= 1, "{config}: no environment roots rendered");
+        assert!(
+            roots.len() > before,
+            "{config}: no environment roots rendered"
+        );
+        outs.push(out);
     }
+    // `validate` spends seconds loading the provider schema: run roots in parallel.
+    let queue = std::sync::Mutex::new(roots.into_iter().enumerate().collect::<Vec<_>>());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(4);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                while let Some((n, dir)) = queue.lock().unwrap().pop() {
+                    let data = scratch.path().join(format!("data-{n}"));
+                    terraform(
+                        &dir,
+                        &rc,
+                        &data,
+                        &["init", "-backend=false", "-input=false", "-no-color"],
+                    );
+                    terraform(&dir, &rc, &data, &["validate", "-no-color"]);
+                }
+            });
+        }
+    });
 }
