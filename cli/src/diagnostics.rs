@@ -110,14 +110,8 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
         }
         _ => &source.text,
     };
-    let mut group: Group<'_> = match d.span.clone().filter(|s| s.end <= text.len()) {
+    let mut group: Group<'_> = match d.span.clone().and_then(|s| fit_span(text, s)) {
         Some(span) => {
-            // An empty span (e.g. end of file) still needs one column for the caret.
-            let span = if span.is_empty() {
-                span.start..(span.start + 1).min(text.len())
-            } else {
-                span
-            };
             let mut ann = AnnotationKind::Primary.span(span);
             if let Some(label) = &d.label {
                 ann = ann.label(label.as_str());
@@ -139,6 +133,29 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
         group = group.element(Level::HELP.message(help.as_str()));
     }
     renderer.render(&[group])
+}
+
+/// Snap a span to character boundaries inside `text`, and widen an empty
+/// one (e.g. end of file) to one character so the caret has a column.
+fn fit_span(text: &str, span: Span) -> Option<Span> {
+    if text.is_empty() || span.start > text.len() {
+        return None;
+    }
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = span.end.clamp(start, text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    if start == end {
+        match text[start..].chars().next() {
+            Some(c) => end = start + c.len_utf8(),
+            None => start -= text[..start].chars().next_back().map_or(0, char::len_utf8),
+        }
+    }
+    Some(start..end)
 }
 
 /// Replace the characters of a quoted value with `*` so a credential typed
@@ -168,6 +185,19 @@ mod tests {
     fn masks_inside_quotes_only() {
         let t = "password = \"hunter2\"\n";
         assert_eq!(mask(t, 11..20), "password = \"*******\"\n");
+    }
+
+    #[test]
+    fn spans_snap_to_char_boundaries() {
+        let t = "a = \"→\"";
+        assert_eq!(fit_span(t, 6..6), Some(5..8), "inside the arrow: widened to the whole char");
+        assert_eq!(fit_span(t, 9..9), Some(8..9), "end of text: the last char");
+        assert_eq!(fit_span("", 0..0), None);
+        let r = Report {
+            source: Source { name: "x.toml".into(), text: t.into() },
+            diagnostics: vec![Diagnostic::error("boom").at(Some(6..6))],
+        };
+        assert!(r.render(false).contains("x.toml:1:"));
     }
 
     #[test]
