@@ -190,11 +190,18 @@ mod tests {
     #[test]
     fn spans_snap_to_char_boundaries() {
         let t = "a = \"→\"";
-        assert_eq!(fit_span(t, 6..6), Some(5..8), "inside the arrow: widened to the whole char");
+        assert_eq!(
+            fit_span(t, 6..6),
+            Some(5..8),
+            "inside the arrow: widened to the whole char"
+        );
         assert_eq!(fit_span(t, 9..9), Some(8..9), "end of text: the last char");
         assert_eq!(fit_span("", 0..0), None);
         let r = Report {
-            source: Source { name: "x.toml".into(), text: t.into() },
+            source: Source {
+                name: "x.toml".into(),
+                text: t.into(),
+            },
             diagnostics: vec![Diagnostic::error("boom").at(Some(6..6))],
         };
         assert!(r.render(false).contains("x.toml:1:"));

@@ -293,11 +293,7 @@ pub fn credential_regexes() -> impl Iterator<Item = &'static Regex> {
 
 fn credential_key(key: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)(passw(or)?d|passwd|^pwd$|_pwd$|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?$)")
-            .expect("valid key regex")
-    })
-    .is_match(key)
+    super::validate::re(&RE, r"(?i)(passw(or)?d|passwd|^pwd$|_pwd$|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?$)").is_match(key)
 }
 
 /// Where a value is typed as a secret reference, so a secret-sounding key is expected.

@@ -32,8 +32,16 @@ const EKS_LOG_TYPES: &[&str] = &[
     "scheduler",
 ];
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
+/// Compile once. Every pattern here is ASCII by nature; without Unicode
+/// tables (`\\d`, `\\b`, case folding) compilation is several times cheaper,
+/// which is most of a cold `validate`.
+pub(crate) fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| {
+        regex::RegexBuilder::new(pattern)
+            .unicode(false)
+            .build()
+            .expect("valid regex")
+    })
 }
 
 fn dns_label(s: &str) -> bool {
