@@ -42,6 +42,7 @@ pub struct Project {
 #[derive(Debug, Clone, Serialize)]
 pub struct Environment {
     pub name: Sp<String>,
+    pub production: Sp<bool>,
     pub aws: Aws,
     pub terraform: Terraform,
     pub network: Network,
@@ -54,6 +55,13 @@ pub struct Environment {
     pub monitoring: Monitoring,
     pub istio: Istio,
     pub ci: Ci,
+    pub frontend: Frontend,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Frontend {
+    pub enabled: Sp<bool>,
+    pub price_class: Sp<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -54,6 +54,8 @@ pub struct RawGithub {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
+    /// Hold this environment to production policy (multi-AZ database, deletion protection, NAT per AZ, restricted API endpoint, immutable tags). Default: true for an environment named `prod` or `production`.
+    pub production: Option<Sp<bool>>,
     /// AWS account and region.
     pub aws: Option<RawAws>,
     /// Terraform state backend.
@@ -78,6 +80,18 @@ pub struct RawSettings {
     pub istio: Option<RawIstio>,
     /// GitHub Actions workflows.
     pub ci: Option<RawCi>,
+    /// Static frontend on S3 + CloudFront (off by default: Grafana is the UI).
+    pub frontend: Option<RawFrontend>,
+}
+
+/// Static frontend on S3 behind CloudFront.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFrontend {
+    /// Create the bucket and distribution.
+    pub enabled: Option<Sp<bool>>,
+    /// CloudFront price class: `PriceClass_100`, `PriceClass_200` or `PriceClass_All`.
+    pub price_class: Option<Sp<String>>,
 }
 
 /// AWS account and region.

@@ -194,8 +194,14 @@ pub fn environment(
         require_approval: or(c.require_approval, false),
     };
 
+    let f = raw.frontend.unwrap_or(RawFrontend { enabled: None, price_class: None });
+    let frontend = Frontend { enabled: or(f.enabled, false), price_class: or(f.price_class, "PriceClass_100".into()) };
+    let production = or_else(raw.production, || matches!(name.value.as_str(), "prod" | "production"));
+
     Some(Environment {
         name,
+        production,
+        frontend,
         aws,
         terraform,
         network,
@@ -355,9 +361,12 @@ fn rds(p: &Project, raw: Option<RawRds>) -> Rds {
     });
     let ident = p.name.value.replace('-', "_");
     let allocated = or(r.allocated_storage_gb, 20);
+    let instance_class = or(r.instance_class, "db.t3.micro".to_string());
+    // Performance Insights is on wherever RDS offers it (not on micro/small classes).
+    let pi_default = ![".micro", ".small"].iter().any(|s| instance_class.value.ends_with(s));
     Rds {
         engine_version: or(r.engine_version, "16.4".into()),
-        instance_class: or(r.instance_class, "db.t3.micro".into()),
+        instance_class,
         max_allocated_storage_gb: or_else(r.max_allocated_storage_gb, || allocated.value.max(100)),
         allocated_storage_gb: allocated,
         multi_az: or(r.multi_az, false),
@@ -367,7 +376,7 @@ fn rds(p: &Project, raw: Option<RawRds>) -> Rds {
         maintenance_window: or(r.maintenance_window, "sun:04:30-sun:05:30".into()),
         database_name: or_else(r.database_name, || ident.clone()),
         master_username: or_else(r.master_username, || format!("{ident}_admin")),
-        performance_insights: or(r.performance_insights, true),
+        performance_insights: or(r.performance_insights, pi_default),
     }
 }
 

@@ -197,6 +197,40 @@ fn environment(c: &mut Ctx<'_, '_>) {
     rds(c);
     other(c);
     services(c);
+    policy(c);
+}
+
+/// Rules a reviewer would otherwise enforce by hand on a production environment.
+fn policy(c: &mut Ctx<'_, '_>) {
+    let e = c.env;
+    if !e.production.value {
+        return;
+    }
+    let env = e.name.value.clone();
+    let why = format!("`{env}` is a production environment");
+    if !e.rds.multi_az.value {
+        c.err(&e.rds.multi_az, "rds.multi_az", format!("policy: {why} but its database is single-AZ"), format!("set `multi_az = true` in `[environments.{env}.rds]` (or `production = false` if it is not production)"));
+    }
+    if !e.rds.deletion_protection.value {
+        c.err(&e.rds.deletion_protection, "rds.deletion_protection", format!("policy: {why} but its database has no deletion protection"), format!("set `deletion_protection = true` in `[environments.{env}.rds]`"));
+    }
+    if e.rds.backup_retention_days.value < 7 {
+        c.err(&e.rds.backup_retention_days, "rds.backup_retention_days", format!("policy: {why} but keeps database backups only {} days", e.rds.backup_retention_days.value), "keep at least 7 days of backups");
+    }
+    if e.eks.endpoint_public_access.value {
+        for cidr in &e.eks.public_access_cidrs.value {
+            if cidr.value.parse::<Ipv4Net>().is_ok_and(|n| n.prefix_len() == 0) {
+                c.err(cidr, "eks.public_access_cidrs", format!("policy: {why} but its Kubernetes API endpoint is open to the whole internet (`{}`)", cidr.value),
+                      format!("list your office/VPN CIDRs in `[environments.{env}.eks] public_access_cidrs`, or set `endpoint_public_access = false`"));
+            }
+        }
+    }
+    if e.network.nat.value == NatMode::Single {
+        c.err(&e.network.nat, "network.nat", format!("policy: {why} but all private subnets share one NAT gateway (one AZ outage cuts every node off)"), format!("set `nat = \"per_az\"` in `[environments.{env}.network]`"));
+    }
+    if e.ecr.image_tag_mutability.value != super::raw::TagMutability::Immutable {
+        c.err(&e.ecr.image_tag_mutability, "ecr.image_tag_mutability", format!("policy: {why} but its image tags can be overwritten"), "set `image_tag_mutability = \"IMMUTABLE\"` so a deployed tag always means the same image");
+    }
 }
 
 fn aws(c: &mut Ctx<'_, '_>) {
@@ -609,6 +643,12 @@ fn rds(c: &mut Ctx<'_, '_>) {
             ),
         );
     }
+    // RDS offers Performance Insights for PostgreSQL only from the medium sizes up.
+    let small = [".micro", ".small"].iter().any(|s| r.instance_class.value.ends_with(s));
+    if r.performance_insights.value && small {
+        c.err(&r.performance_insights, "rds.performance_insights", format!("Performance Insights is not available on `{}`", r.instance_class.value),
+              "set `performance_insights = false` for micro and small classes, or use `db.t3.medium` or larger");
+    }
     if !(20..=65536).contains(&r.allocated_storage_gb.value) {
         c.err(
             &r.allocated_storage_gb,
@@ -762,6 +802,9 @@ fn other(c: &mut Ctx<'_, '_>) {
                 "write a number and a unit, e.g. `15d` or `30s`",
             );
         }
+    }
+    if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.frontend.price_class.value.as_str()) {
+        c.err(&e.frontend.price_class, "frontend.price_class", format!("`{}` is not a CloudFront price class", e.frontend.price_class.value), "use `PriceClass_100`, `PriceClass_200` or `PriceClass_All`");
     }
     let wd = &e.ci.workflows_dir;
     if wd.value.starts_with('/') || wd.value.split('/').any(|p| p == "..") || wd.value.is_empty() {

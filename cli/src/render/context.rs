@@ -12,6 +12,7 @@ use super::ctx;
 use crate::config::Config;
 use crate::config::model::Environment;
 use crate::config::raw::{CapacityType, NatMode};
+use crate::config::span::Sp;
 
 /// Tags every AWS resource of an environment carries.
 pub fn tags(cfg: &Config, env: &Environment) -> BTreeMap<String, String> {
@@ -52,6 +53,11 @@ pub struct TerraformEnv {
     pub variables: Vec<TfVar>,
     /// Variable values, in declaration order (for `terraform.tfvars`).
     pub tfvars: serde_json::Map<String, Json>,
+    /// Inputs of the bootstrap root for this environment's state bucket.
+    pub bootstrap: serde_json::Map<String, Json>,
+    /// The collector service exists (it gets an IRSA role to rotate its token).
+    pub collector: bool,
+    pub frontend: bool,
 }
 
 #[derive(Serialize)]
@@ -61,9 +67,34 @@ pub struct StateBackend {
     pub region: String,
 }
 
-/// The Terraform versions every root pins.
-pub const TERRAFORM_VERSION: &str = ">= 1.10";
+/// The Terraform versions every root and module pins (write-only
+/// arguments, used for generated secrets, need 1.11).
+pub const TERRAFORM_VERSION: &str = ">= 1.11";
 pub const AWS_PROVIDER_VERSION: &str = "~> 5.100";
+
+/// The Kubernetes namespace of the platform's workloads.
+pub fn namespace(cfg: &Config) -> String {
+    cfg.project.name.value.clone()
+}
+
+/// State object key of an environment.
+pub fn state_key(cfg: &Config, env: &Environment) -> String {
+    format!("{}/{}/terraform.tfstate", cfg.project.name.value, env.name.value)
+}
+
+/// Secrets the platform creates: key, description, and whether Terraform
+/// generates the value (the others are set by the operator).
+pub const SECRETS: [(&str, &str, bool); 5] = [
+    ("oura_client", "Oura OAuth client id and secret (set by the operator)", false),
+    ("oura_refresh_token", "Oura OAuth refresh token (rotated by oura-collector)", false),
+    ("jwt_signing_key", "Key that signs the API's JWTs (generated)", true),
+    ("api_password_hash", "Argon2 hash of the API user's password (set by the operator)", false),
+    ("grafana_admin", "Grafana admin password (generated)", true),
+];
+
+fn strs(v: &[Sp<String>]) -> Vec<String> {
+    v.iter().map(|s| s.value.clone()).collect()
+}
 
 pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
     let e = env;
@@ -75,7 +106,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             (
                 g.name.value.clone(),
                 json!({
-                    "instance_types": g.instance_types.value.iter().map(|t| t.value.clone()).collect::<Vec<_>>(),
+                    "instance_types": strs(&g.instance_types.value),
                     "capacity_type": match g.capacity_type.value { CapacityType::Spot => "SPOT", CapacityType::OnDemand => "ON_DEMAND" },
                     "min_size": g.min_size.value,
                     "desired_size": g.desired_size.value,
@@ -92,101 +123,41 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             )
         })
         .collect();
-    let strs = |v: &[crate::config::span::Sp<String>]| {
-        v.iter().map(|s| s.value.clone()).collect::<Vec<_>>()
-    };
+    // Secrets referenced by ARN live elsewhere: only names are created here.
+    let secrets: serde_json::Map<String, Json> = SECRETS
+        .iter()
+        .zip(e.secrets.all())
+        .filter(|(_, (_, r))| !r.value.0.starts_with("arn:"))
+        .map(|((key, description, generate), (_, r))| ((*key).to_string(), json!({ "name": r.value.0, "description": description, "generate": generate })))
+        .collect();
+    // The account's GitHub OIDC provider is created by the first environment in that account.
+    let first_in_account = cfg.environments.iter().find(|o| o.aws.account_id.value == e.aws.account_id.value).is_some_and(|o| o.name.value == e.name.value);
+    let services: Vec<String> = e.services.iter().map(|s| s.name.value.clone()).collect();
+    let custom_domain = e.api_gateway.custom_domain.value.then(|| cfg.project.api_host.value.clone());
+
     let vars: Vec<(TfVar, Json)> = vec![
+        (TfVar { name: "project", ty: "string", description: "Project name, the prefix of every resource name." }, json!(cfg.project.name.value)),
+        (TfVar { name: "environment", ty: "string", description: "Environment name (also the GitHub environment that may apply it)." }, json!(e.name.value)),
+        (TfVar { name: "region", ty: "string", description: "AWS region of the environment." }, json!(e.aws.region.value)),
+        (TfVar { name: "account_id", ty: "string", description: "AWS account the environment must be applied to (guards against the wrong credentials)." }, json!(e.aws.account_id.value)),
+        (TfVar { name: "namespace", ty: "string", description: "Kubernetes namespace of the platform's workloads." }, json!(namespace(cfg))),
+        (TfVar { name: "vpc_cidr", ty: "string", description: "IPv4 CIDR block of the VPC." }, json!(e.network.vpc_cidr.value)),
+        (TfVar { name: "az_count", ty: "number", description: "Number of availability zones the subnets span." }, json!(e.network.az_count.value)),
+        (TfVar { name: "public_subnets", ty: "list(string)", description: "Public subnet CIDRs, one per availability zone." }, json!(strs(&e.network.public_subnets.value))),
+        (TfVar { name: "private_subnets", ty: "list(string)", description: "Private subnet CIDRs, one per availability zone." }, json!(strs(&e.network.private_subnets.value))),
+        (TfVar { name: "nat_mode", ty: "string", description: "NAT gateway layout: single, per_az or none." }, json!(match e.network.nat.value { NatMode::Single => "single", NatMode::PerAz => "per_az", NatMode::None => "none" })),
+        (TfVar { name: "vpc_endpoints", ty: "bool", description: "Create the S3, ECR, Secrets Manager and STS VPC endpoints." }, json!(e.network.vpc_endpoints.value)),
+        (TfVar { name: "flow_logs_retention_days", ty: "number", description: "Days VPC flow logs are kept." }, json!(e.network.flow_logs_retention_days.value)),
+        (TfVar { name: "cluster_name", ty: "string", description: "Name of the EKS cluster." }, json!(e.eks.cluster_name.value)),
+        (TfVar { name: "cluster_version", ty: "string", description: "Kubernetes version of the EKS cluster." }, json!(e.eks.version.value)),
+        (TfVar { name: "endpoint_public_access", ty: "bool", description: "Expose the Kubernetes API endpoint publicly." }, json!(e.eks.endpoint_public_access.value)),
+        (TfVar { name: "endpoint_private_access", ty: "bool", description: "Expose the Kubernetes API endpoint inside the VPC." }, json!(e.eks.endpoint_private_access.value)),
+        (TfVar { name: "public_access_cidrs", ty: "list(string)", description: "CIDRs allowed to reach the public Kubernetes API endpoint." }, json!(strs(&e.eks.public_access_cidrs.value))),
+        (TfVar { name: "cluster_log_types", ty: "list(string)", description: "Control-plane log types sent to CloudWatch." }, json!(strs(&e.eks.log_types.value))),
+        (TfVar { name: "cluster_log_retention_days", ty: "number", description: "Days control-plane logs are kept." }, json!(e.eks.log_retention_days.value)),
         (
-            TfVar {
-                name: "project",
-                ty: "string",
-                description: "Project name, the prefix of every resource name.",
-            },
-            json!(cfg.project.name.value),
-        ),
-        (
-            TfVar {
-                name: "environment",
-                ty: "string",
-                description: "Environment name.",
-            },
-            json!(e.name.value),
-        ),
-        (
-            TfVar {
-                name: "region",
-                ty: "string",
-                description: "AWS region of the environment.",
-            },
-            json!(e.aws.region.value),
-        ),
-        (
-            TfVar {
-                name: "account_id",
-                ty: "string",
-                description: "AWS account the environment must be applied to (guards against the wrong credentials).",
-            },
-            json!(e.aws.account_id.value),
-        ),
-        (
-            TfVar {
-                name: "vpc_cidr",
-                ty: "string",
-                description: "IPv4 CIDR block of the VPC.",
-            },
-            json!(e.network.vpc_cidr.value),
-        ),
-        (
-            TfVar {
-                name: "az_count",
-                ty: "number",
-                description: "Number of availability zones the subnets span.",
-            },
-            json!(e.network.az_count.value),
-        ),
-        (
-            TfVar {
-                name: "public_subnets",
-                ty: "list(string)",
-                description: "Public subnet CIDRs, one per availability zone.",
-            },
-            json!(strs(&e.network.public_subnets.value)),
-        ),
-        (
-            TfVar {
-                name: "private_subnets",
-                ty: "list(string)",
-                description: "Private subnet CIDRs, one per availability zone.",
-            },
-            json!(strs(&e.network.private_subnets.value)),
-        ),
-        (
-            TfVar {
-                name: "nat_mode",
-                ty: "string",
-                description: "NAT gateway layout: single, per_az or none.",
-            },
-            json!(match e.network.nat.value {
-                NatMode::Single => "single",
-                NatMode::PerAz => "per_az",
-                NatMode::None => "none",
-            }),
-        ),
-        (
-            TfVar {
-                name: "cluster_name",
-                ty: "string",
-                description: "Name of the EKS cluster.",
-            },
-            json!(e.eks.cluster_name.value),
-        ),
-        (
-            TfVar {
-                name: "cluster_version",
-                ty: "string",
-                description: "Kubernetes version of the EKS cluster.",
-            },
-            json!(e.eks.version.value),
+            TfVar { name: "addons", ty: "object({\n    vpc_cni    = bool\n    coredns    = bool\n    kube_proxy = bool\n    ebs_csi    = bool\n  })", description: "EKS managed add-ons to install." },
+            json!({ "vpc_cni": e.eks.addons.vpc_cni.value, "coredns": e.eks.addons.coredns.value, "kube_proxy": e.eks.addons.kube_proxy.value, "ebs_csi": e.eks.addons.ebs_csi.value }),
         ),
         (
             TfVar {
@@ -196,53 +167,76 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             },
             Json::Object(node_groups),
         ),
+        (TfVar { name: "db_engine_version", ty: "string", description: "PostgreSQL engine version." }, json!(e.rds.engine_version.value)),
+        (TfVar { name: "db_instance_class", ty: "string", description: "RDS instance class." }, json!(e.rds.instance_class.value)),
+        (TfVar { name: "db_allocated_storage_gb", ty: "number", description: "Initial database storage in GiB." }, json!(e.rds.allocated_storage_gb.value)),
+        (TfVar { name: "db_max_allocated_storage_gb", ty: "number", description: "Database storage autoscaling ceiling in GiB." }, json!(e.rds.max_allocated_storage_gb.value)),
+        (TfVar { name: "db_multi_az", ty: "bool", description: "Run the database with a standby in a second availability zone." }, json!(e.rds.multi_az.value)),
+        (TfVar { name: "db_deletion_protection", ty: "bool", description: "Refuse to delete the database." }, json!(e.rds.deletion_protection.value)),
+        (TfVar { name: "db_backup_retention_days", ty: "number", description: "Days of automated database backups." }, json!(e.rds.backup_retention_days.value)),
+        (TfVar { name: "db_backup_window", ty: "string", description: "Daily backup window, UTC." }, json!(e.rds.backup_window.value)),
+        (TfVar { name: "db_maintenance_window", ty: "string", description: "Weekly maintenance window, UTC." }, json!(e.rds.maintenance_window.value)),
+        (TfVar { name: "db_name", ty: "string", description: "Name of the application database." }, json!(e.rds.database_name.value)),
+        (TfVar { name: "db_master_username", ty: "string", description: "Database master user name (password managed by RDS)." }, json!(e.rds.master_username.value)),
+        (TfVar { name: "db_performance_insights", ty: "bool", description: "Enable Performance Insights on the database." }, json!(e.rds.performance_insights.value)),
+        (TfVar { name: "services", ty: "list(string)", description: "Bundled services, one image repository each." }, json!(services)),
+        (TfVar { name: "ecr_image_tag_mutability", ty: "string", description: "MUTABLE or IMMUTABLE image tags." }, json!(serde_json::to_value(e.ecr.image_tag_mutability.value).unwrap_or(Json::Null))),
+        (TfVar { name: "ecr_scan_on_push", ty: "bool", description: "Scan images when pushed." }, json!(e.ecr.scan_on_push.value)),
+        (TfVar { name: "ecr_keep_last", ty: "number", description: "Images kept per repository." }, json!(e.ecr.keep_last.value)),
         (
-            TfVar {
-                name: "db_instance_class",
-                ty: "string",
-                description: "RDS instance class.",
-            },
-            json!(e.rds.instance_class.value),
+            TfVar { name: "secrets", ty: "map(object({\n    name        = string\n    description = string\n    generate    = bool\n  }))", description: "Secrets to create, by key (names only: values are generated or set by the operator)." },
+            Json::Object(secrets),
         ),
-        (
-            TfVar {
-                name: "db_multi_az",
-                ty: "bool",
-                description: "Run the database with a standby in a second availability zone.",
-            },
-            json!(e.rds.multi_az.value),
-        ),
-        (
-            TfVar {
-                name: "db_deletion_protection",
-                ty: "bool",
-                description: "Refuse to delete the database.",
-            },
-            json!(e.rds.deletion_protection.value),
-        ),
-    ];
-    let tfvars = vars
-        .iter()
-        .map(|(v, val)| (v.name.to_string(), val.clone()))
-        .collect();
+        (TfVar { name: "api_cors_allow_origins", ty: "list(string)", description: "Origins allowed by the API's CORS policy." }, json!(strs(&e.api_gateway.cors_allow_origins.value))),
+        (TfVar { name: "api_throttling_rate_limit", ty: "number", description: "Steady-state requests per second of the API." }, json!(e.api_gateway.throttling_rate_limit.value)),
+        (TfVar { name: "api_throttling_burst_limit", ty: "number", description: "Burst of requests the API allows." }, json!(e.api_gateway.throttling_burst_limit.value)),
+        (TfVar { name: "api_access_log_retention_days", ty: "number", description: "Days API access logs are kept." }, json!(e.api_gateway.access_log_retention_days.value)),
+        (TfVar { name: "api_custom_domain", ty: "string", description: "Host name the API is served on, or null for the default endpoint only." }, json!(custom_domain)),
+        (TfVar { name: "api_hosted_zone", ty: "string", description: "Route 53 hosted zone of the custom domain." }, json!(cfg.project.domain.value)),
+        (TfVar { name: "github_owner", ty: "string", description: "GitHub owner of the repository CI runs in." }, json!(cfg.project.github_owner.value)),
+        (TfVar { name: "github_repo", ty: "string", description: "GitHub repository CI runs in." }, json!(cfg.project.github_repo.value)),
+        (TfVar { name: "create_github_oidc_provider", ty: "bool", description: "Create the account's GitHub OIDC provider (true for the first environment in each account)." }, json!(first_in_account)),
+        (TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." }, json!(e.terraform.state_bucket.value)),
+        (TfVar { name: "state_key", ty: "string", description: "State object key of this environment." }, json!(state_key(cfg, e))),
+    ]
+    .into_iter()
+    .chain(e.frontend.enabled.value.then(|| (TfVar { name: "frontend_price_class", ty: "string", description: "CloudFront price class of the frontend." }, json!(e.frontend.price_class.value))))
+    .collect();
+    let tfvars = vars.iter().map(|(v, val)| (v.name.to_string(), val.clone())).collect();
+    let bootstrap = [
+        ("project", json!(cfg.project.name.value)),
+        ("region", json!(e.terraform.state_region.value)),
+        ("state_bucket", json!(e.terraform.state_bucket.value)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     ctx(TerraformEnv {
         project: cfg.project.name.value.clone(),
         environment: e.name.value.clone(),
         region: e.aws.region.value.clone(),
         terraform_version: TERRAFORM_VERSION,
         aws_provider_version: AWS_PROVIDER_VERSION,
-        state: StateBackend {
-            bucket: e.terraform.state_bucket.value.clone(),
-            key: format!(
-                "{}/{}/terraform.tfstate",
-                cfg.project.name.value, e.name.value
-            ),
-            region: e.terraform.state_region.value.clone(),
-        },
+        state: StateBackend { bucket: e.terraform.state_bucket.value.clone(), key: state_key(cfg, e), region: e.terraform.state_region.value.clone() },
         variables: vars.into_iter().map(|(v, _)| v).collect(),
         tfvars,
+        bootstrap,
+        collector: e.services.iter().any(|s| s.name.value == "oura-collector"),
+        frontend: e.frontend.enabled.value,
     })
     .merge_tags(tags(cfg, env))
+}
+
+/// Context of `terraform/modules/` and `terraform/bootstrap/`: they do not
+/// depend on any environment, only on the pinned versions.
+#[derive(Serialize)]
+pub struct TerraformShared {
+    pub terraform_version: &'static str,
+    pub aws_provider_version: &'static str,
+}
+
+pub fn terraform_shared(_cfg: &Config) -> Value {
+    ctx(TerraformShared { terraform_version: TERRAFORM_VERSION, aws_provider_version: AWS_PROVIDER_VERSION })
 }
 
 /// Adds the default tags to a context (kept out of the struct so every

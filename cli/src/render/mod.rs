@@ -118,6 +118,16 @@ fn families() -> &'static [Family] {
             context: Environment(context::terraform_env),
         },
         Family {
+            prefix: "terraform/modules/",
+            syntax: Syntax::Jinja,
+            context: Project(context::terraform_shared),
+        },
+        Family {
+            prefix: "terraform/bootstrap/",
+            syntax: Syntax::Jinja,
+            context: Project(context::terraform_shared),
+        },
+        Family {
             prefix: "README.md",
             syntax: Syntax::Jinja,
             context: Project(context::index),

@@ -4,7 +4,57 @@ output "environment" {
   value       = var.environment
 }
 
-output "name_prefix" {
-  description = "Prefix of every resource name in this environment."
-  value       = local.name
+output "cluster_name" {
+  description = "Name of the EKS cluster."
+  value       = module.eks.cluster_name
+}
+
+output "cluster_endpoint" {
+  description = "URL of the Kubernetes API server."
+  value       = module.eks.cluster_endpoint
+}
+
+output "service_account_role_arns" {
+  description = "IRSA role ARNs by name (external-secrets, oura-collector, ebs-csi)."
+  value       = module.eks.service_account_role_arns
+}
+
+output "database_address" {
+  description = "Host name of the PostgreSQL database."
+  value       = module.rds.address
+}
+
+output "database_secret_arn" {
+  description = "Secrets Manager secret with the database master credentials (managed by RDS)."
+  value       = module.rds.master_user_secret_arn
+}
+
+output "ecr_repository_urls" {
+  description = "Image repositories by service."
+  value       = module.ecr.repository_urls
+}
+
+output "api_invoke_url" {
+  description = "Default invoke URL of the HTTP API."
+  value       = module.api_gateway.invoke_url
+}
+
+output "api_url" {
+  description = "Public URL of the API (custom domain when configured)."
+  value       = coalesce(module.api_gateway.custom_domain_url, module.api_gateway.invoke_url)
+}
+
+output "ingress_target_group_arn" {
+  description = "Target group the ingress gateway registers in."
+  value       = module.api_gateway.ingress_target_group_arn
+}
+
+output "github_plan_role_arn" {
+  description = "Role pull-request workflows assume to plan."
+  value       = module.github_oidc.plan_role_arn
+}
+
+output "github_apply_role_arn" {
+  description = "Role deployment workflows assume to apply."
+  value       = module.github_oidc.apply_role_arn
 }

@@ -5,7 +5,7 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name."
+  description = "Environment name (also the GitHub environment that may apply it)."
   type        = string
 }
 
@@ -16,6 +16,11 @@ variable "region" {
 
 variable "account_id" {
   description = "AWS account the environment must be applied to (guards against the wrong credentials)."
+  type        = string
+}
+
+variable "namespace" {
+  description = "Kubernetes namespace of the platform's workloads."
   type        = string
 }
 
@@ -44,6 +49,16 @@ variable "nat_mode" {
   type        = string
 }
 
+variable "vpc_endpoints" {
+  description = "Create the S3, ECR, Secrets Manager and STS VPC endpoints."
+  type        = bool
+}
+
+variable "flow_logs_retention_days" {
+  description = "Days VPC flow logs are kept."
+  type        = number
+}
+
 variable "cluster_name" {
   description = "Name of the EKS cluster."
   type        = string
@@ -52,6 +67,41 @@ variable "cluster_name" {
 variable "cluster_version" {
   description = "Kubernetes version of the EKS cluster."
   type        = string
+}
+
+variable "endpoint_public_access" {
+  description = "Expose the Kubernetes API endpoint publicly."
+  type        = bool
+}
+
+variable "endpoint_private_access" {
+  description = "Expose the Kubernetes API endpoint inside the VPC."
+  type        = bool
+}
+
+variable "public_access_cidrs" {
+  description = "CIDRs allowed to reach the public Kubernetes API endpoint."
+  type        = list(string)
+}
+
+variable "cluster_log_types" {
+  description = "Control-plane log types sent to CloudWatch."
+  type        = list(string)
+}
+
+variable "cluster_log_retention_days" {
+  description = "Days control-plane logs are kept."
+  type        = number
+}
+
+variable "addons" {
+  description = "EKS managed add-ons to install."
+  type = object({
+    vpc_cni    = bool
+    coredns    = bool
+    kube_proxy = bool
+    ebs_csi    = bool
+  })
 }
 
 variable "node_groups" {
@@ -73,9 +123,24 @@ variable "node_groups" {
   }))
 }
 
+variable "db_engine_version" {
+  description = "PostgreSQL engine version."
+  type        = string
+}
+
 variable "db_instance_class" {
   description = "RDS instance class."
   type        = string
+}
+
+variable "db_allocated_storage_gb" {
+  description = "Initial database storage in GiB."
+  type        = number
+}
+
+variable "db_max_allocated_storage_gb" {
+  description = "Database storage autoscaling ceiling in GiB."
+  type        = number
 }
 
 variable "db_multi_az" {
@@ -86,4 +151,118 @@ variable "db_multi_az" {
 variable "db_deletion_protection" {
   description = "Refuse to delete the database."
   type        = bool
+}
+
+variable "db_backup_retention_days" {
+  description = "Days of automated database backups."
+  type        = number
+}
+
+variable "db_backup_window" {
+  description = "Daily backup window, UTC."
+  type        = string
+}
+
+variable "db_maintenance_window" {
+  description = "Weekly maintenance window, UTC."
+  type        = string
+}
+
+variable "db_name" {
+  description = "Name of the application database."
+  type        = string
+}
+
+variable "db_master_username" {
+  description = "Database master user name (password managed by RDS)."
+  type        = string
+}
+
+variable "db_performance_insights" {
+  description = "Enable Performance Insights on the database."
+  type        = bool
+}
+
+variable "services" {
+  description = "Bundled services, one image repository each."
+  type        = list(string)
+}
+
+variable "ecr_image_tag_mutability" {
+  description = "MUTABLE or IMMUTABLE image tags."
+  type        = string
+}
+
+variable "ecr_scan_on_push" {
+  description = "Scan images when pushed."
+  type        = bool
+}
+
+variable "ecr_keep_last" {
+  description = "Images kept per repository."
+  type        = number
+}
+
+variable "secrets" {
+  description = "Secrets to create, by key (names only: values are generated or set by the operator)."
+  type = map(object({
+    name        = string
+    description = string
+    generate    = bool
+  }))
+}
+
+variable "api_cors_allow_origins" {
+  description = "Origins allowed by the API's CORS policy."
+  type        = list(string)
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady-state requests per second of the API."
+  type        = number
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst of requests the API allows."
+  type        = number
+}
+
+variable "api_access_log_retention_days" {
+  description = "Days API access logs are kept."
+  type        = number
+}
+
+variable "api_custom_domain" {
+  description = "Host name the API is served on, or null for the default endpoint only."
+  type        = string
+}
+
+variable "api_hosted_zone" {
+  description = "Route 53 hosted zone of the custom domain."
+  type        = string
+}
+
+variable "github_owner" {
+  description = "GitHub owner of the repository CI runs in."
+  type        = string
+}
+
+variable "github_repo" {
+  description = "GitHub repository CI runs in."
+  type        = string
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider (true for the first environment in each account)."
+  type        = bool
+}
+
+variable "state_bucket" {
+  description = "S3 bucket of the Terraform state."
+  type        = string
+}
+
+variable "state_key" {
+  description = "State object key of this environment."
+  type        = string
 }
