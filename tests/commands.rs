@@ -17,35 +17,15 @@ fn git_project() -> TempProject {
 
 #[test]
 fn help_has_examples_for_every_command() {
-    cmd()
-        .arg("--help")
-        .assert()
-        .success()
-        .stdout(contains("Exit codes:").and(contains("Examples:")));
-    for sub in [
-        "render",
-        "diff",
-        "validate",
-        "envs",
-        "schema",
-        "init",
-        "completions",
-    ] {
-        cmd()
-            .args([sub, "--help"])
-            .assert()
-            .success()
-            .stdout(contains("Examples:"));
+    cmd().arg("--help").assert().success().stdout(contains("Exit codes:").and(contains("Examples:")));
+    for sub in ["render", "diff", "validate", "envs", "schema", "init", "completions"] {
+        cmd().args([sub, "--help"]).assert().success().stdout(contains("Examples:"));
     }
 }
 
 #[test]
 fn bad_arguments_exit_2() {
-    cmd()
-        .arg("frobnicate")
-        .assert()
-        .code(2)
-        .stderr(contains("unrecognized subcommand"));
+    cmd().arg("frobnicate").assert().code(2).stderr(contains("unrecognized subcommand"));
     cmd()
         .args(["render", "--env", "prdo"])
         .assert()
@@ -68,52 +48,30 @@ fn config_is_found_from_a_subdirectory() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     let sub = p.path().join("some/where");
     std::fs::create_dir_all(&sub).unwrap();
-    cmd_in(&sub)
-        .arg("validate")
-        .assert()
-        .success()
-        .stdout(contains("is valid: 1 environment (dev)"));
+    cmd_in(&sub).arg("validate").assert().success().stdout(contains("is valid: 1 environment (dev)"));
 }
 
 #[test]
 fn render_reports_changes_and_is_idempotent() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
-    cmd_in(p.path()).arg("render").assert().success().stdout(contains("rendered 8 files for 1 environment (dev) into `generated/`: 8 added, 0 changed, 0 removed"));
     cmd_in(p.path())
         .arg("render")
         .assert()
         .success()
-        .stdout(contains("`generated/` is up to date: 8 files"));
-    p.edit(
-        "[environments.dev]\n",
-        "[environments.dev]\n\n[environments.qa]\n",
-    );
-    cmd_in(p.path())
-        .arg("render")
-        .assert()
-        .success()
-        .stdout(contains("7 added, 1 changed, 0 removed"));
+        .stdout(contains("rendered 45 files for 1 environment (dev) into `generated/`: 45 added, 0 changed, 0 removed"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("`generated/` is up to date: 45 files"));
+    p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("8 added, 1 changed, 0 removed"));
     p.edit("\n[environments.qa]\n", "");
-    cmd_in(p.path())
-        .arg("render")
-        .assert()
-        .success()
-        .stdout(contains("0 added, 1 changed, 7 removed"));
-    assert!(
-        !p.path().join("generated/terraform/envs/qa").exists(),
-        "files no longer produced are removed"
-    );
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("0 added, 1 changed, 8 removed"));
+    assert!(!p.path().join("generated/terraform/envs/qa").exists(), "files no longer produced are removed");
 }
 
 #[test]
 fn drift_gate_fails_with_the_fix_command() {
     let p = TempProject::new(&root().join("myhealth.toml"));
     cmd_in(p.path()).arg("render").assert().success();
-    cmd_in(p.path())
-        .arg("diff")
-        .assert()
-        .success()
-        .stderr(contains("`generated/` is up to date"));
+    cmd_in(p.path()).arg("diff").assert().success().stderr(contains("`generated/` is up to date"));
     // A hand edit of a generated file is drift too.
     let f = p.path().join("generated/terraform/envs/dev/main.tf");
     std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
@@ -126,34 +84,21 @@ fn drift_gate_fails_with_the_fix_command() {
             contains("error: `generated/` is out of date with `myhealth.toml`: 1 files differ")
                 .and(contains("run `myhealthctl render` and commit the result")),
         );
-    cmd_in(p.path())
-        .args(["render", "--check"])
-        .assert()
-        .code(1);
-    cmd_in(p.path())
-        .args(["diff", "--stat"])
-        .assert()
-        .code(1)
-        .stdout("M terraform/envs/dev/main.tf\n");
+    cmd_in(p.path()).args(["render", "--check"]).assert().code(1);
+    cmd_in(p.path()).args(["diff", "--stat"]).assert().code(1).stdout("M terraform/envs/dev/main.tf\n");
     cmd_in(p.path()).arg("render").assert().success();
-    cmd_in(p.path())
-        .args(["render", "--check"])
-        .assert()
-        .success();
+    cmd_in(p.path()).args(["render", "--check"]).assert().success();
 }
 
 #[test]
 fn drift_gate_names_a_non_default_config_in_the_fix() {
     let out = tempfile::tempdir().unwrap();
-    cmd()
-        .args(["diff", "--config", "tests/fixtures/minimal.toml", "--out"])
-        .arg(out.path())
-        .assert()
-        .code(1)
-        .stderr(contains(format!(
+    cmd().args(["diff", "--config", "tests/fixtures/minimal.toml", "--out"]).arg(out.path()).assert().code(1).stderr(
+        contains(format!(
             "run `myhealthctl render --config tests/fixtures/minimal.toml --out {}`",
             out.path().display()
-        )));
+        )),
+    );
 }
 
 #[test]
@@ -163,68 +108,37 @@ fn diff_base_groups_by_environment_and_summarises() {
         "[environments.prod.rds]\ninstance_class = \"db.r6g.large\"",
         "[environments.prod.rds]\ninstance_class = \"db.r6g.xlarge\"",
     );
-    let out = cmd_in(p.path())
-        .args(["diff", "--base", "HEAD"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "a PR diff is not a failure unless --exit-code"
-    );
+    let out = cmd_in(p.path()).args(["diff", "--base", "HEAD"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "a PR diff is not a failure unless --exit-code");
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("== shared files: 0 added, 1 changed, 0 removed"),
-        "{text}"
-    );
-    assert!(text.contains("-db_instance_class      = \"db.r6g.large\"\n+db_instance_class      = \"db.r6g.xlarge\""), "{text}");
-    assert!(
-        !text.contains("environment `dev`"),
-        "dev did not change: {text}"
-    );
-    cmd_in(p.path())
-        .args(["diff", "--base", "HEAD", "--exit-code"])
-        .assert()
-        .code(1);
+    assert!(text.contains("== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)"), "{text}");
+    assert!(text.contains("== shared files: 0 added, 1 changed, 0 removed"), "{text}");
+    let line = |sign: &str, v: &str| text.lines().any(|l| l.starts_with(&format!("{sign}db_instance_class ")) && l.ends_with(&format!("= \"{v}\"")));
+    assert!(line("-", "db.r6g.large") && line("+", "db.r6g.xlarge"), "{text}");
+    assert!(!text.contains("environment `dev`"), "dev did not change: {text}");
+    cmd_in(p.path()).args(["diff", "--base", "HEAD", "--exit-code"]).assert().code(1);
 
     cmd_in(p.path()).args(["diff", "--base", "HEAD", "--stat"]).assert().success().stdout(
-        "== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M terraform/envs/prod/terraform.tfvars\n== shared files: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M README.md\n",
+        "cost of `prod`: $813.94 → $1,142.44 (+$328.50 per month)\n== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M terraform/envs/prod/terraform.tfvars\n== shared files: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M README.md\n",
     );
-    let json = cmd_in(p.path())
-        .args(["diff", "--base", "HEAD", "--format", "json"])
-        .output()
-        .unwrap();
+    let json = cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["groups"]["prod"]["summary"]["changed"], 1);
-    assert_eq!(
-        v["groups"]["prod"]["files"][0]["path"],
-        "terraform/envs/prod/terraform.tfvars"
-    );
+    assert_eq!(v["groups"]["prod"]["files"][0]["path"], "terraform/envs/prod/terraform.tfvars");
+    assert_eq!(v["cost"], serde_json::json!([{"environment": "prod", "before": 813.94, "after": 1142.44}]));
 }
 
 #[test]
 fn diff_base_reads_history_not_the_working_tree() {
     let p = git_project();
-    p.edit(
-        "[environments.dev]\n",
-        "[environments.dev]\n\n[environments.qa]\n",
-    );
+    p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
     cmd_in(p.path()).arg("render").assert().success();
     p.commit_all("add qa");
     // HEAD~1 has no qa; the working tree's generated/ is not consulted.
     std::fs::remove_dir_all(p.path().join("generated")).unwrap();
-    cmd_in(p.path())
-        .args(["diff", "--base", "HEAD~1", "--stat"])
-        .assert()
-        .success()
-        .stdout(
-            contains("== environment `qa`: 7 added, 0 changed, 0 removed")
-                .and(contains("  A terraform/envs/qa/main.tf")),
-        );
+    cmd_in(p.path()).args(["diff", "--base", "HEAD~1", "--stat"]).assert().success().stdout(
+        contains("== environment `qa`: 8 added, 0 changed, 0 removed").and(contains("  A terraform/envs/qa/main.tf")),
+    );
     cmd_in(p.path())
         .args(["diff", "--base", "HEAD"])
         .assert()
@@ -244,27 +158,17 @@ fn diff_markdown_is_a_pr_comment_with_a_section_per_environment() {
         "[environments.prod.rds]\ninstance_class = \"db.r6g.large\"",
         "[environments.prod.rds]\ninstance_class = \"db.r6g.xlarge\"",
     );
-    p.edit(
-        "[environments.dev]\n",
-        "[environments.dev]\nnetwork = { nat = \"per_az\" }\n",
-    );
-    let out = cmd_in(p.path())
-        .args(["diff", "--base", "HEAD", "--format", "markdown"])
-        .output()
-        .unwrap();
+    p.edit("[environments.dev]\n", "[environments.dev]\nnetwork = { nat = \"per_az\" }\n");
+    let out = cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "markdown"]).output().unwrap();
     let md = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        md.starts_with("<!-- myhealthctl-diff -->\n### `myhealthctl diff` against `HEAD`\n"),
-        "{md}"
-    );
+    assert!(md.starts_with("<!-- myhealthctl-diff -->\n### `myhealthctl diff` against `HEAD`\n"), "{md}");
     assert!(md.contains("| `dev` | 0 | 1 | 0 | +1 −1 |"), "{md}");
     assert!(md.contains("| `prod` | 0 | 1 | 0 | +1 −1 |"), "{md}");
-    assert_eq!(
-        md.matches("<details><summary>").count(),
-        3,
-        "dev, prod and shared: {md}"
+    assert_eq!(md.matches("<details><summary>").count(), 3, "dev, prod and shared: {md}");
+    assert!(
+        md.contains("```diff\n--- a/terraform/envs/dev/terraform.tfvars\n+++ b/terraform/envs/dev/terraform.tfvars"),
+        "{md}"
     );
-    assert!(md.contains("```diff\n--- a/terraform/envs/dev/terraform.tfvars\n+++ b/terraform/envs/dev/terraform.tfvars"), "{md}");
 }
 
 #[test]
@@ -274,10 +178,7 @@ fn diffs_redact_sensitive_values() {
     let tpl = p.path().join("tpl/terraform/envs/{env}");
     std::fs::create_dir_all(&tpl).unwrap();
     std::fs::write(tpl.join("secrets.tf.j2"), "# {{ environment }}\n").unwrap();
-    cmd_in(p.path())
-        .args(["render", "--templates", "tpl"])
-        .assert()
-        .success();
+    cmd_in(p.path()).args(["render", "--templates", "tpl"]).assert().success();
     p.commit_all("with extra template");
     std::fs::write(
         tpl.join("secrets.tf.j2"),
@@ -287,39 +188,27 @@ fn diffs_redact_sensitive_values() {
     for args in [
         vec!["diff", "--templates", "tpl"],
         vec!["diff", "--templates", "tpl", "--base", "HEAD"],
-        vec![
-            "diff",
-            "--templates",
-            "tpl",
-            "--base",
-            "HEAD",
-            "--format",
-            "markdown",
-        ],
+        vec!["diff", "--templates", "tpl", "--base", "HEAD", "--format", "markdown"],
     ] {
         let out = cmd_in(p.path()).args(&args).output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            text.contains("+# ref: «redacted» «redacted»"),
-            "{args:?}: {text}"
-        );
-        assert!(
-            !text.contains("jwt-signing-key") && !text.contains("AKIA"),
-            "{args:?} leaked: {text}"
-        );
+        assert!(text.contains("+# ref: «redacted» «redacted»"), "{args:?}: {text}");
+        assert!(!text.contains("jwt-signing-key") && !text.contains("AKIA"), "{args:?} leaked: {text}");
     }
 }
 
 #[test]
 fn validate_reports_ok_as_text_and_json() {
-    cmd().arg("validate").assert().success().stdout(
-        "`myhealth.toml` is valid: 3 environments (dev, staging, prod), 22 files to render\n",
-    );
+    cmd()
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout("`myhealth.toml` is valid: 3 environments (dev, staging, prod), 61 files to render\n");
     let out = cmd().args(["validate", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"valid": true, "config": "myhealth.toml", "environments": ["dev", "staging", "prod"], "files": 22})
+        serde_json::json!({"valid": true, "config": "myhealth.toml", "environments": ["dev", "staging", "prod"], "files": 61})
     );
 }
 
@@ -328,63 +217,35 @@ fn envs_shows_merged_values_per_environment() {
     let out = cmd().args(["envs", "--json"]).output().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let by = |n: &str| {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let by = |n: &str| v.as_array().unwrap().iter().find(|e| e["name"] == n).unwrap().clone();
     let (dev, prod) = (by("dev"), by("prod"));
     assert_eq!(dev["eks"]["node_groups"][0]["capacity_type"], "SPOT");
-    assert_eq!(
-        dev["eks"]["node_groups"][0]["instance_types"],
-        serde_json::json!(["t3.medium"])
-    );
+    assert_eq!(dev["eks"]["node_groups"][0]["instance_types"], serde_json::json!(["t3.medium"]));
     assert_eq!(dev["network"]["nat"], "single");
     assert_eq!(dev["rds"]["instance_class"], "db.t3.micro");
     assert_eq!(dev["rds"]["multi_az"], false);
     assert_eq!(prod["eks"]["node_groups"][0]["capacity_type"], "ON_DEMAND");
     // Deep merge: prod overrides the type but inherits the disk size and labels.
-    assert_eq!(
-        prod["eks"]["node_groups"][0]["instance_types"],
-        serde_json::json!(["t3.large"])
-    );
+    assert_eq!(prod["eks"]["node_groups"][0]["instance_types"], serde_json::json!(["t3.large"]));
     assert_eq!(prod["eks"]["node_groups"][0]["disk_size_gb"], 20);
-    assert_eq!(
-        prod["eks"]["node_groups"][0]["labels"],
-        serde_json::json!([["myhealth.io/pool", "general"]])
-    );
+    assert_eq!(prod["eks"]["node_groups"][0]["labels"], serde_json::json!([["myhealth.io/pool", "general"]]));
     assert_eq!(prod["network"]["nat"], "per_az");
     assert_eq!(prod["rds"]["multi_az"], true);
     assert_eq!(prod["rds"]["deletion_protection"], true);
     // Built-in defaults fill what neither layer says.
-    assert_eq!(
-        prod["terraform"]["state_bucket"],
-        "myhealth-tfstate-123456789012"
+    assert_eq!(prod["terraform"]["state_bucket"], "myhealth-tfstate-123456789012");
+    cmd().args(["envs", "--env", "prod"]).assert().success().stdout(
+        contains("prod\n  aws            us-east-1 account 123456789012").and(
+            contains("    general      ON_DEMAND t3.large min 3 desired 3 max 10")
+                .and(contains("network        10.2.0.0/16 over 3 AZs, NAT per_az")),
+        ),
     );
-    cmd()
-        .args(["envs", "--env", "prod"])
-        .assert()
-        .success()
-        .stdout(
-            contains("prod\n  aws            us-east-1 account 123456789012").and(
-                contains("    general      ON_DEMAND t3.large min 3 desired 3 max 10").and(
-                    contains("network        10.2.0.0/16 over 3 AZs, NAT per_az"),
-                ),
-            ),
-        );
 }
 
 #[test]
 fn init_writes_a_starter_that_validates() {
     let dir = tempfile::tempdir().unwrap();
-    cmd_in(dir.path())
-        .arg("init")
-        .assert()
-        .success()
-        .stdout(contains("wrote `myhealth.toml`"));
+    cmd_in(dir.path()).arg("init").assert().success().stdout(contains("wrote `myhealth.toml`"));
     cmd_in(dir.path()).arg("validate").assert().success();
     cmd_in(dir.path()).arg("render").assert().success();
     cmd_in(dir.path())
@@ -392,24 +253,15 @@ fn init_writes_a_starter_that_validates() {
         .assert()
         .code(2)
         .stderr(contains("`myhealth.toml` already exists").and(contains("--force")));
-    cmd_in(dir.path())
-        .args(["init", "--force"])
-        .assert()
-        .success();
+    cmd_in(dir.path()).args(["init", "--force"]).assert().success();
 }
 
 #[test]
 fn completions_for_each_shell() {
-    for (shell, marker) in [
-        ("bash", "complete -F"),
-        ("zsh", "#compdef myhealthctl"),
-        ("fish", "complete -c myhealthctl"),
-    ] {
-        cmd()
-            .args(["completions", shell])
-            .assert()
-            .success()
-            .stdout(contains(marker).and(contains("render")));
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef myhealthctl"), ("fish", "complete -c myhealthctl")]
+    {
+        cmd().args(["completions", shell]).assert().success().stdout(contains(marker).and(contains("render")));
     }
     cmd().args(["completions", "tcsh"]).assert().code(2);
 }

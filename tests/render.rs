@@ -10,13 +10,7 @@ use std::time::Duration;
 use common::{TempProject, cmd, cmd_in, root, tree_text};
 
 fn render_to(config: &Path, out: &Path) {
-    cmd()
-        .args(["render", "--config"])
-        .arg(config)
-        .arg("--out")
-        .arg(out)
-        .assert()
-        .success();
+    cmd().args(["render", "--config"]).arg(config).arg("--out").arg(out).assert().success();
 }
 
 #[test]
@@ -37,10 +31,7 @@ fn output_is_byte_identical_across_runs() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     render_to(&root().join("tests/fixtures/multi-region.toml"), a.path());
     render_to(&root().join("tests/fixtures/multi-region.toml"), b.path());
-    let (ta, tb) = (
-        myhealthctl::tree::read_dir(a.path()).unwrap(),
-        myhealthctl::tree::read_dir(b.path()).unwrap(),
-    );
+    let (ta, tb) = (myhealthctl::tree::read_dir(a.path()).unwrap(), myhealthctl::tree::read_dir(b.path()).unwrap());
     assert!(!ta.is_empty());
     assert_eq!(ta, tb);
 }
@@ -53,15 +44,9 @@ fn every_file_with_comments_carries_the_generated_header() {
         let text = String::from_utf8(bytes).unwrap();
         match myhealthctl::render::header_for(&path, "myhealth.toml") {
             Some(h) => assert!(text.starts_with(&h), "`{path}` lacks the header"),
-            None => assert!(
-                !text.contains("do not edit"),
-                "`{path}` cannot carry comments"
-            ),
+            None => assert!(!text.contains("do not edit"), "`{path}` cannot carry comments"),
         }
-        assert!(
-            text.ends_with('\n') && !text.ends_with("\n\n"),
-            "`{path}` must end with exactly one newline"
-        );
+        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "`{path}` must end with exactly one newline");
     }
 }
 
@@ -84,41 +69,22 @@ fn a_failed_render_leaves_the_previous_tree_intact() {
     // A template that reads a variable its context does not have.
     let tpl = p.path().join("tpl");
     std::fs::create_dir_all(tpl.join("terraform/envs/{env}")).unwrap();
-    std::fs::write(
-        tpl.join("terraform/envs/{env}/extra.tf.j2"),
-        "x = {{ no_such_value }}\n",
-    )
-    .unwrap();
-    p.edit(
-        "account_id = \"111111111111\"",
-        "account_id = \"999999999999\"",
-    );
-    let out = cmd_in(p.path())
-        .args(["render", "--templates", "tpl"])
-        .output()
-        .unwrap();
+    std::fs::write(tpl.join("terraform/envs/{env}/extra.tf.j2"), "x = {{ no_such_value }}\n").unwrap();
+    p.edit("account_id = \"111111111111\"", "account_id = \"999999999999\"");
+    let out = cmd_in(p.path()).args(["render", "--templates", "tpl"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains(
-            "template `terraform/envs/{env}/extra.tf.j2` line 1: `no_such_value` is undefined"
-        ),
+        stderr.contains("template `terraform/envs/{env}/extra.tf.j2` line 1: `no_such_value` is undefined"),
         "{stderr}"
     );
-    assert_eq!(
-        tree_text(&p.path().join("generated")),
-        before,
-        "the previous tree must be untouched"
-    );
+    assert_eq!(tree_text(&p.path().join("generated")), before, "the previous tree must be untouched");
     let leftovers: Vec<_> = std::fs::read_dir(p.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.starts_with('.'))
         .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no staging directories left: {leftovers:?}"
-    );
+    assert!(leftovers.is_empty(), "no staging directories left: {leftovers:?}");
 }
 
 #[test]
@@ -131,10 +97,7 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
     let (old_out, new_out) = (dir.path().join("old"), dir.path().join("new"));
     render_to(&small, &old_out);
     render_to(&big, &new_out);
-    let (old, new) = (
-        myhealthctl::tree::read_dir(&old_out).unwrap(),
-        myhealthctl::tree::read_dir(&new_out).unwrap(),
-    );
+    let (old, new) = (myhealthctl::tree::read_dir(&old_out).unwrap(), myhealthctl::tree::read_dir(&new_out).unwrap());
 
     let target = dir.path().join("generated");
     let mut saw_old = false;
@@ -152,17 +115,10 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
         let _ = child.kill();
         let _ = child.wait();
         let now = myhealthctl::tree::read_dir(&target).unwrap();
-        assert!(
-            now == old || now == new,
-            "after a kill at {}µs the tree is neither the old nor the new one",
-            250 * i
-        );
+        assert!(now == old || now == new, "after a kill at {}µs the tree is neither the old nor the new one", 250 * i);
         saw_old |= now == old;
     }
-    assert!(
-        saw_old,
-        "no kill landed before the swap; the test proved nothing"
-    );
+    assert!(saw_old, "no kill landed before the swap; the test proved nothing");
 }
 
 #[test]
@@ -174,32 +130,17 @@ fn narrowing_to_one_environment_keeps_the_others() {
         "[environments.prod.rds]\ninstance_class = \"db.r6g.large\"",
         "[environments.prod.rds]\ninstance_class = \"db.r6g.xlarge\"",
     );
-    p.edit(
-        "[environments.dev]\n",
-        "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }\n",
-    );
-    cmd_in(p.path())
-        .args(["render", "--env", "dev"])
-        .assert()
-        .success();
+    p.edit("[environments.dev]\n", "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }\n");
+    cmd_in(p.path()).args(["render", "--env", "dev"]).assert().success();
     let after = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
-    let changed: Vec<_> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .map(|(k, _)| k.as_str())
-        .collect();
-    assert_eq!(
-        changed,
-        vec!["README.md", "terraform/envs/dev/terraform.tfvars"]
-    );
+    let changed: Vec<_> = after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, _)| k.as_str()).collect();
+    assert_eq!(changed, vec!["README.md", "terraform/envs/dev/terraform.tfvars"]);
     assert_eq!(after.len(), before.len());
     // The prod change is still pending, and the gate says so.
     let out = cmd_in(p.path()).arg("diff").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("+db_instance_class      = \"db.r6g.xlarge\"")
-    );
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.lines().any(|l| l.starts_with("+db_instance_class ") && l.ends_with("= \"db.r6g.xlarge\"")), "{diff}");
 }
 
 #[test]
@@ -212,34 +153,18 @@ fn override_templates_replace_and_add_files() {
         "locals {\n  owner = \"{{ project }}-{{ environment }}\"\n}\n",
     )
     .unwrap();
-    std::fs::write(
-        tpl.join("terraform/envs/{env}/notes.txt"),
-        "copied {{ as is }}\n",
-    )
-    .unwrap();
-    cmd_in(p.path())
-        .args(["render", "--templates", "tpl"])
-        .assert()
-        .success();
+    std::fs::write(tpl.join("terraform/envs/{env}/notes.txt"), "copied {{ as is }}\n").unwrap();
+    cmd_in(p.path()).args(["render", "--templates", "tpl"]).assert().success();
     let g = p.path().join("generated/terraform/envs/dev");
-    assert!(
-        std::fs::read_to_string(g.join("extra.tf"))
-            .unwrap()
-            .ends_with("locals {\n  owner = \"tiny-dev\"\n}\n")
-    );
-    assert_eq!(
-        std::fs::read_to_string(g.join("notes.txt")).unwrap(),
-        "copied {{ as is }}\n"
-    );
+    assert!(std::fs::read_to_string(g.join("extra.tf")).unwrap().ends_with("locals {\n  owner = \"tiny-dev\"\n}\n"));
+    assert_eq!(std::fs::read_to_string(g.join("notes.txt")).unwrap(), "copied {{ as is }}\n");
     // A template outside every output family is refused, not silently ignored.
     std::fs::write(tpl.join("stray.j2"), "x").unwrap();
     cmd_in(p.path())
         .args(["render", "--templates", "tpl"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains(
-            "template `stray.j2` belongs to no output family",
-        ));
+        .stderr(predicates::str::contains("template `stray.j2` belongs to no output family"));
 }
 
 #[test]
@@ -247,21 +172,10 @@ fn yaml_json_and_markdown_outputs_get_the_right_header() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     let tpl = p.path().join("tpl/terraform/envs/{env}");
     std::fs::create_dir_all(&tpl).unwrap();
-    std::fs::write(
-        tpl.join("values.yaml.j2"),
-        "environment: {{ environment }}\nregion: {{ region }}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        tpl.join("inputs.json.j2"),
-        "{{ tfvars | tojson(indent=2) }}\n",
-    )
-    .unwrap();
+    std::fs::write(tpl.join("values.yaml.j2"), "environment: {{ environment }}\nregion: {{ region }}\n").unwrap();
+    std::fs::write(tpl.join("inputs.json.j2"), "{{ tfvars | tojson(indent=2) }}\n").unwrap();
     std::fs::write(tpl.join("NOTES.md.j2"), "# {{ environment }}\n").unwrap();
-    cmd_in(p.path())
-        .args(["render", "--templates", "tpl"])
-        .assert()
-        .success();
+    cmd_in(p.path()).args(["render", "--templates", "tpl"]).assert().success();
     let g = p.path().join("generated/terraform/envs/dev");
     let yaml = std::fs::read_to_string(g.join("values.yaml")).unwrap();
     assert!(
@@ -269,13 +183,9 @@ fn yaml_json_and_markdown_outputs_get_the_right_header() {
             && yaml.ends_with("environment: dev\nregion: us-east-1\n"),
         "{yaml}"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(g.join("inputs.json")).unwrap())
-            .expect("JSON output stays valid JSON (no comment header)");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(g.join("inputs.json")).unwrap())
+        .expect("JSON output stays valid JSON (no comment header)");
     assert_eq!(json["cluster_name"], "tiny-dev");
     let md = std::fs::read_to_string(g.join("NOTES.md")).unwrap();
-    assert!(
-        md.starts_with("<!-- generated by myhealthctl") && md.ends_with("# dev\n"),
-        "{md}"
-    );
+    assert!(md.starts_with("<!-- generated by myhealthctl") && md.ends_with("# dev\n"), "{md}");
 }

@@ -19,10 +19,7 @@ fn committed_schema_matches_the_types() {
 
 #[test]
 fn config_reference_matches_the_schema() {
-    let out = cmd()
-        .args(["schema", "--format", "markdown"])
-        .output()
-        .unwrap();
+    let out = cmd().args(["schema", "--format", "markdown"]).output().unwrap();
     let committed = std::fs::read_to_string(root().join("docs/config.md")).unwrap();
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
@@ -59,22 +56,15 @@ fn every_key_of_the_schema_is_documented() {
 #[test]
 fn the_default_config_points_editors_at_the_schema() {
     let text = std::fs::read_to_string(root().join("myhealth.toml")).unwrap();
-    assert_eq!(
-        text.lines().next(),
-        Some("#:schema ./docs/myhealth.schema.json")
-    );
+    assert_eq!(text.lines().next(), Some("#:schema ./docs/myhealth.schema.json"));
 }
 
 #[test]
 fn check_jsonschema_accepts_valid_configs_and_rejects_a_bad_one() {
     let tool = common::require_tool("check-jsonschema");
     let schema = root().join("docs/myhealth.schema.json");
-    let good = [
-        "myhealth.toml",
-        "tests/fixtures/minimal.toml",
-        "tests/fixtures/multi-region.toml",
-        "cli/assets/starter.toml",
-    ];
+    let good =
+        ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml", "cli/assets/starter.toml"];
     let out = std::process::Command::new(&tool)
         .arg("--schemafile")
         .arg(&schema)
@@ -82,12 +72,7 @@ fn check_jsonschema_accepts_valid_configs_and_rejects_a_bad_one() {
         .current_dir(root())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let out = std::process::Command::new(&tool)
         .arg("--schemafile")
         .arg(&schema)
@@ -95,8 +80,5 @@ fn check_jsonschema_accepts_valid_configs_and_rejects_a_bad_one() {
         .current_dir(root())
         .output()
         .unwrap();
-    assert!(
-        !out.status.success(),
-        "the schema must reject unknown keys too"
-    );
+    assert!(!out.status.success(), "the schema must reject unknown keys too");
 }

@@ -11,8 +11,7 @@ use common::cmd;
 
 /// A CLI config of our own pointing at the filesystem mirror (never ~/.terraformrc).
 fn cli_config(dir: &Path) -> std::path::PathBuf {
-    let mirror =
-        std::env::var("MYHEALTH_TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    let mirror = std::env::var("MYHEALTH_TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
     let path = dir.join("terraform.rc");
     let cache = dir.join("plugin-cache");
     std::fs::create_dir_all(&cache).unwrap();
@@ -50,49 +49,26 @@ fn generated_roots_pass_fmt_init_and_validate() {
     let rc = cli_config(scratch.path());
     let mut roots = Vec::new();
     let mut outs = Vec::new();
-    for config in [
-        "myhealth.toml",
-        "tests/fixtures/minimal.toml",
-        "tests/fixtures/multi-region.toml",
-    ] {
+    for config in ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml"] {
         let out = tempfile::tempdir().unwrap();
-        cmd()
-            .args(["render", "--config", config, "--out"])
-            .arg(out.path())
-            .assert()
-            .success();
-        terraform(
-            out.path(),
-            &rc,
-            scratch.path(),
-            &["fmt", "-check", "-recursive", "-no-color"],
-        );
+        cmd().args(["render", "--config", config, "--out"]).arg(out.path()).assert().success();
+        terraform(out.path(), &rc, scratch.path(), &["fmt", "-check", "-recursive", "-no-color"]);
         let before = roots.len();
         for e in std::fs::read_dir(out.path().join("terraform/envs")).unwrap() {
             roots.push(e.unwrap().path());
         }
-        assert!(
-            roots.len() > before,
-            "{config}: no environment roots rendered"
-        );
+        assert!(roots.len() > before, "{config}: no environment roots rendered");
         outs.push(out);
     }
     // `validate` spends seconds loading the provider schema: run roots in parallel.
     let queue = std::sync::Mutex::new(roots.into_iter().enumerate().collect::<Vec<_>>());
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(4);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 while let Some((n, dir)) = queue.lock().unwrap().pop() {
                     let data = scratch.path().join(format!("data-{n}"));
-                    terraform(
-                        &dir,
-                        &rc,
-                        &data,
-                        &["init", "-backend=false", "-input=false", "-no-color"],
-                    );
+                    terraform(&dir, &rc, &data, &["init", "-backend=false", "-input=false", "-no-color"]);
                     terraform(&dir, &rc, &data, &["validate", "-no-color"]);
                 }
             });

@@ -41,18 +41,11 @@ fn time(iters: usize, mut setup: impl FnMut(), mut f: impl FnMut()) -> Duration 
 }
 
 fn load(text: &str) -> myhealthctl::config::Config {
-    myhealthctl::config::load(Source {
-        name: "bench.toml".into(),
-        text: text.to_string(),
-    })
-    .expect("valid config")
+    myhealthctl::config::load(Source { name: "bench.toml".into(), text: text.to_string() }).expect("valid config")
 }
 
 fn opts() -> Options {
-    Options {
-        only_envs: vec![],
-        config_name: "bench.toml".into(),
-    }
+    Options { only_envs: vec![], config_name: "bench.toml".into() }
 }
 
 fn copy_tree(src: &Path, dst: &Path) {
@@ -71,14 +64,9 @@ fn copy_tree(src: &Path, dst: &Path) {
 /// On tmpfs when there is one: the comparison is between render and copy,
 /// not of this machine's disk writeback, which swings tenfold between runs.
 fn scratch_dir() -> tempfile::TempDir {
-    let base = std::env::var_os("MYHEALTH_BENCH_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/dev/shm".into());
-    if base.is_dir() {
-        tempfile::tempdir_in(base).unwrap()
-    } else {
-        tempfile::tempdir().unwrap()
-    }
+    let base =
+        std::env::var_os("MYHEALTH_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| "/dev/shm".into());
+    if base.is_dir() { tempfile::tempdir_in(base).unwrap() } else { tempfile::tempdir().unwrap() }
 }
 
 fn ms(d: Duration) -> String {
@@ -125,79 +113,32 @@ fn bench(name: &str, text: &str, iters: usize, goal_ms: f64) {
     let bin = env!("CARGO_BIN_EXE_myhealthctl");
     let piters = iters.min(30);
     let proc_render = time(piters, clear, || {
-        let s = Command::new(bin)
-            .arg("render")
-            .arg("--config")
-            .arg(&cfg_path)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let s = Command::new(bin).arg("render").arg("--config").arg(&cfg_path).arg("--out").arg(&out).output().unwrap();
         assert!(s.status.success());
     });
     let proc_copy = time(piters, clear, || {
-        assert!(
-            Command::new("cp")
-                .arg("-r")
-                .arg(&src)
-                .arg(&out)
-                .status()
-                .unwrap()
-                .success()
-        );
+        assert!(Command::new("cp").arg("-r").arg(&src).arg(&out).status().unwrap().success());
     });
 
     let ratio = full.as_secs_f64() / copy.as_secs_f64();
     let pratio = proc_render.as_secs_f64() / proc_copy.as_secs_f64();
-    println!(
-        "{name}: {} files, {} KiB, in {}",
-        tree.len(),
-        bytes / 1024,
-        scratch.path().parent().unwrap().display()
-    );
-    println!(
-        "  render (library: parse, validate, render, atomic write)  {:>10}  (median of {iters})",
-        ms(full)
-    );
-    println!(
-        "    = load+validate {} + render in memory {} + atomic write {}",
-        ms(parse),
-        ms(in_memory),
-        ms(write)
-    );
-    println!(
-        "  copy floor (recursive copy of the same tree)            {:>10}",
-        ms(copy)
-    );
+    println!("{name}: {} files, {} KiB, in {}", tree.len(), bytes / 1024, scratch.path().parent().unwrap().display());
+    println!("  render (library: parse, validate, render, atomic write)  {:>10}  (median of {iters})", ms(full));
+    println!("    = load+validate {} + render in memory {} + atomic write {}", ms(parse), ms(in_memory), ms(write));
+    println!("  copy floor (recursive copy of the same tree)            {:>10}", ms(copy));
     println!("  ratio render / copy                                     {ratio:>9.2}x");
-    println!(
-        "  myhealthctl render, as a process                        {:>10}  (median of {piters})",
-        ms(proc_render)
-    );
-    println!(
-        "  cp -r, as a process                                     {:>10}",
-        ms(proc_copy)
-    );
+    println!("  myhealthctl render, as a process                        {:>10}  (median of {piters})", ms(proc_render));
+    println!("  cp -r, as a process                                     {:>10}", ms(proc_copy));
     println!("  ratio process / cp -r                                   {pratio:>9.2}x");
     let ok = full.as_secs_f64() * 1e3 <= goal_ms;
-    println!(
-        "  goal ≤ {goal_ms} ms: {}",
-        if ok { "met" } else { "NOT met" }
-    );
+    println!("  goal ≤ {goal_ms} ms: {}", if ok { "met" } else { "NOT met" });
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs it once, quickly.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let default =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../myhealth.toml"))
-            .unwrap();
-    bench(
-        "default myhealth.toml (3 environments)",
-        &default,
-        if quick { 3 } else { 200 },
-        20.0,
-    );
+    let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../myhealth.toml")).unwrap();
+    bench("default myhealth.toml (3 environments)", &default, if quick { 3 } else { 200 }, 20.0);
     bench(
         "synthetic, 100 environments",
         &myhealthctl::synthetic::config_with_envs(100),

@@ -43,12 +43,7 @@ pub fn compare<'a>(old: &'a Tree, new: &'a Tree) -> Vec<FileChange<'a>> {
                 (Some(a), Some(b)) if a != b => Kind::Changed,
                 _ => return None,
             };
-            Some(FileChange {
-                path: p,
-                kind,
-                old: o,
-                new: n,
-            })
+            Some(FileChange { path: p, kind, old: o, new: n })
         })
         .collect()
 }
@@ -59,9 +54,7 @@ pub const SHARED: &str = "shared";
 pub fn group<'a, 'b>(changes: &'b [FileChange<'a>]) -> BTreeMap<String, Vec<&'b FileChange<'a>>> {
     let mut g: BTreeMap<String, Vec<&FileChange<'a>>> = BTreeMap::new();
     for c in changes {
-        g.entry(env_of_path(c.path).unwrap_or_else(|| SHARED.to_string()))
-            .or_default()
-            .push(c);
+        g.entry(env_of_path(c.path).unwrap_or_else(|| SHARED.to_string())).or_default().push(c);
     }
     g
 }
@@ -118,16 +111,8 @@ fn line_counts(c: &FileChange<'_>) -> (usize, usize) {
 
 /// A unified diff of one file, redacted. `a`/`b` prefix the paths in the header.
 pub fn unified(c: &FileChange<'_>, a: &str, b: &str, redactor: &Redactor) -> String {
-    let old_name = if c.old.is_some() {
-        format!("{a}/{}", c.path)
-    } else {
-        "/dev/null".into()
-    };
-    let new_name = if c.new.is_some() {
-        format!("{b}/{}", c.path)
-    } else {
-        "/dev/null".into()
-    };
+    let old_name = if c.old.is_some() { format!("{a}/{}", c.path) } else { "/dev/null".into() };
+    let new_name = if c.new.is_some() { format!("{b}/{}", c.path) } else { "/dev/null".into() };
     let (Some(o), Some(n)) = (text(c.old), text(c.new)) else {
         return format!("Binary files {old_name} and {new_name} differ\n");
     };
@@ -152,12 +137,7 @@ pub fn stat_line(s: &Summary) -> String {
 
 /// A pull-request comment body: a table of environments, then one
 /// collapsible section per environment with its diff.
-pub fn markdown(
-    changes: &[FileChange<'_>],
-    base_label: &str,
-    redactor: &Redactor,
-    marker: &str,
-) -> String {
+pub fn markdown(changes: &[FileChange<'_>], base_label: &str, redactor: &Redactor, marker: &str) -> String {
     let groups = group(changes);
     let mut out = String::new();
     let _ = writeln!(out, "{marker}");
@@ -177,11 +157,7 @@ pub fn markdown(
     }
     for (env, files) in &groups {
         let s = summarize(files);
-        let _ = writeln!(
-            out,
-            "\n<details><summary><code>{env}</code>: {}</summary>\n",
-            stat_line(&s)
-        );
+        let _ = writeln!(out, "\n<details><summary><code>{env}</code>: {}</summary>\n", stat_line(&s));
         for f in files {
             let _ = writeln!(out, "**{}** `{}`\n", kind_word(f.kind), f.path);
             let d = unified(f, "a", "b", redactor);
@@ -211,36 +187,21 @@ mod tests {
     use super::*;
 
     fn t(files: &[(&str, &str)]) -> Tree {
-        files
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
-            .collect()
+        files.iter().map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())).collect()
     }
 
     #[test]
     fn compare_and_group() {
-        let old = t(&[
-            ("README.md", "a\n"),
-            ("terraform/envs/dev/main.tf", "x\n"),
-            ("terraform/envs/qa/main.tf", "q\n"),
-        ]);
-        let new = t(&[
-            ("README.md", "b\n"),
-            ("terraform/envs/dev/main.tf", "x\n"),
-            ("terraform/envs/prod/main.tf", "p\n"),
-        ]);
+        let old =
+            t(&[("README.md", "a\n"), ("terraform/envs/dev/main.tf", "x\n"), ("terraform/envs/qa/main.tf", "q\n")]);
+        let new =
+            t(&[("README.md", "b\n"), ("terraform/envs/dev/main.tf", "x\n"), ("terraform/envs/prod/main.tf", "p\n")]);
         let ch = compare(&old, &new);
         let g = group(&ch);
         assert_eq!(g.keys().collect::<Vec<_>>(), vec!["prod", "qa", "shared"]);
         assert_eq!(
             summarize(&g["shared"]),
-            Summary {
-                added: 0,
-                changed: 1,
-                removed: 0,
-                lines_added: 1,
-                lines_removed: 1
-            }
+            Summary { added: 0, changed: 1, removed: 0, lines_added: 1, lines_removed: 1 }
         );
         assert_eq!(g["qa"][0].kind, Kind::Removed);
     }
@@ -249,12 +210,7 @@ mod tests {
     fn markdown_fence_outlasts_backticks() {
         let old = t(&[("README.md", "```\n")]);
         let new = t(&[("README.md", "````\n")]);
-        let md = markdown(
-            &compare(&old, &new),
-            "HEAD",
-            &Redactor::default(),
-            "<!-- m -->",
-        );
+        let md = markdown(&compare(&old, &new), "HEAD", &Redactor::default(), "<!-- m -->");
         assert!(md.contains("`````diff"), "{md}");
     }
 }

@@ -40,13 +40,7 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Config file [default: `myhealth.toml` in this or the nearest parent directory]
-    #[arg(
-        long,
-        short = 'c',
-        global = true,
-        env = "MYHEALTH_CONFIG",
-        value_name = "FILE"
-    )]
+    #[arg(long, short = 'c', global = true, env = "MYHEALTH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Colour diagnostics and diffs
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -96,15 +90,23 @@ pub enum Command {
         after_help = "Examples:\n  myhealthctl envs\n  myhealthctl envs --json | jq '.[] | .name'\n  myhealthctl envs --env prod --json"
     )]
     Envs(commands::envs::EnvsCmd),
+    /// Print the module dependency graph of an environment
+    #[command(
+        after_help = "Examples:\n  myhealthctl graph dev\n  myhealthctl graph prod --format dot | dot -Tsvg > prod.svg"
+    )]
+    Graph(commands::graph::GraphCmd),
+    /// Estimate the monthly AWS cost of each environment
+    #[command(
+        after_help = "Examples:\n  myhealthctl cost\n  myhealthctl cost prod --json\n  myhealthctl cost dev --requests 5"
+    )]
+    Cost(commands::cost::CostCmd),
     /// Print the JSON Schema of myhealth.toml
     #[command(
         after_help = "Examples:\n  myhealthctl schema > docs/myhealth.schema.json\n  myhealthctl schema --format markdown > docs/config.md"
     )]
     Schema(commands::schema::SchemaCmd),
     /// Write a commented starter myhealth.toml
-    #[command(
-        after_help = "Examples:\n  myhealthctl init\n  myhealthctl init path/to/myhealth.toml --force"
-    )]
+    #[command(after_help = "Examples:\n  myhealthctl init\n  myhealthctl init path/to/myhealth.toml --force")]
     Init(commands::init::InitCmd),
     /// Print shell completions
     #[command(
@@ -143,19 +145,9 @@ impl Project {
                 )
             })?,
         };
-        let abs = if config_path.is_absolute() {
-            config_path.clone()
-        } else {
-            cwd.join(&config_path)
-        };
-        let display = abs
-            .strip_prefix(&cwd)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| config_path.clone());
-        let root = abs
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| cwd.clone());
+        let abs = if config_path.is_absolute() { config_path.clone() } else { cwd.join(&config_path) };
+        let display = abs.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or_else(|_| config_path.clone());
+        let root = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone());
         Ok(Project {
             display: display.to_string_lossy().into_owned(),
             config_path: abs,
@@ -177,9 +169,7 @@ impl Project {
     }
 
     pub fn out_dir(&self, args: &RenderArgs) -> PathBuf {
-        args.out
-            .clone()
-            .unwrap_or_else(|| self.root.join("generated"))
+        args.out.clone().unwrap_or_else(|| self.root.join("generated"))
     }
 
     pub fn templates(&self, args: &RenderArgs) -> anyhow::Result<Templates> {
@@ -190,41 +180,25 @@ impl Project {
     }
 
     /// Check `--env` names against the config and build render options.
-    pub fn render_options(
-        &self,
-        cfg: &Config,
-        args: &RenderArgs,
-    ) -> anyhow::Result<render::Options> {
+    pub fn render_options(&self, cfg: &Config, args: &RenderArgs) -> anyhow::Result<render::Options> {
         for e in &args.envs {
             if cfg.env(e).is_none() {
                 let names = cfg.env_names();
                 let hint = names
                     .iter()
-                    .max_by(|a, b| {
-                        strsim::jaro_winkler(e, a).total_cmp(&strsim::jaro_winkler(e, b))
-                    })
+                    .max_by(|a, b| strsim::jaro_winkler(e, a).total_cmp(&strsim::jaro_winkler(e, b)))
                     .filter(|n| strsim::jaro_winkler(e, n) > 0.7)
                     .map(|n| format!("did you mean `{n}`?"))
                     .unwrap_or_else(|| {
                         format!(
                             "environments: {}",
-                            names
-                                .iter()
-                                .map(|n| format!("`{n}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                         )
                     });
-                anyhow::bail!(
-                    "no environment `{e}` in `{}`\n  = help: {hint}",
-                    self.display
-                );
+                anyhow::bail!("no environment `{e}` in `{}`\n  = help: {hint}", self.display);
             }
         }
-        Ok(render::Options {
-            only_envs: args.envs.clone(),
-            config_name: self.config_name(),
-        })
+        Ok(render::Options { only_envs: args.envs.clone(), config_name: self.config_name() })
     }
 }
 
@@ -232,9 +206,7 @@ fn use_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
-        }
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
     }
 }
 
@@ -252,6 +224,14 @@ pub fn run() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Differs) => ExitCode::from(1),
+        // A reader that went away (`| head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             match e.downcast_ref::<Report>() {
                 Some(report) => eprint!("{}", report.render(color)),

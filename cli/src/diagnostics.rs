@@ -26,14 +26,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic {
-            message: message.into(),
-            span: None,
-            key: None,
-            label: None,
-            help: None,
-            redact: false,
-        }
+        Diagnostic { message: message.into(), span: None, key: None, label: None, help: None, redact: false }
     }
     pub fn at(mut self, span: Option<Span>) -> Self {
         self.span = span;
@@ -75,11 +68,7 @@ pub struct Report {
 impl Report {
     /// Render every diagnostic, plus a closing count when there are several.
     pub fn render(&self, color: bool) -> String {
-        let renderer = if color {
-            Renderer::styled()
-        } else {
-            Renderer::plain()
-        };
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
         let mut out = String::new();
         for d in &self.diagnostics {
             out.push_str(&render_one(&renderer, &self.source, d));
@@ -116,15 +105,13 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
             if let Some(label) = &d.label {
                 ann = ann.label(label.as_str());
             }
-            Level::ERROR.primary_title(d.message.as_str()).element(
-                Snippet::source(text)
-                    .path(source.name.as_str())
-                    .annotation(ann),
-            )
+            Level::ERROR
+                .primary_title(d.message.as_str())
+                .element(Snippet::source(text).path(source.name.as_str()).annotation(ann))
         }
-        None => Level::ERROR
-            .primary_title(d.message.as_str())
-            .element(Level::NOTE.message(format!("in `{}`", source.name))),
+        None => {
+            Level::ERROR.primary_title(d.message.as_str()).element(Level::NOTE.message(format!("in `{}`", source.name)))
+        }
     };
     if let Some(key) = &d.key {
         group = group.element(Level::NOTE.message(format!("key: `{key}`")));
@@ -190,18 +177,11 @@ mod tests {
     #[test]
     fn spans_snap_to_char_boundaries() {
         let t = "a = \"→\"";
-        assert_eq!(
-            fit_span(t, 6..6),
-            Some(5..8),
-            "inside the arrow: widened to the whole char"
-        );
+        assert_eq!(fit_span(t, 6..6), Some(5..8), "inside the arrow: widened to the whole char");
         assert_eq!(fit_span(t, 9..9), Some(8..9), "end of text: the last char");
         assert_eq!(fit_span("", 0..0), None);
         let r = Report {
-            source: Source {
-                name: "x.toml".into(),
-                text: t.into(),
-            },
+            source: Source { name: "x.toml".into(), text: t.into() },
             diagnostics: vec![Diagnostic::error("boom").at(Some(6..6))],
         };
         assert!(r.render(false).contains("x.toml:1:"));

@@ -17,15 +17,9 @@ fn git(dir: &Path) -> Command {
 
 /// The top of the work tree containing `dir`.
 pub fn toplevel(dir: &Path) -> Result<PathBuf> {
-    let out = git(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .context("cannot run `git`")?;
+    let out = git(dir).args(["rev-parse", "--show-toplevel"]).output().context("cannot run `git`")?;
     if !out.status.success() {
-        bail!(
-            "`{}` is not inside a git repository, so `--base` has nothing to compare with",
-            dir.display()
-        );
+        bail!("`{}` is not inside a git repository, so `--base` has nothing to compare with", dir.display());
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
@@ -35,14 +29,7 @@ pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String> {
     if rev.starts_with('-') {
         bail!("`{rev}` is not a git revision");
     }
-    let out = git(repo)
-        .args([
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ])
-        .output()?;
+    let out = git(repo).args(["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).output()?;
     if !out.status.success() {
         bail!("git revision `{rev}` does not exist (try `HEAD~1`, a branch name or a commit id)");
     }
@@ -52,19 +39,10 @@ pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String> {
 /// Every file under `subdir` (relative to the repository top) at `commit`,
 /// keyed by its path relative to `subdir`.
 pub fn tree_at(repo: &Path, commit: &str, subdir: &str) -> Result<Tree> {
-    let prefix = if subdir.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", subdir.trim_end_matches('/'))
-    };
-    let out = git(repo)
-        .args(["ls-tree", "-r", "-z", "--full-tree", commit, "--", &prefix])
-        .output()?;
+    let prefix = if subdir.is_empty() { String::new() } else { format!("{}/", subdir.trim_end_matches('/')) };
+    let out = git(repo).args(["ls-tree", "-r", "-z", "--full-tree", commit, "--", &prefix]).output()?;
     if !out.status.success() {
-        bail!(
-            "`git ls-tree {commit}` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`git ls-tree {commit}` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     let mut entries = Vec::new();
     for rec in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
@@ -95,29 +73,16 @@ pub fn tree_at(repo: &Path, commit: &str, subdir: &str) -> Result<Tree> {
     // Write from a thread so a large batch cannot dead-lock on full pipes.
     let writer = std::thread::spawn(move || stdin.write_all(shas.as_bytes()));
     let mut raw = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_end(&mut raw)?;
-    writer
-        .join()
-        .expect("writer thread")
-        .context("cannot feed `git cat-file`")?;
+    child.stdout.take().expect("piped stdout").read_to_end(&mut raw)?;
+    writer.join().expect("writer thread").context("cannot feed `git cat-file`")?;
     child.wait()?;
     let mut pos = 0;
     for (rel, _) in entries {
-        let nl = raw[pos..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map(|i| pos + i)
-            .context("truncated `git cat-file` output")?;
+        let nl =
+            raw[pos..].iter().position(|b| *b == b'\n').map(|i| pos + i).context("truncated `git cat-file` output")?;
         let header = String::from_utf8_lossy(&raw[pos..nl]).to_string();
-        let size: usize = header
-            .rsplit(' ')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .context("unexpected `git cat-file` header")?;
+        let size: usize =
+            header.rsplit(' ').next().and_then(|s| s.parse().ok()).context("unexpected `git cat-file` header")?;
         let start = nl + 1;
         tree.insert(rel, raw[start..start + size].to_vec());
         pos = start + size + 1;
@@ -127,8 +92,6 @@ pub fn tree_at(repo: &Path, commit: &str, subdir: &str) -> Result<Tree> {
 
 /// The contents of `path` (relative to the repository top) at `commit`, if it exists there.
 pub fn show(repo: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
-    let out = git(repo)
-        .args(["show", &format!("{commit}:{path}")])
-        .output()?;
+    let out = git(repo).args(["show", &format!("{commit}:{path}")]).output()?;
     Ok(out.status.success().then_some(out.stdout))
 }

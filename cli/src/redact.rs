@@ -58,17 +58,9 @@ mod tests {
 
     #[test]
     fn masks_values_and_credentials() {
-        let r = Redactor {
-            values: vec!["myhealth/dev/oura/client".into()],
-        };
-        assert_eq!(
-            r.apply("name = \"myhealth/dev/oura/client\""),
-            format!("name = \"{MASK}\"")
-        );
-        assert_eq!(
-            r.apply("key AKIAIOSFODNN7EXAMPLE here"),
-            format!("key {MASK} here")
-        );
+        let r = Redactor { values: vec!["myhealth/dev/oura/client".into()] };
+        assert_eq!(r.apply("name = \"myhealth/dev/oura/client\""), format!("name = \"{MASK}\""));
+        assert_eq!(r.apply("key AKIAIOSFODNN7EXAMPLE here"), format!("key {MASK} here"));
         assert_eq!(r.apply("plain"), "plain");
     }
 }

@@ -13,18 +13,10 @@ pub fn config_with_envs(n: usize) -> String {
     );
     for i in 0..n {
         // Each environment gets its own /16 (10.<i>.0.0/16 wraps into 172.16/12 past 255).
-        let (a, b) = if i < 250 {
-            (10, i)
-        } else {
-            (172, 16 + (i - 250) % 16)
-        };
+        let (a, b) = if i < 250 { (10, i) } else { (172, 16 + (i - 250) % 16) };
         s.push_str(&format!(
             "\n[environments.env{i:03}]\nnetwork = {{ vpc_cidr = \"{a}.{b}.0.0/16\" }}\n{}",
-            if i % 3 == 2 {
-                "rds = { multi_az = true, deletion_protection = true }\n"
-            } else {
-                ""
-            }
+            if i % 3 == 2 { "rds = { multi_az = true, deletion_protection = true }\n" } else { "" }
         ));
     }
     s

@@ -18,10 +18,7 @@ pub type Tree = BTreeMap<String, Vec<u8>>;
 /// working directory and lock file, plans). They are not ours: drift checks
 /// ignore them and a render carries them over.
 pub fn is_runtime_artifact(name: &str) -> bool {
-    name == ".terraform"
-        || name == ".terraform.lock.hcl"
-        || name.ends_with(".tfplan")
-        || name == ".DS_Store"
+    name == ".terraform" || name == ".terraform.lock.hcl" || name.ends_with(".tfplan") || name == ".DS_Store"
 }
 
 /// Read every file under `dir` (missing directory → empty tree).
@@ -48,11 +45,7 @@ fn walk(root: &Path, dir: &Path, tree: &mut Tree) -> io::Result<()> {
             walk(root, &path, tree)?;
         } else if ft.is_file() {
             let rel = path.strip_prefix(root).expect("walked path is under root");
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             tree.insert(rel, fs::read(&path)?);
         }
     }
@@ -66,20 +59,12 @@ pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
-    let base = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "generated".into());
+    let base = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
     remove_stale_staging(&parent, &base);
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{base}.tmp-"))
         .tempdir_in(&parent)
-        .with_context(|| {
-            format!(
-                "cannot create a temporary directory in `{}`",
-                parent.display()
-            )
-        })?;
+        .with_context(|| format!("cannot create a temporary directory in `{}`", parent.display()))?;
     for (rel, contents) in tree {
         if rel.split('/').any(|p| p == ".." || p.is_empty()) || rel.starts_with('/') {
             bail!("refusing to write outside the output directory: `{rel}`");
@@ -96,8 +81,7 @@ pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
         // `staging` now holds the previous tree; dropping it removes it.
     } else {
         let staging = staging.keep();
-        fs::rename(&staging, dest)
-            .with_context(|| format!("cannot move the rendered tree to `{}`", dest.display()))?;
+        fs::rename(&staging, dest).with_context(|| format!("cannot move the rendered tree to `{}`", dest.display()))?;
     }
     Ok(())
 }
@@ -160,8 +144,9 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
             fs::rename(&parked, a)?;
             Ok(())
         }
-        Err(e) => Err(io::Error::from(e))
-            .with_context(|| format!("cannot swap the rendered tree into `{}`", b.display())),
+        Err(e) => {
+            Err(io::Error::from(e)).with_context(|| format!("cannot swap the rendered tree into `{}`", b.display()))
+        }
     }
 }
 
@@ -184,15 +169,9 @@ mod tests {
         t2.insert("a/one.tf".into(), b"one".to_vec());
         write_atomic(&dest, &t2).unwrap();
         assert_eq!(read_dir(&dest).unwrap(), t2);
-        assert!(
-            dest.join("a/.terraform/state").exists(),
-            "runtime artifacts carried over"
-        );
+        assert!(dest.join("a/.terraform/state").exists(), "runtime artifacts carried over");
         assert!(!dest.join("b").exists(), "stale files pruned");
-        let leftovers: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("generated")]);
     }
 

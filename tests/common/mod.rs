@@ -7,19 +7,13 @@ use std::process::Command;
 
 /// The repository root (the workspace).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// `myhealthctl` run from the repository root, without colour.
 pub fn cmd() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_myhealthctl"));
-    c.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("MYHEALTH_CONFIG")
-        .env_remove("MYHEALTH_TEMPLATES");
+    c.current_dir(root()).env("NO_COLOR", "1").env_remove("MYHEALTH_CONFIG").env_remove("MYHEALTH_TEMPLATES");
     c
 }
 
@@ -35,10 +29,7 @@ pub fn tree_text(dir: &Path) -> String {
     let tree = myhealthctl::tree::read_dir(dir).unwrap();
     let mut out = String::new();
     for (path, bytes) in tree {
-        out.push_str(&format!(
-            "──── {path} ────\n{}\n",
-            String::from_utf8_lossy(&bytes)
-        ));
+        out.push_str(&format!("──── {path} ────\n{}\n", String::from_utf8_lossy(&bytes)));
     }
     out
 }
@@ -63,11 +54,7 @@ impl TempProject {
     /// Replace `from` with `to` in the config (exactly once).
     pub fn edit(&self, from: &str, to: &str) {
         let text = std::fs::read_to_string(self.config()).unwrap();
-        assert_eq!(
-            text.matches(from).count(),
-            1,
-            "`{from}` must occur once in the config"
-        );
+        assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once in the config");
         std::fs::write(self.config(), text.replacen(from, to, 1)).unwrap();
     }
     pub fn git(&self, args: &[&str]) {
@@ -80,11 +67,7 @@ impl TempProject {
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
     pub fn commit_all(&self, msg: &str) {
         self.git(&["add", "-A"]);
@@ -100,9 +83,5 @@ pub fn require_tool(name: &str) -> PathBuf {
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
 }

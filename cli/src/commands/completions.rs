@@ -13,12 +13,7 @@ pub struct CompletionsCmd {
 
 impl CompletionsCmd {
     pub fn run(self) -> anyhow::Result<Outcome> {
-        clap_complete::generate(
-            self.shell,
-            &mut Cli::command(),
-            "myhealthctl",
-            &mut std::io::stdout(),
-        );
+        clap_complete::generate(self.shell, &mut Cli::command(), "myhealthctl", &mut std::io::stdout());
         Ok(Outcome::Ok)
     }
 }

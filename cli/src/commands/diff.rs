@@ -70,45 +70,30 @@ impl DiffCmd {
         let top = crate::git::toplevel(&p.root)?;
         let commit = crate::git::resolve_commit(&top, rev)?;
         let out = p.out_dir(&self.args);
-        let out_abs = if out.is_absolute() {
-            out.clone()
-        } else {
-            std::env::current_dir()?.join(&out)
-        };
+        let out_abs = if out.is_absolute() { out.clone() } else { std::env::current_dir()?.join(&out) };
         let top_canon = top.canonicalize().unwrap_or(top.clone());
         let out_canon = out_abs.canonicalize().unwrap_or(out_abs.clone());
         let sub = out_canon
             .strip_prefix(&top_canon)
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "`{}` is not inside the git repository `{}`",
-                    out.display(),
-                    top.display()
-                )
-            })?
+            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", out.display(), top.display()))?
             .to_string_lossy()
             .replace('\\', "/");
         let old = filter_envs(crate::git::tree_at(&top, &commit, &sub)?, &opts.only_envs);
 
         // Redact what was sensitive on either side of the change.
-        let cfg_rel = p.config_path.canonicalize().ok().and_then(|c| {
-            c.strip_prefix(&top_canon)
-                .ok()
-                .map(|r| r.to_string_lossy().into_owned())
-        });
+        let cfg_rel = p
+            .config_path
+            .canonicalize()
+            .ok()
+            .and_then(|c| c.strip_prefix(&top_canon).ok().map(|r| r.to_string_lossy().into_owned()));
         let base_cfg: Option<Config> = cfg_rel
             .and_then(|rel| crate::git::show(&top, &commit, &rel).ok().flatten())
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| {
-                crate::config::load(crate::diagnostics::Source {
-                    name: p.display.clone(),
-                    text,
-                })
-                .ok()
-            });
+            .and_then(|text| crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok());
         let redactor = Redactor::for_configs(std::iter::once(&cfg).chain(base_cfg.as_ref()));
 
         let ch = changes::compare(&old, &new);
+        let costs = cost_changes(base_cfg.as_ref(), &cfg);
         let label = if rev.len() > 12 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
             rev[..12].to_string()
         } else {
@@ -116,23 +101,44 @@ impl DiffCmd {
         };
         let mut stdout = std::io::stdout().lock();
         match self.format {
-            Format::Markdown => write!(
-                stdout,
-                "{}",
-                changes::markdown(&ch, &label, &redactor, COMMENT_MARKER)
-            )?,
-            Format::Json => writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(&json_report(&ch, Some(&label)))?
-            )?,
-            Format::Text => {
-                let groups = changes::group(&ch);
-                if groups.is_empty() {
+            Format::Markdown => {
+                write!(stdout, "{}", changes::markdown(&ch, &label, &redactor, COMMENT_MARKER))?;
+                if !costs.is_empty() {
                     writeln!(
                         stdout,
-                        "no change to the generated output against `{label}`"
+                        "\n#### Estimated monthly cost\n\n| environment | before | after | change |\n| --- | ---: | ---: | ---: |"
                     )?;
+                    for c in &costs {
+                        writeln!(
+                            stdout,
+                            "| `{}` | {} | {} | {} |",
+                            c.environment,
+                            opt_usd(c.before),
+                            opt_usd(c.after),
+                            delta(c)
+                        )?;
+                    }
+                }
+            }
+            Format::Json => {
+                let mut v = json_report(&ch, Some(&label));
+                v["cost"] = serde_json::to_value(&costs)?;
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&v)?)?
+            }
+            Format::Text => {
+                for c in &costs {
+                    writeln!(
+                        stdout,
+                        "cost of `{}`: {} → {} ({} per month)",
+                        c.environment,
+                        opt_usd(c.before),
+                        opt_usd(c.after),
+                        delta(c)
+                    )?;
+                }
+                let groups = changes::group(&ch);
+                if groups.is_empty() {
+                    writeln!(stdout, "no change to the generated output against `{label}`")?;
                 }
                 for (env, files) in &groups {
                     let s = changes::summarize(files);
@@ -141,15 +147,7 @@ impl DiffCmd {
                     } else {
                         format!("environment `{env}`")
                     };
-                    writeln!(
-                        stdout,
-                        "{}",
-                        paint(
-                            p.color,
-                            "1",
-                            &format!("== {title}: {}", changes::stat_line(&s))
-                        )
-                    )?;
+                    writeln!(stdout, "{}", paint(p.color, "1", &format!("== {title}: {}", changes::stat_line(&s))))?;
                     for f in files {
                         if self.stat {
                             writeln!(stdout, "  {} {}", kind_letter(f.kind), f.path)?;
@@ -157,21 +155,14 @@ impl DiffCmd {
                             write!(
                                 stdout,
                                 "{}",
-                                colorize(
-                                    p.color,
-                                    &changes::unified(f, &label, "working-tree", &redactor)
-                                )
+                                colorize(p.color, &changes::unified(f, &label, "working-tree", &redactor))
                             )?;
                         }
                     }
                 }
             }
         }
-        Ok(if self.exit_code && !ch.is_empty() {
-            Outcome::Differs
-        } else {
-            Outcome::Ok
-        })
+        Ok(if self.exit_code && !ch.is_empty() { Outcome::Differs } else { Outcome::Ok })
     }
 }
 
@@ -184,33 +175,19 @@ fn drift(g: &Global, args: &RenderArgs, format: Format, stat: bool) -> anyhow::R
     let on_disk = filter_envs(tree::read_dir(&out)?, &opts.only_envs);
     let ch = changes::compare(&on_disk, &fresh);
     let redactor = Redactor::for_configs([&cfg]);
-    let shown = out
-        .strip_prefix(&p.root)
-        .unwrap_or(&out)
-        .display()
-        .to_string();
+    let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
     let mut stdout = std::io::stdout().lock();
     match format {
-        Format::Json => writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&json_report(&ch, None))?
-        )?,
-        Format::Markdown => write!(
-            stdout,
-            "{}",
-            changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER)
-        )?,
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
+        Format::Markdown => {
+            write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER))?
+        }
         Format::Text => {
             for f in &ch {
                 if stat {
                     writeln!(stdout, "{} {}", kind_letter(f.kind), f.path)?;
                 } else {
-                    write!(
-                        stdout,
-                        "{}",
-                        colorize(p.color, &changes::unified(f, &shown, "rendered", &redactor))
-                    )?;
+                    write!(stdout, "{}", colorize(p.color, &changes::unified(f, &shown, "rendered", &redactor)))?;
                 }
             }
         }
@@ -251,9 +228,7 @@ fn filter_envs(t: Tree, only: &[String]) -> Tree {
     if only.is_empty() {
         return t;
     }
-    t.into_iter()
-        .filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e)))
-        .collect()
+    t.into_iter().filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e))).collect()
 }
 
 fn json_report(ch: &[FileChange<'_>], base: Option<&str>) -> serde_json::Value {
@@ -261,17 +236,46 @@ fn json_report(ch: &[FileChange<'_>], base: Option<&str>) -> serde_json::Value {
     let envs: BTreeMap<&String, serde_json::Value> = groups
         .iter()
         .map(|(env, files)| {
-            let files: Vec<_> = files
-                .iter()
-                .map(|f| json!({ "path": f.path, "change": f.kind }))
-                .collect();
-            (
-                env,
-                json!({ "summary": changes::summarize(&groups[env]), "files": files }),
-            )
+            let files: Vec<_> = files.iter().map(|f| json!({ "path": f.path, "change": f.kind })).collect();
+            (env, json!({ "summary": changes::summarize(&groups[env]), "files": files }))
         })
         .collect();
     json!({ "base": base, "differs": !ch.is_empty(), "groups": envs })
+}
+
+/// An environment whose estimated monthly cost changes.
+#[derive(Debug, serde::Serialize)]
+struct CostChange {
+    environment: String,
+    before: Option<f64>,
+    after: Option<f64>,
+}
+
+/// Cost changes between the config at the base (when it loads) and now.
+fn cost_changes(base: Option<&Config>, now: &Config) -> Vec<CostChange> {
+    let a = crate::cost::Assumptions::default();
+    let total =
+        |c: Option<&Config>, name: &str| c.and_then(|c| c.env(name)).map(|e| crate::cost::estimate(e, &a).total_usd);
+    let mut names: Vec<String> = now.env_names();
+    for n in base.map(Config::env_names).unwrap_or_default() {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| CostChange { before: total(base, &n), after: total(Some(now), &n), environment: n })
+        .filter(|c| c.before != c.after && base.is_some())
+        .collect()
+}
+
+fn opt_usd(x: Option<f64>) -> String {
+    x.map(crate::cost::usd).unwrap_or_else(|| "—".into())
+}
+
+fn delta(c: &CostChange) -> String {
+    let d = c.after.unwrap_or(0.0) - c.before.unwrap_or(0.0);
+    if d >= 0.0 { format!("+{}", crate::cost::usd(d)) } else { crate::cost::usd(d) }
 }
 
 fn kind_letter(k: Kind) -> char {
@@ -283,11 +287,7 @@ fn kind_letter(k: Kind) -> char {
 }
 
 fn paint(color: bool, code: &str, s: &str) -> String {
-    if color {
-        format!("\x1b[{code}m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
+    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
 }
 
 fn colorize(color: bool, diff: &str) -> String {

@@ -21,18 +21,9 @@ impl EnvsCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        p.render_options(
-            &cfg,
-            &crate::cli::RenderArgs {
-                envs: self.envs.clone(),
-                ..Default::default()
-            },
-        )?;
-        let envs: Vec<_> = cfg
-            .environments
-            .iter()
-            .filter(|e| self.envs.is_empty() || self.envs.contains(&e.name.value))
-            .collect();
+        p.render_options(&cfg, &crate::cli::RenderArgs { envs: self.envs.clone(), ..Default::default() })?;
+        let envs: Vec<_> =
+            cfg.environments.iter().filter(|e| self.envs.is_empty() || self.envs.contains(&e.name.value)).collect();
         if self.json {
             println!("{}", serde_json::to_string_pretty(&envs)?);
             return Ok(Outcome::Ok);
@@ -43,17 +34,8 @@ impl EnvsCmd {
             }
             println!("{}", e.name.value);
             let row = |k: &str, v: String| println!("  {k:<14} {v}");
-            row(
-                "aws",
-                format!("{} account {}", e.aws.region.value, e.aws.account_id.value),
-            );
-            row(
-                "state",
-                format!(
-                    "s3://{} ({})",
-                    e.terraform.state_bucket.value, e.terraform.state_region.value
-                ),
-            );
+            row("aws", format!("{} account {}", e.aws.region.value, e.aws.account_id.value));
+            row("state", format!("s3://{} ({})", e.terraform.state_bucket.value, e.terraform.state_region.value));
             let nat = serde_json::to_value(e.network.nat.value)?;
             row(
                 "network",
@@ -75,17 +57,8 @@ impl EnvsCmd {
                 ),
             );
             for ng in &e.eks.node_groups {
-                let cap = if ng.capacity_type.value == CapacityType::Spot {
-                    "SPOT"
-                } else {
-                    "ON_DEMAND"
-                };
-                let types: Vec<_> = ng
-                    .instance_types
-                    .value
-                    .iter()
-                    .map(|t| t.value.as_str())
-                    .collect();
+                let cap = if ng.capacity_type.value == CapacityType::Spot { "SPOT" } else { "ON_DEMAND" };
+                let types: Vec<_> = ng.instance_types.value.iter().map(|t| t.value.as_str()).collect();
                 row(
                     &format!("  {}", ng.name.value),
                     format!(

@@ -23,16 +23,12 @@ pub struct InitCmd {
 impl InitCmd {
     pub fn run(self) -> anyhow::Result<Outcome> {
         if self.path.exists() && !self.force {
-            bail!(
-                "`{}` already exists\n  = help: pass `--force` to overwrite it",
-                self.path.display()
-            );
+            bail!("`{}` already exists\n  = help: pass `--force` to overwrite it", self.path.display());
         }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(&self.path, STARTER)
-            .with_context(|| format!("cannot write `{}`", self.path.display()))?;
+        std::fs::write(&self.path, STARTER).with_context(|| format!("cannot write `{}`", self.path.display()))?;
         println!(
             "wrote `{}`: set `aws.account_id` and `project.github`, then run `myhealthctl render`",
             self.path.display()

@@ -1,8 +1,10 @@
 //! One module per subcommand; `dispatch` routes the parsed command line.
 
 pub mod completions;
+pub mod cost;
 pub mod diff;
 pub mod envs;
+pub mod graph;
 pub mod init;
 pub mod render;
 pub mod schema;
@@ -17,6 +19,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(c) => c.run(g),
         Command::Validate(c) => c.run(g),
         Command::Envs(c) => c.run(g),
+        Command::Graph(c) => c.run(g),
+        Command::Cost(c) => c.run(g),
         Command::Schema(c) => c.run(),
         Command::Init(c) => c.run(),
         Command::Completions(c) => c.run(),

@@ -31,11 +31,7 @@ impl RenderCmd {
         let next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());
         let changes = compare(&existing, &next);
         let count = |k| changes.iter().filter(|c| c.kind == k).count();
-        let shown = out
-            .strip_prefix(&p.root)
-            .unwrap_or(&out)
-            .display()
-            .to_string();
+        let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
         if changes.is_empty() {
             println!(
                 "`{shown}/` is up to date: {} files for {}",
@@ -59,11 +55,7 @@ impl RenderCmd {
 
 fn env_list(only: &[String], all: &[String]) -> String {
     let names = if only.is_empty() { all } else { only };
-    let word = if names.len() == 1 {
-        "environment"
-    } else {
-        "environments"
-    };
+    let word = if names.len() == 1 { "environment" } else { "environments" };
     format!("{} {word} ({})", names.len(), names.join(", "))
 }
 

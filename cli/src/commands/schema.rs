@@ -56,17 +56,10 @@ pub fn markdown() -> String {
     let mut sections = Vec::new();
     let props = root.get("properties").cloned().unwrap_or(Value::Null);
     for (key, sub) in props.as_object().into_iter().flatten() {
-        let path = if key == "environments" {
-            "environments.<name>".to_string()
-        } else {
-            key.clone()
-        };
+        let path = if key == "environments" { "environments.<name>".to_string() } else { key.clone() };
         if key == "environments" {
             // Same keys as `defaults`: say so instead of repeating them.
-            let desc = sub
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let desc = sub.get("description").and_then(Value::as_str).unwrap_or_default();
             sections.push((
                 path,
                 format!("{desc} Every key of `[defaults]` and its sub-tables may be set here."),
@@ -91,11 +84,7 @@ pub fn markdown() -> String {
         }
         out.push_str("| key | type | description |\n| --- | --- | --- |\n");
         for (k, ty, d) in rows {
-            let _ = writeln!(
-                out,
-                "| `{k}` | {ty} | {} |",
-                d.replace('|', "\\|").replace('\n', " ")
-            );
+            let _ = writeln!(out, "| `{k}` | {ty} | {} |", d.replace('|', "\\|").replace('\n', " "));
         }
     }
     out
@@ -116,10 +105,7 @@ fn deref<'a>(root: &'a Value, mut s: &'a Value) -> &'a Value {
             }
         }
         if let Some(alts) = s.get("anyOf").and_then(Value::as_array) {
-            if let Some(t) = alts
-                .iter()
-                .find(|a| a.get("type").and_then(Value::as_str) != Some("null"))
-            {
+            if let Some(t) = alts.iter().find(|a| a.get("type").and_then(Value::as_str) != Some("null")) {
                 s = t;
                 continue;
             }
@@ -134,19 +120,10 @@ fn is_table(s: &Value) -> bool {
 
 fn walk(root: &Value, s: &Value, path: &str, out: &mut Vec<Section>) {
     let s = deref(root, s);
-    let desc = s
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let desc = s.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut rows = Vec::new();
     let mut children = Vec::new();
-    for (k, sub) in s
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (k, sub) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
         let d = deref(root, sub);
         let sub_desc = sub
             .get("description")
@@ -156,18 +133,11 @@ fn walk(root: &Value, s: &Value, path: &str, out: &mut Vec<Section>) {
             .to_string();
         if is_table(d) {
             children.push((format!("{path}.{k}"), sub));
-        } else if let Some(item) = d
-            .get("items")
-            .map(|i| deref(root, i))
-            .filter(|i| is_table(i))
-        {
+        } else if let Some(item) = d.get("items").map(|i| deref(root, i)).filter(|i| is_table(i)) {
             rows.push((k.clone(), "array of tables".to_string(), sub_desc));
             children.push((format!("{path}.{k}[]"), item));
-        } else if let Some(item) = d
-            .get("additionalProperties")
-            .filter(|a| a.is_object())
-            .map(|a| deref(root, a))
-            .filter(|a| is_table(a))
+        } else if let Some(item) =
+            d.get("additionalProperties").filter(|a| a.is_object()).map(|a| deref(root, a)).filter(|a| is_table(a))
         {
             rows.push((k.clone(), "table of tables".to_string(), sub_desc));
             children.push((format!("{path}.{k}.<name>"), item));
@@ -183,23 +153,14 @@ fn walk(root: &Value, s: &Value, path: &str, out: &mut Vec<Section>) {
 
 fn type_name(root: &Value, s: &Value) -> String {
     let s = deref(root, s);
-    if let Some(variants) = s
-        .get("oneOf")
-        .or_else(|| s.get("enum"))
-        .and_then(Value::as_array)
-    {
+    if let Some(variants) = s.get("oneOf").or_else(|| s.get("enum")).and_then(Value::as_array) {
         let names: Vec<String> = variants
             .iter()
             .filter_map(|v| {
                 v.as_str()
                     .map(str::to_string)
                     .or_else(|| v.get("const").and_then(Value::as_str).map(str::to_string))
-                    .or_else(|| {
-                        v.get("enum")
-                            .and_then(|e| e.get(0))
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
+                    .or_else(|| v.get("enum").and_then(|e| e.get(0)).and_then(Value::as_str).map(str::to_string))
             })
             .map(|n| format!("`\"{n}\"`"))
             .collect();
@@ -208,28 +169,20 @@ fn type_name(root: &Value, s: &Value) -> String {
         }
     }
     if s.get("pattern").is_some()
-        && s.get("description")
-            .and_then(Value::as_str)
-            .is_some_and(|d| d.contains("Secrets Manager"))
+        && s.get("description").and_then(Value::as_str).is_some_and(|d| d.contains("Secrets Manager"))
     {
         return "secret reference".into();
     }
     // `Option<T>` is `"type": [T, "null"]`: optional is the norm here, so name T.
     let ty = match s.get("type") {
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null"),
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null"),
         Some(t) => t.as_str(),
         None => None,
     };
     match ty {
-        Some("array") => format!(
-            "array of {}",
-            s.get("items")
-                .map(|i| type_name(root, i))
-                .unwrap_or_else(|| "values".into())
-        ),
+        Some("array") => {
+            format!("array of {}", s.get("items").map(|i| type_name(root, i)).unwrap_or_else(|| "values".into()))
+        }
         Some("object") => match s.get("additionalProperties").filter(|a| a.is_object()) {
             Some(a) => format!("table of {}", type_name(root, a)),
             None => "table".into(),

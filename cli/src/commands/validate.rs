@@ -31,10 +31,7 @@ impl ValidateCmd {
                 return Err(e);
             }
         };
-        let args = RenderArgs {
-            templates: self.templates,
-            ..RenderArgs::default()
-        };
+        let args = RenderArgs { templates: self.templates, ..RenderArgs::default() };
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
         let names = cfg.env_names();
@@ -46,11 +43,7 @@ impl ValidateCmd {
                 )?
             );
         } else {
-            let word = if names.len() == 1 {
-                "environment"
-            } else {
-                "environments"
-            };
+            let word = if names.len() == 1 { "environment" } else { "environments" };
             println!(
                 "`{}` is valid: {} {word} ({}), {} files to render",
                 p.display,

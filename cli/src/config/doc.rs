@@ -34,11 +34,7 @@ impl<'i> Doc<'i> {
 
     /// The top-level table `name`, if it is one.
     pub fn table(&self, name: &str) -> Option<&Spanned<DeValue<'i>>> {
-        self.root
-            .get_ref()
-            .iter()
-            .find(|(k, _)| k.get_ref() == name)
-            .map(|(_, v)| v)
+        self.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v)
     }
 
     /// The dotted key path of the innermost key or value containing `offset`.
@@ -137,15 +133,8 @@ fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
             continue;
         }
         // `Option<T>` becomes `anyOf: [T, null]`; pick the non-null branch.
-        if let Some(alts) = s
-            .get("anyOf")
-            .or_else(|| s.get("oneOf"))
-            .and_then(Json::as_array)
-        {
-            if let Some(t) = alts
-                .iter()
-                .find(|a| a.get("type").and_then(Json::as_str) != Some("null"))
-            {
+        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Json::as_array) {
+            if let Some(t) = alts.iter().find(|a| a.get("type").and_then(Json::as_str) != Some("null")) {
                 s = t;
                 continue;
             }
@@ -155,13 +144,7 @@ fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
     s
 }
 
-fn check_table(
-    table: &DeTable<'_>,
-    schema: &Json,
-    root: &Json,
-    path: &mut Vec<String>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
     let schema = resolve(schema, root);
     let props = schema.get("properties").and_then(Json::as_object);
     let additional = schema.get("additionalProperties");
@@ -175,9 +158,7 @@ fn check_table(
                         key,
                         k.span(),
                         path,
-                        props
-                            .map(|p| p.keys().cloned().collect())
-                            .unwrap_or_default(),
+                        props.map(|p| p.keys().cloned().collect()).unwrap_or_default(),
                     ));
                     None
                 }
@@ -193,13 +174,7 @@ fn check_table(
     }
 }
 
-fn check_value(
-    v: &DeValue<'_>,
-    schema: &Json,
-    root: &Json,
-    path: &mut Vec<String>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_value(v: &DeValue<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
     match v {
         DeValue::Table(t) => check_table(t, schema, root, path, out),
         DeValue::Array(a) => {
@@ -216,11 +191,7 @@ fn check_value(
 }
 
 fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) -> Diagnostic {
-    let parent = if path.is_empty() {
-        "the top level".to_string()
-    } else {
-        format!("`{}`", path.join("."))
-    };
+    let parent = if path.is_empty() { "the top level".to_string() } else { format!("`{}`", path.join(".")) };
     let best = candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(key, c), c))
@@ -228,14 +199,9 @@ fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) 
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let help = match best {
         Some((_, c)) => format!("did you mean `{c}`?"),
-        None => format!(
-            "expected one of {}",
-            candidates
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => {
+            format!("expected one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+        }
     };
     let mut full = path.to_vec();
     full.push(key.to_string());
@@ -256,23 +222,11 @@ struct Detector {
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
     D.get_or_init(|| {
-        let d = |what, re: &str| Detector {
-            what,
-            re: Regex::new(re).expect("valid detector regex"),
-        };
+        let d = |what, re: &str| Detector { what, re: Regex::new(re).expect("valid detector regex") };
         vec![
-            d(
-                "an AWS access key id",
-                r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b",
-            ),
-            d(
-                "a PEM private key",
-                r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----",
-            ),
-            d(
-                "a JSON Web Token",
-                r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
-            ),
+            d("an AWS access key id", r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+            d("a PEM private key", r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----"),
+            d("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
             d("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
         ]
     })
@@ -280,10 +234,7 @@ fn detectors() -> &'static [Detector] {
 
 /// What kind of credential `value` looks like, if any.
 pub fn credential_kind(value: &str) -> Option<&'static str> {
-    detectors()
-        .iter()
-        .find(|d| d.re.is_match(value))
-        .map(|d| d.what)
+    detectors().iter().find(|d| d.re.is_match(value)).map(|d| d.what)
 }
 
 /// Text that looks like a credential, for redacting outputs.
@@ -293,7 +244,11 @@ pub fn credential_regexes() -> impl Iterator<Item = &'static Regex> {
 
 fn credential_key(key: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    super::validate::re(&RE, r"(?i)(passw(or)?d|passwd|^pwd$|_pwd$|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?$)").is_match(key)
+    super::validate::re(
+        &RE,
+        r"(?i)(passw(or)?d|passwd|^pwd$|_pwd$|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?$)",
+    )
+    .is_match(key)
 }
 
 /// Where a value is typed as a secret reference, so a secret-sounding key is expected.
@@ -328,23 +283,16 @@ fn scan_value(v: &Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Vec<Di
             }
         }
         DeValue::String(s) => {
-            let key = path
-                .iter()
-                .rev()
-                .find(|p| p.parse::<usize>().is_err())
-                .cloned()
-                .unwrap_or_default();
+            let key = path.iter().rev().find(|p| p.parse::<usize>().is_err()).cloned().unwrap_or_default();
             let hint = "store it in AWS Secrets Manager and reference it by name, e.g. `[defaults.secrets]` or a service's `secret_env = { VAR = \"myhealth/...\" }`";
             if let Some(what) = credential_kind(s) {
                 out.push(
-                    Diagnostic::error(format!(
-                        "`{key}` holds {what}: credentials never go in `myhealth.toml`"
-                    ))
-                    .at(Some(v.span()))
-                    .key(path.join("."))
-                    .label("literal credential")
-                    .help(format!("revoke it, then {hint}"))
-                    .redacted(),
+                    Diagnostic::error(format!("`{key}` holds {what}: credentials never go in `myhealth.toml`"))
+                        .at(Some(v.span()))
+                        .key(path.join("."))
+                        .label("literal credential")
+                        .help(format!("revoke it, then {hint}"))
+                        .redacted(),
                 );
             } else if credential_key(&key) && !is_secret_ref_position(path) && !s.is_empty() {
                 out.push(
@@ -375,8 +323,7 @@ mod tests {
         };
         let mut base = get("a");
         merge(&mut base, &get("b"));
-        let t = toml::Table::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, base)))
-            .unwrap();
+        let t = toml::Table::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, base))).unwrap();
         assert_eq!(t.to_string(), "x = 2\n\n[t]\np = 1\nq = [2, 3]\n");
     }
 
@@ -390,19 +337,12 @@ mod tests {
 
     #[test]
     fn detects_credentials_but_not_references() {
-        assert_eq!(
-            credential_kind("AKIAIOSFODNN7EXAMPLE"),
-            Some("an AWS access key id")
-        );
+        assert_eq!(credential_kind("AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key id"));
         assert!(credential_kind("myhealth/oura/client").is_none());
         assert!(credential_key("DB_PASSWORD"));
         assert!(credential_key("client_secret"));
         assert!(!credential_key("instance_types"));
-        assert!(is_secret_ref_position(&[
-            "defaults".into(),
-            "secrets".into(),
-            "jwt_signing_key".into()
-        ]));
+        assert!(is_secret_ref_position(&["defaults".into(), "secrets".into(), "jwt_signing_key".into()]));
     }
 
     use serde::Deserialize;

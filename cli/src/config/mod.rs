@@ -28,13 +28,9 @@ pub const DEFAULT_FILE: &str = "myhealth.toml";
 pub fn schema() -> &'static serde_json::Value {
     static S: OnceLock<serde_json::Value> = OnceLock::new();
     S.get_or_init(|| {
-        let mut s =
-            serde_json::to_value(schemars::schema_for!(RawConfig)).expect("schema serializes");
+        let mut s = serde_json::to_value(schemars::schema_for!(RawConfig)).expect("schema serializes");
         if let Some(o) = s.as_object_mut() {
-            o.insert(
-                "$id".into(),
-                "https://myhealthctl.dev/myhealth.schema.json".into(),
-            );
+            o.insert("$id".into(), "https://myhealthctl.dev/myhealth.schema.json".into());
         }
         s
     })
@@ -42,36 +38,36 @@ pub fn schema() -> &'static serde_json::Value {
 
 /// Read and load a config file.
 pub fn load_file(path: &Path, display: &str) -> Result<Config, anyhow::Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read `{display}`: {e}"))?;
-    Ok(load(Source {
-        name: display.to_string(),
-        text,
-    })?)
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read `{display}`: {e}"))?;
+    Ok(load(Source { name: display.to_string(), text })?)
 }
 
 /// Find `myhealth.toml` in `start` or the nearest parent directory that has one.
 pub fn discover(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|d| d.join(DEFAULT_FILE))
-        .find(|p| p.is_file())
+    start.ancestors().map(|d| d.join(DEFAULT_FILE)).find(|p| p.is_file())
 }
 
 /// Load a config from source text. Pure: the fuzz target drives this.
 pub fn load(source: Source) -> Result<Config, Report> {
+    load_with(source, true)
+}
+
+/// Load a config as it was at another revision: typed and resolved, but
+/// not held to today's validation rules (it passed its own).
+pub fn load_historic(source: Source) -> Result<Config, Report> {
+    load_with(source, false)
+}
+
+fn load_with(source: Source, validate: bool) -> Result<Config, Report> {
     let mut diags = Vec::new();
-    let config = load_inner(&source.text, &mut diags);
+    let config = load_inner(&source.text, validate, &mut diags);
     match config {
         Some(c) if diags.is_empty() => Ok(c),
         _ => {
             if diags.is_empty() {
                 diags.push(Diagnostic::error("invalid configuration"));
             }
-            Err(Report {
-                diagnostics: tidy(diags),
-                source,
-            })
+            Err(Report { diagnostics: tidy(diags), source })
         }
     }
 }
@@ -87,25 +83,19 @@ fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     // an unknown key is one problem, the credential.
     let mut out: Vec<Diagnostic> = Vec::with_capacity(d.len());
     for x in d {
-        let dup = out
-            .iter()
-            .any(|y| y.message == x.message && y.span == x.span);
+        let dup = out.iter().any(|y| y.message == x.message && y.span == x.span);
         if !dup {
             out.push(x);
         }
     }
     // A literal credential is the problem to fix; that its key is also
     // unknown is noise.
-    let credential_keys: Vec<Option<String>> = out
-        .iter()
-        .filter(|d| d.redact)
-        .map(|d| d.key.clone())
-        .collect();
+    let credential_keys: Vec<Option<String>> = out.iter().filter(|d| d.redact).map(|d| d.key.clone()).collect();
     out.retain(|d| d.redact || d.key.is_none() || !credential_keys.contains(&d.key));
     out
 }
 
-fn load_inner(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Config> {
+fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option<Config> {
     let doc = match doc::Doc::parse(text) {
         Ok(d) => d,
         Err(e) => {
@@ -130,11 +120,7 @@ fn load_inner(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Config> {
     };
 
     let project_at = doc.table("project").map_or(0..0, |t| t.span());
-    let project = resolve::project(
-        raw.project,
-        key_span(&doc, "project").unwrap_or(project_at),
-        diags,
-    );
+    let project = resolve::project(raw.project, key_span(&doc, "project").unwrap_or(project_at), diags);
     if raw.environments.is_empty() {
         diags.push(
             Diagnostic::error("no environments defined")
@@ -148,20 +134,19 @@ fn load_inner(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Config> {
         Some(DeValue::Table(t)) => t.clone(),
         _ => DeTable::new(),
     };
-    let env_tables: Vec<(Sp<String>, DeTable<'_>)> =
-        match doc.table("environments").map(|t| t.get_ref()) {
-            Some(DeValue::Table(t)) => t
-                .iter()
-                .map(|(k, v)| {
-                    let table = match v.get_ref() {
-                        DeValue::Table(t) => t.clone(),
-                        _ => DeTable::new(),
-                    };
-                    (Sp::new(k.get_ref().to_string(), k.span()), table)
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+    let env_tables: Vec<(Sp<String>, DeTable<'_>)> = match doc.table("environments").map(|t| t.get_ref()) {
+        Some(DeValue::Table(t)) => t
+            .iter()
+            .map(|(k, v)| {
+                let table = match v.get_ref() {
+                    DeValue::Table(t) => t.clone(),
+                    _ => DeTable::new(),
+                };
+                (Sp::new(k.get_ref().to_string(), k.span()), table)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
 
     let mut environments = Vec::new();
     for (name, over) in env_tables {
@@ -177,29 +162,21 @@ fn load_inner(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Config> {
             Err(e) => diags.push(type_error(&doc, e)),
         }
     }
-    let config = Config {
-        project,
-        environments,
-    };
-    validate::validate(&doc, &config, diags);
+    let config = Config { project, environments };
+    if validate {
+        validate::validate(&doc, &config, diags);
+    }
     Some(config)
 }
 
 /// The span of a top-level key (the `[project]` header), for "missing key" errors.
 fn key_span(doc: &doc::Doc<'_>, name: &str) -> Option<span::Span> {
-    doc.root
-        .get_ref()
-        .iter()
-        .find(|(k, _)| k.get_ref() == name)
-        .map(|(k, _)| k.span())
+    doc.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(k, _)| k.span())
 }
 
 fn type_error(doc: &doc::Doc<'_>, e: toml::de::Error) -> Diagnostic {
     let msg = e.message().trim().to_string();
-    let key = e
-        .span()
-        .map(|s| doc.path_at(s.start))
-        .filter(|k| !k.is_empty());
+    let key = e.span().map(|s| doc.path_at(s.start)).filter(|k| !k.is_empty());
     let help = type_help(&msg);
     let msg = doc::lowercase_first(msg.lines().next().unwrap_or("invalid value"));
     let mut d = Diagnostic::error(match &key {

@@ -5,9 +5,7 @@
 
 use serde::Serialize;
 
-use super::raw::{
-    CapacityType, MtlsMode, NatMode, SecretRef, ServiceKind, TagMutability, TaintEffect,
-};
+use super::raw::{CapacityType, MtlsMode, NatMode, SecretRef, ServiceKind, TagMutability, TaintEffect};
 use super::span::Sp;
 
 /// The whole resolved config.
@@ -23,10 +21,7 @@ impl Config {
         self.environments.iter().find(|e| e.name.value == name)
     }
     pub fn env_names(&self) -> Vec<String> {
-        self.environments
-            .iter()
-            .map(|e| e.name.value.clone())
-            .collect()
+        self.environments.iter().map(|e| e.name.value.clone()).collect()
     }
 }
 

@@ -49,29 +49,13 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
         missing("github.repo", "\"myhealth\"");
     }
     let (name, domain, github_owner, github_repo) = (raw.name?, raw.domain?, owner?, repo?);
-    let api_host = or_else(raw.api_host, || {
-        format!("api.{}.{}", name.value, domain.value)
-    });
-    Some(Project {
-        name,
-        domain,
-        api_host,
-        github_owner,
-        github_repo,
-    })
+    let api_host = or_else(raw.api_host, || format!("api.{}.{}", name.value, domain.value));
+    Some(Project { name, domain, api_host, github_owner, github_repo })
 }
 
 /// Resolve one environment from its merged raw settings.
-pub fn environment(
-    p: &Project,
-    name: Sp<String>,
-    raw: RawSettings,
-    out: &mut Vec<Diagnostic>,
-) -> Option<Environment> {
-    let aws_raw = raw.aws.unwrap_or(RawAws {
-        region: None,
-        account_id: None,
-    });
+pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Vec<Diagnostic>) -> Option<Environment> {
+    let aws_raw = raw.aws.unwrap_or(RawAws { region: None, account_id: None });
     let region = or(aws_raw.region, "us-east-1".into());
     let Some(account_id) = aws_raw.account_id else {
         out.push(
@@ -85,14 +69,9 @@ pub fn environment(
     };
     let aws = Aws { region, account_id };
 
-    let tf = raw.terraform.unwrap_or(RawTerraform {
-        state_bucket: None,
-        state_region: None,
-    });
+    let tf = raw.terraform.unwrap_or(RawTerraform { state_bucket: None, state_region: None });
     let terraform = Terraform {
-        state_bucket: or_else(tf.state_bucket, || {
-            format!("{}-tfstate-{}", p.name.value, aws.account_id.value)
-        }),
+        state_bucket: or_else(tf.state_bucket, || format!("{}-tfstate-{}", p.name.value, aws.account_id.value)),
         state_region: or_else(tf.state_region, || aws.region.value.clone()),
     };
 
@@ -121,21 +100,14 @@ pub fn environment(
         access_log_retention_days: None,
     });
     let api_gateway = ApiGateway {
-        cors_allow_origins: or_else(g.cors_allow_origins, || {
-            vec![Sp::builtin(format!("https://{}", p.domain.value))]
-        }),
+        cors_allow_origins: or_else(g.cors_allow_origins, || vec![Sp::builtin(format!("https://{}", p.domain.value))]),
         throttling_rate_limit: or(g.throttling_rate_limit, 50),
         throttling_burst_limit: or(g.throttling_burst_limit, 100),
         custom_domain: or(g.custom_domain, false),
         access_log_retention_days: or(g.access_log_retention_days, 30),
     };
 
-    let services = raw
-        .services
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(n, s)| service(n, s))
-        .collect();
+    let services = raw.services.unwrap_or_default().into_iter().map(|(n, s)| service(n, s)).collect();
 
     let s = raw.secrets.unwrap_or(RawSecrets {
         oura_client: None,
@@ -145,9 +117,7 @@ pub fn environment(
         grafana_admin: None,
     });
     let sref = |v: Option<Sp<SecretRef>>, path: &str| {
-        or_else(v, || {
-            SecretRef(format!("{}/{}/{path}", p.name.value, name.value))
-        })
+        or_else(v, || SecretRef(format!("{}/{}/{path}", p.name.value, name.value)))
     };
     let secrets = Secrets {
         oura_client: sref(s.oura_client, "oura/client"),
@@ -172,21 +142,10 @@ pub fn environment(
         alerts: or(m.alerts, true),
     };
 
-    let i = raw.istio.unwrap_or(RawIstio {
-        enabled: None,
-        mtls_mode: None,
-    });
-    let istio = Istio {
-        enabled: or(i.enabled, true),
-        mtls_mode: or(i.mtls_mode, MtlsMode::Strict),
-    };
+    let i = raw.istio.unwrap_or(RawIstio { enabled: None, mtls_mode: None });
+    let istio = Istio { enabled: or(i.enabled, true), mtls_mode: or(i.mtls_mode, MtlsMode::Strict) };
 
-    let c = raw.ci.unwrap_or(RawCi {
-        workflows_dir: None,
-        pin_actions: None,
-        runs_on: None,
-        require_approval: None,
-    });
+    let c = raw.ci.unwrap_or(RawCi { workflows_dir: None, pin_actions: None, runs_on: None, require_approval: None });
     let ci = Ci {
         workflows_dir: or(c.workflows_dir, ".github/workflows".into()),
         pin_actions: or(c.pin_actions, true),
@@ -238,11 +197,7 @@ fn network(raw: Option<RawNetwork>) -> Network {
         let Ok(blocks) = net.subnets((net.prefix_len() + 4).min(28)) else {
             return Vec::new();
         };
-        blocks
-            .skip(offset)
-            .take(az_count.value as usize)
-            .map(|b| Sp::builtin(b.to_string()))
-            .collect()
+        blocks.skip(offset).take(az_count.value as usize).map(|b| Sp::builtin(b.to_string())).collect()
     };
     Network {
         public_subnets: or_else(n.public_subnets, || derived(0)),
@@ -267,23 +222,11 @@ fn eks(p: &Project, env: &str, raw: Option<RawEks>) -> Eks {
         addons: None,
         node_groups: None,
     });
-    let a = e.addons.unwrap_or(RawAddons {
-        vpc_cni: None,
-        coredns: None,
-        kube_proxy: None,
-        ebs_csi: None,
-    });
-    let mut node_groups: Vec<NodeGroup> = e
-        .node_groups
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(n, g)| node_group(n, g))
-        .collect();
+    let a = e.addons.unwrap_or(RawAddons { vpc_cni: None, coredns: None, kube_proxy: None, ebs_csi: None });
+    let mut node_groups: Vec<NodeGroup> =
+        e.node_groups.unwrap_or_default().into_iter().map(|(n, g)| node_group(n, g)).collect();
     if node_groups.is_empty() {
-        node_groups.push(node_group(
-            Sp::builtin("general".into()),
-            empty_node_group(),
-        ));
+        node_groups.push(node_group(Sp::builtin("general".into()), empty_node_group()));
     }
     Eks {
         cluster_name: or_else(e.cluster_name, || format!("{}-{env}", p.name.value)),
@@ -335,11 +278,7 @@ fn node_group(name: Sp<String>, g: RawNodeGroup) -> NodeGroup {
             .taints
             .unwrap_or_default()
             .into_iter()
-            .map(|t| Taint {
-                key: t.key,
-                value: t.value,
-                effect: t.effect,
-            })
+            .map(|t| Taint { key: t.key, value: t.value, effect: t.effect })
             .collect(),
     }
 }

@@ -21,26 +21,17 @@ pub struct Sp<T> {
 impl<T> Sp<T> {
     /// A value set in the file at `span`.
     pub fn new(value: T, span: Span) -> Self {
-        Sp {
-            value,
-            span: Some(span),
-        }
+        Sp { value, span: Some(span) }
     }
     /// A built-in default: no position in the file.
     pub fn builtin(value: T) -> Self {
         Sp { value, span: None }
     }
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sp<U> {
-        Sp {
-            value: f(self.value),
-            span: self.span,
-        }
+        Sp { value: f(self.value), span: self.span }
     }
     pub fn as_ref(&self) -> Sp<&T> {
-        Sp {
-            value: &self.value,
-            span: self.span.clone(),
-        }
+        Sp { value: &self.value, span: self.span.clone() }
     }
 }
 

@@ -20,28 +20,15 @@ pub const EKS_VERSIONS: &[&str] = &["1.29", "1.30", "1.31", "1.32", "1.33", "1.3
 /// PostgreSQL major versions RDS supports, as of 2026-11.
 pub const POSTGRES_MAJORS: &[u32] = &[13, 14, 15, 16, 17];
 /// Retention values CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-const EKS_LOG_TYPES: &[&str] = &[
-    "api",
-    "audit",
-    "authenticator",
-    "controllerManager",
-    "scheduler",
-];
+pub const LOG_RETENTION_DAYS: &[u32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const EKS_LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 /// Compile once. Every pattern here is ASCII by nature; without Unicode
 /// tables (`\\d`, `\\b`, case folding) compilation is several times cheaper,
 /// which is most of a cold `validate`.
 pub(crate) fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| {
-        regex::RegexBuilder::new(pattern)
-            .unicode(false)
-            .build()
-            .expect("valid regex")
-    })
+    cell.get_or_init(|| regex::RegexBuilder::new(pattern).unicode(false).build().expect("valid regex"))
 }
 
 fn dns_label(s: &str) -> bool {
@@ -83,13 +70,7 @@ impl Ctx<'_, '_> {
                 format!("`{key}` is a built-in default here"),
             ),
         };
-        self.out.push(
-            Diagnostic::error(message)
-                .at(span)
-                .key(path)
-                .label(label)
-                .help(help),
-        );
+        self.out.push(Diagnostic::error(message).at(span).key(path).label(label).help(help));
     }
 }
 
@@ -106,56 +87,33 @@ pub fn validate(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
 fn project(cfg: &Config, doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
     let p = &cfg.project;
     let mut at = |sp: &Option<std::ops::Range<usize>>, msg: String, help: &str| {
-        let key = sp
-            .as_ref()
-            .map(|s| doc.path_at(s.start))
-            .unwrap_or_default();
-        out.push(
-            Diagnostic::error(msg)
-                .at(sp.clone())
-                .key(key)
-                .label("set in `[project]`")
-                .help(help),
-        );
+        let key = sp.as_ref().map(|s| doc.path_at(s.start)).unwrap_or_default();
+        out.push(Diagnostic::error(msg).at(sp.clone()).key(key).label("set in `[project]`").help(help));
     };
     if !dns_label(&p.name.value) || p.name.value.len() > 20 {
         at(
             &p.name.span,
-            format!(
-                "`project.name` `{}` is not a DNS-safe name of at most 20 characters",
-                p.name.value
-            ),
+            format!("`project.name` `{}` is not a DNS-safe name of at most 20 characters", p.name.value),
             "use lowercase letters, digits and `-`, starting and ending with a letter or digit, e.g. `myhealth`",
         );
     }
     if !hostname(&p.domain.value) {
         at(
             &p.domain.span,
-            format!(
-                "`project.domain` `{}` is not a valid domain name",
-                p.domain.value
-            ),
+            format!("`project.domain` `{}` is not a valid domain name", p.domain.value),
             "use a lowercase domain such as `example.com`",
         );
     }
     if !hostname(&p.api_host.value) {
         at(
             &p.api_host.span,
-            format!(
-                "`project.api_host` `{}` is not a valid host name",
-                p.api_host.value
-            ),
+            format!("`project.api_host` `{}` is not a valid host name", p.api_host.value),
             "use a lowercase host name such as `api.myhealth.example.com`",
         );
-    } else if hostname(&p.domain.value)
-        && !p.api_host.value.ends_with(&format!(".{}", p.domain.value))
-    {
+    } else if hostname(&p.domain.value) && !p.api_host.value.ends_with(&format!(".{}", p.domain.value)) {
         at(
             &p.api_host.span,
-            format!(
-                "`project.api_host` `{}` is not under `project.domain` `{}`",
-                p.api_host.value, p.domain.value
-            ),
+            format!("`project.api_host` `{}` is not under `project.domain` `{}`", p.api_host.value, p.domain.value),
             "the API host must be a subdomain of the project domain, so one hosted zone serves both",
         );
     }
@@ -164,10 +122,7 @@ fn project(cfg: &Config, doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
     if !gh.is_match(&p.github_owner.value) {
         at(
             &p.github_owner.span,
-            format!(
-                "`project.github.owner` `{}` is not a GitHub user or organisation name",
-                p.github_owner.value
-            ),
+            format!("`project.github.owner` `{}` is not a GitHub user or organisation name", p.github_owner.value),
             "use letters, digits and `-` (at most 39 characters)",
         );
     }
@@ -175,10 +130,7 @@ fn project(cfg: &Config, doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
     if !re(&REPO, r"^[A-Za-z0-9._-]{1,100}$").is_match(&p.github_repo.value) {
         at(
             &p.github_repo.span,
-            format!(
-                "`project.github.repo` `{}` is not a GitHub repository name",
-                p.github_repo.value
-            ),
+            format!("`project.github.repo` `{}` is not a GitHub repository name", p.github_repo.value),
             "use letters, digits, `.`, `_` and `-`",
         );
     }
@@ -188,8 +140,12 @@ fn environment(c: &mut Ctx<'_, '_>) {
     let e = c.env;
     if !dns_label(&e.name.value) || e.name.value.len() > 16 {
         let name = e.name.clone();
-        c.err(&name, "", format!("environment name `{}` is not a DNS-safe name of at most 16 characters", name.value),
-              "environment names go into resource names: use lowercase letters, digits and `-`, e.g. `dev`");
+        c.err(
+            &name,
+            "",
+            format!("environment name `{}` is not a DNS-safe name of at most 16 characters", name.value),
+            "environment names go into resource names: use lowercase letters, digits and `-`, e.g. `dev`",
+        );
     }
     aws(c);
     network(c);
@@ -209,13 +165,30 @@ fn policy(c: &mut Ctx<'_, '_>) {
     let env = e.name.value.clone();
     let why = format!("`{env}` is a production environment");
     if !e.rds.multi_az.value {
-        c.err(&e.rds.multi_az, "rds.multi_az", format!("policy: {why} but its database is single-AZ"), format!("set `multi_az = true` in `[environments.{env}.rds]` (or `production = false` if it is not production)"));
+        c.err(
+            &e.rds.multi_az,
+            "rds.multi_az",
+            format!("policy: {why} but its database is single-AZ"),
+            format!(
+                "set `multi_az = true` in `[environments.{env}.rds]` (or `production = false` if it is not production)"
+            ),
+        );
     }
     if !e.rds.deletion_protection.value {
-        c.err(&e.rds.deletion_protection, "rds.deletion_protection", format!("policy: {why} but its database has no deletion protection"), format!("set `deletion_protection = true` in `[environments.{env}.rds]`"));
+        c.err(
+            &e.rds.deletion_protection,
+            "rds.deletion_protection",
+            format!("policy: {why} but its database has no deletion protection"),
+            format!("set `deletion_protection = true` in `[environments.{env}.rds]`"),
+        );
     }
     if e.rds.backup_retention_days.value < 7 {
-        c.err(&e.rds.backup_retention_days, "rds.backup_retention_days", format!("policy: {why} but keeps database backups only {} days", e.rds.backup_retention_days.value), "keep at least 7 days of backups");
+        c.err(
+            &e.rds.backup_retention_days,
+            "rds.backup_retention_days",
+            format!("policy: {why} but keeps database backups only {} days", e.rds.backup_retention_days.value),
+            "keep at least 7 days of backups",
+        );
     }
     if e.eks.endpoint_public_access.value {
         for cidr in &e.eks.public_access_cidrs.value {
@@ -226,10 +199,20 @@ fn policy(c: &mut Ctx<'_, '_>) {
         }
     }
     if e.network.nat.value == NatMode::Single {
-        c.err(&e.network.nat, "network.nat", format!("policy: {why} but all private subnets share one NAT gateway (one AZ outage cuts every node off)"), format!("set `nat = \"per_az\"` in `[environments.{env}.network]`"));
+        c.err(
+            &e.network.nat,
+            "network.nat",
+            format!("policy: {why} but all private subnets share one NAT gateway (one AZ outage cuts every node off)"),
+            format!("set `nat = \"per_az\"` in `[environments.{env}.network]`"),
+        );
     }
     if e.ecr.image_tag_mutability.value != super::raw::TagMutability::Immutable {
-        c.err(&e.ecr.image_tag_mutability, "ecr.image_tag_mutability", format!("policy: {why} but its image tags can be overwritten"), "set `image_tag_mutability = \"IMMUTABLE\"` so a deployed tag always means the same image");
+        c.err(
+            &e.ecr.image_tag_mutability,
+            "ecr.image_tag_mutability",
+            format!("policy: {why} but its image tags can be overwritten"),
+            "set `image_tag_mutability = \"IMMUTABLE\"` so a deployed tag always means the same image",
+        );
     }
 }
 
@@ -245,22 +228,16 @@ fn aws(c: &mut Ctx<'_, '_>) {
             "use a region code such as `us-east-1`",
         );
     }
-    if e.aws.account_id.value.len() != 12
-        || !e.aws.account_id.value.bytes().all(|b| b.is_ascii_digit())
-    {
+    if e.aws.account_id.value.len() != 12 || !e.aws.account_id.value.bytes().all(|b| b.is_ascii_digit()) {
         c.err(
             &e.aws.account_id,
             "aws.account_id",
-            format!(
-                "`{}` is not a 12-digit AWS account id",
-                e.aws.account_id.value
-            ),
+            format!("`{}` is not a 12-digit AWS account id", e.aws.account_id.value),
             "write the account id as a quoted string of exactly 12 digits, e.g. `\"123456789012\"`",
         );
     }
     // A derived default repeats `aws.region`, which is checked above.
-    if e.terraform.state_region.span.is_some() && !region.is_match(&e.terraform.state_region.value)
-    {
+    if e.terraform.state_region.span.is_some() && !region.is_match(&e.terraform.state_region.value) {
         c.err(
             &e.terraform.state_region,
             "terraform.state_region",
@@ -271,25 +248,22 @@ fn aws(c: &mut Ctx<'_, '_>) {
     static BUCKET: OnceLock<Regex> = OnceLock::new();
     let b = &e.terraform.state_bucket.value;
     if !re(&BUCKET, r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$").is_match(b) || b.contains("..") {
-        c.err(&e.terraform.state_bucket, "terraform.state_bucket", format!("`{b}` is not a valid S3 bucket name"),
-              "use 3-63 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit");
+        c.err(
+            &e.terraform.state_bucket,
+            "terraform.state_bucket",
+            format!("`{b}` is not a valid S3 bucket name"),
+            "use 3-63 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit",
+        );
     }
 }
 
 fn retention(c: &mut Ctx<'_, '_>, sp: &Sp<u32>, key: &str) {
     if !LOG_RETENTION_DAYS.contains(&sp.value) {
-        let near = LOG_RETENTION_DAYS
-            .iter()
-            .min_by_key(|d| d.abs_diff(sp.value))
-            .copied()
-            .unwrap_or(30);
+        let near = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(sp.value)).copied().unwrap_or(30);
         c.err(
             sp,
             key,
-            format!(
-                "`{key}` is {} days, which CloudWatch Logs does not accept",
-                sp.value
-            ),
+            format!("`{key}` is {} days, which CloudWatch Logs does not accept", sp.value),
             format!("use one of CloudWatch's retention periods, e.g. `{near}`"),
         );
     }
@@ -311,10 +285,7 @@ fn network(c: &mut Ctx<'_, '_>) {
             c.err(
                 &n.vpc_cidr,
                 "network.vpc_cidr",
-                format!(
-                    "VPC CIDR `{}` must have a prefix between /16 and /28",
-                    n.vpc_cidr.value
-                ),
+                format!("VPC CIDR `{}` must have a prefix between /16 and /28", n.vpc_cidr.value),
                 "AWS VPCs are /16 to /28, e.g. `10.0.0.0/16`",
             );
             None
@@ -334,18 +305,13 @@ fn network(c: &mut Ctx<'_, '_>) {
         c.err(
             &n.az_count,
             "network.az_count",
-            format!(
-                "`az_count` is {}, but must be between 2 and 6",
-                n.az_count.value
-            ),
+            format!("`az_count` is {}, but must be between 2 and 6", n.az_count.value),
             "EKS needs subnets in at least two availability zones",
         );
     }
     let mut seen: Vec<(Ipv4Net, Sp<String>)> = Vec::new();
-    for (list, key) in [
-        (&n.public_subnets, "network.public_subnets"),
-        (&n.private_subnets, "network.private_subnets"),
-    ] {
+    for (list, key) in [(&n.public_subnets, "network.public_subnets"), (&n.private_subnets, "network.private_subnets")]
+    {
         // Subnets derived from an invalid VPC would only repeat its error.
         if vpc.is_none() && list.span.is_none() {
             continue;
@@ -354,11 +320,7 @@ fn network(c: &mut Ctx<'_, '_>) {
             c.err(
                 list,
                 key,
-                format!(
-                    "`{key}` has {} subnets but `az_count` is {}",
-                    list.value.len(),
-                    n.az_count.value
-                ),
+                format!("`{key}` has {} subnets but `az_count` is {}", list.value.len(), n.az_count.value),
                 "give one subnet per availability zone",
             );
         }
@@ -395,46 +357,42 @@ fn network(c: &mut Ctx<'_, '_>) {
                     continue;
                 }
             }
-            if let Some((other, o)) = seen
-                .iter()
-                .find(|(o, _)| o.contains(&net.network()) || net.contains(&o.network()))
+            if let Some((other, o)) =
+                seen.iter().find(|(o, _)| o.contains(&net.network()) || net.contains(&o.network()))
             {
                 let other = *other;
-                let where_ = o
-                    .span
-                    .as_ref()
-                    .map(|sp| c.doc.path_at(sp.start))
-                    .unwrap_or_default();
-                c.err(s, key, format!("subnet `{}` overlaps `{other}`", s.value), format!("`{other}` is already used (at `{where_}`): pick a block that does not overlap it"));
+                let where_ = o.span.as_ref().map(|sp| c.doc.path_at(sp.start)).unwrap_or_default();
+                c.err(
+                    s,
+                    key,
+                    format!("subnet `{}` overlaps `{other}`", s.value),
+                    format!("`{other}` is already used (at `{where_}`): pick a block that does not overlap it"),
+                );
                 continue;
             }
             seen.push((net, s.clone()));
         }
     }
-    retention(
-        c,
-        &n.flow_logs_retention_days,
-        "network.flow_logs_retention_days",
-    );
+    retention(c, &n.flow_logs_retention_days, "network.flow_logs_retention_days");
     if n.nat.value == NatMode::None && !n.vpc_endpoints.value {
-        c.err(&n.nat, "network.nat", "with `nat = \"none\"` and no VPC endpoints, nodes in private subnets cannot pull images or reach AWS APIs".into(),
-              "set `vpc_endpoints = true` or use `nat = \"single\"`");
+        c.err(
+            &n.nat,
+            "network.nat",
+            "with `nat = \"none\"` and no VPC endpoints, nodes in private subnets cannot pull images or reach AWS APIs"
+                .into(),
+            "set `vpc_endpoints = true` or use `nat = \"single\"`",
+        );
     }
 }
 
 fn eks(c: &mut Ctx<'_, '_>) {
     let k = &c.env.eks;
     // The built-in name derives from project and environment names, checked on their own.
-    if k.cluster_name.span.is_some()
-        && (!dns_label(&k.cluster_name.value) || k.cluster_name.value.len() > 40)
-    {
+    if k.cluster_name.span.is_some() && (!dns_label(&k.cluster_name.value) || k.cluster_name.value.len() > 40) {
         c.err(
             &k.cluster_name,
             "eks.cluster_name",
-            format!(
-                "cluster name `{}` is not a DNS-safe name of at most 40 characters",
-                k.cluster_name.value
-            ),
+            format!("cluster name `{}` is not a DNS-safe name of at most 40 characters", k.cluster_name.value),
             "use lowercase letters, digits and `-`",
         );
     }
@@ -443,14 +401,7 @@ fn eks(c: &mut Ctx<'_, '_>) {
             &k.version,
             "eks.version",
             format!("EKS does not support Kubernetes `{}`", k.version.value),
-            format!(
-                "use one of {}",
-                EKS_VERSIONS
-                    .iter()
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("use one of {}", EKS_VERSIONS.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
         );
     }
     if !k.endpoint_public_access.value && !k.endpoint_private_access.value {
@@ -478,14 +429,7 @@ fn eks(c: &mut Ctx<'_, '_>) {
                 t,
                 "eks.log_types",
                 format!("`{}` is not an EKS control-plane log type", t.value),
-                format!(
-                    "use any of {}",
-                    EKS_LOG_TYPES
-                        .iter()
-                        .map(|v| format!("`{v}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                format!("use any of {}", EKS_LOG_TYPES.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
             );
         }
     }
@@ -552,22 +496,14 @@ fn eks(c: &mut Ctx<'_, '_>) {
         }
         for t in &g.instance_types.value {
             if !itype.is_match(&t.value) {
-                c.err(
-                    t,
-                    "eks.node_groups",
-                    format!("`{}` is not an EC2 instance type", t.value),
-                    "e.g. `t3.medium`",
-                );
+                c.err(t, "eks.node_groups", format!("`{}` is not an EC2 instance type", t.value), "e.g. `t3.medium`");
             }
         }
         if !(20..=16384).contains(&g.disk_size_gb.value) {
             c.err(
                 &g.disk_size_gb,
                 "eks.node_groups",
-                format!(
-                    "node group `{name}`: `disk_size_gb` ({}) must be between 20 and 16384",
-                    g.disk_size_gb.value
-                ),
+                format!("node group `{name}`: `disk_size_gb` ({}) must be between 20 and 16384", g.disk_size_gb.value),
                 "20 GiB is enough for the bundled services",
             );
         }
@@ -581,7 +517,12 @@ fn eks(c: &mut Ctx<'_, '_>) {
                 );
             }
             if !label_value(&value.value) {
-                c.err(value, "eks.node_groups", format!("`{}` is not a valid Kubernetes label value", value.value), "at most 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric");
+                c.err(
+                    value,
+                    "eks.node_groups",
+                    format!("`{}` is not a valid Kubernetes label value", value.value),
+                    "at most 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric",
+                );
             }
         }
         for t in &g.taints {
@@ -622,12 +563,7 @@ fn rds(c: &mut Ctx<'_, '_>) {
             "RDS classes start with `db.`, e.g. `db.t3.micro`",
         );
     }
-    let major = r
-        .engine_version
-        .value
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok());
+    let major = r.engine_version.value.split('.').next().and_then(|m| m.parse::<u32>().ok());
     if !major.is_some_and(|m| POSTGRES_MAJORS.contains(&m)) {
         c.err(
             &r.engine_version,
@@ -635,28 +571,25 @@ fn rds(c: &mut Ctx<'_, '_>) {
             format!("RDS does not offer PostgreSQL `{}`", r.engine_version.value),
             format!(
                 "use a version of a supported major ({}), e.g. `16.4`",
-                POSTGRES_MAJORS
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                POSTGRES_MAJORS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
             ),
         );
     }
     // RDS offers Performance Insights for PostgreSQL only from the medium sizes up.
     let small = [".micro", ".small"].iter().any(|s| r.instance_class.value.ends_with(s));
     if r.performance_insights.value && small {
-        c.err(&r.performance_insights, "rds.performance_insights", format!("Performance Insights is not available on `{}`", r.instance_class.value),
-              "set `performance_insights = false` for micro and small classes, or use `db.t3.medium` or larger");
+        c.err(
+            &r.performance_insights,
+            "rds.performance_insights",
+            format!("Performance Insights is not available on `{}`", r.instance_class.value),
+            "set `performance_insights = false` for micro and small classes, or use `db.t3.medium` or larger",
+        );
     }
     if !(20..=65536).contains(&r.allocated_storage_gb.value) {
         c.err(
             &r.allocated_storage_gb,
             "rds.allocated_storage_gb",
-            format!(
-                "`allocated_storage_gb` ({}) must be between 20 and 65536",
-                r.allocated_storage_gb.value
-            ),
+            format!("`allocated_storage_gb` ({}) must be between 20 and 65536", r.allocated_storage_gb.value),
             "gp3 storage starts at 20 GiB",
         );
     }
@@ -675,17 +608,12 @@ fn rds(c: &mut Ctx<'_, '_>) {
         c.err(
             &r.backup_retention_days,
             "rds.backup_retention_days",
-            format!(
-                "`backup_retention_days` ({}) is more than RDS's maximum of 35",
-                r.backup_retention_days.value
-            ),
+            format!("`backup_retention_days` ({}) is more than RDS's maximum of 35", r.backup_retention_days.value),
             "use 1-35 (7 is typical)",
         );
     }
     static BW: OnceLock<Regex> = OnceLock::new();
-    if !re(&BW, r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-        .is_match(&r.backup_window.value)
-    {
+    if !re(&BW, r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$").is_match(&r.backup_window.value) {
         c.err(
             &r.backup_window,
             "rds.backup_window",
@@ -703,10 +631,7 @@ fn rds(c: &mut Ctx<'_, '_>) {
         c.err(
             &r.database_name,
             "rds.database_name",
-            format!(
-                "`{}` is not a PostgreSQL database name RDS accepts",
-                r.database_name.value
-            ),
+            format!("`{}` is not a PostgreSQL database name RDS accepts", r.database_name.value),
             "start with a letter; use letters, digits and `_`",
         );
     }
@@ -716,10 +641,7 @@ fn rds(c: &mut Ctx<'_, '_>) {
         c.err(
             &r.master_username,
             "rds.master_username",
-            format!(
-                "`{}` cannot be the RDS master user name",
-                r.master_username.value
-            ),
+            format!("`{}` cannot be the RDS master user name", r.master_username.value),
             "pick a name such as `myhealth_admin` (not a reserved word like `postgres`)",
         );
     }
@@ -731,10 +653,7 @@ fn other(c: &mut Ctx<'_, '_>) {
         c.err(
             &e.ecr.keep_last,
             "ecr.keep_last",
-            format!(
-                "`keep_last` ({}) must be between 1 and 1000",
-                e.ecr.keep_last.value
-            ),
+            format!("`keep_last` ({}) must be between 1 and 1000", e.ecr.keep_last.value),
             "keep enough images to roll back, e.g. `30`",
         );
     }
@@ -771,27 +690,19 @@ fn other(c: &mut Ctx<'_, '_>) {
             "api_gateway.throttling_burst_limit",
             format!(
                 "`throttling_burst_limit` ({}) is below `throttling_rate_limit` ({})",
-                e.api_gateway.throttling_burst_limit.value,
-                e.api_gateway.throttling_rate_limit.value
+                e.api_gateway.throttling_burst_limit.value, e.api_gateway.throttling_rate_limit.value
             ),
             "the burst must be at least the steady rate",
         );
     }
-    retention(
-        c,
-        &e.api_gateway.access_log_retention_days,
-        "api_gateway.access_log_retention_days",
-    );
+    retention(c, &e.api_gateway.access_log_retention_days, "api_gateway.access_log_retention_days");
     for (key, r) in e.secrets.all() {
         secret_ref(c, r, &format!("secrets.{key}"));
     }
     static DUR: OnceLock<Regex> = OnceLock::new();
     let dur = re(&DUR, r"^\d+(ms|s|m|h|d|w|y)$");
     for (sp, key) in [
-        (
-            &e.monitoring.prometheus_retention,
-            "monitoring.prometheus_retention",
-        ),
+        (&e.monitoring.prometheus_retention, "monitoring.prometheus_retention"),
         (&e.monitoring.scrape_interval, "monitoring.scrape_interval"),
     ] {
         if !dur.is_match(&sp.value) {
@@ -804,7 +715,12 @@ fn other(c: &mut Ctx<'_, '_>) {
         }
     }
     if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.frontend.price_class.value.as_str()) {
-        c.err(&e.frontend.price_class, "frontend.price_class", format!("`{}` is not a CloudFront price class", e.frontend.price_class.value), "use `PriceClass_100`, `PriceClass_200` or `PriceClass_All`");
+        c.err(
+            &e.frontend.price_class,
+            "frontend.price_class",
+            format!("`{}` is not a CloudFront price class", e.frontend.price_class.value),
+            "use `PriceClass_100`, `PriceClass_200` or `PriceClass_All`",
+        );
     }
     let wd = &e.ci.workflows_dir;
     if wd.value.starts_with('/') || wd.value.split('/').any(|p| p == "..") || wd.value.is_empty() {
@@ -816,12 +732,7 @@ fn other(c: &mut Ctx<'_, '_>) {
         );
     }
     if e.ci.runs_on.value.trim().is_empty() {
-        c.err(
-            &e.ci.runs_on,
-            "ci.runs_on",
-            "`runs_on` is empty".into(),
-            "name a runner label, e.g. `ubuntu-24.04`",
-        );
+        c.err(&e.ci.runs_on, "ci.runs_on", "`runs_on` is empty".into(), "name a runner label, e.g. `ubuntu-24.04`");
     }
 }
 
@@ -868,7 +779,12 @@ fn services(c: &mut Ctx<'_, '_>) {
             ),
             (ServiceKind::Cronjob, Some(sched)) => {
                 if sched.value.split_whitespace().count() != 5 {
-                    c.err(sched, "services", format!("schedule `{}` of `{name}` must have five fields", sched.value), "Kubernetes CronJobs use `minute hour day-of-month month day-of-week`, e.g. `*/5 * * * *`");
+                    c.err(
+                        sched,
+                        "services",
+                        format!("schedule `{}` of `{name}` must have five fields", sched.value),
+                        "Kubernetes CronJobs use `minute hour day-of-month month day-of-week`, e.g. `*/5 * * * *`",
+                    );
                 } else if let Err(err) = sched.value.parse::<croner::Cron>() {
                     c.err(
                         sched,
@@ -900,20 +816,32 @@ fn services(c: &mut Ctx<'_, '_>) {
             );
         }
         if a.min_replicas.value > a.max_replicas.value {
-            c.err(&a.min_replicas, "services", format!("service `{name}`: `autoscaling.min_replicas` ({}) is greater than `max_replicas` ({})", a.min_replicas.value, a.max_replicas.value),
-                  "autoscaling needs min_replicas <= max_replicas");
+            c.err(
+                &a.min_replicas,
+                "services",
+                format!(
+                    "service `{name}`: `autoscaling.min_replicas` ({}) is greater than `max_replicas` ({})",
+                    a.min_replicas.value, a.max_replicas.value
+                ),
+                "autoscaling needs min_replicas <= max_replicas",
+            );
         }
         if !(1..=100).contains(&a.target_cpu_percent.value) {
-            c.err(&a.target_cpu_percent, "services", format!("service `{name}`: `autoscaling.target_cpu_percent` ({}) must be between 1 and 100", a.target_cpu_percent.value), "70 is a common target");
+            c.err(
+                &a.target_cpu_percent,
+                "services",
+                format!(
+                    "service `{name}`: `autoscaling.target_cpu_percent` ({}) must be between 1 and 100",
+                    a.target_cpu_percent.value
+                ),
+                "70 is a common target",
+            );
         }
         if s.port.value < 1024 {
             c.err(
                 &s.port,
                 "services",
-                format!(
-                    "service `{name}`: port {} is privileged and containers run as non-root",
-                    s.port.value
-                ),
+                format!("service `{name}`: port {} is privileged and containers run as non-root", s.port.value),
                 "use a port of 1024 or above, e.g. `8080`",
             );
         }
@@ -925,17 +853,26 @@ fn services(c: &mut Ctx<'_, '_>) {
             let (rq, lm) = (quantity(&req.value, unit), quantity(&lim.value, unit));
             for (sp, v, k) in [(req, rq, "request"), (lim, lm, "limit")] {
                 if v.is_none() {
-                    let ex = if unit == Unit::Cpu {
-                        "`100m` or `1`"
-                    } else {
-                        "`128Mi` or `1Gi`"
-                    };
-                    c.err(sp, "services", format!("service `{name}`: `{what}_{k}` `{}` is not a Kubernetes {what} quantity", sp.value), format!("e.g. {ex}"));
+                    let ex = if unit == Unit::Cpu { "`100m` or `1`" } else { "`128Mi` or `1Gi`" };
+                    c.err(
+                        sp,
+                        "services",
+                        format!("service `{name}`: `{what}_{k}` `{}` is not a Kubernetes {what} quantity", sp.value),
+                        format!("e.g. {ex}"),
+                    );
                 }
             }
             if let (Some(q), Some(l)) = (rq, lm) {
                 if q > l {
-                    c.err(req, "services", format!("service `{name}`: `{what}_request` ({}) is greater than `{what}_limit` ({})", req.value, lim.value), "a request cannot exceed its limit");
+                    c.err(
+                        req,
+                        "services",
+                        format!(
+                            "service `{name}`: `{what}_request` ({}) is greater than `{what}_limit` ({})",
+                            req.value, lim.value
+                        ),
+                        "a request cannot exceed its limit",
+                    );
                 }
             }
         }
@@ -963,10 +900,7 @@ fn services(c: &mut Ctx<'_, '_>) {
                 c.err(
                     k,
                     "services",
-                    format!(
-                        "service `{name}` sets `{}` in both `env` and `secret_env`",
-                        k.value
-                    ),
+                    format!("service `{name}` sets `{}` in both `env` and `secret_env`", k.value),
                     "keep one of them",
                 );
             }
@@ -982,9 +916,7 @@ enum Unit {
 
 /// Parse a Kubernetes quantity into cores or bytes.
 fn quantity(s: &str, unit: Unit) -> Option<f64> {
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, suffix) = s.split_at(split);
     let n: f64 = num.parse().ok().filter(|n: &f64| n.is_finite())?;
     let mult = match (unit, suffix) {
@@ -1007,16 +939,21 @@ fn cross_environment(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
     // Two environments in one account and region cannot share a cluster name.
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for e in &cfg.environments {
-        let key = (
-            e.aws.account_id.value.clone(),
-            e.aws.region.value.clone(),
-            e.eks.cluster_name.value.clone(),
-        );
+        let key = (e.aws.account_id.value.clone(), e.aws.region.value.clone(), e.eks.cluster_name.value.clone());
         if let Some(first) = seen.get(&key) {
             let mut c = Ctx { doc, env: e, out };
-            c.err(&e.eks.cluster_name, "eks.cluster_name",
-                  format!("environments `{first}` and `{}` both name their EKS cluster `{}` in account `{}` {}", e.name.value, key.2, key.0, key.1),
-                  format!("set a distinct `eks.cluster_name` in `[environments.{}.eks]`, e.g. `{}-{}`", e.name.value, key.2, e.name.value));
+            c.err(
+                &e.eks.cluster_name,
+                "eks.cluster_name",
+                format!(
+                    "environments `{first}` and `{}` both name their EKS cluster `{}` in account `{}` {}",
+                    e.name.value, key.2, key.0, key.1
+                ),
+                format!(
+                    "set a distinct `eks.cluster_name` in `[environments.{}.eks]`, e.g. `{}-{}`",
+                    e.name.value, key.2, e.name.value
+                ),
+            );
         } else {
             seen.insert(key, e.name.value.clone());
         }
@@ -1031,10 +968,7 @@ mod tests {
     fn quantities() {
         assert_eq!(quantity("100m", Unit::Cpu), Some(0.1));
         assert_eq!(quantity("2", Unit::Cpu), Some(2.0));
-        assert_eq!(
-            quantity("128Mi", Unit::Memory),
-            Some(128.0 * 1024.0 * 1024.0)
-        );
+        assert_eq!(quantity("128Mi", Unit::Memory), Some(128.0 * 1024.0 * 1024.0));
         assert_eq!(quantity("1Gi", Unit::Cpu), None);
         assert_eq!(quantity("lots", Unit::Memory), None);
     }

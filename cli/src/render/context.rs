@@ -20,13 +20,7 @@ pub fn tags(cfg: &Config, env: &Environment) -> BTreeMap<String, String> {
         ("Environment".into(), env.name.value.clone()),
         ("ManagedBy".into(), "myhealthctl".into()),
         ("Project".into(), cfg.project.name.value.clone()),
-        (
-            "Repository".into(),
-            format!(
-                "{}/{}",
-                cfg.project.github_owner.value, cfg.project.github_repo.value
-            ),
-        ),
+        ("Repository".into(), format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value)),
     ])
 }
 
@@ -128,10 +122,16 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         .iter()
         .zip(e.secrets.all())
         .filter(|(_, (_, r))| !r.value.0.starts_with("arn:"))
-        .map(|((key, description, generate), (_, r))| ((*key).to_string(), json!({ "name": r.value.0, "description": description, "generate": generate })))
+        .map(|((key, description, generate), (_, r))| {
+            ((*key).to_string(), json!({ "name": r.value.0, "description": description, "generate": generate }))
+        })
         .collect();
     // The account's GitHub OIDC provider is created by the first environment in that account.
-    let first_in_account = cfg.environments.iter().find(|o| o.aws.account_id.value == e.aws.account_id.value).is_some_and(|o| o.name.value == e.name.value);
+    let first_in_account = cfg
+        .environments
+        .iter()
+        .find(|o| o.aws.account_id.value == e.aws.account_id.value)
+        .is_some_and(|o| o.name.value == e.name.value);
     let services: Vec<String> = e.services.iter().map(|s| s.name.value.clone()).collect();
     let custom_domain = e.api_gateway.custom_domain.value.then(|| cfg.project.api_host.value.clone());
 
@@ -217,7 +217,11 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         region: e.aws.region.value.clone(),
         terraform_version: TERRAFORM_VERSION,
         aws_provider_version: AWS_PROVIDER_VERSION,
-        state: StateBackend { bucket: e.terraform.state_bucket.value.clone(), key: state_key(cfg, e), region: e.terraform.state_region.value.clone() },
+        state: StateBackend {
+            bucket: e.terraform.state_bucket.value.clone(),
+            key: state_key(cfg, e),
+            region: e.terraform.state_region.value.clone(),
+        },
         variables: vars.into_iter().map(|(v, _)| v).collect(),
         tfvars,
         bootstrap,
@@ -278,10 +282,7 @@ pub fn index(cfg: &Config) -> Value {
         project: cfg.project.name.value.clone(),
         domain: cfg.project.domain.value.clone(),
         api_host: cfg.project.api_host.value.clone(),
-        repository: format!(
-            "{}/{}",
-            cfg.project.github_owner.value, cfg.project.github_repo.value
-        ),
+        repository: format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value),
         environments: cfg
             .environments
             .iter()
@@ -295,22 +296,10 @@ pub fn index(cfg: &Config) -> Value {
                     .node_groups
                     .iter()
                     .map(|g| {
-                        let cap = if g.capacity_type.value == CapacityType::Spot {
-                            "spot"
-                        } else {
-                            "on-demand"
-                        };
-                        let types = g
-                            .instance_types
-                            .value
-                            .iter()
-                            .map(|t| t.value.as_str())
-                            .collect::<Vec<_>>()
-                            .join("/");
-                        format!(
-                            "{}: {} {types} {}–{}",
-                            g.name.value, cap, g.min_size.value, g.max_size.value
-                        )
+                        let cap = if g.capacity_type.value == CapacityType::Spot { "spot" } else { "on-demand" };
+                        let types =
+                            g.instance_types.value.iter().map(|t| t.value.as_str()).collect::<Vec<_>>().join("/");
+                        format!("{}: {} {types} {}–{}", g.name.value, cap, g.min_size.value, g.max_size.value)
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
@@ -322,16 +311,8 @@ pub fn index(cfg: &Config) -> Value {
                 database: format!(
                     "{}{}{}",
                     e.rds.instance_class.value,
-                    if e.rds.multi_az.value {
-                        ", multi-AZ"
-                    } else {
-                        ", single-AZ"
-                    },
-                    if e.rds.deletion_protection.value {
-                        ", deletion protection"
-                    } else {
-                        ""
-                    }
+                    if e.rds.multi_az.value { ", multi-AZ" } else { ", single-AZ" },
+                    if e.rds.deletion_protection.value { ", deletion protection" } else { "" }
                 ),
                 services: e.services.len(),
             })

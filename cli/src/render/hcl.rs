@@ -14,14 +14,7 @@ pub fn value(v: &Value, indent: usize) -> String {
         Value::String(s) => string(s),
         Value::Array(items) if items.is_empty() => "[]".into(),
         Value::Array(items) if items.iter().all(is_scalar) => {
-            format!(
-                "[{}]",
-                items
-                    .iter()
-                    .map(|i| value(i, indent))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("[{}]", items.iter().map(|i| value(i, indent)).collect::<Vec<_>>().join(", "))
         }
         Value::Array(items) => {
             let pad = " ".repeat(indent + 2);
@@ -35,13 +28,8 @@ pub fn value(v: &Value, indent: usize) -> String {
         }
         Value::Object(map) if map.is_empty() => "{}".into(),
         Value::Object(map) => {
-            let attrs: Vec<(String, Value)> =
-                map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            format!(
-                "{{\n{}{}}}",
-                attrs_body(&attrs, indent + 2),
-                " ".repeat(indent)
-            )
+            let attrs: Vec<(String, Value)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            format!("{{\n{}{}}}", attrs_body(&attrs, indent + 2), " ".repeat(indent))
         }
     }
 }
@@ -75,21 +63,14 @@ pub fn string(s: &str) -> String {
 
 /// An attribute name: bare when it is an identifier, quoted otherwise.
 pub fn key(k: &str) -> String {
-    let ident = k
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ident = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ident { k.to_string() } else { string(k) }
 }
 
 /// `name = value` lines at `indent`, aligned like `terraform fmt` does.
 pub fn attrs_body(attrs: &[(String, Value)], indent: usize) -> String {
-    let rendered: Vec<(String, String)> = attrs
-        .iter()
-        .map(|(k, v)| (key(k), value(v, indent)))
-        .collect();
+    let rendered: Vec<(String, String)> = attrs.iter().map(|(k, v)| (key(k), value(v, indent))).collect();
     raw_attrs(&rendered, indent)
 }
 
@@ -111,11 +92,7 @@ pub fn raw_attrs(rendered: &[(String, String)], indent: usize) -> String {
             i += 1;
             continue;
         }
-        let width = rendered[i..j]
-            .iter()
-            .map(|(k, _)| k.chars().count())
-            .max()
-            .unwrap_or(0);
+        let width = rendered[i..j].iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
         for (k, v) in &rendered[i..j] {
             out.push_str(&format!("{pad}{k:<width$} = {v}\n"));
         }
@@ -134,10 +111,7 @@ mod tests {
         let attrs = vec![
             ("a".to_string(), json!(1)),
             ("bbbb".to_string(), json!("x")),
-            (
-                "obj".to_string(),
-                json!({"a": 1, "bbb": "x", "kubernetes.io/role": "y"}),
-            ),
+            ("obj".to_string(), json!({"a": 1, "bbb": "x", "kubernetes.io/role": "y"})),
             ("after".to_string(), json!(2)),
             ("zz".to_string(), json!([1, 2])),
         ];

@@ -112,26 +112,10 @@ impl Family {
 fn families() -> &'static [Family] {
     use ContextFn::*;
     const F: &[Family] = &[
-        Family {
-            prefix: "terraform/envs/{env}/",
-            syntax: Syntax::Jinja,
-            context: Environment(context::terraform_env),
-        },
-        Family {
-            prefix: "terraform/modules/",
-            syntax: Syntax::Jinja,
-            context: Project(context::terraform_shared),
-        },
-        Family {
-            prefix: "terraform/bootstrap/",
-            syntax: Syntax::Jinja,
-            context: Project(context::terraform_shared),
-        },
-        Family {
-            prefix: "README.md",
-            syntax: Syntax::Jinja,
-            context: Project(context::index),
-        },
+        Family { prefix: "terraform/envs/{env}/", syntax: Syntax::Jinja, context: Environment(context::terraform_env) },
+        Family { prefix: "terraform/modules/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
+        Family { prefix: "terraform/bootstrap/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
+        Family { prefix: "README.md", syntax: Syntax::Jinja, context: Project(context::index) },
     ];
     F
 }
@@ -140,24 +124,15 @@ fn families() -> &'static [Family] {
 /// `terraform/envs/dev/main.tf` → `dev`). Works for paths of environments
 /// that no longer exist, so diffs can group removed files too.
 pub fn env_of_path(path: &str) -> Option<String> {
-    families()
-        .iter()
-        .filter(|f| f.scope() == Scope::Environment)
-        .find_map(|f| {
-            let (before, after) = f.prefix.split_once(ENV_PLACEHOLDER)?;
-            let rest = path.strip_prefix(before)?;
-            // `after` starts with `/` for directory families or is a file suffix.
-            let end = if after.is_empty() {
-                rest.len()
-            } else {
-                rest.find(&after[..1])?
-            };
-            let name = &rest[..end];
-            (!name.is_empty()
-                && !name.contains('/')
-                && rest[end..].starts_with(after.trim_end_matches('/')))
+    families().iter().filter(|f| f.scope() == Scope::Environment).find_map(|f| {
+        let (before, after) = f.prefix.split_once(ENV_PLACEHOLDER)?;
+        let rest = path.strip_prefix(before)?;
+        // `after` starts with `/` for directory families or is a file suffix.
+        let end = if after.is_empty() { rest.len() } else { rest.find(&after[..1])? };
+        let name = &rest[..end];
+        (!name.is_empty() && !name.contains('/') && rest[end..].starts_with(after.trim_end_matches('/')))
             .then(|| name.to_string())
-        })
+    })
 }
 
 /// Options of one render.
@@ -178,8 +153,9 @@ pub fn header_for(path: &str, config_name: &str) -> Option<String> {
     let name = path.rsplit('/').next().unwrap_or(path);
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     match ext {
-        "tf" | "tfvars" | "hcl" | "yml" | "yaml" | "toml" | "sh" | "helmignore" | "txt"
-        | "gitignore" => Some(format!("# {text}\n")),
+        "tf" | "tfvars" | "hcl" | "yml" | "yaml" | "toml" | "sh" | "helmignore" | "txt" | "gitignore" => {
+            Some(format!("# {text}\n"))
+        }
         "md" => Some(format!("<!-- {text} -->\n")),
         "tpl" => Some(format!("{{{{/* {text} */}}}}\n")),
         _ if name == ".helmignore" || name == ".gitignore" => Some(format!("# {text}\n")),
@@ -193,70 +169,41 @@ fn make_env(syntax: Syntax) -> Result<Environment<'static>> {
     env.set_auto_escape_callback(|_| AutoEscape::None);
     let mut b = SyntaxConfig::builder();
     if syntax == Syntax::Bracket {
-        b.block_delimiters("[%", "%]")
-            .variable_delimiters("[[", "]]")
-            .comment_delimiters("[#", "#]");
+        b.block_delimiters("[%", "%]").variable_delimiters("[[", "]]").comment_delimiters("[#", "#]");
     }
-    b.trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true);
+    b.trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(true);
     env.set_syntax(b.build().map_err(|e| anyhow!("template syntax: {e}"))?);
-    env.add_filter(
-        "hcl",
-        |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
-            Ok(hcl::value(&to_json(&v)?, indent.unwrap_or(0)))
-        },
-    );
-    env.add_filter(
-        "hcl_attrs",
-        |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
-            let json = to_json(&v)?;
-            let attrs: Vec<(String, serde_json::Value)> = match json {
-                serde_json::Value::Object(m) => m.into_iter().collect(),
-                _ => {
-                    return Err(minijinja::Error::new(
-                        minijinja::ErrorKind::InvalidOperation,
-                        "hcl_attrs needs a map",
-                    ));
-                }
-            };
-            Ok(hcl::attrs_body(&attrs, indent.unwrap_or(0)))
-        },
-    );
+    env.add_filter("hcl", |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
+        Ok(hcl::value(&to_json(&v)?, indent.unwrap_or(0)))
+    });
+    env.add_filter("hcl_attrs", |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
+        let json = to_json(&v)?;
+        let attrs: Vec<(String, serde_json::Value)> = match json {
+            serde_json::Value::Object(m) => m.into_iter().collect(),
+            _ => {
+                return Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "hcl_attrs needs a map"));
+            }
+        };
+        Ok(hcl::attrs_body(&attrs, indent.unwrap_or(0)))
+    });
     // Attributes whose values are already HCL expressions (strings taken verbatim).
-    env.add_filter(
-        "hcl_raw_attrs",
-        |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
-            let attrs: Vec<(String, String)> = match to_json(&v)? {
-                serde_json::Value::Object(m) => m
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            k,
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
-                    })
-                    .collect(),
-                _ => {
-                    return Err(minijinja::Error::new(
-                        minijinja::ErrorKind::InvalidOperation,
-                        "hcl_raw_attrs needs a map",
-                    ));
-                }
-            };
-            Ok(hcl::raw_attrs(&attrs, indent.unwrap_or(0))
-                .trim_end()
-                .to_string())
-        },
-    );
+    env.add_filter("hcl_raw_attrs", |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
+        let attrs: Vec<(String, String)> = match to_json(&v)? {
+            serde_json::Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect(),
+            _ => {
+                return Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "hcl_raw_attrs needs a map"));
+            }
+        };
+        Ok(hcl::raw_attrs(&attrs, indent.unwrap_or(0)).trim_end().to_string())
+    });
     Ok(env)
 }
 
 fn to_json(v: &Value) -> Result<serde_json::Value, minijinja::Error> {
-    serde_json::to_value(v)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+    serde_json::to_value(v).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
 }
 
 /// Render the whole tree for `cfg`.
@@ -272,15 +219,11 @@ pub fn render(cfg: &Config, templates: &Templates, opts: &Options) -> Result<Tre
             .filter(|(_, f)| path.starts_with(f.prefix))
             .max_by_key(|(_, f)| f.prefix.len())
             .map(|(i, _)| i)
-            .ok_or_else(|| {
-                anyhow!("template `{path}` belongs to no output family; see docs/architecture.md")
-            })?;
+            .ok_or_else(|| anyhow!("template `{path}` belongs to no output family; see docs/architecture.md"))?;
         if path.ends_with(".j2") {
-            let source = std::str::from_utf8(bytes)
-                .with_context(|| format!("template `{path}` is not UTF-8"))?;
+            let source = std::str::from_utf8(bytes).with_context(|| format!("template `{path}` is not UTF-8"))?;
             let env = &mut envs[(fams[fam].syntax == Syntax::Bracket) as usize];
-            env.add_template_owned(path.clone(), source.to_string())
-                .map_err(|e| template_error(path, e))?;
+            env.add_template_owned(path.clone(), source.to_string()).map_err(|e| template_error(path, e))?;
         }
         jobs.push((fam, path, bytes));
     }
@@ -305,22 +248,16 @@ pub fn render(cfg: &Config, templates: &Templates, opts: &Options) -> Result<Tre
             };
             let contents = match dest.strip_suffix(".j2") {
                 Some(d) => {
-                    let ctx = contexts.entry((fam, target)).or_insert_with(|| {
-                        match (family.context, target) {
-                            (ContextFn::Project(f), _) => f(cfg),
-                            (ContextFn::Environment(f), Some(i)) => f(cfg, selected[i]),
-                            (ContextFn::Environment(_), None) => {
-                                unreachable!("environment family without environment")
-                            }
+                    let ctx = contexts.entry((fam, target)).or_insert_with(|| match (family.context, target) {
+                        (ContextFn::Project(f), _) => f(cfg),
+                        (ContextFn::Environment(f), Some(i)) => f(cfg, selected[i]),
+                        (ContextFn::Environment(_), None) => {
+                            unreachable!("environment family without environment")
                         }
                     });
                     let env = &envs[(family.syntax == Syntax::Bracket) as usize];
-                    let tmpl = env
-                        .get_template(path)
-                        .map_err(|e| template_error(path, e))?;
-                    let body = tmpl
-                        .render(ctx.clone())
-                        .map_err(|e| template_error(path, e))?;
+                    let tmpl = env.get_template(path).map_err(|e| template_error(path, e))?;
+                    let body = tmpl.render(ctx.clone()).map_err(|e| template_error(path, e))?;
                     let mut text = header_for(d, &opts.config_name).unwrap_or_default();
                     text.push_str(body.trim_end());
                     text.push('\n');
@@ -341,10 +278,7 @@ fn template_error(path: &str, e: minijinja::Error) -> anyhow::Error {
     if let Some(line) = e.line() {
         msg.push_str(&format!(" line {line}"));
     }
-    msg.push_str(&format!(
-        ": {}",
-        e.detail().unwrap_or(&e.kind().to_string())
-    ));
+    msg.push_str(&format!(": {}", e.detail().unwrap_or(&e.kind().to_string())));
     if let Some(src) = std::error::Error::source(&e) {
         msg.push_str(&format!(" ({src})"));
     }
@@ -362,14 +296,8 @@ mod tests {
 
     #[test]
     fn env_of_path_matches_family_patterns() {
-        assert_eq!(
-            env_of_path("terraform/envs/dev/main.tf").as_deref(),
-            Some("dev")
-        );
-        assert_eq!(
-            env_of_path("terraform/envs/qa-2/x/y.tf").as_deref(),
-            Some("qa-2")
-        );
+        assert_eq!(env_of_path("terraform/envs/dev/main.tf").as_deref(), Some("dev"));
+        assert_eq!(env_of_path("terraform/envs/qa-2/x/y.tf").as_deref(), Some("qa-2"));
         assert_eq!(env_of_path("README.md"), None);
         assert_eq!(env_of_path("terraform/modules/eks/main.tf"), None);
     }
@@ -381,45 +309,24 @@ mod tests {
                 .unwrap()
                 .starts_with("# generated by myhealthctl from myhealth.toml")
         );
-        assert!(
-            header_for("README.md", "x.toml")
-                .unwrap()
-                .starts_with("<!-- ")
-        );
-        assert!(
-            header_for("t/_helpers.tpl", "x.toml")
-                .unwrap()
-                .starts_with("{{/* ")
-        );
+        assert!(header_for("README.md", "x.toml").unwrap().starts_with("<!-- "));
+        assert!(header_for("t/_helpers.tpl", "x.toml").unwrap().starts_with("{{/* "));
         assert_eq!(header_for("values.schema.json", "x.toml"), None);
     }
 
     #[test]
     fn bracket_syntax_leaves_braces_alone() {
         let mut env = make_env(Syntax::Bracket).unwrap();
-        env.add_template_owned(
-            "t",
-            "x: ${{ github.sha }} {{ .Values.a }} [[ name ]]".to_string(),
-        )
-        .unwrap();
-        let out = env
-            .get_template("t")
-            .unwrap()
-            .render(minijinja::context! { name => "ok" })
-            .unwrap();
+        env.add_template_owned("t", "x: ${{ github.sha }} {{ .Values.a }} [[ name ]]".to_string()).unwrap();
+        let out = env.get_template("t").unwrap().render(minijinja::context! { name => "ok" }).unwrap();
         assert_eq!(out, "x: ${{ github.sha }} {{ .Values.a }} ok");
     }
 
     #[test]
     fn strict_undefined_is_an_error() {
         let mut env = make_env(Syntax::Jinja).unwrap();
-        env.add_template_owned("t", "{{ missing }}".to_string())
-            .unwrap();
-        let err = env
-            .get_template("t")
-            .unwrap()
-            .render(minijinja::context! {})
-            .unwrap_err();
+        env.add_template_owned("t", "{{ missing }}".to_string()).unwrap();
+        let err = env.get_template("t").unwrap().render(minijinja::context! {}).unwrap_err();
         assert_eq!(err.kind(), minijinja::ErrorKind::UndefinedError);
     }
 }

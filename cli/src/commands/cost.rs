@@ -1,0 +1,56 @@
+//! `myhealthctl cost [ENV]`: estimated monthly cost per environment.
+
+use clap::Args;
+
+use crate::cli::{Global, Outcome, Project};
+use crate::cost::{self, Assumptions, PRICE_REGION, PRICES_AS_OF, usd};
+
+#[derive(Args, Debug)]
+pub struct CostCmd {
+    /// Only this environment [default: all]
+    pub env: Option<String>,
+    /// Print the estimate as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Assumed API requests per month, in millions
+    #[arg(long, default_value_t = 1.0, value_name = "MILLIONS")]
+    pub requests: f64,
+}
+
+impl CostCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let only: Vec<String> = self.env.iter().cloned().collect();
+        p.render_options(&cfg, &crate::cli::RenderArgs { envs: only.clone(), ..Default::default() })?;
+        let a = Assumptions { api_requests_millions: self.requests, ..Assumptions::default() };
+        let estimates: Vec<_> = cfg
+            .environments
+            .iter()
+            .filter(|e| only.is_empty() || only.contains(&e.name.value))
+            .map(|e| cost::estimate(e, &a))
+            .collect();
+        if self.json {
+            let v = serde_json::json!({ "prices_as_of": PRICES_AS_OF, "price_region": PRICE_REGION, "assumptions": a, "environments": estimates });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            return Ok(Outcome::Ok);
+        }
+        for (i, e) in estimates.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            println!("{}: {} / month", e.environment, usd(e.total_usd));
+            for it in &e.items {
+                println!("  {:<16} {:<58} {:>10}", it.service, it.detail, usd(it.monthly_usd));
+            }
+            for u in &e.unpriced {
+                println!("  (no price for {u}; not in the total)");
+            }
+        }
+        println!(
+            "\nlist prices of {PRICE_REGION} as of {PRICES_AS_OF}; usage items assume {}M API requests, {} GB logs, {} GB images, {} GB through NAT",
+            a.api_requests_millions, a.log_ingest_gb, a.ecr_storage_gb, a.nat_processed_gb
+        );
+        Ok(Outcome::Ok)
+    }
+}

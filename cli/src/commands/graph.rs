@@ -1,0 +1,46 @@
+//! `myhealthctl graph ENV`: the module dependency graph of an environment
+//! (Mermaid or Graphviz dot), from its freshly rendered Terraform root.
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::{Global, Outcome, Project, RenderArgs};
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Mermaid flowchart (renders in GitHub Markdown)
+    #[default]
+    Mermaid,
+    /// Graphviz dot
+    Dot,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphCmd {
+    /// The environment
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+}
+
+impl GraphCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let args = RenderArgs { envs: vec![self.env.clone()], ..Default::default() };
+        let opts = p.render_options(&cfg, &args)?;
+        let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
+        let main = tree
+            .get(&format!("terraform/envs/{}/main.tf", self.env))
+            .ok_or_else(|| anyhow::anyhow!("environment `{}` renders no Terraform root", self.env))?;
+        let graph = crate::graph::from_main_tf(&String::from_utf8_lossy(main));
+        let title = format!("{} modules", self.env);
+        print!(
+            "{}",
+            match self.format {
+                GraphFormat::Mermaid => graph.mermaid(&title),
+                GraphFormat::Dot => graph.dot(&title),
+            }
+        );
+        Ok(Outcome::Ok)
+    }
+}
