@@ -54,11 +54,9 @@ fn config_is_found_from_a_subdirectory() {
 #[test]
 fn render_reports_changes_and_is_idempotent() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
-    cmd_in(p.path())
-        .arg("render")
-        .assert()
-        .success()
-        .stdout(contains("rendered 45 files for 1 environment (dev) into `generated/`: 45 added, 0 changed, 0 removed"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains(
+        "rendered 45 files for 1 environment (dev) into `generated/`: 45 added, 0 changed, 0 removed",
+    ));
     cmd_in(p.path()).arg("render").assert().success().stdout(contains("`generated/` is up to date: 45 files"));
     p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
     cmd_in(p.path()).arg("render").assert().success().stdout(contains("8 added, 1 changed, 0 removed"));
@@ -113,7 +111,9 @@ fn diff_base_groups_by_environment_and_summarises() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)"), "{text}");
     assert!(text.contains("== shared files: 0 added, 1 changed, 0 removed"), "{text}");
-    let line = |sign: &str, v: &str| text.lines().any(|l| l.starts_with(&format!("{sign}db_instance_class ")) && l.ends_with(&format!("= \"{v}\"")));
+    let line = |sign: &str, v: &str| {
+        text.lines().any(|l| l.starts_with(&format!("{sign}db_instance_class ")) && l.ends_with(&format!("= \"{v}\"")))
+    };
     assert!(line("-", "db.r6g.large") && line("+", "db.r6g.xlarge"), "{text}");
     assert!(!text.contains("environment `dev`"), "dev did not change: {text}");
     cmd_in(p.path()).args(["diff", "--base", "HEAD", "--exit-code"]).assert().code(1);

@@ -75,3 +75,50 @@ fn generated_roots_pass_fmt_init_and_validate() {
         }
     });
 }
+
+/// checkov (offline) over the prod root of the default config: nothing failed.
+#[test]
+fn prod_root_is_clean_under_checkov() {
+    let tool = common::require_tool("checkov");
+    let out_dir = tempfile::tempdir().unwrap();
+    cmd().args(["render", "--out"]).arg(out_dir.path()).assert().success();
+    let root = out_dir.path().join("terraform/envs/prod");
+    let out = Command::new(tool)
+        .args(["-d", ".", "--framework", "terraform", "--skip-download", "--quiet", "-o", "json"])
+        .current_dir(&root)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let summary = &report["summary"];
+    let failed: Vec<String> = report["results"]["failed_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| format!("{} {}", c["check_id"].as_str().unwrap_or("?"), c["resource"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(summary["failed"], 0, "checkov failed checks in prod: {failed:#?}");
+    assert!(summary["passed"].as_u64().unwrap_or(0) > 250, "checkov scanned too little: {summary}");
+}
+
+/// Every check a template suppresses is listed, with its reason, in docs/security.md.
+#[test]
+fn every_suppressed_check_is_documented() {
+    let doc = std::fs::read_to_string(common::root().join("docs/security.md")).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, bytes) in myhealthctl::tree::read_dir(&common::root().join("templates")).unwrap() {
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            if let Some(rest) = line.trim().strip_prefix("#checkov:skip=") {
+                let (id, reason) =
+                    rest.split_once(':').unwrap_or_else(|| panic!("{path}: skip without a reason: {line}"));
+                assert!(reason.len() > 20, "{path}: give {id} a real reason");
+                ids.insert(id.to_string());
+            }
+        }
+    }
+    assert!(!ids.is_empty());
+    for id in ids {
+        assert!(doc.contains(&id), "{id} is suppressed in a template but not listed in docs/security.md");
+    }
+}

@@ -89,7 +89,9 @@ impl DiffCmd {
         let base_cfg: Option<Config> = cfg_rel
             .and_then(|rel| crate::git::show(&top, &commit, &rel).ok().flatten())
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok());
+            .and_then(|text| {
+                crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok()
+            });
         let redactor = Redactor::for_configs(std::iter::once(&cfg).chain(base_cfg.as_ref()));
 
         let ch = changes::compare(&old, &new);

@@ -75,6 +75,7 @@ pub struct Terraform {
 pub struct Network {
     pub vpc_cidr: Sp<String>,
     pub az_count: Sp<u8>,
+    pub azs: Sp<Vec<Sp<String>>>,
     pub public_subnets: Sp<Vec<Sp<String>>>,
     pub private_subnets: Sp<Vec<Sp<String>>>,
     pub nat: Sp<NatMode>,

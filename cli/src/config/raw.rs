@@ -134,6 +134,8 @@ pub struct RawNetwork {
     pub vpc_cidr: Option<Sp<String>>,
     /// Number of availability zones to spread subnets over (2-6).
     pub az_count: Option<Sp<u8>>,
+    /// Availability zone names, one per subnet pair, e.g. `["us-east-1a", "us-east-1b"]`. Default: the region's first `az_count` zones (a, b, c, …).
+    pub azs: Option<Sp<Vec<Sp<String>>>>,
     /// Public subnet CIDRs, one per AZ, inside `vpc_cidr`.
     pub public_subnets: Option<Sp<Vec<Sp<String>>>>,
     /// Private subnet CIDRs, one per AZ, inside `vpc_cidr`.

@@ -75,7 +75,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         state_region: or_else(tf.state_region, || aws.region.value.clone()),
     };
 
-    let network = network(raw.network);
+    let network = network(&aws.region.value, raw.network);
     let eks = eks(p, &name.value, raw.eks);
     let rds = rds(p, raw.rds);
 
@@ -178,10 +178,11 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
 
 /// Subnets default to the first `az_count` /+4 blocks of the VPC (public)
 /// and the blocks from the middle of it (private), so a bare `vpc_cidr` is enough.
-fn network(raw: Option<RawNetwork>) -> Network {
+fn network(region: &str, raw: Option<RawNetwork>) -> Network {
     let n = raw.unwrap_or(RawNetwork {
         vpc_cidr: None,
         az_count: None,
+        azs: None,
         public_subnets: None,
         private_subnets: None,
         nat: None,
@@ -199,7 +200,11 @@ fn network(raw: Option<RawNetwork>) -> Network {
         };
         blocks.skip(offset).take(az_count.value as usize).map(|b| Sp::builtin(b.to_string())).collect()
     };
+    let azs = or_else(n.azs, || {
+        (0..az_count.value).map(|i| Sp::builtin(format!("{region}{}", (b'a' + i) as char))).collect()
+    });
     Network {
+        azs,
         public_subnets: or_else(n.public_subnets, || derived(0)),
         private_subnets: or_else(n.private_subnets, || derived(8)),
         vpc_cidr,

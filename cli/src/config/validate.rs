@@ -198,6 +198,12 @@ fn policy(c: &mut Ctx<'_, '_>) {
             }
         }
     }
+    let missing: Vec<&str> =
+        EKS_LOG_TYPES.iter().copied().filter(|t| !e.eks.log_types.value.iter().any(|l| l.value == *t)).collect();
+    if !missing.is_empty() {
+        c.err(&e.eks.log_types, "eks.log_types", format!("policy: {why} but its control plane does not log {}", missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")),
+              format!("enable every log type in `[environments.{env}.eks] log_types` (the audit trail of who changed the cluster)"));
+    }
     if e.network.nat.value == NatMode::Single {
         c.err(
             &e.network.nat,
@@ -308,6 +314,34 @@ fn network(c: &mut Ctx<'_, '_>) {
             format!("`az_count` is {}, but must be between 2 and 6", n.az_count.value),
             "EKS needs subnets in at least two availability zones",
         );
+    }
+    if n.azs.value.len() != n.az_count.value as usize {
+        c.err(
+            &n.azs,
+            "network.azs",
+            format!("`network.azs` lists {} zones but `az_count` is {}", n.azs.value.len(), n.az_count.value),
+            "list one availability zone per subnet pair",
+        );
+    }
+    let region = c.env.aws.region.value.clone();
+    for (i, z) in n.azs.value.iter().enumerate() {
+        let ok =
+            z.value.strip_prefix(&region).is_some_and(|s| s.len() == 1 && s.bytes().all(|b| b.is_ascii_lowercase()));
+        if !ok {
+            c.err(
+                z,
+                "network.azs",
+                format!("`{}` is not an availability zone of `{region}`", z.value),
+                format!("zones of `{region}` are named like `{region}a`"),
+            );
+        } else if n.azs.value[..i].iter().any(|o| o.value == z.value) {
+            c.err(
+                z,
+                "network.azs",
+                format!("availability zone `{}` is listed twice", z.value),
+                "each subnet pair needs its own zone",
+            );
+        }
     }
     let mut seen: Vec<(Ipv4Net, Sp<String>)> = Vec::new();
     for (list, key) in [(&n.public_subnets, "network.public_subnets"), (&n.private_subnets, "network.private_subnets")]

@@ -142,7 +142,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         (TfVar { name: "account_id", ty: "string", description: "AWS account the environment must be applied to (guards against the wrong credentials)." }, json!(e.aws.account_id.value)),
         (TfVar { name: "namespace", ty: "string", description: "Kubernetes namespace of the platform's workloads." }, json!(namespace(cfg))),
         (TfVar { name: "vpc_cidr", ty: "string", description: "IPv4 CIDR block of the VPC." }, json!(e.network.vpc_cidr.value)),
-        (TfVar { name: "az_count", ty: "number", description: "Number of availability zones the subnets span." }, json!(e.network.az_count.value)),
+        (TfVar { name: "azs", ty: "list(string)", description: "Availability zones, one per subnet pair (pinned, so a zone AWS adds never moves a subnet)." }, json!(strs(&e.network.azs.value))),
         (TfVar { name: "public_subnets", ty: "list(string)", description: "Public subnet CIDRs, one per availability zone." }, json!(strs(&e.network.public_subnets.value))),
         (TfVar { name: "private_subnets", ty: "list(string)", description: "Private subnet CIDRs, one per availability zone." }, json!(strs(&e.network.private_subnets.value))),
         (TfVar { name: "nat_mode", ty: "string", description: "NAT gateway layout: single, per_az or none." }, json!(match e.network.nat.value { NatMode::Single => "single", NatMode::PerAz => "per_az", NatMode::None => "none" })),

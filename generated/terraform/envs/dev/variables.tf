@@ -29,9 +29,9 @@ variable "vpc_cidr" {
   type        = string
 }
 
-variable "az_count" {
-  description = "Number of availability zones the subnets span."
-  type        = number
+variable "azs" {
+  description = "Availability zones, one per subnet pair (pinned, so a zone AWS adds never moves a subnet)."
+  type        = list(string)
 }
 
 variable "public_subnets" {

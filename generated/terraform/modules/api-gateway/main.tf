@@ -81,6 +81,7 @@ resource "aws_apigatewayv2_vpc_link" "this" {
 
 resource "aws_lb" "ingress" {
   #checkov:skip=CKV_AWS_91:Every request is already logged by API Gateway (JSON access logs) and the mesh; NLB access logs would only repeat them.
+  #checkov:skip=CKV2_AWS_20:A network load balancer forwarding TCP has no HTTP listener to redirect; TLS terminates at API Gateway.
   #checkov:skip=CKV_AWS_150:The load balancer has no state; recreating it is the fix for a wrong one, and Terraform owns its lifecycle.
   name                             = substr("${var.name}-ingress", 0, 32)
   internal                         = true

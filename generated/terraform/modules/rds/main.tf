@@ -3,7 +3,27 @@ locals {
   engine_major = split(".", var.engine_version)[0]
 }
 
+data "aws_caller_identity" "current" {}
+
+# Explicit key policy: the account (through IAM) administers and uses the key.
+data "aws_iam_policy_document" "this_key" {
+  #checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself.
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself.
+  #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
 resource "aws_kms_key" "this" {
+  policy                  = data.aws_iam_policy_document.this_key.json
   description             = "Storage, snapshots and master secret of ${var.identifier}"
   enable_key_rotation     = true
   deletion_window_in_days = 30
