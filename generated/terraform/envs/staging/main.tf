@@ -79,6 +79,7 @@ module "eks" {
 
   cluster_name            = var.cluster_name
   cluster_version         = var.cluster_version
+  vpc_id                  = module.networking.vpc_id
   subnet_ids              = module.networking.private_subnet_ids
   endpoint_public_access  = var.endpoint_public_access
   endpoint_private_access = var.endpoint_private_access
@@ -106,22 +107,22 @@ module "eks" {
 module "rds" {
   source = "../../modules/rds"
 
-  identifier                 = local.name
-  engine_version             = var.db_engine_version
-  instance_class             = var.db_instance_class
-  allocated_storage_gb       = var.db_allocated_storage_gb
-  max_allocated_storage_gb   = var.db_max_allocated_storage_gb
-  multi_az                   = var.db_multi_az
-  deletion_protection        = var.db_deletion_protection
-  backup_retention_days      = var.db_backup_retention_days
-  backup_window              = var.db_backup_window
-  maintenance_window         = var.db_maintenance_window
-  database_name              = var.db_name
-  master_username            = var.db_master_username
-  performance_insights       = var.db_performance_insights
-  vpc_id                     = module.networking.vpc_id
-  subnet_ids                 = module.networking.private_subnet_ids
-  allowed_security_group_ids = [module.eks.cluster_security_group_id]
+  identifier               = local.name
+  engine_version           = var.db_engine_version
+  instance_class           = var.db_instance_class
+  allocated_storage_gb     = var.db_allocated_storage_gb
+  max_allocated_storage_gb = var.db_max_allocated_storage_gb
+  multi_az                 = var.db_multi_az
+  deletion_protection      = var.db_deletion_protection
+  backup_retention_days    = var.db_backup_retention_days
+  backup_window            = var.db_backup_window
+  maintenance_window       = var.db_maintenance_window
+  database_name            = var.db_name
+  master_username          = var.db_master_username
+  performance_insights     = var.db_performance_insights
+  vpc_id                   = module.networking.vpc_id
+  subnet_ids               = module.networking.private_subnet_ids
+  allowed_security_groups  = { "eks-nodes" = module.eks.node_security_group_id }
 }
 
 module "ecr" {

@@ -96,12 +96,19 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
+  # Access entries (API) plus aws-auth (CONFIG_MAP). Cluster-creator admin
+  # is left at EKS's create-time default.
   access_config {
-    authentication_mode                         = "API_AND_CONFIG_MAP"
-    bootstrap_cluster_creator_admin_permissions = true
+    authentication_mode = "API_AND_CONFIG_MAP"
   }
 
   tags = var.tags
+
+  # Create-time only in EKS: a difference could never be applied in place,
+  # only by replacing the cluster, and some EKS-compatible APIs do not report it.
+  lifecycle {
+    ignore_changes = [access_config[0].bootstrap_cluster_creator_admin_permissions]
+  }
 
   depends_on = [
     aws_iam_role_policy_attachment.cluster,
@@ -201,6 +208,16 @@ resource "aws_iam_role_policy_attachment" "node" {
   policy_arn = "${local.policy_prefix}/${each.value}"
 }
 
+# The nodes' own security group: what may reach the database is "the nodes",
+# not everything that carries the cluster security group (control plane ENIs too).
+resource "aws_security_group" "node" {
+  name        = "${var.cluster_name}-node"
+  description = "Managed nodes of ${var.cluster_name}; the database admits this group"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.cluster_name}-node" })
+}
+
 # Encrypted gp3 root volumes and IMDSv2 with a hop limit of 1: pods get AWS
 # access through IRSA, so none of them may reach the node's credentials.
 resource "aws_launch_template" "node" {
@@ -219,6 +236,11 @@ resource "aws_launch_template" "node" {
       delete_on_termination = true
     }
   }
+
+  # With security groups in the template EKS adds none itself: keep the
+  # cluster group (node <-> control plane) and add the node group.
+  # compact(): some EKS-compatible APIs report no cluster security group.
+  vpc_security_group_ids = compact([aws_eks_cluster.this.vpc_config[0].cluster_security_group_id, aws_security_group.node.id])
 
   metadata_options {
     http_endpoint               = "enabled"
@@ -273,8 +295,10 @@ resource "aws_eks_node_group" "this" {
   tags = var.tags
 
   # The cluster autoscaler owns the running size; Terraform owns the bounds.
+  # remote_access is never configured (no SSH) and is create-time only, so a
+  # reported block could only be "fixed" by replacing every node.
   lifecycle {
-    ignore_changes = [scaling_config[0].desired_size]
+    ignore_changes = [scaling_config[0].desired_size, remote_access]
   }
 
   depends_on = [aws_iam_role_policy_attachment.node]

@@ -19,6 +19,11 @@ output "cluster_security_group_id" {
   value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
 }
 
+output "node_security_group_id" {
+  description = "Security group of the managed nodes (admitted by the database)."
+  value       = aws_security_group.node.id
+}
+
 output "oidc_provider_arn" {
   description = "ARN of the cluster's IAM OIDC provider (for IRSA trust policies)."
   value       = aws_iam_openid_connect_provider.this.arn

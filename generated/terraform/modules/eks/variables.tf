@@ -9,6 +9,11 @@ variable "cluster_version" {
   type        = string
 }
 
+variable "vpc_id" {
+  description = "VPC of the cluster."
+  type        = string
+}
+
 variable "subnet_ids" {
   description = "Private subnets for the control plane ENIs and the nodes."
   type        = list(string)

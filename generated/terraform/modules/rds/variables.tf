@@ -74,9 +74,9 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups allowed to connect on 5432 (the EKS nodes)."
-  type        = list(string)
+variable "allowed_security_groups" {
+  description = "Security groups allowed to connect on 5432, by a name known before apply (e.g. eks-cluster = its id)."
+  type        = map(string)
 }
 
 variable "tags" {
