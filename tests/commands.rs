@@ -265,3 +265,53 @@ fn completions_for_each_shell() {
     }
     cmd().args(["completions", "tcsh"]).assert().code(2);
 }
+
+#[test]
+fn graph_shows_module_dependencies() {
+    let out = cmd().args(["graph", "prod"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("---\ntitle: prod modules\n---\ngraph LR\n"), "{text}");
+    for edge in
+        ["networking --> eks", "networking --> rds", "networking --> api_gateway", "secrets --> eks", "eks --> rds"]
+    {
+        assert!(text.contains(&format!("  {edge}\n")), "missing `{edge}`:\n{text}");
+    }
+    assert!(!text.contains("frontend"), "the frontend is off: {text}");
+    cmd()
+        .args(["graph", "dev", "--format", "dot"])
+        .assert()
+        .success()
+        .stdout(contains("digraph \"dev modules\"").and(contains("\"networking\" -> \"eks\";")));
+    cmd().args(["graph", "nope"]).assert().code(2).stderr(contains("no environment `nope`"));
+}
+
+#[test]
+fn cost_estimates_each_environment() {
+    let out = cmd().args(["cost", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["prices_as_of"], "2026-11-01");
+    let total = |n: &str| {
+        v["environments"].as_array().unwrap().iter().find(|e| e["environment"] == n).unwrap()["total_usd"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(total("dev"), 172.31);
+    assert_eq!(total("prod"), 813.94);
+    cmd().args(["cost", "dev"]).assert().success().stdout(
+        contains("dev: $172.31 / month")
+            .and(contains("node group `general`: 2× t3.medium spot"))
+            .and(contains("$20.04")),
+    );
+    // A type the table does not know is reported, not guessed.
+    let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
+    p.edit(
+        "[environments.dev]\n",
+        "[environments.dev]\neks = { node_groups = { general = { instance_types = [\"x9z.mega\"] } } }\n",
+    );
+    cmd_in(p.path())
+        .args(["cost"])
+        .assert()
+        .success()
+        .stdout(contains("(no price for instance type `x9z.mega` of node group `general`; not in the total)"));
+}

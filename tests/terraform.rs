@@ -49,7 +49,9 @@ fn generated_roots_pass_fmt_init_and_validate() {
     let rc = cli_config(scratch.path());
     let mut roots = Vec::new();
     let mut outs = Vec::new();
-    for config in ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml"] {
+    for config in
+        ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml", "tests/fixtures/moto.toml"]
+    {
         let out = tempfile::tempdir().unwrap();
         cmd().args(["render", "--config", config, "--out"]).arg(out.path()).assert().success();
         terraform(out.path(), &rc, scratch.path(), &["fmt", "-check", "-recursive", "-no-color"]);
