@@ -1,5 +1,6 @@
-//! `data-processor`: workspace placeholder; the services issue implements it.
-fn main() {
-    eprintln!("data-processor: not implemented yet");
-    std::process::exit(2);
+//! `data-processor`: the binary; everything lives in the library.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    data_processor::run(<data_processor::Settings as clap::Parser>::parse()).await
 }

@@ -1,0 +1,121 @@
+//! A throwaway PostgreSQL cluster for tests: `initdb` into a temporary
+//! directory, `pg_ctl start` on a free port of 127.0.0.1, stopped and
+//! deleted on drop. Binaries from `PG_BIN` or `/usr/lib/postgresql/15/bin`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct TempPostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl TempPostgres {
+    pub fn start() -> TempPostgres {
+        let bin = std::env::var_os("PG_BIN").map(PathBuf::from).unwrap_or_else(|| "/usr/lib/postgresql/15/bin".into());
+        assert!(bin.join("initdb").is_file(), "no initdb in {} (set PG_BIN)", bin.display());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let run = |cmd: &mut Command| {
+            let out = cmd.output().expect("run a PostgreSQL tool");
+            assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        // initdb refuses to run as root: use the `postgres` user when we are root.
+        let as_root = is_root();
+        let wrap = |tool: &str| -> Command {
+            if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+                c
+            } else {
+                Command::new(bin.join(tool))
+            }
+        };
+        if as_root {
+            run(Command::new("chown").args(["-R", "postgres"]).arg(dir.path()));
+        }
+        run(wrap("initdb").args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"]).arg(&data));
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let opts = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            dir.path().display()
+        );
+        run(wrap("pg_ctl")
+            .args(["-w", "-D"])
+            .arg(&data)
+            .args(["-o", &opts, "-l"])
+            .arg(dir.path().join("pg.log"))
+            .arg("start"));
+        TempPostgres { dir, bin, port }
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Create a fresh database and return its URL.
+    pub async fn database(&self, name: &str) -> String {
+        use sqlx::Executor;
+        let admin = sqlx::PgPool::connect(&self.url("postgres")).await.expect("connect to postgres");
+        admin.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create database");
+        admin.close().await;
+        self.url(name)
+    }
+
+    /// Stop the server (to test outages); `restart` brings it back on the same port.
+    pub fn stop(&self) {
+        self.ctl(&["-m", "fast", "stop"]);
+    }
+
+    pub fn restart(&self) {
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.ctl(&["-o", &opts, "-l", &self.dir.path().join("pg.log").to_string_lossy(), "start"]);
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let data = self.dir.path().join("data");
+        let root = is_root();
+        let mut c = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        let out = c.args(["-w", "-D"]).arg(&data).args(args).output().expect("pg_ctl");
+        assert!(out.status.success(), "pg_ctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+fn is_root() -> bool {
+    // Without libc: the effective uid is in /proc/self/status ("Uid: real effective ...").
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2)).map(|u| u == "0")
+        })
+        .unwrap_or(false)
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = if is_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"))
+                .args(["-m", "immediate", "-D"])
+                .arg(&data)
+                .arg("stop")
+                .output()
+        } else {
+            Command::new(self.bin.join("pg_ctl")).args(["-m", "immediate", "-D"]).arg(&data).arg("stop").output()
+        };
+    }
+}

@@ -1,0 +1,57 @@
+//! Errors as HTTP answers: clients get a clear message about *their* input;
+//! internals (SQL, connection strings) go to the log, never the response.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is well-formed JSON but its content is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request could not be read as the expected JSON.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    /// The database is unreachable: the client should retry.
+    #[error("database unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                AppError::Unavailable
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            AppError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
+            AppError::Unavailable => {
+                tracing::warn!("database unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "database unavailable, retry later".into())
+            }
+            AppError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+            }
+        };
+        let mut res = (status, axum::Json(json!({ "error": message }))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("5"));
+        }
+        res
+    }
+}

@@ -1,0 +1,70 @@
+//! data-processor: receives batches of Oura documents from the collector,
+//! validates them, and upserts them into PostgreSQL in set-based statements
+//! (idempotent: keyed by day / Oura id / sample time). Serves the stored
+//! metrics back, and the collector's sync state.
+
+pub mod error;
+pub mod ingest;
+pub mod query;
+pub mod sync;
+
+use std::time::Duration;
+
+use axum::Router;
+use clap::Parser;
+use myhealth_common::db::DbArgs;
+use sqlx::PgPool;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Settings, from flags or the environment the Helm chart sets.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "data-processor", version, about = "Stores Oura documents in PostgreSQL")]
+pub struct Settings {
+    /// Port to listen on
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Largest accepted request body, in bytes
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, max_body: usize) -> Router {
+    Router::new()
+        .merge(ingest::router())
+        .merge(query::router())
+        .merge(sync::router())
+        .with_state(state.clone())
+        .merge(myhealth_common::health::router(state.pool, metrics))
+        .layer(axum::middleware::from_fn(myhealth_common::telemetry::track))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+}
+
+pub async fn run(s: Settings) -> anyhow::Result<()> {
+    myhealth_common::telemetry::init_logs("data-processor");
+    let metrics = myhealth_common::telemetry::init_metrics();
+    let pool = s.db.pool()?;
+    // Migrate when the database is there; until then /ready says so and ingest answers 503.
+    if let Err(e) = MIGRATOR.run(&pool).await {
+        tracing::warn!(error = %e, "migrations not applied yet (database unreachable?)");
+    }
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
+    tracing::info!(port = s.port, "listening");
+    axum::serve(listener, app(AppState { pool }, metrics, s.max_body_bytes))
+        .with_graceful_shutdown(myhealth_common::shutdown_signal())
+        .await?;
+    Ok(())
+}
