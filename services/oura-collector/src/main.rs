@@ -1,5 +1,17 @@
-//! `oura-collector`: workspace placeholder; the services issue implements it.
-fn main() {
-    eprintln!("oura-collector: not implemented yet");
-    std::process::exit(2);
+//! `oura-collector`: run once (the CronJob), exit non-zero on failure.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let settings = <oura_collector::Settings as clap::Parser>::parse();
+    myhealth_common::telemetry::init_logs("oura-collector");
+    match oura_collector::run(&settings).await {
+        Ok(report) => {
+            tracing::info!(?report, "collection complete");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "collection failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
