@@ -1,5 +1,6 @@
-//! `api-service`: workspace placeholder; the services issue implements it.
-fn main() {
-    eprintln!("api-service: not implemented yet");
-    std::process::exit(2);
+//! `api-service`: the binary; everything lives in the library.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    api_service::run(<api_service::Settings as clap::Parser>::parse()).await
 }
