@@ -16,20 +16,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/dashboard", get(dashboard)).route("/api/v1/{kind}", get(list))
 }
 
-fn table(kind: &str) -> Option<(&'static str, &'static str)> {
-    Some(match kind {
-        "sleep" => (
-            "sleep_metrics",
-            "day, score, total_sleep_seconds, deep_sleep_seconds, light_sleep_seconds, rem_sleep_seconds, efficiency, latency_seconds, average_hrv, lowest_heart_rate",
-        ),
-        "activity" => ("activity_metrics", "day, score, steps, active_calories, total_calories, active_seconds"),
-        "readiness" => {
-            ("readiness_metrics", "day, score, temperature_deviation, resting_heart_rate_score, hrv_balance_score")
-        }
-        _ => return None,
-    })
-}
-
 #[derive(Deserialize)]
 pub struct Page {
     start: Option<NaiveDate>,
@@ -45,7 +31,7 @@ async fn list(
     Path(kind): Path<String>,
     Query(p): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    let (table, cols) = table(&kind).ok_or(ApiError::NotFound)?;
+    let (table, cols) = myhealth_common::schema::daily_table(&kind).ok_or(ApiError::NotFound)?;
     let limit = p.limit.unwrap_or(30);
     if !(1..=366).contains(&limit) {
         return Err(ApiError::Invalid("limit must be between 1 and 366".into()));

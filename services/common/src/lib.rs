@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod health;
+pub mod schema;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

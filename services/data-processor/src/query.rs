@@ -22,28 +22,12 @@ pub struct Range {
     pub end: Option<NaiveDate>,
 }
 
-/// The table and the columns returned, per kind (a closed set: no SQL is
-/// ever built from request text).
-fn table(kind: &str) -> Option<(&'static str, &'static str)> {
-    Some(match kind {
-        "sleep" => (
-            "sleep_metrics",
-            "day, score, total_sleep_seconds, deep_sleep_seconds, light_sleep_seconds, rem_sleep_seconds, efficiency, latency_seconds, average_hrv, lowest_heart_rate",
-        ),
-        "activity" => ("activity_metrics", "day, score, steps, active_calories, total_calories, active_seconds"),
-        "readiness" => {
-            ("readiness_metrics", "day, score, temperature_deviation, resting_heart_rate_score, hrv_balance_score")
-        }
-        _ => return None,
-    })
-}
-
 async fn metrics(
     State(s): State<AppState>,
     Path(kind): Path<String>,
     Query(r): Query<Range>,
 ) -> Result<Json<Value>, AppError> {
-    let (table, cols) = table(&kind).ok_or(AppError::NotFound)?;
+    let (table, cols) = myhealth_common::schema::daily_table(&kind).ok_or(AppError::NotFound)?;
     // PostgreSQL dates do not reach chrono's MIN/MAX: open ends are bounded here.
     let start = r.start.unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date"));
     let end = r.end.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"));
