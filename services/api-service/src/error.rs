@@ -20,10 +20,7 @@ pub enum ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => ApiError::Unavailable,
-            other => ApiError::Internal(other.into()),
-        }
+        if myhealth_common::db::is_unavailable(&e) { ApiError::Unavailable } else { ApiError::Internal(e.into()) }
     }
 }
 

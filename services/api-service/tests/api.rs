@@ -2,22 +2,13 @@
 //! data-processor: login, tokens (none, forged, expired → 401), the data
 //! routes with cursor paging, and the dashboard.
 
-use std::net::SocketAddr;
-
 use api_service::auth::{Claims, Keys};
 use api_service::{AppState, app};
 use argon2::password_hash::{PasswordHasher, SaltString};
-use myhealth_common::testing::TempPostgres;
+use myhealth_common::testing::{TempPostgres, serve};
 use serde_json::{Value, json};
 
 const KEY: &str = "test-signing-key-of-at-least-32-bytes!!";
-
-async fn serve(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    addr
-}
 
 fn token(key: &str, exp_offset: i64) -> String {
     let now = chrono::Utc::now().timestamp();

@@ -71,3 +71,9 @@ pub fn record_pool_stats(pool: &PgPool) {
     metrics::gauge!("db_pool_connections").set(pool.size() as f64);
     metrics::gauge!("db_pool_idle_connections").set(pool.num_idle() as f64);
 }
+
+/// Whether an error means the database cannot be reached right now (the
+/// client should retry: 503), as opposed to a fault in the request or code.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+}

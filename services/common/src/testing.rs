@@ -119,3 +119,11 @@ impl Drop for TempPostgres {
         };
     }
 }
+
+/// Serve `router` on a free port of 127.0.0.1 for the rest of the test.
+pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("test server") });
+    addr
+}

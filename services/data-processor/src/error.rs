@@ -24,12 +24,7 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-                AppError::Unavailable
-            }
-            other => AppError::Internal(other.into()),
-        }
+        if myhealth_common::db::is_unavailable(&e) { AppError::Unavailable } else { AppError::Internal(e.into()) }
     }
 }
 

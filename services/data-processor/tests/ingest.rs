@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use data_processor::{AppState, MIGRATOR, app};
-use myhealth_common::testing::TempPostgres;
+use myhealth_common::testing::{TempPostgres, serve};
 use serde_json::{Value, json};
 
 struct Server {
@@ -22,10 +22,8 @@ async fn server(pg: &TempPostgres, db: &str) -> Server {
         .await
         .unwrap();
     MIGRATOR.run(&pool).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app(AppState { pool: pool.clone() }, myhealth_common::telemetry::init_metrics(), 1024 * 1024);
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let addr =
+        serve(app(AppState { pool: pool.clone() }, myhealth_common::telemetry::init_metrics(), 1024 * 1024)).await;
     Server { addr, pool }
 }
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use myhealth_common::testing::TempPostgres;
+use myhealth_common::testing::{TempPostgres, serve};
 use oura_collector::{Settings, run};
 use serde_json::{Value, json};
 
@@ -90,13 +90,6 @@ async fn collection(
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     Json(body).into_response()
-}
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    addr
 }
 
 async fn processor(pg: &TempPostgres, db: &str) -> (SocketAddr, sqlx::PgPool) {
