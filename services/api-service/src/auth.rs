@@ -3,13 +3,11 @@
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::post;
-use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody, Json};
 
 /// Tokens live 24 hours.
 pub const TOKEN_SECONDS: i64 = 24 * 3600;
@@ -42,22 +40,46 @@ pub struct Claims {
     pub exp: i64,
 }
 
-#[derive(Deserialize)]
-struct Login {
-    username: String,
-    password: String,
+/// The single user's credentials.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/login", post(login))
+/// A bearer token for the `/api/v1` routes.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Token {
+    /// HS256 JWT.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires (24 h).
+    pub expires_in: i64,
 }
 
-async fn login(State(s): State<AppState>, Json(l): Json<Login>) -> Result<Json<serde_json::Value>, ApiError> {
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(login))
+}
+
+/// Exchange the password for a token valid 24 hours.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
+    responses(
+        (status = 200, description = "Logged in", body = Token),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Missing or mistyped fields", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this client", body = ErrorBody),
+    ))]
+pub async fn login(State(s): State<AppState>, Json(l): Json<Login>) -> Result<Json<Token>, ApiError> {
     let keys = s.auth.clone();
     // argon2 is deliberately slow: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || {
         let hash = PasswordHash::new(&keys.password_hash).ok()?;
-        Some(l.username == keys.username && Argon2::default().verify_password(l.password.as_bytes(), &hash).is_ok())
+        // Verify first, whatever the user name: a wrong name costs as long as a wrong password.
+        let password_ok = Argon2::default().verify_password(l.password.as_bytes(), &hash).is_ok();
+        Some(password_ok && l.username == keys.username)
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?
@@ -70,7 +92,7 @@ async fn login(State(s): State<AppState>, Json(l): Json<Login>) -> Result<Json<s
     let claims = Claims { sub: s.auth.username.clone(), iat: now, exp: now + TOKEN_SECONDS };
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &s.auth.encoding)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Json(serde_json::json!({ "token": token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS })))
+    Ok(Json(Token { token, token_type: "Bearer".into(), expires_in: TOKEN_SECONDS }))
 }
 
 /// A request carrying a valid token.

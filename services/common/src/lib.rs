@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod health;
+pub mod http;
 pub mod schema;
 pub mod telemetry;
 #[cfg(feature = "testing")]

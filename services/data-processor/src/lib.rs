@@ -15,8 +15,6 @@ use clap::Parser;
 use myhealth_common::db::DbArgs;
 use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -41,30 +39,37 @@ pub struct AppState {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, max_body: usize) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(ingest::router())
         .merge(query::router())
         .merge(sync::router())
         .with_state(state.clone())
         .merge(myhealth_common::health::router(state.pool, metrics))
-        .layer(axum::middleware::from_fn(myhealth_common::telemetry::track))
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-        .layer(TraceLayer::new_for_http())
+        .layer(RequestBodyLimitLayer::new(max_body));
+    myhealth_common::http::standard(routes, Duration::from_secs(30))
 }
 
 pub async fn run(s: Settings) -> anyhow::Result<()> {
     myhealth_common::telemetry::init_logs("data-processor");
     let metrics = myhealth_common::telemetry::init_metrics();
     let pool = s.db.pool()?;
-    // Migrate when the database is there; until then /ready says so and ingest answers 503.
-    if let Err(e) = MIGRATOR.run(&pool).await {
-        tracing::warn!(error = %e, "migrations not applied yet (database unreachable?)");
-    }
+    // Migrate when the database is there, retrying in the background: until
+    // then /ready says so and ingest answers 503, and the pod is not restarted.
+    tokio::spawn(migrate_until_done(pool.clone()));
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
     tracing::info!(port = s.port, "listening");
-    axum::serve(listener, app(AppState { pool }, metrics, s.max_body_bytes))
-        .with_graceful_shutdown(myhealth_common::shutdown_signal())
-        .await?;
+    myhealth_common::http::serve(listener, app(AppState { pool }, metrics, s.max_body_bytes)).await?;
     Ok(())
+}
+
+async fn migrate_until_done(pool: PgPool) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match MIGRATOR.run(&pool).await {
+            Ok(()) => return tracing::info!("migrations applied"),
+            Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "migrations not applied yet"),
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
 }
