@@ -4,6 +4,8 @@
 //! day's sleep score with the night's long sleep period, posts the batch to
 //! the data-processor, and only then advances the sync state.
 
+#[cfg(feature = "fake-oura")]
+pub mod fake;
 pub mod oura;
 pub mod processor;
 pub mod tokens;

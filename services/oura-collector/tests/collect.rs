@@ -2,95 +2,12 @@
 //! `next_token` pages, OAuth refresh with rotating refresh tokens, 429 with
 //! `Retry-After`, a 500) and the real data-processor on a real PostgreSQL.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use myhealth_common::testing::{TempPostgres, serve};
+use oura_collector::fake::{self, Oura};
 use oura_collector::{Settings, run};
-use serde_json::{Value, json};
-
-#[derive(Default)]
-struct Oura {
-    generation: u32,
-    calls: HashMap<String, u32>,
-    /// Collections that answer 500 every time.
-    broken: Vec<String>,
-    /// The current access token has expired (the next call gets 401).
-    expired: bool,
-}
-
-type Shared = Arc<Mutex<Oura>>;
-
-async fn token(State(o): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let mut o = o.lock().unwrap();
-    if f.get("grant_type").map(String::as_str) != Some("refresh_token")
-        || f.get("client_id").map(String::as_str) != Some("cid")
-    {
-        return StatusCode::BAD_REQUEST.into_response();
-    }
-    // Only the latest refresh token is valid: Oura rotates them.
-    if f.get("refresh_token") != Some(&format!("refresh-{}", o.generation)) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid_grant" }))).into_response();
-    }
-    o.generation += 1;
-    Json(json!({ "access_token": format!("access-{}", o.generation), "refresh_token": format!("refresh-{}", o.generation), "expires_in": 86400, "token_type": "bearer" })).into_response()
-}
-
-async fn collection(
-    State(o): State<Shared>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let mut o = o.lock().unwrap();
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if auth != format!("Bearer access-{}", o.generation) || std::mem::take(&mut o.expired) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "detail": "invalid token" }))).into_response();
-    }
-    let n = {
-        let c = o.calls.entry(name.clone()).or_default();
-        *c += 1;
-        *c
-    };
-    if o.broken.contains(&name) {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    match (name.as_str(), n) {
-        ("daily_activity", 1) => return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response(),
-        ("daily_readiness", 1) => return StatusCode::BAD_GATEWAY.into_response(),
-        _ => {}
-    }
-    let page2 = q.get("next_token").map(String::as_str) == Some("p2");
-    let body = match (name.as_str(), page2) {
-        ("daily_sleep", false) => {
-            json!({ "data": [{ "id": "ds1", "day": "2026-11-01", "score": 82, "contributors": {}, "timestamp": "2026-11-01T00:00:00+00:00" }], "next_token": "p2" })
-        }
-        ("daily_sleep", true) => {
-            json!({ "data": [{ "id": "ds2", "day": "2026-11-02", "score": 71, "contributors": {}, "timestamp": "2026-11-02T00:00:00+00:00" }], "next_token": null })
-        }
-        ("sleep", _) => json!({ "data": [
-            { "id": "nap", "day": "2026-11-01", "type": "sleep", "total_sleep_duration": 1200, "deep_sleep_duration": 0, "light_sleep_duration": 1200, "rem_sleep_duration": 0, "efficiency": 80, "latency": 300, "average_hrv": 30, "lowest_heart_rate": 60 },
-            { "id": "night", "day": "2026-11-01", "type": "long_sleep", "total_sleep_duration": 27000, "deep_sleep_duration": 5400, "light_sleep_duration": 15000, "rem_sleep_duration": 6600, "efficiency": 91, "latency": 540, "average_hrv": 48, "lowest_heart_rate": 51 }
-        ], "next_token": null }),
-        ("daily_activity", _) => {
-            json!({ "data": [{ "id": "a1", "day": "2026-11-01", "score": 88, "steps": 10234, "active_calories": 512, "total_calories": 2500, "high_activity_time": 1200, "medium_activity_time": 2400, "low_activity_time": 9000 }], "next_token": null })
-        }
-        ("daily_readiness", _) => {
-            json!({ "data": [{ "id": "r1", "day": "2026-11-01", "score": 79, "temperature_deviation": -0.2, "contributors": { "resting_heart_rate": 90, "hrv_balance": 70 } }], "next_token": null })
-        }
-        ("heartrate", _) => {
-            json!({ "data": [{ "bpm": 58, "source": "awake", "timestamp": "2026-11-01T08:00:00+00:00" }], "next_token": null })
-        }
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    Json(body).into_response()
-}
+use serde_json::Value;
 
 async fn processor(pg: &TempPostgres, db: &str) -> (SocketAddr, sqlx::PgPool) {
     let url = pg.database(db).await;
@@ -123,13 +40,10 @@ fn settings(oura: SocketAddr, proc_addr: SocketAddr, token_file: &std::path::Pat
 async fn collects_pages_retries_rotates_tokens_and_stores() {
     let pg = TempPostgres::start();
     let (proc_addr, pool) = processor(&pg, "collect").await;
-    let state: Shared = Arc::default();
-    let oura = serve(
-        Router::new()
-            .route("/oauth/token", post(token))
-            .route("/v2/usercollection/{name}", get(collection))
-            .with_state(state.clone()),
-    )
+    let (oura, state) = fake::start(Oura {
+        scripted: vec![("daily_activity".into(), 1, 429), ("daily_readiness".into(), 1, 502)],
+        ..Default::default()
+    })
     .await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("oura-token.json");
@@ -180,14 +94,7 @@ async fn collects_pages_retries_rotates_tokens_and_stores() {
 async fn a_failure_half_way_stores_nothing_and_leaves_the_sync_state() {
     let pg = TempPostgres::start();
     let (proc_addr, pool) = processor(&pg, "failure").await;
-    let state: Shared = Arc::new(Mutex::new(Oura { broken: vec!["daily_readiness".into()], ..Default::default() }));
-    let oura = serve(
-        Router::new()
-            .route("/oauth/token", post(token))
-            .route("/v2/usercollection/{name}", get(collection))
-            .with_state(state.clone()),
-    )
-    .await;
+    let (oura, state) = fake::start(Oura { broken: vec!["daily_readiness".into()], ..Default::default() }).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("oura-token.json");
     std::fs::write(&token_file, "refresh-0").unwrap();
