@@ -10,7 +10,7 @@ use std::sync::Arc;
 use api_service::auth::{Claims, Keys};
 use api_service::{AppState, HttpSettings, app};
 use argon2::password_hash::{PasswordHasher, SaltString};
-use myhealth_common::testing::{TempPostgres, serve};
+use myhealth_common::testing::{TempPostgres, python_tool, serve};
 use serde_json::{Value, json};
 
 const KEY: &str = "test-signing-key-of-at-least-32-bytes!!";
@@ -341,18 +341,4 @@ async fn schemathesis_finds_nothing() {
     let summary = stdout.lines().filter(|l| l.contains("Test cases") || l.contains("passed")).collect::<Vec<_>>();
     println!("schemathesis: {}", summary.join(" | "));
     assert!(!summary.is_empty(), "no summary in:\n{stdout}");
-}
-
-/// A Python tool from the test venv (`tests/run` installs it); missing is a
-/// failure under CI and a skip elsewhere.
-fn python_tool(name: &str) -> Option<std::path::PathBuf> {
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name);
-    let on_path =
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()));
-    let found = on_path.or_else(|| venv.is_file().then_some(venv));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "`{name}` missing: run the suite with `tests/run`");
-        eprintln!("skipping: `{name}` not installed (run `tests/run`)");
-    }
-    found
 }

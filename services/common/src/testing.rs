@@ -128,3 +128,50 @@ pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
     tokio::spawn(async move { axum::serve(listener, service).await.expect("test server") });
     addr
 }
+
+/// A Python tool from the test venv (`tests/run` installs it into `.venv/`):
+/// missing is a failure under CI and a skip (None) elsewhere.
+pub fn python_tool(name: &str) -> Option<std::path::PathBuf> {
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name);
+    let on_path =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()));
+    let found = on_path.or_else(|| venv.is_file().then_some(venv));
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "`{name}` missing: run the suite with `tests/run`");
+        eprintln!("skipping: `{name}` not installed (run `tests/run`)");
+    }
+    found
+}
+
+/// An emulated AWS (`moto_server`, plain HTTP on 127.0.0.1), stopped on drop.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Option<Moto> {
+        let tool = python_tool("moto_server")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = std::process::Command::new(tool)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "moto_server did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(Moto { child, endpoint: format!("http://127.0.0.1:{port}") })
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -27,9 +27,12 @@ pub struct Settings {
     pub client_id: String,
     #[arg(long, env = "OURA_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: String,
-    /// Where the rotating refresh token lives (a mounted, writable file)
+    /// AWS Secrets Manager secret (name or ARN) holding the rotating tokens
+    #[arg(long, env = "OURA_TOKEN_SECRET_ID", required_unless_present = "token_file", conflicts_with = "token_file")]
+    pub token_secret_id: Option<String>,
+    /// Or a writable file holding them (outside the cluster)
     #[arg(long, env = "OURA_TOKEN_FILE")]
-    pub token_file: PathBuf,
+    pub token_file: Option<PathBuf>,
     #[arg(long, env = "PROCESSOR_URL", default_value = "http://data-processor:8080")]
     pub processor_url: String,
     /// Days re-fetched before the last synced day (Oura revises recent days)
@@ -76,7 +79,11 @@ pub async fn run(s: &Settings) -> anyhow::Result<Report> {
             None => today - Days::new(7),
         },
     };
-    let store = tokens::FileStore::new(s.token_file.clone());
+    let store = match (&s.token_secret_id, &s.token_file) {
+        (Some(id), _) => tokens::Store::Secret(tokens::SecretStore::new(id.clone()).await),
+        (None, Some(path)) => tokens::Store::File(tokens::FileStore::new(path.clone())),
+        (None, None) => anyhow::bail!("set OURA_TOKEN_SECRET_ID (or OURA_TOKEN_FILE) to where the Oura tokens live"),
+    };
     let mut client = oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry).await?;
 
     let daily_sleep = client.collection("daily_sleep", start, today).await.context("daily_sleep")?;

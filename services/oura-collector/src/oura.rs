@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::tokens::{FileStore, TokenSet};
+use crate::tokens::{Store, TokenSet};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
@@ -40,7 +40,7 @@ pub struct Client {
     base: String,
     client_id: String,
     client_secret: String,
-    store: FileStore,
+    store: Store,
     tokens: TokenSet,
     retry: Retry,
 }
@@ -51,7 +51,7 @@ impl Client {
         base: &str,
         client_id: &str,
         client_secret: &str,
-        store: FileStore,
+        store: Store,
         retry: Retry,
     ) -> anyhow::Result<Client> {
         let tokens = store.load().await?;

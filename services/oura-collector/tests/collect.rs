@@ -26,7 +26,8 @@ fn settings(oura: SocketAddr, proc_addr: SocketAddr, token_file: &std::path::Pat
         oura_base_url: format!("http://{oura}"),
         client_id: "cid".into(),
         client_secret: "csecret".into(),
-        token_file: token_file.to_path_buf(),
+        token_secret_id: None,
+        token_file: Some(token_file.to_path_buf()),
         processor_url: format!("http://{proc_addr}"),
         overlap_days: 2,
         backfill: Some(30),
@@ -113,4 +114,82 @@ async fn a_failure_half_way_stores_nothing_and_leaves_the_sync_state() {
     // Even a failed run keeps the rotated token it was given.
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
     assert_eq!(saved["refresh_token"], "refresh-1");
+}
+
+/// The binary as the CronJob runs it: environment only, the tokens in an AWS
+/// Secrets Manager secret (moto), exit status 0 on success and non-zero on
+/// failure so the Job shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_keeps_rotated_tokens_in_secrets_manager() {
+    let Some(moto) = myhealth_common::testing::Moto::start() else { return };
+    let pg = TempPostgres::start();
+    let (proc_addr, pool) = processor(&pg, "binary").await;
+    let (oura, state) = fake::start(Oura::default()).await;
+
+    let creds = aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "test");
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(creds)
+        .load()
+        .await;
+    let sm = aws_sdk_secretsmanager::Client::new(&aws);
+    let arn = sm
+        .create_secret()
+        .name("myhealth-dev/oura-refresh-token")
+        .secret_string("refresh-0")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+
+    let collector = |oura: SocketAddr| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oura-collector"));
+        cmd.env_clear()
+            .env("OURA_API_BASE_URL", format!("http://{oura}"))
+            .env("OURA_CLIENT_ID", "cid")
+            .env("OURA_CLIENT_SECRET", "csecret")
+            .env("OURA_TOKEN_SECRET_ID", &arn)
+            .env("PROCESSOR_URL", format!("http://{proc_addr}"))
+            .env("MAX_ATTEMPTS", "2")
+            .env("BACKOFF_BASE_MS", "10")
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing");
+        cmd
+    };
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = collector(oura);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let logs = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{logs}");
+    assert!(logs.contains("collection complete"), "{logs}");
+    assert!(
+        !logs.contains("csecret") && !logs.contains("refresh-1") && !logs.contains("access-1"),
+        "secrets in logs: {logs}"
+    );
+
+    // The rotated token is the secret's current version; the old one is dead at Oura.
+    let now = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
+    let saved: Value = serde_json::from_str(now.secret_string().unwrap()).unwrap();
+    assert_eq!(saved["refresh_token"], "refresh-1");
+    assert_eq!(state.lock().unwrap().generation, 1);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sleep_metrics").fetch_one(&pool).await.unwrap();
+    assert_eq!(rows, 2);
+
+    // A failing run: exit status 1.
+    let (broken, _) = fake::start(Oura { broken: vec!["sleep".into()], generation: 1, ..Default::default() }).await;
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = collector(broken);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("collection failed"));
 }
