@@ -13,6 +13,11 @@ pub enum AppError {
     /// The request could not be read as the expected JSON.
     #[error("{0}")]
     BadRequest(String),
+    #[error("expected `Content-Type: application/json`")]
+    NotJson,
+    /// Another request stored the same keys meanwhile: retry.
+    #[error("another batch stored the same samples concurrently; retry")]
+    Conflict,
     #[error("not found")]
     NotFound,
     /// The database is unreachable: the client should retry.
@@ -24,7 +29,13 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        if myhealth_common::db::is_unavailable(&e) { AppError::Unavailable } else { AppError::Internal(e.into()) }
+        if myhealth_common::db::is_unavailable(&e) {
+            AppError::Unavailable
+        } else if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+            AppError::Conflict
+        } else {
+            AppError::Internal(e.into())
+        }
     }
 }
 
@@ -33,6 +44,8 @@ impl IntoResponse for AppError {
         let (status, message) = match &self {
             AppError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, self.to_string()),
+            AppError::Conflict => (StatusCode::CONFLICT, self.to_string()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
             AppError::Unavailable => {
                 tracing::warn!("database unavailable");

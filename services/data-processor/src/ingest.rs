@@ -4,13 +4,14 @@
 //! statement (UNNEST of column arrays), all in one transaction, so a batch
 //! is stored completely or not at all, and sending it twice changes nothing.
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, header};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -85,43 +86,60 @@ pub struct Counts {
     pub heart_rate: usize,
 }
 
+/// A batch as it is stored: typed documents, each daily one with its raw
+/// JSON text (stored as JSONB as sent, without a round trip through `Value`).
 #[derive(Debug)]
-struct Parsed {
-    sleep: Vec<(SleepDoc, Value)>,
-    activity: Vec<(ActivityDoc, Value)>,
-    readiness: Vec<(ReadinessDoc, Value)>,
+struct Parsed<'a> {
+    sleep: Vec<(SleepDoc, &'a str)>,
+    activity: Vec<(ActivityDoc, &'a str)>,
+    readiness: Vec<(ReadinessDoc, &'a str)>,
     heart_rate: Vec<HeartRateSample>,
 }
 
-const KINDS: [&str; 4] = ["sleep", "activity", "readiness", "heart_rate"];
+/// The body: daily documents are kept raw until typed one by one (so an
+/// error names its index); samples are typed straight away.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body<'a> {
+    #[serde(default, borrow)]
+    sleep: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    activity: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    readiness: Vec<&'a RawValue>,
+    #[serde(default)]
+    heart_rate: Vec<HeartRateSample>,
+}
 
-fn parse_kind<T: serde::de::DeserializeOwned>(
-    body: &serde_json::Map<String, Value>,
+fn typed<'a, T: serde::de::DeserializeOwned>(
     kind: &str,
-) -> Result<Vec<(T, Value)>, AppError> {
-    let Some(v) = body.get(kind) else { return Ok(Vec::new()) };
-    let items = v.as_array().ok_or_else(|| AppError::Invalid(format!("`{kind}` must be an array")))?;
-    items
-        .iter()
+    raw: Vec<&'a RawValue>,
+) -> Result<Vec<(T, &'a str)>, AppError> {
+    raw.into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            serde_json::from_value::<T>(item.clone())
-                .map(|t| (t, item.clone()))
+        .map(|(i, r)| {
+            serde_json::from_str::<T>(r.get())
+                .map(|t| (t, r.get()))
                 .map_err(|e| AppError::Invalid(format!("{kind}[{i}]: {e}")))
         })
         .collect()
 }
 
-fn parse(body: Value) -> Result<Parsed, AppError> {
-    let Value::Object(map) = body else { return Err(AppError::Invalid("the body must be a JSON object".into())) };
-    if let Some(k) = map.keys().find(|k| !KINDS.contains(&k.as_str())) {
-        return Err(AppError::Invalid(format!("unknown kind `{k}` (expected sleep, activity, readiness, heart_rate)")));
-    }
+fn parse(bytes: &[u8]) -> Result<Parsed<'_>, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let body: Body = serde_path_to_error::deserialize(de).map_err(|e| {
+        let (path, inner) = (e.path().to_string(), e.into_inner());
+        let at = if path == "." { String::new() } else { format!("{path}: ") };
+        match inner.classify() {
+            serde_json::error::Category::Data => AppError::Invalid(format!("{at}{inner}")),
+            _ => AppError::BadRequest(format!("malformed JSON: {inner}")),
+        }
+    })?;
     Ok(Parsed {
-        sleep: parse_kind(&map, "sleep")?,
-        activity: parse_kind(&map, "activity")?,
-        readiness: parse_kind(&map, "readiness")?,
-        heart_rate: parse_kind::<HeartRateSample>(&map, "heart_rate")?.into_iter().map(|(h, _)| h).collect(),
+        sleep: typed("sleep", body.sleep)?,
+        activity: typed("activity", body.activity)?,
+        readiness: typed("readiness", body.readiness)?,
+        heart_rate: body.heart_rate,
     })
 }
 
@@ -210,10 +228,19 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn ingest(State(s): State<AppState>, body: Result<Json<Value>, JsonRejection>) -> Result<Json<Counts>, AppError> {
-    let Json(body) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let p = parse(body)?;
+async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Counts>, AppError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return Err(AppError::NotJson);
+    }
+    let mut p = parse(&body)?;
     validate(&p)?;
+    // A sample sent twice in one batch is one sample (and one row may only be upserted once per statement).
+    p.heart_rate.sort_by(|a, b| (a.timestamp, &a.source).cmp(&(b.timestamp, &b.source)));
+    p.heart_rate.dedup_by(|a, b| a.timestamp == b.timestamp && a.source == b.source);
     let counts = timed("ingest", store(&s.pool, &p)).await?;
     myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "sleep").increment(counts.sleep as u64);
     myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "activity")
@@ -233,7 +260,7 @@ async fn ingest(State(s): State<AppState>, body: Result<Json<Value>, JsonRejecti
 }
 
 /// One transaction, one statement per kind.
-async fn store(pool: &sqlx::PgPool, p: &Parsed) -> Result<Counts, AppError> {
+async fn store(pool: &sqlx::PgPool, p: &Parsed<'_>) -> Result<Counts, AppError> {
     let mut tx = pool.begin().await?;
     if !p.sleep.is_empty() {
         let d = &p.sleep;
@@ -301,36 +328,56 @@ async fn store(pool: &sqlx::PgPool, p: &Parsed) -> Result<Counts, AppError> {
     }
     if !p.heart_rate.is_empty() {
         let h = &p.heart_rate;
-        // A sample re-sent with the same time and source is the same sample.
-        sqlx::query(
-            "INSERT INTO heart_rate_samples (ts, source, bpm)
-             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int2[])
-             ON CONFLICT (ts, source) DO UPDATE SET bpm = EXCLUDED.bpm",
-        )
-        .bind(h.iter().map(|x| x.timestamp).collect::<Vec<_>>())
-        .bind(h.iter().map(|x| x.source.clone()).collect::<Vec<_>>())
-        .bind(h.iter().map(|x| x.bpm).collect::<Vec<_>>())
+        let ts: Vec<DateTime<Utc>> = h.iter().map(|x| x.timestamp).collect();
+        let source: Vec<&str> = h.iter().map(|x| x.source.as_str()).collect();
+        let bpm: Vec<i16> = h.iter().map(|x| x.bpm).collect();
+        // Samples are the volume stream. A batch covering time nothing is
+        // stored for yet (a backfill, a first load) takes a plain insert;
+        // ON CONFLICT's per-row speculative insertion costs as much again
+        // (docs/performance.md). Otherwise — the overlap re-fetched every
+        // run — upsert: a sample re-sent with the same time and source is
+        // the same sample. Should two writers race on a new range (the
+        // CronJob forbids concurrent runs), the loser fails on the primary
+        // key, rolls back whole, and is answered 409 to retry.
+        let (first, last) = (ts[0], ts[ts.len() - 1]); // sorted above
+        let stored: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM heart_rate_samples WHERE ts BETWEEN $1 AND $2)")
+                .bind(first)
+                .bind(last)
+                .fetch_one(&mut *tx)
+                .await?;
+        let upsert = if stored {
+            " ON CONFLICT (ts, source) DO UPDATE SET bpm = EXCLUDED.bpm WHERE heart_rate_samples.bpm IS DISTINCT FROM EXCLUDED.bpm"
+        } else {
+            ""
+        };
+        sqlx::query(&format!(
+            "INSERT INTO heart_rate_samples (ts, source, bpm) SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int2[]){upsert}"
+        ))
+        .bind(&ts)
+        .bind(&source)
+        .bind(&bpm)
         .execute(&mut *tx)
         .await?;
     }
     // The raw documents, keyed by kind and Oura id.
-    let raws: Vec<(&str, &str, NaiveDate, &Value)> = p
+    let raws: Vec<(&str, &str, NaiveDate, &str)> = p
         .sleep
         .iter()
-        .map(|(d, v)| ("sleep", d.id.as_str(), d.day, v))
-        .chain(p.activity.iter().map(|(d, v)| ("activity", d.id.as_str(), d.day, v)))
-        .chain(p.readiness.iter().map(|(d, v)| ("readiness", d.id.as_str(), d.day, v)))
+        .map(|(d, v)| ("sleep", d.id.as_str(), d.day, *v))
+        .chain(p.activity.iter().map(|(d, v)| ("activity", d.id.as_str(), d.day, *v)))
+        .chain(p.readiness.iter().map(|(d, v)| ("readiness", d.id.as_str(), d.day, *v)))
         .collect();
     if !raws.is_empty() {
         sqlx::query(
             "INSERT INTO raw_documents (kind, oura_id, day, payload)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::date[], $4::jsonb[])
+             SELECT k, id, d, p::jsonb FROM UNNEST($1::text[], $2::text[], $3::date[], $4::text[]) AS t(k, id, d, p)
              ON CONFLICT (kind, oura_id) DO UPDATE SET day = EXCLUDED.day, payload = EXCLUDED.payload, received_at = now()",
         )
         .bind(raws.iter().map(|r| r.0.to_string()).collect::<Vec<_>>())
         .bind(raws.iter().map(|r| r.1.to_string()).collect::<Vec<_>>())
         .bind(raws.iter().map(|r| r.2).collect::<Vec<_>>())
-        .bind(raws.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
+        .bind(raws.iter().map(|r| r.3).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
@@ -350,22 +397,30 @@ mod tests {
 
     #[test]
     fn rejects_out_of_range_with_the_field_path() {
-        let p = parse(json!({ "sleep": [{ "id": "a", "day": "2026-11-01", "score": 140 }] })).unwrap();
+        let body = json!({ "sleep": [{ "id": "a", "day": "2026-11-01", "score": 140 }] }).to_string();
+        let p = parse(body.as_bytes()).unwrap();
         let e = validate(&p).unwrap_err().to_string();
         assert_eq!(e, "sleep[0].score: 140 is outside 0..=100");
     }
 
     #[test]
     fn rejects_unknown_kinds_and_bad_types() {
-        assert!(parse(json!({ "steps": [] })).unwrap_err().to_string().contains("unknown kind `steps`"));
-        let e = parse(json!({ "activity": [{ "id": "a", "day": "yesterday" }] })).unwrap_err().to_string();
+        let e = parse(br#"{ "steps": [] }"#).unwrap_err().to_string();
+        assert!(e.contains("unknown field `steps`, expected one of `sleep`, `activity`"), "{e}");
+        let e = parse(br#"{ "activity": [{ "id": "a", "day": "yesterday" }] }"#).unwrap_err().to_string();
         assert!(e.starts_with("activity[0]: "), "{e}");
+        let e = parse(br#"{ "heart_rate": [{ "bpm": 60, "source": "awake", "timestamp": "2026-11-01T00:00:00Z" }, { "bpm": "fast" }] }"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("heart_rate[1].bpm: invalid type"), "{e}");
+        assert!(matches!(parse(b"{ \"sleep\": [").unwrap_err(), AppError::BadRequest(_)));
     }
 
     #[test]
     fn rejects_a_day_twice() {
-        let p = parse(json!({ "readiness": [{ "id": "a", "day": "2026-11-01" }, { "id": "b", "day": "2026-11-01" }] }))
-            .unwrap();
+        let body = json!({ "readiness": [{ "id": "a", "day": "2026-11-01" }, { "id": "b", "day": "2026-11-01" }] });
+        let body = body.to_string();
+        let p = parse(body.as_bytes()).unwrap();
         assert_eq!(validate(&p).unwrap_err().to_string(), "readiness: day 2026-11-01 appears twice in the batch");
     }
 }

@@ -100,6 +100,19 @@ async fn ingest_round_trip_idempotency_and_refusals() {
         .await
         .unwrap();
     assert_eq!(s2, 77);
+    // A corrected sample too, and a sample twice in one batch is one sample.
+    let mut hr = batch();
+    hr["heart_rate"][0]["bpm"] = json!(99);
+    let dup = hr["heart_rate"][0].clone();
+    hr["heart_rate"].as_array_mut().unwrap().push(dup);
+    assert_eq!(http.post(url("/api/v1/ingest")).json(&hr).send().await.unwrap().status(), 200);
+    let bpm: Vec<i16> =
+        sqlx::query_scalar("SELECT bpm FROM heart_rate_samples ORDER BY ts").fetch_all(&s.pool).await.unwrap();
+    assert!(bpm.contains(&99), "{bpm:?}");
+    assert_eq!(counts(&s.pool).await, [2, 1, 1, 2, 4]);
+    // Not JSON by content type: 415.
+    let res = http.post(url("/api/v1/ingest")).body(batch().to_string()).send().await.unwrap();
+    assert_eq!(res.status(), 415);
 
     // A bad record anywhere: 422 with the path, and nothing of the batch stored.
     let mut bad = batch();

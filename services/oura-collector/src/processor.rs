@@ -21,7 +21,12 @@ impl Processor {
         loop {
             attempt += 1;
             let (wait, why) = match req().send().await {
-                Ok(res) if res.status().is_server_error() || res.status() == StatusCode::TOO_MANY_REQUESTS => {
+                // 409: a concurrent batch stored the same samples first; the retry upserts.
+                Ok(res)
+                    if res.status().is_server_error()
+                        || res.status() == StatusCode::TOO_MANY_REQUESTS
+                        || res.status() == StatusCode::CONFLICT =>
+                {
                     (retry_after(&res), res.status().to_string())
                 }
                 Ok(res) => return Ok(res),
