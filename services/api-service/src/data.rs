@@ -1,7 +1,10 @@
 //! The data routes: the dashboard (latest day and 7-day averages) and the
 //! day-by-day lists with `start`, `end`, `limit` and a `cursor`, newest first.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -183,8 +186,20 @@ fn dashboard_sql() -> &'static str {
 /// The latest day and the 7-day average score of sleep, activity and readiness.
 #[utoipa::path(get, path = "/api/v1/dashboard", tag = "data", security(("bearer" = [])),
     responses((status = 200, body = Dashboard), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn dashboard(_u: User, State(s): State<AppState>) -> Result<Json<Dashboard>, ApiError> {
+pub async fn dashboard(_u: User, State(s): State<AppState>) -> Result<Response, ApiError> {
+    if let Some(body) = s.cache.get() {
+        myhealth_common::metrics::counter!("dashboard_cache_total", "result" => "hit").increment(1);
+        return Ok(json_response(body));
+    }
+    myhealth_common::metrics::counter!("dashboard_cache_total", "result" => "miss").increment(1);
+    let generation = s.cache.generation();
     let sqlx::types::Json(d): sqlx::types::Json<Dashboard> =
         myhealth_common::telemetry::timed("dashboard", sqlx::query_scalar(dashboard_sql()).fetch_one(&s.pool)).await?;
-    Ok(Json(d))
+    let body = Bytes::from(serde_json::to_vec(&d).map_err(|e| ApiError::Internal(e.into()))?);
+    s.cache.put(generation, body.clone());
+    Ok(json_response(body))
+}
+
+fn json_response(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }

@@ -6,6 +6,7 @@
 //! `openapi.json` beside this crate is the committed copy, checked by a test.
 
 pub mod auth;
+pub mod cache;
 pub mod data;
 pub mod error;
 pub mod limit;
@@ -89,6 +90,16 @@ impl Default for HttpSettings {
 pub struct AppState {
     pub pool: PgPool,
     pub auth: Arc<auth::Keys>,
+    pub cache: Arc<cache::Cache>,
+}
+
+impl AppState {
+    /// The state, with the dashboard cache listening for stored batches.
+    pub fn new(pool: PgPool, auth: Arc<auth::Keys>) -> AppState {
+        let cache = Arc::new(cache::Cache::default());
+        cache::spawn_listener(pool.clone(), cache.clone());
+        AppState { pool, auth, cache }
+    }
 }
 
 #[derive(utoipa::OpenApi)]
@@ -180,7 +191,7 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     myhealth_common::telemetry::init_logs("api-service");
     let metrics = myhealth_common::telemetry::init_metrics();
     let keys = auth::Keys::new(&s.username, &s.password_hash, &s.jwt_signing_key)?;
-    let state = AppState { pool: s.db.pool()?, auth: Arc::new(keys) };
+    let state = AppState::new(s.db.pool()?, Arc::new(keys));
     let router = app(state, metrics, &s.http)?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
     tracing::info!(port = s.port, "listening");

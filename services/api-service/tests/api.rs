@@ -46,7 +46,7 @@ impl World {
         let metrics = myhealth_common::telemetry::init_metrics();
         let processor =
             serve(data_processor::app(data_processor::AppState { pool: pool.clone() }, metrics.clone(), 1 << 20)).await;
-        let api = serve(app(AppState { pool, auth: keys() }, metrics, &settings).unwrap()).await;
+        let api = serve(app(AppState::new(pool, keys()), metrics, &settings).unwrap()).await;
         World { _pg: pg, processor, api, http: reqwest::Client::new() }
     }
 
@@ -141,6 +141,20 @@ async fn login_tokens_and_data() {
     assert_eq!(d["sleep"]["avg_7d_score"], 76.0);
     assert_eq!(d["readiness"]["latest"]["score"], 85);
     assert_eq!(d["readiness"]["avg_7d_score"], 85.0);
+
+    // The dashboard is cached, and a stored batch replaces the cached answer
+    // (the processor's NOTIFY reaches the api-service's listener within milliseconds).
+    assert_eq!(w.get("/api/v1/dashboard", &tok).await, d);
+    w.ingest(json!({ "readiness": [{ "id": "r2", "day": "2026-11-11", "score": 60 }] })).await;
+    let mut latest = Value::Null;
+    for _ in 0..50 {
+        latest = w.get("/api/v1/dashboard", &tok).await["readiness"]["latest"]["day"].clone();
+        if latest == "2026-11-11" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(latest, "2026-11-11", "a stored batch must show on the dashboard");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -280,7 +294,7 @@ async fn openapi_document_is_committed_and_matches_the_routes() {
     // No database needed: every operation is refused for want of a token first.
     let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:9/none").unwrap();
     let metrics = myhealth_common::telemetry::init_metrics();
-    let api = serve(app(AppState { pool, auth: keys() }, metrics, &relaxed()).unwrap()).await;
+    let api = serve(app(AppState::new(pool, keys()), metrics, &relaxed()).unwrap()).await;
     let http = reqwest::Client::new();
     let doc: Value = http.get(format!("http://{api}/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc, serde_json::from_str::<Value>(&generated).unwrap());

@@ -25,7 +25,7 @@ async fn oura_to_api_through_an_outage() {
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let hash = argon2::Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
     let keys = Arc::new(Keys::new("me", &hash, "an-e2e-signing-key-that-is-32-bytes-long").unwrap());
-    let api = serve(app(AppState { pool: pool.clone(), auth: keys }, metrics, &HttpSettings::default()).unwrap()).await;
+    let api = serve(app(AppState::new(pool.clone(), keys), metrics, &HttpSettings::default()).unwrap()).await;
     let (oura, oura_state) = fake::start(Oura::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token.json");

@@ -381,6 +381,8 @@ async fn store(pool: &sqlx::PgPool, p: &Parsed<'_>) -> Result<Counts, AppError> 
         .execute(&mut *tx)
         .await?;
     }
+    // Readers that cache (the api-service dashboard) drop their answer when this commits.
+    sqlx::query("SELECT pg_notify('myhealth_ingest', '')").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Counts {
         sleep: p.sleep.len(),

@@ -1,0 +1,94 @@
+//! The dashboard, cached: every request of the single user asks the same
+//! question, and the answer only changes when the data-processor stores a
+//! batch (every 5 minutes). The processor sends `NOTIFY myhealth_ingest` in
+//! the transaction that stores it; a listener here drops the cached answer
+//! when that commits. While the listener is not connected nothing is cached,
+//! and a cached answer is never older than [`MAX_AGE`] in any case.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+/// The channel the data-processor notifies after storing a batch.
+pub const CHANNEL: &str = "myhealth_ingest";
+/// A safety net: even with a healthy listener, answers are recomputed this often.
+pub const MAX_AGE: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+pub struct Cache {
+    listening: AtomicBool,
+    /// Bumped by every invalidation: an answer computed across one is not kept.
+    generation: AtomicU64,
+    dashboard: RwLock<Option<(Instant, Bytes)>>,
+}
+
+impl Cache {
+    /// The cached dashboard, if there is a fresh one.
+    pub fn get(&self) -> Option<Bytes> {
+        if !self.listening.load(Ordering::Acquire) {
+            return None;
+        }
+        let guard = self.dashboard.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().filter(|(at, _)| at.elapsed() < MAX_AGE).map(|(_, b)| b.clone())
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keep `body`, computed from data read after `generation` was taken.
+    pub fn put(&self, generation: u64, body: Bytes) {
+        let mut guard = self.dashboard.write().unwrap_or_else(|e| e.into_inner());
+        if self.listening.load(Ordering::Acquire) && self.generation() == generation {
+            *guard = Some((Instant::now(), body));
+        }
+    }
+
+    pub fn invalidate(&self) {
+        let mut guard = self.dashboard.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *guard = None;
+    }
+
+    fn set_listening(&self, on: bool) {
+        self.invalidate();
+        self.listening.store(on, Ordering::Release);
+    }
+}
+
+/// Listen for stored batches for as long as the process lives, reconnecting
+/// with backoff; caching is off whenever the listener is not connected.
+pub fn spawn_listener(pool: PgPool, cache: Arc<Cache>) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match PgListener::connect_with(&pool).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(CHANNEL).await {
+                        tracing::warn!(error = %e, "cannot listen for stored batches");
+                    } else {
+                        cache.set_listening(true);
+                        wait = Duration::from_millis(500);
+                        // `try_recv` reports a lost connection as `None` instead of reconnecting
+                        // silently, so no notification can be missed while the cache is on.
+                        loop {
+                            match listener.try_recv().await {
+                                Ok(Some(_)) => cache.invalidate(),
+                                Ok(None) => break tracing::warn!("notification connection lost"),
+                                Err(e) => break tracing::warn!(error = %e, "notification listener failed"),
+                            }
+                        }
+                    }
+                    cache.set_listening(false);
+                }
+                Err(e) => tracing::debug!(error = %e, "notification listener cannot connect"),
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
+    });
+}
