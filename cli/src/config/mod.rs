@@ -162,7 +162,18 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
             Err(e) => diags.push(type_error(&doc, e)),
         }
     }
-    let config = Config { project, environments };
+    // `[defaults]` on its own, as the Helm chart's values.yaml: what an
+    // environment without overrides would get. Its problems were reported
+    // through the environments that inherit it; here they only mean there is
+    // no such standalone view (values.yaml then follows the first environment).
+    let standalone = {
+        let mut scratch = Vec::new();
+        let span = key_span(&doc, "defaults").unwrap_or(0..0);
+        RawSettings::deserialize(toml::de::Deserializer::from(Spanned::new(span.clone(), defaults)))
+            .ok()
+            .and_then(|s| resolve::environment(&project, Sp::new("default".to_string(), span), s, &mut scratch))
+    };
+    let config = Config { project, environments, defaults: standalone };
     if validate {
         validate::validate(&doc, &config, diags);
     }

@@ -12,8 +12,10 @@ use super::span::Sp;
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
     pub project: Project,
-    /// In name order.
+    /// In file order.
     pub environments: Vec<Environment>,
+    /// `[defaults]` resolved on its own (an environment named `default`), if it resolves.
+    pub defaults: Option<Environment>,
 }
 
 impl Config {

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod hcl;
+pub mod helm;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -115,6 +116,8 @@ fn families() -> &'static [Family] {
         Family { prefix: "terraform/envs/{env}/", syntax: Syntax::Jinja, context: Environment(context::terraform_env) },
         Family { prefix: "terraform/modules/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "terraform/bootstrap/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
+        Family { prefix: "helm/values-{env}.yaml", syntax: Syntax::Jinja, context: Environment(helm::env_context) },
+        Family { prefix: "helm/myhealth/", syntax: Syntax::Jinja, context: Project(helm::chart_context) },
         Family { prefix: "README.md", syntax: Syntax::Jinja, context: Project(context::index) },
     ];
     F
@@ -152,6 +155,11 @@ pub fn header_for(path: &str, config_name: &str) -> Option<String> {
     );
     let name = path.rsplit('/').next().unwrap_or(path);
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    // Helm renders its chart's templates (NOTES.txt too): a template comment
+    // keeps the header out of the manifests.
+    if path.starts_with("helm/") && path.contains("/templates/") {
+        return Some(format!("{{{{- /* {text} */ -}}}}\n"));
+    }
     match ext {
         "tf" | "tfvars" | "hcl" | "yml" | "yaml" | "toml" | "sh" | "helmignore" | "txt" | "gitignore" => {
             Some(format!("# {text}\n"))
@@ -173,6 +181,11 @@ fn make_env(syntax: Syntax) -> Result<Environment<'static>> {
     }
     b.trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(true);
     env.set_syntax(b.build().map_err(|e| anyhow!("template syntax: {e}"))?);
+    env.add_filter("yaml", |v: Value| -> Result<String, minijinja::Error> {
+        serde_yaml_ng::to_string(&to_json(&v)?)
+            .map(|y| y.trim_end().to_string())
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+    });
     env.add_filter("hcl", |v: Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
         Ok(hcl::value(&to_json(&v)?, indent.unwrap_or(0)))
     });
@@ -263,7 +276,11 @@ pub fn render(cfg: &Config, templates: &Templates, opts: &Options) -> Result<Tre
                     text.push('\n');
                     (d.to_string(), text.into_bytes())
                 }
-                None => (dest, bytes.to_vec()),
+                // Copied as is, behind the generated header where the format has comments.
+                None => match header_for(&dest, &opts.config_name) {
+                    Some(h) => (dest, [h.as_bytes(), bytes].concat()),
+                    None => (dest, bytes.to_vec()),
+                },
             };
             if tree.insert(contents.0.clone(), contents.1).is_some() {
                 bail!("two templates render to `{}`", contents.0);

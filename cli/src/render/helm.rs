@@ -1,0 +1,256 @@
+//! The Helm chart's values, typed: `values.yaml` (from `[defaults]`),
+//! `values-<env>.yaml` (one per environment) and `values.schema.json` all
+//! come from [`Values`], so the schema Helm enforces is exactly the shape
+//! myhealthctl writes — and a hand-edited values file that strays from it is
+//! refused by Helm itself.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::config::model::{Environment, Service};
+use crate::config::raw::ServiceKind;
+
+/// Everything the chart's templates read.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Values {
+    pub global: Global,
+    pub data_processor: Workload,
+    pub api_service: ApiService,
+    pub oura_collector: Collector,
+}
+
+/// Shared by every object of the release.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Global {
+    /// Project name (also the namespace the services run in).
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,39}$"))]
+    pub project: String,
+    /// Environment name.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,29}$"))]
+    pub environment: String,
+    /// Production policy applies.
+    pub production: bool,
+    /// AWS account of the environment (12 digits).
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub aws_account_id: String,
+    pub aws_region: String,
+    /// EKS cluster name; IRSA role names derive from it.
+    pub cluster_name: String,
+    /// Container registry (ECR) host.
+    pub image_registry: String,
+    /// Image tag of every service (the deploy command sets the built one).
+    pub image_tag: String,
+}
+
+/// CPU and memory, as Kubernetes quantities.
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    pub requests: Quantities,
+    pub limits: Quantities,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quantities {
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?m?$"))]
+    pub cpu: String,
+    #[schemars(regex(pattern = r"^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$"))]
+    pub memory: String,
+}
+
+/// A long-running service: Deployment, Service, HPA, PodDisruptionBudget.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Workload {
+    pub enabled: bool,
+    /// Image repository under the registry.
+    pub image: String,
+    /// Replicas when autoscaling is off.
+    #[schemars(range(min = 1, max = 100))]
+    pub replicas: u32,
+    #[schemars(range(min = 1024, max = 65535))]
+    pub port: u16,
+    pub autoscaling: Autoscaling,
+    pub resources: Resources,
+    /// Plain environment variables (never secrets).
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Autoscaling {
+    pub enabled: bool,
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: u32,
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: u32,
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_percent: u32,
+}
+
+/// The api-service: a workload plus its HTTP policy.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiService {
+    #[serde(flatten)]
+    pub workload: Workload,
+    /// Browser origins allowed by CORS.
+    pub cors_allowed_origins: Vec<String>,
+    /// Requests per second per client on the data routes.
+    #[schemars(range(min = 1))]
+    pub rate_limit_per_second: u32,
+    #[schemars(range(min = 1))]
+    pub rate_limit_burst: u32,
+    /// Proxies in front that append to X-Forwarded-For (the Istio gateway).
+    pub trusted_proxy_hops: u32,
+}
+
+/// The oura-collector CronJob.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Collector {
+    pub enabled: bool,
+    pub image: String,
+    /// Five-field cron schedule.
+    #[schemars(regex(pattern = r"^\S+ \S+ \S+ \S+ \S+$"))]
+    pub schedule: String,
+    #[schemars(range(min = 0, max = 10))]
+    pub backoff_limit: u32,
+    /// A run taking longer is killed (and counts as failed).
+    #[schemars(range(min = 30))]
+    pub active_deadline_seconds: u32,
+    pub successful_jobs_history_limit: u32,
+    pub failed_jobs_history_limit: u32,
+    pub resources: Resources,
+    pub env: BTreeMap<String, String>,
+    /// IAM role of its service account (IRSA): may read and write the token secret.
+    pub role_arn: String,
+    /// The Secrets Manager secret holding the rotating Oura tokens.
+    pub token_secret_id: String,
+}
+
+fn resources(s: &Service) -> Resources {
+    let r = &s.resources;
+    Resources {
+        requests: Quantities { cpu: r.cpu_request.value.clone(), memory: r.memory_request.value.clone() },
+        limits: Quantities { cpu: r.cpu_limit.value.clone(), memory: r.memory_limit.value.clone() },
+    }
+}
+
+fn env_vars(s: &Service) -> BTreeMap<String, String> {
+    s.env.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()
+}
+
+fn workload(cfg: &Config, env: &Environment, name: &str) -> Workload {
+    let image = format!("{}/{name}", cfg.project.name.value);
+    match env.services.iter().find(|s| s.name.value == name && s.kind.value == ServiceKind::Deployment) {
+        Some(s) => Workload {
+            enabled: true,
+            image,
+            replicas: s.replicas.value,
+            port: s.port.value,
+            autoscaling: Autoscaling {
+                enabled: s.autoscaling.enabled.value,
+                min_replicas: s.autoscaling.min_replicas.value,
+                max_replicas: s.autoscaling.max_replicas.value,
+                target_cpu_percent: s.autoscaling.target_cpu_percent.value,
+            },
+            resources: resources(s),
+            env: env_vars(s),
+        },
+        None => Workload {
+            enabled: false,
+            image,
+            replicas: 1,
+            port: 8080,
+            autoscaling: Autoscaling { enabled: false, min_replicas: 1, max_replicas: 1, target_cpu_percent: 80 },
+            resources: Resources {
+                requests: Quantities { cpu: "50m".into(), memory: "64Mi".into() },
+                limits: Quantities { cpu: "200m".into(), memory: "128Mi".into() },
+            },
+            env: BTreeMap::new(),
+        },
+    }
+}
+
+/// The values of one environment.
+pub fn values(cfg: &Config, env: &Environment) -> Values {
+    let account = &env.aws.account_id.value;
+    let region = &env.aws.region.value;
+    let cluster = &env.eks.cluster_name.value;
+    let collector =
+        env.services.iter().find(|s| s.name.value == "oura-collector" && s.kind.value == ServiceKind::Cronjob);
+    Values {
+        global: Global {
+            project: cfg.project.name.value.clone(),
+            environment: env.name.value.clone(),
+            production: env.production.value,
+            aws_account_id: account.clone(),
+            aws_region: region.clone(),
+            cluster_name: cluster.clone(),
+            image_registry: format!("{account}.dkr.ecr.{region}.amazonaws.com"),
+            image_tag: env!("CARGO_PKG_VERSION").into(),
+        },
+        data_processor: workload(cfg, env, "data-processor"),
+        api_service: ApiService {
+            workload: workload(cfg, env, "api-service"),
+            cors_allowed_origins: env.api_gateway.cors_allow_origins.value.iter().map(|o| o.value.clone()).collect(),
+            rate_limit_per_second: 20,
+            rate_limit_burst: 40,
+            trusted_proxy_hops: if env.istio.enabled.value { 1 } else { 0 },
+        },
+        oura_collector: Collector {
+            enabled: collector.is_some(),
+            image: format!("{}/oura-collector", cfg.project.name.value),
+            schedule: collector.and_then(|c| c.schedule.as_ref()).map_or("*/5 * * * *".into(), |s| s.value.clone()),
+            backoff_limit: 2,
+            active_deadline_seconds: 240,
+            successful_jobs_history_limit: 3,
+            failed_jobs_history_limit: 5,
+            resources: collector.map_or_else(
+                || Resources {
+                    requests: Quantities { cpu: "50m".into(), memory: "64Mi".into() },
+                    limits: Quantities { cpu: "200m".into(), memory: "128Mi".into() },
+                },
+                resources,
+            ),
+            env: collector.map(env_vars).unwrap_or_default(),
+            // Matches the Terraform's IRSA role `${cluster_name}-oura-collector`.
+            role_arn: format!("arn:aws:iam::{account}:role/{cluster}-oura-collector"),
+            token_secret_id: env.secrets.oura_refresh_token.value.0.clone(),
+        },
+    }
+}
+
+/// `values.schema.json`: the JSON Schema of [`Values`].
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Values)).expect("schema serialises")
+}
+
+/// Context of `helm/values-{env}.yaml`.
+pub fn env_context(cfg: &Config, env: &Environment) -> minijinja::Value {
+    super::ctx(serde_json::json!({ "values": values(cfg, env) }))
+}
+
+/// Context of `helm/myhealth/`: the chart's metadata, its default values
+/// (`[defaults]` on its own, else the first environment) and its schema.
+pub fn chart_context(cfg: &Config) -> minijinja::Value {
+    let base = cfg.defaults.as_ref().or(cfg.environments.first()).expect("at least one environment");
+    let kube = cfg.environments.iter().map(|e| e.eks.version.value.clone()).min().unwrap_or_default();
+    super::ctx(serde_json::json!({
+        "chart": {
+            "name": cfg.project.name.value,
+            "version": env!("CARGO_PKG_VERSION"),
+            "app_version": env!("CARGO_PKG_VERSION"),
+            "kube_version": format!(">={kube}.0-0"),
+        },
+        "values": values(cfg, base),
+        "schema": schema(),
+    }))
+}

@@ -1,0 +1,152 @@
+//! The Helm chart through the real Helm (the Helm v4 Go SDK in the
+//! `helm-python-sdk` wheel, driven by `tests/helm/render.py`): lint clean,
+//! every environment of the default config and of each fixture renders, the
+//! rendered objects pass `kubernetes-validate --strict` for the cluster
+//! version in the config, a values file that breaks the schema is refused by
+//! Helm with the schema's message, and the default config's manifests are
+//! snapshotted per environment.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{cmd, require_tool, root};
+
+const CONFIGS: [(&str, &str); 4] = [
+    ("default", "myhealth.toml"),
+    ("minimal", "tests/fixtures/minimal.toml"),
+    ("multi_region", "tests/fixtures/multi-region.toml"),
+    ("moto", "tests/fixtures/moto.toml"),
+];
+
+fn python() -> PathBuf {
+    require_tool("python3")
+}
+
+fn driver<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    Command::new(python()).arg(root().join("tests/helm/render.py")).args(args).output().unwrap()
+}
+
+/// Render a config into a temporary `generated/`.
+fn generate(config: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    cmd().args(["render", "--config"]).arg(root().join(config)).arg("--out").arg(out.path()).assert().success();
+    out
+}
+
+/// The environments of a rendered tree and their cluster versions (from the values files).
+fn environments(generated: &Path) -> Vec<(String, String)> {
+    let mut envs = Vec::new();
+    for entry in std::fs::read_dir(generated.join("helm")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(env) = name.strip_prefix("values-").and_then(|n| n.strip_suffix(".yaml")) {
+            let tfvars =
+                std::fs::read_to_string(generated.join(format!("terraform/envs/{env}/terraform.tfvars"))).unwrap();
+            let version = tfvars
+                .lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("cluster_version")
+                        .map(|v| v.trim_start_matches([' ', '=']).trim_matches('"').to_string())
+                })
+                .expect("cluster_version in terraform.tfvars");
+            envs.push((env.to_string(), version));
+        }
+    }
+    envs.sort();
+    envs
+}
+
+/// Every manifest file of a rendered environment, as (path, text).
+fn manifests(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| (p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn lint_is_clean() {
+    let generated = generate("myhealth.toml");
+    let chart = generated.path().join("helm/myhealth");
+    for (_, version) in environments(generated.path()) {
+        let out = driver(&["lint".as_ref(), chart.as_os_str(), version.as_ref()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["total_charts_linted"], 1);
+        assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+        let serious: Vec<&serde_json::Value> =
+            report["messages"].as_array().unwrap().iter().filter(|m| m["severity"].as_u64() >= Some(2)).collect();
+        assert!(serious.is_empty(), "lint warnings or errors for Kubernetes {version}: {serious:#?}");
+    }
+}
+
+#[test]
+fn every_environment_renders_and_is_valid_kubernetes() {
+    let validate = require_tool("kubernetes-validate");
+    for (name, config) in CONFIGS {
+        let generated = generate(config);
+        let chart = generated.path().join("helm/myhealth");
+        let envs = environments(generated.path());
+        assert!(!envs.is_empty(), "{name}: no values files");
+        for (env, version) in envs {
+            let values = generated.path().join(format!("helm/values-{env}.yaml"));
+            let out_dir = generated.path().join(format!("rendered/{env}"));
+            let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
+            assert!(out.status.success(), "{name}/{env}: Helm refused: {}", String::from_utf8_lossy(&out.stderr));
+            let files: Vec<PathBuf> =
+                walk(&out_dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+            assert!(files.len() >= 2, "{name}/{env}: too little rendered: {files:?}");
+            let out = Command::new(&validate)
+                .args(["--strict", "--quiet", "--kubernetes-version", &format!("{version}.0")])
+                .args(&files)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}/{env}: kubernetes-validate {version}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if name == "default" {
+                let text: String = manifests(&out_dir).into_iter().map(|(p, t)| format!("# ---- {p}\n{t}\n")).collect();
+                insta::assert_snapshot!(format!("helm_{env}"), text);
+            }
+        }
+    }
+}
+
+#[test]
+fn helm_refuses_values_that_break_the_schema() {
+    let generated = generate("myhealth.toml");
+    let chart = generated.path().join("helm/myhealth");
+    let good = std::fs::read_to_string(generated.path().join("helm/values-dev.yaml")).unwrap();
+    for (from, to, message) in [
+        ("schedule: '*/5 * * * *'", "schedule: every five minutes", "/ouraCollector/schedule"),
+        ("  replicas: 2\n", "  replicas: 0\n", "minimum: got 0, want 1"),
+        ("awsAccountId: '123456789012'", "awsAccountId: '1234'", "/global/awsAccountId"),
+        ("global:\n", "global:\n  typo: true\n", "additional properties 'typo' not allowed"),
+    ] {
+        assert!(good.contains(from), "the dev values no longer contain `{from}`");
+        let bad = generated.path().join("bad.yaml");
+        std::fs::write(&bad, good.replacen(from, to, 1)).unwrap();
+        let out = driver(&["check".as_ref(), chart.as_os_str(), bad.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "Helm accepted `{to}`: {stderr}");
+        assert!(stderr.contains("values don't meet the specifications of the schema"), "{stderr}");
+        assert!(stderr.contains(message), "`{message}` not in: {stderr}");
+    }
+}
