@@ -55,13 +55,13 @@ fn config_is_found_from_a_subdirectory() {
 fn render_reports_changes_and_is_idempotent() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     cmd_in(p.path()).arg("render").assert().success().stdout(contains(
-        "rendered 54 files for 1 environment (dev) into `generated/`: 54 added, 0 changed, 0 removed",
+        "rendered 55 files for 1 environment (dev) into `generated/`: 55 added, 0 changed, 0 removed",
     ));
-    cmd_in(p.path()).arg("render").assert().success().stdout(contains("`generated/` is up to date: 54 files"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("`generated/` is up to date: 55 files"));
     p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
-    cmd_in(p.path()).arg("render").assert().success().stdout(contains("9 added, 1 changed, 0 removed"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("10 added, 1 changed, 0 removed"));
     p.edit("\n[environments.qa]\n", "");
-    cmd_in(p.path()).arg("render").assert().success().stdout(contains("0 added, 1 changed, 9 removed"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("0 added, 1 changed, 10 removed"));
     assert!(!p.path().join("generated/terraform/envs/qa").exists(), "files no longer produced are removed");
 }
 
@@ -137,7 +137,7 @@ fn diff_base_reads_history_not_the_working_tree() {
     // HEAD~1 has no qa; the working tree's generated/ is not consulted.
     std::fs::remove_dir_all(p.path().join("generated")).unwrap();
     cmd_in(p.path()).args(["diff", "--base", "HEAD~1", "--stat"]).assert().success().stdout(
-        contains("== environment `qa`: 9 added, 0 changed, 0 removed").and(contains("  A terraform/envs/qa/main.tf")),
+        contains("== environment `qa`: 10 added, 0 changed, 0 removed").and(contains("  A terraform/envs/qa/main.tf")),
     );
     cmd_in(p.path())
         .args(["diff", "--base", "HEAD"])
@@ -203,12 +203,12 @@ fn validate_reports_ok_as_text_and_json() {
         .arg("validate")
         .assert()
         .success()
-        .stdout("`myhealth.toml` is valid: 3 environments (dev, staging, prod), 72 files to render\n");
+        .stdout("`myhealth.toml` is valid: 3 environments (dev, staging, prod), 73 files to render\n");
     let out = cmd().args(["validate", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"valid": true, "config": "myhealth.toml", "environments": ["dev", "staging", "prod"], "files": 72})
+        serde_json::json!({"valid": true, "config": "myhealth.toml", "environments": ["dev", "staging", "prod"], "files": 73})
     );
 }
 

@@ -21,6 +21,23 @@ pub struct Values {
     pub data_processor: Workload,
     pub api_service: ApiService,
     pub oura_collector: Collector,
+    pub network_policies: NetworkPolicies,
+}
+
+/// Default deny, then explicit allows.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkPolicies {
+    pub enabled: bool,
+    /// The VPC: where the load balancer's traffic comes from when Istio is off.
+    pub vpc_cidr: String,
+    /// Where PostgreSQL lives (the private subnets).
+    pub database_cidrs: Vec<String>,
+    /// Istio is on: traffic enters through its ingress gateway, sidecars talk to istiod.
+    pub istio: bool,
+    pub istio_namespace: String,
+    /// Prometheus scrapes from here.
+    pub monitoring_namespace: String,
 }
 
 /// Shared by every object of the release.
@@ -224,6 +241,14 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
             // Matches the Terraform's IRSA role `${cluster_name}-oura-collector`.
             role_arn: format!("arn:aws:iam::{account}:role/{cluster}-oura-collector"),
             token_secret_id: env.secrets.oura_refresh_token.value.0.clone(),
+        },
+        network_policies: NetworkPolicies {
+            enabled: true,
+            vpc_cidr: env.network.vpc_cidr.value.clone(),
+            database_cidrs: env.network.private_subnets.value.iter().map(|c| c.value.clone()).collect(),
+            istio: env.istio.enabled.value,
+            istio_namespace: "istio-system".into(),
+            monitoring_namespace: "monitoring".into(),
         },
     }
 }
