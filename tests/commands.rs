@@ -59,9 +59,9 @@ fn render_reports_changes_and_is_idempotent() {
     ));
     cmd_in(p.path()).arg("render").assert().success().stdout(contains("`generated/` is up to date: 55 files"));
     p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
-    cmd_in(p.path()).arg("render").assert().success().stdout(contains("10 added, 1 changed, 0 removed"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("9 added, 1 changed, 0 removed"));
     p.edit("\n[environments.qa]\n", "");
-    cmd_in(p.path()).arg("render").assert().success().stdout(contains("0 added, 1 changed, 10 removed"));
+    cmd_in(p.path()).arg("render").assert().success().stdout(contains("0 added, 1 changed, 9 removed"));
     assert!(!p.path().join("generated/terraform/envs/qa").exists(), "files no longer produced are removed");
 }
 
@@ -137,7 +137,7 @@ fn diff_base_reads_history_not_the_working_tree() {
     // HEAD~1 has no qa; the working tree's generated/ is not consulted.
     std::fs::remove_dir_all(p.path().join("generated")).unwrap();
     cmd_in(p.path()).args(["diff", "--base", "HEAD~1", "--stat"]).assert().success().stdout(
-        contains("== environment `qa`: 10 added, 0 changed, 0 removed").and(contains("  A terraform/envs/qa/main.tf")),
+        contains("== environment `qa`: 9 added, 0 changed, 0 removed").and(contains("  A terraform/envs/qa/main.tf")),
     );
     cmd_in(p.path())
         .args(["diff", "--base", "HEAD"])
