@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{cmd, require_tool, root};
+use serde::Deserialize;
 
 const CONFIGS: [(&str, &str); 4] = [
     ("default", "myhealth.toml"),
@@ -121,6 +122,7 @@ fn every_environment_renders_and_is_valid_kubernetes() {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
+            check_objects(&format!("{name}/{env}"), &out_dir);
             if name == "default" {
                 let text: String = manifests(&out_dir).into_iter().map(|(p, t)| format!("# ---- {p}\n{t}\n")).collect();
                 insta::assert_snapshot!(format!("helm_{env}"), text);
@@ -182,5 +184,103 @@ fn prod_release_is_clean_under_checkov() {
     for c in report["results"]["skipped_checks"].as_array().into_iter().flatten() {
         let id = c["check_id"].as_str().unwrap();
         assert!(doc.contains(id), "{id} is suppressed in the chart but not listed in docs/security.md");
+    }
+}
+
+/// Required paths of the custom resources the chart renders (kubernetes-validate
+/// only knows built-in kinds): (apiVersion, kind, paths that must hold a value;
+/// `*` walks every item of a list).
+const CUSTOM: &[(&str, &str, &[&str])] = &[
+    ("security.istio.io/v1", "PeerAuthentication", &["spec.mtls.mode"]),
+    (
+        "networking.istio.io/v1",
+        "Gateway",
+        &["spec.selector", "spec.servers.*.port.number", "spec.servers.*.hosts", "spec.servers.*.tls.credentialName"],
+    ),
+    (
+        "networking.istio.io/v1",
+        "VirtualService",
+        &["spec.hosts", "spec.gateways", "spec.http.*.route.*.destination.host"],
+    ),
+    ("networking.istio.io/v1", "DestinationRule", &["spec.host"]),
+    ("security.istio.io/v1", "AuthorizationPolicy", &["spec.selector.matchLabels", "spec.action", "spec.rules"]),
+    (
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        &["spec.selector.matchLabels", "spec.endpoints.*.port", "metadata.labels.release"],
+    ),
+    (
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        &["spec.groups.*.name", "spec.groups.*.rules.*.alert", "spec.groups.*.rules.*.expr", "metadata.labels.release"],
+    ),
+];
+
+const BUILTIN: &[&str] = &["v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1"];
+
+fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &[&str]) -> Vec<&'a serde_yaml_ng::Value> {
+    let Some((first, rest)) = path.split_first() else { return vec![v] };
+    match (*first, v) {
+        ("*", serde_yaml_ng::Value::Sequence(items)) => items.iter().flat_map(|i| lookup(i, rest)).collect(),
+        ("*", _) => vec![],
+        (key, _) => v.get(key).map(|c| lookup(c, rest)).unwrap_or_default(),
+    }
+}
+
+/// Every object is of a known kind; custom resources have their required
+/// fields; what they point at (Services, labels) exists in the release.
+fn check_objects(what: &str, dir: &Path) {
+    let mut docs = Vec::new();
+    for (path, text) in manifests(dir) {
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let v = serde_yaml_ng::Value::deserialize(doc).unwrap_or_else(|e| panic!("{what}: {path}: {e}"));
+            if !v.is_null() {
+                docs.push((path.clone(), v));
+            }
+        }
+    }
+    let field = |v: &serde_yaml_ng::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let services: Vec<(String, serde_yaml_ng::Value)> = docs
+        .iter()
+        .filter(|(_, v)| field(v, "kind") == "Service")
+        .map(|(_, v)| (v["metadata"]["name"].as_str().unwrap().to_string(), v["metadata"]["labels"].clone()))
+        .collect();
+    for (path, v) in &docs {
+        let (api, kind) = (field(v, "apiVersion"), field(v, "kind"));
+        if BUILTIN.contains(&api.as_str()) {
+            continue;
+        }
+        let (_, _, required) = CUSTOM
+            .iter()
+            .find(|(a, k, _)| *a == api && *k == kind)
+            .unwrap_or_else(|| panic!("{what}: {path}: unknown kind {api}/{kind}"));
+        for req in *required {
+            let found = lookup(v, &req.split('.').collect::<Vec<_>>());
+            assert!(!found.is_empty() && found.iter().all(|f| !f.is_null()), "{what}: {path}: {kind} lacks `{req}`");
+        }
+        match kind.as_str() {
+            "VirtualService" | "DestinationRule" => {
+                let hosts = if kind == "DestinationRule" {
+                    lookup(v, &["spec", "host"])
+                } else {
+                    lookup(v, &["spec", "http", "*", "route", "*", "destination", "host"])
+                };
+                for h in hosts {
+                    let h = h.as_str().unwrap();
+                    assert!(
+                        services.iter().any(|(n, _)| n == h),
+                        "{what}: {kind} points at `{h}`, which is no Service"
+                    );
+                }
+            }
+            "ServiceMonitor" => {
+                let sel = v["spec"]["selector"]["matchLabels"].as_mapping().unwrap();
+                assert!(
+                    services.iter().any(|(_, labels)| sel.iter().all(|(k, val)| labels.get(k) == Some(val))),
+                    "{what}: a ServiceMonitor selects no Service"
+                );
+            }
+            _ => {}
+        }
     }
 }

@@ -22,6 +22,40 @@ pub struct Values {
     pub api_service: ApiService,
     pub oura_collector: Collector,
     pub network_policies: NetworkPolicies,
+    pub istio: Istio,
+    pub monitoring: Monitoring,
+}
+
+/// Istio routing and mesh security.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Istio {
+    pub enabled: bool,
+    /// The API's public host name.
+    pub host: String,
+    /// Kubernetes TLS secret (in the gateway's namespace) holding the host's certificate.
+    pub tls_credential_name: String,
+    /// Peer authentication mode of the namespace.
+    #[schemars(regex(pattern = "^(STRICT|PERMISSIVE)$"))]
+    pub mtls_mode: String,
+}
+
+/// Prometheus Operator objects and Grafana dashboards.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Monitoring {
+    pub enabled: bool,
+    /// The `release` label kube-prometheus-stack selects its monitors and rules by.
+    pub prometheus_release: String,
+    #[schemars(regex(pattern = r"^[0-9]+(s|m)$"))]
+    pub scrape_interval: String,
+    pub alerts: bool,
+    pub dashboards: bool,
+    /// Alert thresholds.
+    pub error_rate_percent: f64,
+    pub p95_latency_seconds: f64,
+    /// The collector's last success may be this old before it alerts.
+    pub collector_stale_minutes: u32,
 }
 
 /// Default deny, then explicit allows.
@@ -249,6 +283,25 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
             istio: env.istio.enabled.value,
             istio_namespace: "istio-system".into(),
             monitoring_namespace: "monitoring".into(),
+        },
+        istio: Istio {
+            enabled: env.istio.enabled.value,
+            host: cfg.project.api_host.value.clone(),
+            tls_credential_name: format!("{}-api-tls", cfg.project.name.value),
+            mtls_mode: serde_json::to_value(env.istio.mtls_mode.value)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "STRICT".into()),
+        },
+        monitoring: Monitoring {
+            enabled: env.monitoring.enabled.value,
+            prometheus_release: "kube-prometheus-stack".into(),
+            scrape_interval: env.monitoring.scrape_interval.value.clone(),
+            alerts: env.monitoring.alerts.value,
+            dashboards: env.monitoring.grafana.value,
+            error_rate_percent: 5.0,
+            p95_latency_seconds: 1.0,
+            collector_stale_minutes: 30,
         },
     }
 }

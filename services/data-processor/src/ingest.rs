@@ -94,6 +94,7 @@ struct Parsed<'a> {
     activity: Vec<(ActivityDoc, &'a str)>,
     readiness: Vec<(ReadinessDoc, &'a str)>,
     heart_rate: Vec<HeartRateSample>,
+    collector: Option<CollectorStats>,
 }
 
 /// The body: daily documents are kept raw until typed one by one (so an
@@ -109,6 +110,19 @@ struct Body<'a> {
     readiness: Vec<&'a RawValue>,
     #[serde(default)]
     heart_rate: Vec<HeartRateSample>,
+    /// What the collector's run asked of Oura (exported as metrics: the
+    /// collector is a CronJob with nothing to scrape).
+    #[serde(default)]
+    collector: Option<CollectorStats>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct CollectorStats {
+    #[serde(default)]
+    oura_requests: u64,
+    #[serde(default)]
+    oura_rate_limited: u64,
 }
 
 fn typed<'a, T: serde::de::DeserializeOwned>(
@@ -140,6 +154,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, AppError> {
         activity: typed("activity", body.activity)?,
         readiness: typed("readiness", body.readiness)?,
         heart_rate: body.heart_rate,
+        collector: body.collector,
     })
 }
 
@@ -242,6 +257,10 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
     p.heart_rate.sort_by(|a, b| (a.timestamp, &a.source).cmp(&(b.timestamp, &b.source)));
     p.heart_rate.dedup_by(|a, b| a.timestamp == b.timestamp && a.source == b.source);
     let counts = timed("ingest", store(&s.pool, &p)).await?;
+    if let Some(c) = p.collector {
+        myhealth_common::metrics::counter!("oura_api_requests_total").increment(c.oura_requests);
+        myhealth_common::metrics::counter!("oura_api_rate_limited_total").increment(c.oura_rate_limited);
+    }
     myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "sleep").increment(counts.sleep as u64);
     myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "activity")
         .increment(counts.activity as u64);

@@ -101,7 +101,8 @@ pub async fn run(s: &Settings) -> anyhow::Result<Report> {
         readiness: readiness.len(),
         heart_rate: heart_rate.len(),
     };
-    let batch = json!({ "sleep": sleep, "activity": activity, "readiness": readiness, "heart_rate": heart_rate });
+    let batch = json!({ "sleep": sleep, "activity": activity, "readiness": readiness, "heart_rate": heart_rate,
+                        "collector": client.stats });
     processor.ingest(&batch).await.context("posting to the data-processor")?;
     // Only now: the data is stored, so the next run may start later.
     processor.advance(STREAM, today).await?;

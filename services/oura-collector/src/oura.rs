@@ -43,6 +43,15 @@ pub struct Client {
     store: Store,
     tokens: TokenSet,
     retry: Retry,
+    /// What this run asked of Oura (reported to the processor, which exports it).
+    pub stats: Stats,
+}
+
+/// Requests sent to Oura in this run, and how many it refused with 429.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Stats {
+    pub oura_requests: u64,
+    pub oura_rate_limited: u64,
 }
 
 impl Client {
@@ -63,6 +72,7 @@ impl Client {
             store,
             tokens,
             retry,
+            stats: Stats::default(),
         })
     }
 
@@ -104,6 +114,10 @@ impl Client {
             attempt += 1;
             let token = self.tokens.access_token.clone().unwrap_or_default();
             let sent = self.http.get(url).bearer_auth(token).query(query).send().await;
+            self.stats.oura_requests += 1;
+            if sent.as_ref().is_ok_and(|r| r.status() == StatusCode::TOO_MANY_REQUESTS) {
+                self.stats.oura_rate_limited += 1;
+            }
             let (wait, why) = match sent {
                 Ok(res) if res.status().is_success() => return Ok(res.json().await?),
                 Ok(res) if res.status() == StatusCode::UNAUTHORIZED && !refreshed => {

@@ -61,6 +61,13 @@ async fn collects_pages_retries_rotates_tokens_and_stores() {
     assert_eq!(calls["daily_activity"], 2);
     assert_eq!(calls["daily_readiness"], 2);
     assert_eq!(calls["daily_sleep"], 2, "two pages");
+    // The run reported its Oura requests and the 429 to the processor, which exports them.
+    let metrics = reqwest::get(format!("http://{proc_addr}/metrics")).await.unwrap().text().await.unwrap();
+    let counter = |name: &str| -> u64 {
+        metrics.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    };
+    assert!(counter("oura_api_rate_limited_total ") >= 1, "{metrics}");
+    assert!(counter("oura_api_requests_total ") >= 8, "{metrics}");
 
     // Merged sleep: the score of daily_sleep, the durations of the long sleep (not the nap).
     let (score, total, hrv): (i16, i32, f32) =
