@@ -193,6 +193,23 @@ fn prod_release_is_clean_under_checkov() {
 const CUSTOM: &[(&str, &str, &[&str])] = &[
     ("security.istio.io/v1", "PeerAuthentication", &["spec.mtls.mode"]),
     (
+        "argoproj.io/v1alpha1",
+        "Application",
+        &[
+            "metadata.namespace",
+            "spec.project",
+            "spec.source.repoURL",
+            "spec.source.targetRevision",
+            "spec.destination.server",
+            "spec.destination.namespace",
+        ],
+    ),
+    (
+        "argoproj.io/v1alpha1",
+        "AppProject",
+        &["metadata.namespace", "spec.sourceRepos", "spec.destinations.*.server", "spec.destinations.*.namespace"],
+    ),
+    (
         "networking.istio.io/v1",
         "Gateway",
         &["spec.selector", "spec.servers.*.port.number", "spec.servers.*.hosts", "spec.servers.*.tls.credentialName"],
@@ -281,6 +298,62 @@ fn check_objects(what: &str, dir: &Path) {
                 );
             }
             _ => {}
+        }
+    }
+}
+
+/// ArgoCD: per environment an AppProject pair and Applications whose fields
+/// are complete, whose projects exist, whose chart path and values file exist
+/// in the generated tree, pinned add-on versions, and automated sync (with
+/// self-heal) everywhere but production.
+#[test]
+fn argocd_applications_point_at_what_exists() {
+    let generated = generate("myhealth.toml");
+    for (env, _) in environments(generated.path()) {
+        let dir = generated.path().join(format!("argocd/{env}"));
+        check_objects(&format!("argocd/{env}"), &dir);
+        let mut projects = Vec::new();
+        let mut apps = Vec::new();
+        for (_, text) in manifests(&dir) {
+            for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+                let v = serde_yaml_ng::Value::deserialize(doc).unwrap();
+                match v["kind"].as_str() {
+                    Some("AppProject") => projects.push(v["metadata"]["name"].as_str().unwrap().to_string()),
+                    Some("Application") => apps.push(v),
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(projects.len(), 2, "{env}: {projects:?}");
+        assert!(apps.len() >= 5, "{env}: the chart and the add-ons");
+        for app in &apps {
+            let name = app["metadata"]["name"].as_str().unwrap();
+            assert!(
+                projects.iter().any(|p| p == app["spec"]["project"].as_str().unwrap()),
+                "{env}/{name}: no such project"
+            );
+            let source = &app["spec"]["source"];
+            if let Some(path) = source["path"].as_str() {
+                let chart = generated.path().join(path.strip_prefix("generated/").expect("under generated/"));
+                assert!(chart.join("Chart.yaml").is_file(), "{env}/{name}: {path} is no chart");
+                for f in source["helm"]["valueFiles"].as_sequence().unwrap() {
+                    assert!(chart.join(f.as_str().unwrap()).is_file(), "{env}/{name}: values file {f:?} missing");
+                }
+            } else {
+                let version = source["targetRevision"].as_str().unwrap();
+                assert!(
+                    version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+                    "{env}/{name}: `{version}` is not pinned"
+                );
+                serde_yaml_ng::from_str::<serde_yaml_ng::Value>(source["helm"]["values"].as_str().unwrap())
+                    .unwrap_or_else(|e| panic!("{env}/{name}: values are not YAML: {e}"));
+            }
+            let automated = &app["spec"]["syncPolicy"]["automated"];
+            if env == "prod" {
+                assert!(automated.is_null(), "{env}/{name}: production syncs manually");
+            } else {
+                assert_eq!(automated["selfHeal"], serde_yaml_ng::Value::Bool(true), "{env}/{name}");
+            }
         }
     }
 }

@@ -254,8 +254,9 @@ fn credential_key(key: &str) -> bool {
 /// Where a value is typed as a secret reference, so a secret-sounding key is expected.
 fn is_secret_ref_position(path: &[String]) -> bool {
     let n = path.len();
-    // [defaults|environments.X].secrets.<key>  and  ….services.<svc>.secret_env.<VAR>
-    n >= 2 && (path[n - 2] == "secrets" || path[n - 2] == "secret_env")
+    // [defaults|environments.X].secrets.<key>  and  ….services.<svc>.secret_env.<VAR>;
+    // `argocd.charts.<chart>` holds chart versions (`external_secrets` is a chart's name).
+    n >= 2 && (path[n - 2] == "secrets" || path[n - 2] == "secret_env" || path[n - 2] == "charts")
 }
 
 /// Refuse literal credentials anywhere in the file.

@@ -53,6 +53,23 @@ pub struct Environment {
     pub istio: Istio,
     pub ci: Ci,
     pub frontend: Frontend,
+    pub argocd: Argocd,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Argocd {
+    pub target_revision: Sp<String>,
+    pub auto_sync: Sp<bool>,
+    pub charts: AddonCharts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AddonCharts {
+    pub istio: Sp<String>,
+    pub external_secrets: Sp<String>,
+    pub kube_prometheus_stack: Sp<String>,
+    pub metrics_server: Sp<String>,
+    pub cluster_autoscaler: Sp<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -82,6 +82,36 @@ pub struct RawSettings {
     pub ci: Option<RawCi>,
     /// Static frontend on S3 + CloudFront (off by default: Grafana is the UI).
     pub frontend: Option<RawFrontend>,
+    /// GitOps: what ArgoCD syncs, and the platform add-on charts it installs.
+    pub argocd: Option<RawArgocd>,
+}
+
+/// ArgoCD: the Application of the chart and of the platform add-ons.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawArgocd {
+    /// Git revision ArgoCD follows, e.g. `main`.
+    pub target_revision: Option<Sp<String>>,
+    /// Sync automatically with self-heal and pruning (default: on, except in production).
+    pub auto_sync: Option<Sp<bool>>,
+    /// Versions of the platform add-on charts, pinned (referenced from their repositories, not vendored).
+    pub charts: Option<RawAddonCharts>,
+}
+
+/// Pinned versions of the platform add-on Helm charts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAddonCharts {
+    /// Istio (`base`, `istiod` and `gateway` charts), e.g. `1.27.3`.
+    pub istio: Option<Sp<String>>,
+    /// External Secrets Operator, e.g. `0.20.4`.
+    pub external_secrets: Option<Sp<String>>,
+    /// kube-prometheus-stack (Prometheus, Alertmanager, Grafana), e.g. `79.5.0`.
+    pub kube_prometheus_stack: Option<Sp<String>>,
+    /// metrics-server, e.g. `3.13.0`.
+    pub metrics_server: Option<Sp<String>>,
+    /// cluster-autoscaler, e.g. `9.52.1`.
+    pub cluster_autoscaler: Option<Sp<String>>,
 }
 
 /// Static frontend on S3 behind CloudFront.

@@ -156,11 +156,31 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     let f = raw.frontend.unwrap_or(RawFrontend { enabled: None, price_class: None });
     let frontend = Frontend { enabled: or(f.enabled, false), price_class: or(f.price_class, "PriceClass_100".into()) };
     let production = or_else(raw.production, || matches!(name.value.as_str(), "prod" | "production"));
+    let a = raw.argocd.unwrap_or(RawArgocd { target_revision: None, auto_sync: None, charts: None });
+    let ch = a.charts.unwrap_or(RawAddonCharts {
+        istio: None,
+        external_secrets: None,
+        kube_prometheus_stack: None,
+        metrics_server: None,
+        cluster_autoscaler: None,
+    });
+    let argocd = Argocd {
+        target_revision: or(a.target_revision, "main".into()),
+        auto_sync: or(a.auto_sync, !production.value),
+        charts: AddonCharts {
+            istio: or(ch.istio, "1.27.3".into()),
+            external_secrets: or(ch.external_secrets, "0.20.4".into()),
+            kube_prometheus_stack: or(ch.kube_prometheus_stack, "79.5.0".into()),
+            metrics_server: or(ch.metrics_server, "3.13.0".into()),
+            cluster_autoscaler: or(ch.cluster_autoscaler, "9.52.1".into()),
+        },
+    };
 
     Some(Environment {
         name,
         production,
         frontend,
+        argocd,
         aws,
         terraform,
         network,

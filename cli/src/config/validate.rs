@@ -756,6 +756,32 @@ fn other(c: &mut Ctx<'_, '_>) {
             "use `PriceClass_100`, `PriceClass_200` or `PriceClass_All`",
         );
     }
+    let charts = &e.argocd.charts;
+    for (key, v) in [
+        ("argocd.charts.istio", &charts.istio),
+        ("argocd.charts.external_secrets", &charts.external_secrets),
+        ("argocd.charts.kube_prometheus_stack", &charts.kube_prometheus_stack),
+        ("argocd.charts.metrics_server", &charts.metrics_server),
+        ("argocd.charts.cluster_autoscaler", &charts.cluster_autoscaler),
+    ] {
+        let parts: Vec<&str> = v.value.split('.').collect();
+        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+            c.err(
+                v,
+                key,
+                format!("`{}` is not a pinned chart version", v.value),
+                "pin an exact version, e.g. `1.27.3` (ranges and `latest` would make renders drift)",
+            );
+        }
+    }
+    if e.production.value && e.argocd.auto_sync.value {
+        c.err(
+            &e.argocd.auto_sync,
+            "argocd.auto_sync",
+            "production syncs manually".to_string(),
+            "remove `auto_sync = true` here: a production change is synced by a person after review",
+        );
+    }
     let wd = &e.ci.workflows_dir;
     if wd.value.starts_with('/') || wd.value.split('/').any(|p| p == "..") || wd.value.is_empty() {
         c.err(

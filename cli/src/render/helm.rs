@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::config::model::{Environment, Service};
 use crate::config::raw::ServiceKind;
+use crate::config::span::Sp;
 
 /// Everything the chart's templates read.
 #[derive(Serialize, JsonSchema)]
@@ -330,5 +331,90 @@ pub fn chart_context(cfg: &Config) -> minijinja::Value {
         },
         "values": values(cfg, base),
         "schema": schema(),
+    }))
+}
+
+/// Context of `argocd/{env}/`: the chart's Application and the platform add-ons.
+pub fn argocd_context(cfg: &Config, env: &Environment) -> minijinja::Value {
+    let v = values(cfg, env);
+    let a = &env.argocd;
+    let role =
+        |name: &str| format!("arn:aws:iam::{}:role/{}-{name}", env.aws.account_id.value, env.eks.cluster_name.value);
+    let addon = |name: &str,
+                 repo: &str,
+                 chart: &str,
+                 version: &Sp<String>,
+                 namespace: &str,
+                 values: serde_json::Value| {
+        serde_json::json!({ "name": name, "repo": repo, "chart": chart, "version": version.value, "namespace": namespace,
+                            "values": serde_yaml_ng::to_string(&values).expect("YAML").trim_end() })
+    };
+    let istio_repo = "https://istio-release.storage.googleapis.com/charts";
+    let mut addons = vec![
+        addon(
+            "external-secrets",
+            "https://charts.external-secrets.io",
+            "external-secrets",
+            &a.charts.external_secrets,
+            "external-secrets",
+            serde_json::json!({ "installCRDs": true, "serviceAccount": { "name": "external-secrets", "annotations": { "eks.amazonaws.com/role-arn": role("external-secrets") } } }),
+        ),
+        addon(
+            "metrics-server",
+            "https://kubernetes-sigs.github.io/metrics-server/",
+            "metrics-server",
+            &a.charts.metrics_server,
+            "kube-system",
+            serde_json::json!({}),
+        ),
+        addon(
+            "cluster-autoscaler",
+            "https://kubernetes.github.io/autoscaler",
+            "cluster-autoscaler",
+            &a.charts.cluster_autoscaler,
+            "kube-system",
+            serde_json::json!({ "autoDiscovery": { "clusterName": env.eks.cluster_name.value }, "awsRegion": env.aws.region.value,
+                                  "rbac": { "serviceAccount": { "name": "cluster-autoscaler", "annotations": { "eks.amazonaws.com/role-arn": role("cluster-autoscaler") } } } }),
+        ),
+    ];
+    if env.istio.enabled.value {
+        addons.push(addon("istio-base", istio_repo, "base", &a.charts.istio, "istio-system", serde_json::json!({})));
+        // The CNI plugin sets up the sidecar's traffic redirection, so injected
+        // pods need no NET_ADMIN init container and pass Pod Security `restricted`.
+        addons.push(addon("istio-cni", istio_repo, "cni", &a.charts.istio, "istio-system", serde_json::json!({})));
+        addons.push(addon(
+            "istiod",
+            istio_repo,
+            "istiod",
+            &a.charts.istio,
+            "istio-system",
+            serde_json::json!({ "pilot": { "cni": { "enabled": true } } }),
+        ));
+        addons.push(addon(
+            "istio-ingressgateway",
+            istio_repo,
+            "gateway",
+            &a.charts.istio,
+            "istio-system",
+            serde_json::json!({ "labels": { "istio": "ingressgateway" } }),
+        ));
+    }
+    if env.monitoring.enabled.value {
+        addons.push(addon("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack",
+                          &a.charts.kube_prometheus_stack, "monitoring",
+                          serde_json::json!({ "prometheus": { "prometheusSpec": { "retention": env.monitoring.prometheus_retention.value,
+                                                                                   "scrapeInterval": env.monitoring.scrape_interval.value } },
+                                              "grafana": { "enabled": env.monitoring.grafana.value,
+                                                           "sidecar": { "dashboards": { "enabled": true, "label": "grafana_dashboard", "searchNamespace": "ALL" } } } })));
+    }
+    super::ctx(serde_json::json!({
+        "project": cfg.project.name.value,
+        "environment": env.name.value,
+        "namespace": cfg.project.name.value,
+        "repo_url": format!("https://github.com/{}/{}.git", cfg.project.github_owner.value, cfg.project.github_repo.value),
+        "target_revision": a.target_revision.value,
+        "auto_sync": a.auto_sync.value,
+        "istio": v.istio.enabled,
+        "addons": addons,
     }))
 }

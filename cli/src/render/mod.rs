@@ -117,6 +117,7 @@ fn families() -> &'static [Family] {
         Family { prefix: "terraform/modules/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "terraform/bootstrap/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "helm/values-{env}.yaml", syntax: Syntax::Jinja, context: Environment(helm::env_context) },
+        Family { prefix: "argocd/{env}/", syntax: Syntax::Jinja, context: Environment(helm::argocd_context) },
         Family { prefix: "helm/myhealth/", syntax: Syntax::Jinja, context: Project(helm::chart_context) },
         Family { prefix: "README.md", syntax: Syntax::Jinja, context: Project(context::index) },
     ];

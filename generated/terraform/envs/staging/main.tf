@@ -96,6 +96,11 @@ module "eks" {
       service_account = "external-secrets"
       policy_json     = data.aws_iam_policy_document.external_secrets.json
     }
+    "cluster-autoscaler" = {
+      namespace       = "kube-system"
+      service_account = "cluster-autoscaler"
+      policy_json     = data.aws_iam_policy_document.cluster_autoscaler.json
+    }
     "oura-collector" = {
       namespace       = var.namespace
       service_account = "oura-collector"
@@ -176,6 +181,42 @@ data "aws_iam_policy_document" "external_secrets" {
   statement {
     actions   = ["kms:Decrypt"]
     resources = [module.secrets.kms_key_arn]
+  }
+}
+
+# cluster-autoscaler: read the node groups' Auto Scaling groups, and resize
+# only those of this cluster (tagged by EKS with the cluster's name).
+data "aws_iam_policy_document" "cluster_autoscaler" {
+  statement {
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "autoscaling:DescribeTags",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    actions   = ["eks:DescribeNodegroup"]
+    resources = ["${local.arn}:eks:${var.region}:${var.account_id}:nodegroup/${var.cluster_name}/*/*"]
+  }
+
+  statement {
+    actions = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+    # EKS names its managed node groups' Auto Scaling groups `eks-<group>-<id>`.
+    resources = ["${local.arn}:autoscaling:${var.region}:${var.account_id}:autoScalingGroup:*:autoScalingGroupName/eks-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_name}"
+      values   = ["owned"]
+    }
   }
 }
 
