@@ -779,7 +779,7 @@ fn other(c: &mut Ctx<'_, '_>) {
             &e.argocd.auto_sync,
             "argocd.auto_sync",
             "production syncs manually".to_string(),
-            "remove `auto_sync = true` here: a production change is synced by a person after review",
+            format!("set `auto_sync = false` under `[environments.{}.argocd]`: a production change is synced by a person after review", e.name.value),
         );
     }
     let wd = &e.ci.workflows_dir;
