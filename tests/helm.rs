@@ -191,6 +191,12 @@ fn prod_release_is_clean_under_checkov() {
 /// only knows built-in kinds): (apiVersion, kind, paths that must hold a value;
 /// `*` walks every item of a list).
 const CUSTOM: &[(&str, &str, &[&str])] = &[
+    ("external-secrets.io/v1", "SecretStore", &["spec.provider.aws.service", "spec.provider.aws.region"]),
+    (
+        "external-secrets.io/v1",
+        "ExternalSecret",
+        &["spec.refreshInterval", "spec.secretStoreRef.name", "spec.target.name", "spec.target.creationPolicy"],
+    ),
     ("security.istio.io/v1", "PeerAuthentication", &["spec.mtls.mode"]),
     (
         "argoproj.io/v1alpha1",
@@ -262,6 +268,36 @@ fn check_objects(what: &str, dir: &Path) {
         .filter(|(_, v)| field(v, "kind") == "Service")
         .map(|(_, v)| (v["metadata"]["name"].as_str().unwrap().to_string(), v["metadata"]["labels"].clone()))
         .collect();
+    // Every Secret a workload reads is one an ExternalSecret writes.
+    let written: Vec<&str> = docs
+        .iter()
+        .filter(|(_, d)| field(d, "kind") == "ExternalSecret")
+        .filter_map(|(_, d)| d["spec"]["target"]["name"].as_str())
+        .collect();
+    for (path, d) in &docs {
+        for r in lookup(d, &["spec", "template", "spec", "containers", "*", "envFrom", "*", "secretRef", "name"])
+            .into_iter()
+            .chain(lookup(
+                d,
+                &[
+                    "spec",
+                    "jobTemplate",
+                    "spec",
+                    "template",
+                    "spec",
+                    "containers",
+                    "*",
+                    "envFrom",
+                    "*",
+                    "secretRef",
+                    "name",
+                ],
+            ))
+        {
+            let r = r.as_str().unwrap();
+            assert!(written.contains(&r), "{what}: {path} reads Secret `{r}`, which no ExternalSecret writes");
+        }
+    }
     for (path, v) in &docs {
         let (api, kind) = (field(v, "apiVersion"), field(v, "kind"));
         if BUILTIN.contains(&api.as_str()) {
@@ -287,6 +323,22 @@ fn check_objects(what: &str, dir: &Path) {
                     assert!(
                         services.iter().any(|(n, _)| n == h),
                         "{what}: {kind} points at `{h}`, which is no Service"
+                    );
+                }
+            }
+            "ExternalSecret" => {
+                let stores: Vec<String> = docs
+                    .iter()
+                    .filter(|(_, d)| field(d, "kind") == "SecretStore")
+                    .map(|(_, d)| d["metadata"]["name"].as_str().unwrap().to_string())
+                    .collect();
+                let refs = lookup(v, &["spec", "secretStoreRef", "name"])
+                    .into_iter()
+                    .chain(lookup(v, &["spec", "dataFrom", "*", "sourceRef", "storeRef", "name"]));
+                for r in refs {
+                    assert!(
+                        stores.iter().any(|s| s == r.as_str().unwrap()),
+                        "{what}: ExternalSecret uses no such store {r:?}"
                     );
                 }
             }

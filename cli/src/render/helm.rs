@@ -25,6 +25,28 @@ pub struct Values {
     pub network_policies: NetworkPolicies,
     pub istio: Istio,
     pub monitoring: Monitoring,
+    pub external_secrets: ExternalSecrets,
+}
+
+/// External Secrets: the Kubernetes Secrets the services read, from AWS.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecrets {
+    pub enabled: bool,
+    /// How often AWS is re-read (a rotated value reaches the pods' next start).
+    #[schemars(regex(pattern = r"^[0-9]+(s|m|h)$"))]
+    pub refresh_interval: String,
+    /// SSM parameter with the database connection (host, port, dbname, username), written by the Terraform.
+    pub database_parameter: String,
+    /// The DB instance; RDS tags its managed master secret with this ARN.
+    pub database_instance_arn: String,
+    /// `sslmode` of the services' connections (RDS forces TLS).
+    #[schemars(regex(pattern = "^(require|verify-ca|verify-full)$"))]
+    pub database_sslmode: String,
+    /// Secrets Manager names (references, never values).
+    pub oura_client: String,
+    pub jwt_signing_key: String,
+    pub api_password_hash: String,
 }
 
 /// Istio routing and mesh security.
@@ -293,6 +315,19 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_else(|| "STRICT".into()),
+        },
+        external_secrets: ExternalSecrets {
+            enabled: true,
+            refresh_interval: "1h".into(),
+            database_parameter: format!("/{}-{}/database", cfg.project.name.value, env.name.value),
+            database_instance_arn: format!(
+                "arn:aws:rds:{region}:{account}:db:{}-{}",
+                cfg.project.name.value, env.name.value
+            ),
+            database_sslmode: "require".into(),
+            oura_client: env.secrets.oura_client.value.0.clone(),
+            jwt_signing_key: env.secrets.jwt_signing_key.value.0.clone(),
+            api_password_hash: env.secrets.api_password_hash.value.0.clone(),
         },
         monitoring: Monitoring {
             enabled: env.monitoring.enabled.value,

@@ -170,8 +170,9 @@ module "github_oidc" {
 
 # --- what the in-cluster service accounts may do in AWS ------------------------
 
-# External Secrets: read this environment's secrets, and the database
-# credentials RDS manages, nothing else.
+# External Secrets: read this environment's secrets, the database connection
+# parameter, and the credentials RDS manages (found by the tag RDS puts on
+# them: their name is generated), nothing else.
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
@@ -179,9 +180,36 @@ data "aws_iam_policy_document" "external_secrets" {
   }
 
   statement {
-    actions   = ["kms:Decrypt"]
-    resources = [module.secrets.kms_key_arn]
+    # Listing cannot be narrowed to resources; it returns names and tags only.
+    actions   = ["secretsmanager:ListSecrets"]
+    resources = ["*"]
   }
+
+  statement {
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.database.arn]
+  }
+
+  statement {
+    actions   = ["kms:Decrypt"]
+    resources = [module.secrets.kms_key_arn, module.rds.kms_key_arn]
+  }
+}
+
+# Where the services find PostgreSQL. The RDS-managed master secret has a
+# generated name and carries no host, so the chart's ExternalSecret reads the
+# connection from here and the password from that secret.
+resource "aws_ssm_parameter" "database" {
+  name        = "/${local.name}/database"
+  description = "PostgreSQL connection of ${local.name} (no password)"
+  type        = "SecureString"
+  key_id      = module.secrets.kms_key_arn
+  value = jsonencode({
+    host     = module.rds.address
+    port     = tostring(module.rds.port)
+    dbname   = module.rds.database_name
+    username = var.db_master_username
+  })
 }
 
 # cluster-autoscaler: read the node groups' Auto Scaling groups, and resize

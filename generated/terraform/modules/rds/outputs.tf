@@ -28,3 +28,8 @@ output "instance_arn" {
   description = "ARN of the DB instance."
   value       = aws_db_instance.this.arn
 }
+
+output "kms_key_arn" {
+  description = "KMS key of the storage, snapshots and the master secret (readers of the secret need kms:Decrypt on it)."
+  value       = aws_kms_key.this.arn
+}
