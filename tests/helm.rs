@@ -157,27 +157,13 @@ fn helm_refuses_values_that_break_the_schema() {
 /// failed, and every suppression is documented in docs/security.md.
 #[test]
 fn prod_release_is_clean_under_checkov() {
-    let checkov = require_tool("checkov");
     let generated = generate("myhealth.toml");
     let chart = generated.path().join("helm/myhealth");
     let values = generated.path().join("helm/values-prod.yaml");
     let out_dir = generated.path().join("rendered/prod");
     let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(checkov)
-        .args(["-d", ".", "--framework", "kubernetes", "--skip-download", "--quiet", "-o", "json"])
-        .current_dir(&out_dir)
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    let failed: Vec<String> = report["results"]["failed_checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| format!("{} {}", c["check_id"].as_str().unwrap_or("?"), c["resource"].as_str().unwrap_or("?")))
-        .collect();
+    let (report, failed) = common::checkov(&out_dir, "kubernetes");
     assert_eq!(report["summary"]["failed"], 0, "checkov failed checks in prod: {failed:#?}");
     assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 200, "scanned too little: {}", report["summary"]);
     let doc = std::fs::read_to_string(root().join("docs/security.md")).unwrap();

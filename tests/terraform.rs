@@ -81,25 +81,10 @@ fn generated_roots_pass_fmt_init_and_validate() {
 /// checkov (offline) over the prod root of the default config: nothing failed.
 #[test]
 fn prod_root_is_clean_under_checkov() {
-    let tool = common::require_tool("checkov");
     let out_dir = tempfile::tempdir().unwrap();
     cmd().args(["render", "--out"]).arg(out_dir.path()).assert().success();
-    let root = out_dir.path().join("terraform/envs/prod");
-    let out = Command::new(tool)
-        .args(["-d", ".", "--framework", "terraform", "--skip-download", "--quiet", "-o", "json"])
-        .current_dir(&root)
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let (report, failed) = common::checkov(&out_dir.path().join("terraform/envs/prod"), "terraform");
     let summary = &report["summary"];
-    let failed: Vec<String> = report["results"]["failed_checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| format!("{} {}", c["check_id"].as_str().unwrap_or("?"), c["resource"].as_str().unwrap_or("?")))
-        .collect();
     assert_eq!(summary["failed"], 0, "checkov failed checks in prod: {failed:#?}");
     assert!(summary["passed"].as_u64().unwrap_or(0) > 250, "checkov scanned too little: {summary}");
 }

@@ -85,3 +85,23 @@ pub fn require_tool(name: &str) -> PathBuf {
 pub fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
 }
+
+/// checkov (offline) over `dir` for one framework: its JSON report, and the
+/// failed checks as "<id> <resource>" lines for assertion messages.
+pub fn checkov(dir: &Path, framework: &str) -> (serde_json::Value, Vec<String>) {
+    let out = Command::new(require_tool("checkov"))
+        .args(["-d", ".", "--framework", framework, "--skip-download", "--quiet", "-o", "json"])
+        .current_dir(dir)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let failed = report["results"]["failed_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| format!("{} {}", c["check_id"].as_str().unwrap_or("?"), c["resource"].as_str().unwrap_or("?")))
+        .collect();
+    (report, failed)
+}

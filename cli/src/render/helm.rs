@@ -371,7 +371,6 @@ pub fn chart_context(cfg: &Config) -> minijinja::Value {
 
 /// Context of `argocd/{env}/`: the chart's Application and the platform add-ons.
 pub fn argocd_context(cfg: &Config, env: &Environment) -> minijinja::Value {
-    let v = values(cfg, env);
     let a = &env.argocd;
     let role =
         |name: &str| format!("arn:aws:iam::{}:role/{}-{name}", env.aws.account_id.value, env.eks.cluster_name.value);
@@ -449,7 +448,7 @@ pub fn argocd_context(cfg: &Config, env: &Environment) -> minijinja::Value {
         "repo_url": format!("https://github.com/{}/{}.git", cfg.project.github_owner.value, cfg.project.github_repo.value),
         "target_revision": a.target_revision.value,
         "auto_sync": a.auto_sync.value,
-        "istio": v.istio.enabled,
+        "istio": env.istio.enabled.value,
         "addons": addons,
     }))
 }

@@ -52,7 +52,7 @@ impl KeyExtractor for ClientIp {
     }
 }
 
-/// A limit: `per_second` requests replenish one every `period`, up to `burst`.
+/// A limit: one request replenishes every `period`, up to `burst` in reserve.
 #[derive(Clone, Copy, Debug)]
 pub struct Limit {
     pub period: Duration,
