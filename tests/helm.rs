@@ -254,12 +254,19 @@ fn check_objects(what: &str, dir: &Path) {
         .filter(|(_, v)| field(v, "kind") == "Service")
         .map(|(_, v)| (v["metadata"]["name"].as_str().unwrap().to_string(), v["metadata"]["labels"].clone()))
         .collect();
-    // Every Secret a workload reads is one an ExternalSecret writes.
-    let written: Vec<&str> = docs
-        .iter()
-        .filter(|(_, d)| field(d, "kind") == "ExternalSecret")
-        .filter_map(|(_, d)| d["spec"]["target"]["name"].as_str())
-        .collect();
+    // Objects are named within their namespace.
+    let named = |kind: &str, name_at: &[&str]| -> Vec<(String, String)> {
+        docs.iter()
+            .filter(|(_, d)| field(d, "kind") == kind)
+            .map(|(_, d)| {
+                let name = lookup(d, name_at).first().and_then(|n| n.as_str()).unwrap_or("").to_string();
+                (field(&d["metadata"], "namespace"), name)
+            })
+            .collect()
+    };
+    // Every Secret a workload reads is one an ExternalSecret writes in its namespace.
+    let written = named("ExternalSecret", &["spec", "target", "name"]);
+    let stores = named("SecretStore", &["metadata", "name"]);
     for (path, d) in &docs {
         for r in lookup(d, &["spec", "template", "spec", "containers", "*", "envFrom", "*", "secretRef", "name"])
             .into_iter()
@@ -280,8 +287,8 @@ fn check_objects(what: &str, dir: &Path) {
                 ],
             ))
         {
-            let r = r.as_str().unwrap();
-            assert!(written.contains(&r), "{what}: {path} reads Secret `{r}`, which no ExternalSecret writes");
+            let r = (field(&d["metadata"], "namespace"), r.as_str().unwrap().to_string());
+            assert!(written.contains(&r), "{what}: {path} reads Secret {r:?}, which no ExternalSecret writes");
         }
     }
     for (path, v) in &docs {
@@ -313,19 +320,13 @@ fn check_objects(what: &str, dir: &Path) {
                 }
             }
             "ExternalSecret" => {
-                let stores: Vec<String> = docs
-                    .iter()
-                    .filter(|(_, d)| field(d, "kind") == "SecretStore")
-                    .map(|(_, d)| d["metadata"]["name"].as_str().unwrap().to_string())
-                    .collect();
                 let refs = lookup(v, &["spec", "secretStoreRef", "name"])
                     .into_iter()
+                    .chain(lookup(v, &["spec", "data", "*", "sourceRef", "storeRef", "name"]))
                     .chain(lookup(v, &["spec", "dataFrom", "*", "sourceRef", "storeRef", "name"]));
                 for r in refs {
-                    assert!(
-                        stores.iter().any(|s| s == r.as_str().unwrap()),
-                        "{what}: ExternalSecret uses no such store {r:?}"
-                    );
+                    let r = (field(&v["metadata"], "namespace"), r.as_str().unwrap().to_string());
+                    assert!(stores.contains(&r), "{what}: {path}: ExternalSecret uses no such store {r:?}");
                 }
             }
             "ServiceMonitor" => {
@@ -393,5 +394,162 @@ fn argocd_applications_point_at_what_exists() {
                 assert_eq!(automated["selfHeal"], serde_yaml_ng::Value::Bool(true), "{env}/{name}");
             }
         }
+    }
+}
+
+/// A template as External Secrets evaluates it (Go text/template + sprig).
+fn eso_template(text: &str, data: &serde_json::Value) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, d) = (dir.path().join("template"), dir.path().join("data.json"));
+    std::fs::write(&t, text).unwrap();
+    std::fs::write(&d, data.to_string()).unwrap();
+    let out = driver(&["template".as_ref(), t.as_os_str(), d.as_os_str()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// All YAML documents of the files under `dir`.
+fn documents(dir: &Path) -> Vec<serde_yaml_ng::Value> {
+    manifests(dir)
+        .into_iter()
+        .flat_map(|(_, text)| {
+            serde_yaml_ng::Deserializer::from_str(&text)
+                .map(|d| serde_yaml_ng::Value::deserialize(d).unwrap())
+                .filter(|v| !v.is_null())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Grafana, wired end to end per environment: kube-prometheus-stack's
+/// Grafana (the add-on's values) logs its admin in from a Secret the chart
+/// has written in Grafana's namespace; its sidecars' labels are the ones the
+/// chart's dashboards and datasource carry, in that namespace; the datasource
+/// has the uid every PostgreSQL panel names and logs in as the role the
+/// data-processor is told to create; and the services' AppProject may write
+/// there.
+#[test]
+fn grafana_gets_its_admin_datasource_and_dashboards() {
+    let generated = generate("myhealth.toml");
+    let chart = generated.path().join("helm/myhealth");
+    let s = |v: &serde_yaml_ng::Value| v.as_str().unwrap_or_default().to_string();
+    for (env, _) in environments(generated.path()) {
+        let values = generated.path().join(format!("helm/values-{env}.yaml"));
+        let out_dir = generated.path().join(format!("rendered/{env}"));
+        let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
+        assert!(out.status.success(), "{env}: {}", String::from_utf8_lossy(&out.stderr));
+        let objects = documents(&out_dir);
+        let argocd = documents(&generated.path().join(format!("argocd/{env}")));
+        let kps = argocd
+            .iter()
+            .find(|a| a["metadata"]["name"] == "kube-prometheus-stack")
+            .unwrap_or_else(|| panic!("{env}: no kube-prometheus-stack"));
+        let addon: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&s(&kps["spec"]["source"]["helm"]["values"])).unwrap();
+        let grafana = &addon["grafana"];
+        assert_eq!(grafana["enabled"], serde_yaml_ng::Value::Bool(true), "{env}");
+        let ns = s(&kps["spec"]["destination"]["namespace"]);
+        let in_ns = |kind: &str| -> Vec<&serde_yaml_ng::Value> {
+            objects.iter().filter(|o| o["kind"] == kind && s(&o["metadata"]["namespace"]) == ns).collect()
+        };
+
+        // Admin login.
+        let admin = s(&grafana["admin"]["existingSecret"]);
+        let admin_es = in_ns("ExternalSecret")
+            .into_iter()
+            .find(|e| s(&e["spec"]["target"]["name"]) == admin)
+            .unwrap_or_else(|| panic!("{env}: nothing writes Grafana's admin Secret `{admin}` in `{ns}`"));
+        for key in ["userKey", "passwordKey"] {
+            let k = s(&grafana["admin"][key]);
+            assert!(
+                !admin_es["spec"]["target"]["template"]["data"][k.as_str()].is_null(),
+                "{env}: admin Secret lacks `{k}`"
+            );
+        }
+
+        // Dashboards: labelled for the sidecar, in Grafana's namespace.
+        let sidecar = |what: &str| (s(&grafana["sidecar"][what]["label"]), s(&grafana["sidecar"][what]["labelValue"]));
+        assert!(
+            grafana["sidecar"]["dashboards"]["searchNamespace"].is_null(),
+            "{env}: sidecars stay in their namespace"
+        );
+        let (label, value) = sidecar("dashboards");
+        let dashboards: Vec<&serde_yaml_ng::Value> =
+            in_ns("ConfigMap").into_iter().filter(|c| s(&c["metadata"]["labels"][label.as_str()]) == value).collect();
+        assert_eq!(dashboards.len(), 2, "{env}: the Oura overview and service health dashboards in `{ns}`");
+
+        // The datasource: found by the sidecar, with the uid the panels name.
+        let (label, value) = sidecar("datasources");
+        let ds_es = in_ns("ExternalSecret")
+            .into_iter()
+            .find(|e| s(&e["spec"]["target"]["template"]["metadata"]["labels"][label.as_str()]) == value)
+            .unwrap_or_else(|| panic!("{env}: no datasource Secret labelled `{label}: {value}` in `{ns}`"));
+        let data = ds_es["spec"]["target"]["template"]["data"].as_mapping().unwrap();
+        assert_eq!(data.len(), 1, "{env}: one provisioning file");
+        // What External Secrets will write: its template evaluated by Go's
+        // text/template + sprig (through Helm) over the shapes AWS returns.
+        // The password has characters YAML would otherwise trip on.
+        let password = "pa'ss: \"w#rd";
+        let file = eso_template(
+            &s(data.values().next().unwrap()),
+            &serde_json::json!({
+                "connection": r#"{"host":"db.internal","port":"5432","dbname":"myhealth","username":"admin"}"#,
+                "password": password,
+            }),
+        );
+        let provisioning: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&file).unwrap_or_else(|e| panic!("{env}: {e}\n{file}"));
+        let ds = &provisioning["datasources"][0];
+        assert_eq!(s(&ds["url"]), "db.internal:5432", "{env}");
+        assert_eq!(s(&ds["jsonData"]["database"]), "myhealth", "{env}");
+        assert_eq!(s(&ds["secureJsonData"]["password"]), password, "{env}");
+        assert_eq!(provisioning["apiVersion"], serde_yaml_ng::Value::from(1), "{env}");
+        assert_eq!(s(&ds["type"]), "grafana-postgresql-datasource", "{env}");
+        let uid = s(&ds["uid"]);
+        for d in &dashboards {
+            for json in d["data"].as_mapping().unwrap().values() {
+                let board: serde_json::Value = serde_json::from_str(json.as_str().unwrap()).unwrap();
+                for panel in board["panels"].as_array().unwrap() {
+                    let source = &panel["datasource"];
+                    if source["type"] == "grafana-postgresql-datasource" {
+                        assert_eq!(
+                            source["uid"],
+                            uid.as_str(),
+                            "{env}: panel {} names another datasource",
+                            panel["title"]
+                        );
+                    }
+                }
+            }
+        }
+
+        // The role it logs in as is the one data-processor creates.
+        let reader = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "ExternalSecret" && !o["spec"]["target"]["template"]["data"]["DB_READER_USER"].is_null()
+            })
+            .unwrap_or_else(|| panic!("{env}: nothing gives data-processor DB_READER_*"));
+        assert_eq!(s(&reader["spec"]["target"]["template"]["data"]["DB_READER_USER"]), s(&ds["user"]), "{env}");
+        let processor = objects
+            .iter()
+            .find(|o| o["kind"] == "Deployment" && s(&o["metadata"]["name"]).ends_with("data-processor"))
+            .unwrap();
+        let reads: Vec<String> =
+            lookup(processor, &["spec", "template", "spec", "containers", "*", "envFrom", "*", "secretRef", "name"])
+                .into_iter()
+                .map(s)
+                .collect();
+        assert!(reads.contains(&s(&reader["spec"]["target"]["name"])), "{env}: data-processor does not read {reads:?}");
+
+        // The services' project may write into Grafana's namespace.
+        let project = argocd
+            .iter()
+            .find(|a| a["kind"] == "AppProject" && !s(&a["metadata"]["name"]).ends_with("-platform"))
+            .unwrap();
+        assert!(
+            lookup(project, &["spec", "destinations", "*", "namespace"]).iter().any(|n| s(n) == ns),
+            "{env}: the services' AppProject may not write into `{ns}`"
+        );
     }
 }

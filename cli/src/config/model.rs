@@ -212,17 +212,19 @@ pub struct Secrets {
     pub jwt_signing_key: Sp<SecretRef>,
     pub api_password_hash: Sp<SecretRef>,
     pub grafana_admin: Sp<SecretRef>,
+    pub grafana_db: Sp<SecretRef>,
 }
 
 impl Secrets {
     /// Every reference with its key name, in a fixed order.
-    pub fn all(&self) -> [(&'static str, &Sp<SecretRef>); 5] {
+    pub fn all(&self) -> [(&'static str, &Sp<SecretRef>); 6] {
         [
             ("oura_client", &self.oura_client),
             ("oura_refresh_token", &self.oura_refresh_token),
             ("jwt_signing_key", &self.jwt_signing_key),
             ("api_password_hash", &self.api_password_hash),
             ("grafana_admin", &self.grafana_admin),
+            ("grafana_db", &self.grafana_db),
         ]
     }
 }

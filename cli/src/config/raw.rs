@@ -441,6 +441,8 @@ pub struct RawSecrets {
     pub api_password_hash: Option<Sp<SecretRef>>,
     /// Grafana admin credentials.
     pub grafana_admin: Option<Sp<SecretRef>>,
+    /// Password of the read-only database role Grafana's PostgreSQL datasource logs in as.
+    pub grafana_db: Option<Sp<SecretRef>>,
 }
 
 /// Prometheus, Grafana and alerting.

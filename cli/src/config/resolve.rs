@@ -115,6 +115,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         jwt_signing_key: None,
         api_password_hash: None,
         grafana_admin: None,
+        grafana_db: None,
     });
     let sref = |v: Option<Sp<SecretRef>>, path: &str| {
         or_else(v, || SecretRef(format!("{}/{}/{path}", p.name.value, name.value)))
@@ -125,6 +126,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         jwt_signing_key: sref(s.jwt_signing_key, "api/jwt-signing-key"),
         api_password_hash: sref(s.api_password_hash, "api/password-hash"),
         grafana_admin: sref(s.grafana_admin, "grafana/admin"),
+        grafana_db: sref(s.grafana_db, "grafana/database"),
     };
 
     let m = raw.monitoring.unwrap_or(RawMonitoring {

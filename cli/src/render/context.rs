@@ -78,12 +78,13 @@ pub fn state_key(cfg: &Config, env: &Environment) -> String {
 
 /// Secrets the platform creates: key, description, and whether Terraform
 /// generates the value (the others are set by the operator).
-pub const SECRETS: [(&str, &str, bool); 5] = [
+pub const SECRETS: [(&str, &str, bool); 6] = [
     ("oura_client", "Oura OAuth client id and secret (set by the operator)", false),
     ("oura_refresh_token", "Oura OAuth refresh token (rotated by oura-collector)", false),
     ("jwt_signing_key", "Key that signs the API's JWTs (generated)", true),
     ("api_password_hash", "Argon2 hash of the API user's password (set by the operator)", false),
     ("grafana_admin", "Grafana admin password (generated)", true),
+    ("grafana_db", "Password of Grafana's read-only database role (generated)", true),
 ];
 
 fn strs(v: &[Sp<String>]) -> Vec<String> {

@@ -47,6 +47,8 @@ pub struct ExternalSecrets {
     pub oura_client: String,
     pub jwt_signing_key: String,
     pub api_password_hash: String,
+    pub grafana_admin: String,
+    pub grafana_database: String,
 }
 
 /// Istio routing and mesh security.
@@ -73,12 +75,28 @@ pub struct Monitoring {
     #[schemars(regex(pattern = r"^[0-9]+(s|m)$"))]
     pub scrape_interval: String,
     pub alerts: bool,
-    pub dashboards: bool,
+    pub grafana: Grafana,
     /// Alert thresholds.
     pub error_rate_percent: f64,
     pub p95_latency_seconds: f64,
     /// The collector's last success may be this old before it alerts.
     pub collector_stale_minutes: u32,
+}
+
+/// What the chart gives kube-prometheus-stack's Grafana. All of it lives in
+/// Grafana's own namespace, so its sidecars need no cluster-wide read.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Grafana {
+    /// Provision the PostgreSQL datasource, the dashboards and the admin secret.
+    pub enabled: bool,
+    /// Grafana's namespace (kube-prometheus-stack's).
+    pub namespace: String,
+    /// Read-only database role the datasource logs in as; data-processor creates it.
+    #[schemars(regex(pattern = "^[a-z_][a-z0-9_]{0,62}$"))]
+    pub database_user: String,
+    /// Kubernetes Secret (`admin-user`, `admin-password`) Grafana's admin login comes from.
+    pub admin_secret: String,
 }
 
 /// Default deny, then explicit allows.
@@ -305,7 +323,7 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
             database_cidrs: env.network.private_subnets.value.iter().map(|c| c.value.clone()).collect(),
             istio: env.istio.enabled.value,
             istio_namespace: "istio-system".into(),
-            monitoring_namespace: "monitoring".into(),
+            monitoring_namespace: MONITORING_NAMESPACE.into(),
         },
         istio: Istio {
             enabled: env.istio.enabled.value,
@@ -328,18 +346,33 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
             oura_client: env.secrets.oura_client.value.0.clone(),
             jwt_signing_key: env.secrets.jwt_signing_key.value.0.clone(),
             api_password_hash: env.secrets.api_password_hash.value.0.clone(),
+            grafana_admin: env.secrets.grafana_admin.value.0.clone(),
+            grafana_database: env.secrets.grafana_db.value.0.clone(),
         },
         monitoring: Monitoring {
             enabled: env.monitoring.enabled.value,
             prometheus_release: "kube-prometheus-stack".into(),
             scrape_interval: env.monitoring.scrape_interval.value.clone(),
             alerts: env.monitoring.alerts.value,
-            dashboards: env.monitoring.grafana.value,
+            grafana: Grafana {
+                enabled: env.monitoring.grafana.value,
+                namespace: MONITORING_NAMESPACE.into(),
+                database_user: "grafana_reader".into(),
+                admin_secret: grafana_admin_secret(cfg),
+            },
             error_rate_percent: 5.0,
             p95_latency_seconds: 1.0,
             collector_stale_minutes: 30,
         },
     }
+}
+
+/// Where kube-prometheus-stack runs.
+const MONITORING_NAMESPACE: &str = "monitoring";
+
+/// The Secret the chart fills and kube-prometheus-stack's Grafana logs its admin in with.
+fn grafana_admin_secret(cfg: &Config) -> String {
+    format!("{}-grafana-admin", cfg.project.name.value)
 }
 
 /// `values.schema.json`: the JSON Schema of [`Values`].
@@ -367,6 +400,23 @@ pub fn chart_context(cfg: &Config) -> minijinja::Value {
         "values": values(cfg, base),
         "schema": schema(),
     }))
+}
+
+/// kube-prometheus-stack's Grafana: admin login from the Secret the chart
+/// fills; datasources and dashboards from labelled objects in its own
+/// namespace only (the chart puts them there).
+fn grafana_addon_values(cfg: &Config, env: &Environment) -> serde_json::Value {
+    if !env.monitoring.grafana.value {
+        return serde_json::json!({ "enabled": false });
+    }
+    serde_json::json!({
+        "enabled": true,
+        "admin": { "existingSecret": grafana_admin_secret(cfg), "userKey": "admin-user", "passwordKey": "admin-password" },
+        "sidecar": {
+            "dashboards": { "enabled": true, "label": "grafana_dashboard", "labelValue": "1" },
+            "datasources": { "enabled": true, "label": "grafana_datasource", "labelValue": "1" },
+        },
+    })
 }
 
 /// Context of `argocd/{env}/`: the chart's Application and the platform add-ons.
@@ -435,11 +485,10 @@ pub fn argocd_context(cfg: &Config, env: &Environment) -> minijinja::Value {
     }
     if env.monitoring.enabled.value {
         addons.push(addon("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack",
-                          &a.charts.kube_prometheus_stack, "monitoring",
+                          &a.charts.kube_prometheus_stack, MONITORING_NAMESPACE,
                           serde_json::json!({ "prometheus": { "prometheusSpec": { "retention": env.monitoring.prometheus_retention.value,
                                                                                    "scrapeInterval": env.monitoring.scrape_interval.value } },
-                                              "grafana": { "enabled": env.monitoring.grafana.value,
-                                                           "sidecar": { "dashboards": { "enabled": true, "label": "grafana_dashboard", "searchNamespace": "ALL" } } } })));
+                                              "grafana": grafana_addon_values(cfg, env) })));
     }
     super::ctx(serde_json::json!({
         "project": cfg.project.name.value,
@@ -449,6 +498,8 @@ pub fn argocd_context(cfg: &Config, env: &Environment) -> minijinja::Value {
         "target_revision": a.target_revision.value,
         "auto_sync": a.auto_sync.value,
         "istio": env.istio.enabled.value,
+        // The chart also writes Grafana's datasource, dashboards and admin secret there.
+        "grafana_namespace": (env.monitoring.enabled.value && env.monitoring.grafana.value).then_some(MONITORING_NAMESPACE),
         "addons": addons,
     }))
 }

@@ -64,6 +64,15 @@ impl TempPostgres {
         self.url(name)
     }
 
+    /// Make `role` log in over TCP with its password (everyone else stays
+    /// trusted): prepends a `scram-sha-256` line to pg_hba.conf and reloads.
+    pub fn require_password(&self, role: &str) {
+        let hba = self.dir.path().join("data/pg_hba.conf");
+        let old = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+        std::fs::write(&hba, format!("host all {role} 127.0.0.1/32 scram-sha-256\n{old}")).expect("write pg_hba.conf");
+        self.ctl(&["reload"]);
+    }
+
     /// Stop the server (to test outages); `restart` brings it back on the same port.
     pub fn stop(&self) {
         self.ctl(&["-m", "fast", "stop"]);

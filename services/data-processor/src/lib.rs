@@ -6,6 +6,7 @@
 pub mod error;
 pub mod ingest;
 pub mod query;
+pub mod reader;
 pub mod sync;
 
 use std::time::Duration;
@@ -30,6 +31,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
     #[command(flatten)]
     pub db: DbArgs,
+    /// Read-only role for Grafana's datasource (created when a password is given)
+    #[arg(long, env = "DB_READER_USER", default_value = "grafana_reader")]
+    pub reader_user: String,
+    /// Password of the read-only role; without it no role is managed
+    #[arg(long, env = "DB_READER_PASSWORD", hide_env_values = true)]
+    pub reader_password: Option<String>,
 }
 
 #[derive(Clone)]
@@ -55,19 +62,32 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let pool = s.db.pool()?;
     // Migrate when the database is there, retrying in the background: until
     // then /ready says so and ingest answers 503, and the pod is not restarted.
-    tokio::spawn(migrate_until_done(pool.clone()));
+    let reader = s.reader_password.filter(|p| !p.is_empty()).map(|p| (s.reader_user, p));
+    tokio::spawn(prepare_until_done(pool.clone(), reader));
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
     tracing::info!(port = s.port, "listening");
     myhealth_common::http::serve(listener, app(AppState { pool }, metrics, s.max_body_bytes)).await?;
     Ok(())
 }
 
-async fn migrate_until_done(pool: PgPool) {
+/// Migrations, then the read-only role (its grants need the tables).
+async fn prepare(pool: &PgPool, reader: Option<&(String, String)>) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    tracing::info!("migrations applied");
+    if let Some((user, password)) = reader {
+        reader::ensure(pool, user, password).await?;
+        tracing::info!(role = %user, "read-only role ready");
+    }
+    Ok(())
+}
+
+async fn prepare_until_done(pool: PgPool, reader: Option<(String, String)>) {
     let mut wait = Duration::from_secs(1);
     loop {
-        match MIGRATOR.run(&pool).await {
-            Ok(()) => return tracing::info!("migrations applied"),
-            Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "migrations not applied yet"),
+        // Replicas race to create the role; the loser retries and finds it.
+        match prepare(&pool, reader.as_ref()).await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "database not prepared yet"),
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(30));

@@ -70,6 +70,8 @@ capabilities:
 {{/* Kubernetes Secrets the services read, filled by External Secrets from AWS. */}}
 {{- define "myhealth.databaseSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "database") }}{{- end -}}
 {{- define "myhealth.apiSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "api") }}{{- end -}}
+{{- define "myhealth.databaseReaderSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "database-reader") }}{{- end -}}
+{{- define "myhealth.grafanaDatasourceSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "grafana-datasource") }}{{- end -}}
 {{- define "myhealth.ouraSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "oura-client") }}{{- end -}}
 
 {{/* checkov exceptions, each with its reason (docs/security.md). */}}

@@ -82,6 +82,11 @@ secrets = {
     description = "Grafana admin password (generated)"
     generate    = true
   }
+  grafana_db = {
+    name        = "myhealth-prod/grafana/database"
+    description = "Password of Grafana's read-only database role (generated)"
+    generate    = true
+  }
 }
 api_cors_allow_origins        = ["https://eric-n.com"]
 api_throttling_rate_limit     = 100
