@@ -56,12 +56,13 @@ fn render_reports_changes_and_is_idempotent() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     let out = cmd_in(p.path()).arg("render").output().unwrap();
     // The count the message gives is the count of files written.
-    let n = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap().len();
+    let n = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap().len()
+        + myhealthctl::tree::read_dir(&p.path().join(".github/workflows")).unwrap().len();
     assert!(n > 40, "{n} files");
     let msg = String::from_utf8_lossy(&out.stdout);
     assert!(
         msg.contains(&format!(
-            "rendered {n} files for 1 environment (dev) into `generated/`: {n} added, 0 changed, 0 removed"
+            "rendered {n} files for 1 environment (dev) into `generated/` and `.github/workflows/`: {n} added, 0 changed, 0 removed"
         )),
         "{msg}"
     );
@@ -69,21 +70,22 @@ fn render_reports_changes_and_is_idempotent() {
         .arg("render")
         .assert()
         .success()
-        .stdout(contains(format!("`generated/` is up to date: {n} files")));
-    // A new environment adds as many files as dev has (and changes the index).
+        .stdout(contains(format!("`generated/` and `.github/workflows/` are up to date: {n} files")));
+    // A new environment adds as many files as dev has, and changes the index
+    // and the workflows that run per environment (pr, terraform-apply, deploy).
     let per_env = files_of_env(p.path(), "dev");
     p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
     cmd_in(p.path())
         .arg("render")
         .assert()
         .success()
-        .stdout(contains(format!("{per_env} added, 1 changed, 0 removed")));
+        .stdout(contains(format!("{per_env} added, 4 changed, 0 removed")));
     p.edit("\n[environments.qa]\n", "");
     cmd_in(p.path())
         .arg("render")
         .assert()
         .success()
-        .stdout(contains(format!("0 added, 1 changed, {per_env} removed")));
+        .stdout(contains(format!("0 added, 4 changed, {per_env} removed")));
     assert!(!p.path().join("generated/terraform/envs/qa").exists(), "files no longer produced are removed");
 }
 
@@ -91,7 +93,11 @@ fn render_reports_changes_and_is_idempotent() {
 fn drift_gate_fails_with_the_fix_command() {
     let p = TempProject::new(&root().join("myhealth.toml"));
     cmd_in(p.path()).arg("render").assert().success();
-    cmd_in(p.path()).arg("diff").assert().success().stderr(contains("`generated/` is up to date"));
+    cmd_in(p.path())
+        .arg("diff")
+        .assert()
+        .success()
+        .stderr(contains("`generated/` and `.github/workflows/` are up to date"));
     // A hand edit of a generated file is drift too.
     let f = p.path().join("generated/terraform/envs/dev/main.tf");
     std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
@@ -101,8 +107,10 @@ fn drift_gate_fails_with_the_fix_command() {
         .code(1)
         .stdout(contains("-# hand edit").and(contains("--- generated/terraform/envs/dev/main.tf")))
         .stderr(
-            contains("error: `generated/` is out of date with `myhealth.toml`: 1 files differ")
-                .and(contains("run `myhealthctl render` and commit the result")),
+            contains(
+                "error: `generated/` and `.github/workflows/` are out of date with `myhealth.toml`: 1 files differ",
+            )
+            .and(contains("run `myhealthctl render` and commit the result")),
         );
     cmd_in(p.path()).args(["render", "--check"]).assert().code(1);
     cmd_in(p.path()).args(["diff", "--stat"]).assert().code(1).stdout("M terraform/envs/dev/main.tf\n");
@@ -223,7 +231,8 @@ fn diffs_redact_sensitive_values() {
 
 #[test]
 fn validate_reports_ok_as_text_and_json() {
-    let n = myhealthctl::tree::read_dir(&root().join("generated")).unwrap().len();
+    let n = myhealthctl::tree::read_dir(&root().join("generated")).unwrap().len()
+        + myhealthctl::tree::read_dir(&root().join(".github/workflows")).unwrap().len();
     cmd()
         .arg("validate")
         .assert()

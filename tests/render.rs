@@ -82,9 +82,15 @@ fn a_failed_render_leaves_the_previous_tree_intact() {
     let leftovers: Vec<_> = std::fs::read_dir(p.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with('.'))
+        .filter(|n| n.starts_with('.') && n != ".github")
         .collect();
     assert!(leftovers.is_empty(), "no staging directories left: {leftovers:?}");
+    let staged: Vec<_> = std::fs::read_dir(p.path().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(staged.is_empty(), "no staged workflows left: {staged:?}");
 }
 
 #[test]

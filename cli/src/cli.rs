@@ -66,6 +66,9 @@ pub struct RenderArgs {
     /// The generated tree [default: `generated/` beside the config]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Where the GitHub workflows go [default: `ci.workflows_dir` beside the config; with `--out DIR`, `DIR/workflows/`]
+    #[arg(long, value_name = "DIR")]
+    pub workflows_out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,6 +83,11 @@ pub enum Command {
         after_help = "Examples:\n  myhealthctl diff                          # drift gate: exit 1 if generated/ is stale\n  myhealthctl diff --base HEAD~1            # what the last commit did to the output\n  myhealthctl diff --base origin/main --stat\n  myhealthctl diff --base \"$BASE_SHA\" --format markdown > comment.md"
     )]
     Diff(commands::diff::DiffCmd),
+    /// List the environments whose rendered output differs from a git revision
+    #[command(
+        after_help = "Examples:\n  myhealthctl affected --base origin/main\n  myhealthctl affected --base \"$BASE_SHA\" --json | jq -r '.environments[] | select(.terraform) | .name'"
+    )]
+    Affected(commands::affected::AffectedCmd),
     /// Check the config and that it renders, without writing anything
     #[command(
         after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config tests/fixtures/minimal.toml\n  myhealthctl validate --json"
@@ -131,6 +139,15 @@ pub struct Project {
     pub color: bool,
 }
 
+/// The project's workflows directory (`[defaults.ci]`, else the first environment's).
+pub fn workflows_dir(cfg: &Config) -> String {
+    cfg.defaults
+        .as_ref()
+        .or(cfg.environments.first())
+        .map(|e| e.ci.workflows_dir.value.clone())
+        .unwrap_or_else(|| ".github/workflows".into())
+}
+
 impl Project {
     /// Locate the config (flag, env or discovery).
     pub fn locate(global: &Global) -> anyhow::Result<Self> {
@@ -170,6 +187,26 @@ impl Project {
 
     pub fn out_dir(&self, args: &RenderArgs) -> PathBuf {
         args.out.clone().unwrap_or_else(|| self.root.join("generated"))
+    }
+
+    /// Where a render lands (see [`crate::tree::Outputs`]).
+    pub fn outputs(&self, cfg: &Config, args: &RenderArgs) -> crate::tree::Outputs {
+        let workflows = match (&args.workflows_out, &args.out) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(self.root.join(workflows_dir(cfg))),
+        };
+        crate::tree::Outputs { generated: self.out_dir(args), workflows }
+    }
+
+    /// How a rendered path is shown to people: under its directory on disk.
+    pub fn shown_path(&self, cfg: &Config, args: &RenderArgs, path: &str) -> String {
+        let outputs = self.outputs(cfg, args);
+        let rel = |d: &std::path::Path| d.strip_prefix(&self.root).unwrap_or(d).display().to_string();
+        match (path.strip_prefix(crate::tree::WORKFLOWS), &outputs.workflows) {
+            (Some(name), Some(dir)) => format!("{}/{name}", rel(dir)),
+            _ => format!("{}/{path}", rel(&outputs.generated)),
+        }
     }
 
     pub fn templates(&self, args: &RenderArgs) -> anyhow::Result<Templates> {

@@ -68,17 +68,9 @@ impl DiffCmd {
         let new = crate::render::render(&cfg, &p.templates(&self.args)?, &opts)?;
 
         let top = crate::git::toplevel(&p.root)?;
-        let commit = crate::git::resolve_commit(&top, rev)?;
-        let out = p.out_dir(&self.args);
-        let out_abs = if out.is_absolute() { out.clone() } else { std::env::current_dir()?.join(&out) };
         let top_canon = top.canonicalize().unwrap_or(top.clone());
-        let out_canon = out_abs.canonicalize().unwrap_or(out_abs.clone());
-        let sub = out_canon
-            .strip_prefix(&top_canon)
-            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", out.display(), top.display()))?
-            .to_string_lossy()
-            .replace('\\', "/");
-        let old = filter_envs(crate::git::tree_at(&top, &commit, &sub)?, &opts.only_envs);
+        let commit = crate::git::resolve_commit(&top, rev)?;
+        let old = filter_envs(committed_at(&p, &cfg, &self.args, &top, &commit)?, &opts.only_envs);
 
         // Redact what was sensitive on either side of the change.
         let cfg_rel = p
@@ -168,16 +160,53 @@ impl DiffCmd {
     }
 }
 
+/// The output committed at `commit`: the generated tree, plus our workflows
+/// when they live in their own directory.
+pub fn committed_at(
+    p: &Project,
+    cfg: &Config,
+    args: &RenderArgs,
+    top: &std::path::Path,
+    commit: &str,
+) -> anyhow::Result<Tree> {
+    let top_canon = top.canonicalize().unwrap_or(top.to_path_buf());
+    let in_repo = |dir: &std::path::Path| -> anyhow::Result<String> {
+        let abs = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
+        let canon = abs.canonicalize().unwrap_or(abs);
+        Ok(canon
+            .strip_prefix(&top_canon)
+            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", dir.display(), top.display()))?
+            .to_string_lossy()
+            .replace('\\', "/"))
+    };
+    let outputs = p.outputs(cfg, args);
+    let mut tree = crate::git::tree_at(top, commit, &in_repo(&outputs.generated)?)?;
+    if let Some(dir) = &outputs.workflows {
+        tree.retain(|path, _| !path.starts_with(tree::WORKFLOWS));
+        // The directory may not exist yet in the working tree: resolve its parent.
+        let rel = match dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(parent) if !dir.exists() => {
+                format!("{}/{}", in_repo(parent)?, dir.file_name().unwrap_or_default().to_string_lossy())
+            }
+            _ => in_repo(dir)?,
+        };
+        tree.extend(tree::ours_as_workflows(crate::git::tree_at(top, commit, rel.trim_start_matches('/'))?));
+    }
+    Ok(tree)
+}
+
 fn drift(g: &Global, args: &RenderArgs, format: Format, stat: bool) -> anyhow::Result<Outcome> {
     let p = Project::locate(g)?;
     let cfg = p.load()?;
     let opts = p.render_options(&cfg, args)?;
     let fresh = crate::render::render(&cfg, &p.templates(args)?, &opts)?;
     let out = p.out_dir(args);
-    let on_disk = filter_envs(tree::read_dir(&out)?, &opts.only_envs);
+    let on_disk = filter_envs(p.outputs(&cfg, args).read()?, &opts.only_envs);
     let ch = changes::compare(&on_disk, &fresh);
     let redactor = Redactor::for_configs([&cfg]);
     let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
+    let workflows_shown =
+        p.outputs(&cfg, args).workflows.map(|w| w.strip_prefix(&p.root).unwrap_or(&w).display().to_string());
     let mut stdout = std::io::stdout().lock();
     match format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
@@ -189,17 +218,29 @@ fn drift(g: &Global, args: &RenderArgs, format: Format, stat: bool) -> anyhow::R
                 if stat {
                     writeln!(stdout, "{} {}", kind_letter(f.kind), f.path)?;
                 } else {
-                    write!(stdout, "{}", colorize(p.color, &changes::unified(f, &shown, "rendered", &redactor)))?;
+                    // Workflows living in their own directory are shown there.
+                    let text = match (f.path.strip_prefix(tree::WORKFLOWS), &workflows_shown) {
+                        (Some(name), Some(dir)) => {
+                            let named = changes::FileChange { path: name, kind: f.kind, old: f.old, new: f.new };
+                            changes::unified(&named, dir, "rendered", &redactor)
+                        }
+                        _ => changes::unified(f, &shown, "rendered", &redactor),
+                    };
+                    write!(stdout, "{}", colorize(p.color, &text))?;
                 }
             }
         }
     }
+    let (what, are) = match &workflows_shown {
+        Some(w) => (format!("`{shown}/` and `{w}/`"), "are"),
+        None => (format!("`{shown}/`"), "is"),
+    };
     if ch.is_empty() {
-        eprintln!("`{shown}/` is up to date with `{}`", p.display);
+        eprintln!("{what} {are} up to date with `{}`", p.display);
         return Ok(Outcome::Ok);
     }
     eprintln!(
-        "error: `{shown}/` is out of date with `{}`: {} files differ\n  = help: run `{}` and commit the result",
+        "error: {what} {are} out of date with `{}`: {} files differ\n  = help: run `{}` and commit the result",
         p.display,
         ch.len(),
         fix_command(&p, args)

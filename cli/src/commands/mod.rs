@@ -1,5 +1,6 @@
 //! One module per subcommand; `dispatch` routes the parsed command line.
 
+pub mod affected;
 pub mod completions;
 pub mod cost;
 pub mod diff;
@@ -17,6 +18,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Render(c) => c.run(g),
         Command::Diff(c) => c.run(g),
+        Command::Affected(c) => c.run(g),
         Command::Validate(c) => c.run(g),
         Command::Envs(c) => c.run(g),
         Command::Graph(c) => c.run(g),

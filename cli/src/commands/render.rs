@@ -5,7 +5,7 @@ use clap::Args;
 use crate::changes::{Kind, compare};
 use crate::cli::{Global, Outcome, Project, RenderArgs};
 use crate::render::env_of_path;
-use crate::tree::{self, Tree};
+use crate::tree::Tree;
 
 #[derive(Args, Debug)]
 pub struct RenderCmd {
@@ -26,23 +26,28 @@ impl RenderCmd {
         let opts = p.render_options(&cfg, &self.args)?;
         let templates = p.templates(&self.args)?;
         let out = p.out_dir(&self.args);
+        let outputs = p.outputs(&cfg, &self.args);
         let fresh = crate::render::render(&cfg, &templates, &opts)?;
-        let existing = tree::read_dir(&out)?;
+        let existing = outputs.read()?;
         let next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());
         let changes = compare(&existing, &next);
         let count = |k| changes.iter().filter(|c| c.kind == k).count();
-        let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
+        let rel = |d: &std::path::Path| d.strip_prefix(&p.root).unwrap_or(d).display().to_string();
+        let (shown, are) = match &outputs.workflows {
+            Some(w) => (format!("`{}/` and `{}/`", rel(&out), rel(w)), "are"),
+            None => (format!("`{}/`", rel(&out)), "is"),
+        };
         if changes.is_empty() {
             println!(
-                "`{shown}/` is up to date: {} files for {}",
+                "{shown} {are} up to date: {} files for {}",
                 next.len(),
                 env_list(&opts.only_envs, &cfg.env_names())
             );
             return Ok(Outcome::Ok);
         }
-        tree::write_atomic(&out, &next)?;
+        outputs.write(&next)?;
         println!(
-            "rendered {} files for {} into `{shown}/`: {} added, {} changed, {} removed",
+            "rendered {} files for {} into {shown}: {} added, {} changed, {} removed",
             next.len(),
             env_list(&opts.only_envs, &cfg.env_names()),
             count(Kind::Added),

@@ -250,4 +250,14 @@ pub struct Ci {
     pub pin_actions: Sp<bool>,
     pub runs_on: Sp<String>,
     pub require_approval: Sp<bool>,
+    /// Sorted by id.
+    pub extra_jobs: Vec<CiJob>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CiJob {
+    pub id: Sp<String>,
+    pub run: Sp<String>,
+    pub needs: Vec<Sp<String>>,
+    pub timeout_minutes: Sp<u32>,
 }

@@ -494,4 +494,18 @@ pub struct RawCi {
     pub runs_on: Option<Sp<String>>,
     /// Require a reviewer's approval before applying to this environment.
     pub require_approval: Option<Sp<bool>>,
+    /// Jobs added to `ci.yml`, by job id: each checks out the repository and runs a script.
+    pub extra_jobs: Option<BTreeMap<Sp<String>, RawCiJob>>,
+}
+
+/// A job of your own in `ci.yml`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCiJob {
+    /// Shell script run after checkout (bash, `set -euo pipefail`).
+    pub run: Sp<String>,
+    /// Jobs that must pass first: `fmt`, `clippy`, `test`, `drift` or another extra job.
+    pub needs: Option<Vec<Sp<String>>>,
+    /// Cancelled after this many minutes (default 15).
+    pub timeout_minutes: Option<Sp<u32>>,
 }

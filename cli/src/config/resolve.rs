@@ -147,12 +147,29 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     let i = raw.istio.unwrap_or(RawIstio { enabled: None, mtls_mode: None });
     let istio = Istio { enabled: or(i.enabled, true), mtls_mode: or(i.mtls_mode, MtlsMode::Strict) };
 
-    let c = raw.ci.unwrap_or(RawCi { workflows_dir: None, pin_actions: None, runs_on: None, require_approval: None });
+    let c = raw.ci.unwrap_or(RawCi {
+        workflows_dir: None,
+        pin_actions: None,
+        runs_on: None,
+        require_approval: None,
+        extra_jobs: None,
+    });
     let ci = Ci {
         workflows_dir: or(c.workflows_dir, ".github/workflows".into()),
         pin_actions: or(c.pin_actions, true),
         runs_on: or(c.runs_on, "ubuntu-24.04".into()),
         require_approval: or(c.require_approval, false),
+        extra_jobs: c
+            .extra_jobs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, j)| CiJob {
+                id,
+                run: j.run,
+                needs: j.needs.unwrap_or_default(),
+                timeout_minutes: or(j.timeout_minutes, 15),
+            })
+            .collect(),
     };
 
     let f = raw.frontend.unwrap_or(RawFrontend { enabled: None, price_class: None });

@@ -794,6 +794,62 @@ fn other(c: &mut Ctx<'_, '_>) {
     if e.ci.runs_on.value.trim().is_empty() {
         c.err(&e.ci.runs_on, "ci.runs_on", "`runs_on` is empty".into(), "name a runner label, e.g. `ubuntu-24.04`");
     }
+    ci_jobs(c);
+}
+
+/// Jobs of `ci.yml` the generator writes itself; extra jobs may need them.
+pub const CI_JOBS: [&str; 4] = ["fmt", "clippy", "test", "drift"];
+
+fn ci_jobs(c: &mut Ctx<'_, '_>) {
+    let jobs = &c.env.ci.extra_jobs;
+    static ID: OnceLock<Regex> = OnceLock::new();
+    let id = re(&ID, r"^[a-z][a-z0-9_-]{0,62}$");
+    for j in jobs {
+        let key = format!("ci.extra_jobs.{}", j.id.value);
+        if !id.is_match(&j.id.value) {
+            c.err(
+                &j.id,
+                &key,
+                format!("`{}` is not a job id", j.id.value),
+                "start with a lowercase letter, then letters, digits, `-` or `_`, e.g. `docs-links`",
+            );
+        } else if CI_JOBS.contains(&j.id.value.as_str()) {
+            c.err(
+                &j.id,
+                &key,
+                format!("`{}` is a job `ci.yml` already has", j.id.value),
+                "pick another id; to change the built-in job, override its template (docs/ci.md)",
+            );
+        }
+        if j.run.value.trim().is_empty() {
+            c.err(&j.run, &format!("{key}.run"), "`run` is empty".into(), "give the script the job runs");
+        }
+        if !(1..=360).contains(&j.timeout_minutes.value) {
+            c.err(
+                &j.timeout_minutes,
+                &format!("{key}.timeout_minutes"),
+                format!("`timeout_minutes` ({}) must be between 1 and 360", j.timeout_minutes.value),
+                "GitHub cancels jobs after 360 minutes; e.g. `15`",
+            );
+        }
+        for n in &j.needs {
+            let known = CI_JOBS.contains(&n.value.as_str()) || jobs.iter().any(|o| o.id.value == n.value);
+            if !known || n.value == j.id.value {
+                let all: Vec<String> =
+                    CI_JOBS.iter().map(|s| s.to_string()).chain(jobs.iter().map(|o| o.id.value.clone())).collect();
+                c.err(
+                    n,
+                    &format!("{key}.needs"),
+                    if known {
+                        format!("job `{}` cannot need itself", n.value)
+                    } else {
+                        format!("`{}` is no job of `ci.yml`", n.value)
+                    },
+                    format!("jobs: {}", all.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")),
+                );
+            }
+        }
+    }
 }
 
 fn secret_ref(c: &mut Ctx<'_, '_>, r: &Sp<super::raw::SecretRef>, key: &str) {

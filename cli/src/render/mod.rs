@@ -4,6 +4,7 @@
 //! else is copied. Families whose output uses `{{ }}` itself (GitHub
 //! `${{ }}`, Helm's Go templates) use the bracket syntax `[[ ]]`/`[% %]`.
 
+pub mod ci;
 pub mod context;
 pub mod hcl;
 pub mod helm;
@@ -120,6 +121,8 @@ fn families() -> &'static [Family] {
         Family { prefix: "argocd/{env}/", syntax: Syntax::Jinja, context: Environment(helm::argocd_context) },
         Family { prefix: "helm/myhealth/", syntax: Syntax::Jinja, context: Project(helm::chart_context) },
         Family { prefix: "README.md", syntax: Syntax::Jinja, context: Project(context::index) },
+        // Written to `ci.workflows_dir`, not under `generated/` (see `tree::WORKFLOWS`).
+        Family { prefix: "workflows/", syntax: Syntax::Bracket, context: Project(ci::context) },
     ];
     F
 }
@@ -272,6 +275,11 @@ pub fn render(cfg: &Config, templates: &Templates, opts: &Options) -> Result<Tre
                     let env = &envs[(family.syntax == Syntax::Bracket) as usize];
                     let tmpl = env.get_template(path).map_err(|e| template_error(path, e))?;
                     let body = tmpl.render(ctx.clone()).map_err(|e| template_error(path, e))?;
+                    // A template that renders to nothing (e.g. no services to
+                    // build) produces no file.
+                    if body.trim().is_empty() {
+                        continue;
+                    }
                     let mut text = header_for(d, &opts.config_name).unwrap_or_default();
                     text.push_str(body.trim_end());
                     text.push('\n');

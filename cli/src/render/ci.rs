@@ -1,0 +1,145 @@
+//! The GitHub Actions workflows' context: which environments exist and in
+//! what order they are applied, the roles GitHub assumes in each (the
+//! github-oidc module's names), the bundled services the build matrix runs
+//! over, the actions at their pinned versions, and the config's extra jobs.
+//! Project-wide CI settings come from `[defaults.ci]` (else the first
+//! environment); `require_approval` is per environment.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::config::raw::ServiceKind;
+
+/// The third-party actions the workflows use: (key, repository, version, commit).
+/// Versions run on Node 24 (GitHub removes Node 20 in 2026); commits are the
+/// tags' commits, so pinning changes nothing but what a moved tag could do.
+pub const ACTIONS: [(&str, &str, &str, &str); 4] = [
+    ("checkout", "actions/checkout", "v6.0.2", "de0fac2e4500dabe0009e67214ff5f5447ce83dd"),
+    ("aws_credentials", "aws-actions/configure-aws-credentials", "v6.0.0", "8df5847569e6427dd6c4fb1cf565c83acfa8afa7"),
+    ("setup_terraform", "hashicorp/setup-terraform", "v4.0.0", "5e8dbf3c6d9deaf4193ca7a8fb23f2ac83bb6c85"),
+    ("trivy", "aquasecurity/trivy-action", "v0.36.0", "ed142fd0673e97e23eac54620cfb913e5ce36c25"),
+];
+
+/// Terraform the workflows install (the version the roots are tested with).
+pub const TERRAFORM_VERSION: &str = "~1.11.0";
+
+#[derive(Serialize)]
+struct Context {
+    project: String,
+    repository: String,
+    runs_on: String,
+    terraform_version: &'static str,
+    /// `uses:` value per action key.
+    actions: serde_json::Map<String, serde_json::Value>,
+    /// In the order they are applied (the config's order).
+    environments: Vec<Env>,
+    services: Vec<Service>,
+    extra_jobs: Vec<Job>,
+}
+
+#[derive(Serialize)]
+struct Env {
+    name: String,
+    region: String,
+    /// Assumed by pull requests (read-only) and by the protected GitHub environment (apply).
+    plan_role: String,
+    apply_role: String,
+    registry: String,
+    cluster: String,
+    production: bool,
+    require_approval: bool,
+    auto_sync: bool,
+    /// The environment before it in the apply order.
+    after: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Service {
+    name: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Job {
+    id: String,
+    run: String,
+    needs: Vec<String>,
+    timeout_minutes: u32,
+}
+
+pub fn context(cfg: &Config) -> minijinja::Value {
+    let base = cfg.defaults.as_ref().or(cfg.environments.first()).expect("at least one environment");
+    let ci = &base.ci;
+    let actions = ACTIONS
+        .iter()
+        .map(|(key, repo, version, sha)| {
+            let uses =
+                if ci.pin_actions.value { format!("{repo}@{sha} # {version}") } else { format!("{repo}@{version}") };
+            (key.to_string(), serde_json::Value::from(uses))
+        })
+        .collect();
+    let mut prev: Option<String> = None;
+    let environments: Vec<Env> = cfg
+        .environments
+        .iter()
+        .map(|e| {
+            let role = |kind: &str| {
+                format!(
+                    "arn:aws:iam::{}:role/{}-{}-github-{kind}",
+                    e.aws.account_id.value, cfg.project.name.value, e.name.value
+                )
+            };
+            let env = Env {
+                name: e.name.value.clone(),
+                region: e.aws.region.value.clone(),
+                plan_role: role("plan"),
+                apply_role: role("apply"),
+                registry: format!("{}.dkr.ecr.{}.amazonaws.com", e.aws.account_id.value, e.aws.region.value),
+                cluster: e.eks.cluster_name.value.clone(),
+                production: e.production.value,
+                require_approval: e.ci.require_approval.value || e.production.value,
+                auto_sync: e.argocd.auto_sync.value,
+                after: prev.clone(),
+            };
+            prev = Some(e.name.value.clone());
+            env
+        })
+        .collect();
+    // Every service any environment runs, once, by name.
+    let services: BTreeMap<&str, &'static str> = cfg
+        .environments
+        .iter()
+        .chain(cfg.defaults.as_ref())
+        .flat_map(|e| &e.services)
+        .map(|s| {
+            let kind = match s.kind.value {
+                ServiceKind::Deployment => "deployment",
+                ServiceKind::Cronjob => "cronjob",
+            };
+            (s.name.value.as_str(), kind)
+        })
+        .collect();
+    let services = services.into_iter().map(|(name, kind)| Service { name: name.to_string(), kind }).collect();
+    let extra_jobs = ci
+        .extra_jobs
+        .iter()
+        .map(|j| Job {
+            id: j.id.value.clone(),
+            run: j.run.value.clone(),
+            needs: j.needs.iter().map(|n| n.value.clone()).collect(),
+            timeout_minutes: j.timeout_minutes.value,
+        })
+        .collect();
+    super::ctx(Context {
+        project: cfg.project.name.value.clone(),
+        repository: format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value),
+        runs_on: ci.runs_on.value.clone(),
+        terraform_version: TERRAFORM_VERSION,
+        actions,
+        environments,
+        services,
+        extra_jobs,
+    })
+}
