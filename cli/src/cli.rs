@@ -88,6 +88,16 @@ pub enum Command {
         after_help = "Examples:\n  myhealthctl affected --base origin/main\n  myhealthctl affected --base \"$BASE_SHA\" --json | jq -r '.environments[] | select(.terraform) | .name'"
     )]
     Affected(commands::affected::AffectedCmd),
+    /// Build the bundled services and their OCI images (no container daemon)
+    #[command(
+        after_help = "Examples:\n  myhealthctl build                      # every service, images in target/images/<service>/\n  myhealthctl build api-service --json"
+    )]
+    Build(commands::build::BuildCmd),
+    /// Push the built images to an environment's registry and record their digests
+    #[command(
+        after_help = "Examples:\n  myhealthctl push dev                   # to dev's ECR (AWS CLI login or a Docker credential helper)\n  myhealthctl push dev api-service --registry 127.0.0.1:5000"
+    )]
+    Push(commands::push::PushCmd),
     /// Check the config and that it renders, without writing anything
     #[command(
         after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config tests/fixtures/minimal.toml\n  myhealthctl validate --json"

@@ -95,3 +95,20 @@ pub fn show(repo: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
     let out = git(repo).args(["show", &format!("{commit}:{path}")]).output()?;
     Ok(out.status.success().then_some(out.stdout))
 }
+
+/// The commit checked out in `dir`, its time (seconds since the epoch), and
+/// whether the work tree has uncommitted changes; `None` outside a repository.
+pub fn head(dir: &Path) -> Option<(String, u64, bool)> {
+    let out = git(dir).args(["log", "-1", "--format=%H %ct"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (sha, time) = text.trim().split_once(' ')?;
+    let dirty = git(dir)
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false);
+    Some((sha.to_string(), time.parse().ok()?, dirty))
+}

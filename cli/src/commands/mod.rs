@@ -1,12 +1,14 @@
 //! One module per subcommand; `dispatch` routes the parsed command line.
 
 pub mod affected;
+pub mod build;
 pub mod completions;
 pub mod cost;
 pub mod diff;
 pub mod envs;
 pub mod graph;
 pub mod init;
+pub mod push;
 pub mod render;
 pub mod schema;
 pub mod validate;
@@ -19,6 +21,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Render(c) => c.run(g),
         Command::Diff(c) => c.run(g),
         Command::Affected(c) => c.run(g),
+        Command::Build(c) => c.run(g),
+        Command::Push(c) => c.run(g),
         Command::Validate(c) => c.run(g),
         Command::Envs(c) => c.run(g),
         Command::Graph(c) => c.run(g),

@@ -1,0 +1,174 @@
+//! `build` and `push` against a real registry: the bundled services are
+//! built into OCI layouts without a container daemon, built twice to the
+//! same digests, pushed to Debian's `docker-registry` on 127.0.0.1, pulled
+//! back and inspected with `skopeo` (user, entrypoint, labels, digest), and
+//! the pulled layer is complete: the binary starts with only the libraries
+//! the image carries.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{cmd, require_tool, root};
+
+/// `docker-registry` on a free port of 127.0.0.1, storage in a temp dir.
+struct Registry {
+    child: Child,
+    host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(require_tool("docker-registry"))
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Registry { child, host: format!("127.0.0.1:{port}"), _dir: dir }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = cmd().args(args).output().unwrap();
+    assert!(out.status.success(), "myhealthctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let out = Command::new(require_tool("skopeo")).args(args).output().unwrap();
+    assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Unpack a gzipped layer tar into `dest`.
+fn unpack(layer: &Path, dest: &Path) {
+    let file = std::fs::File::open(layer).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    archive.set_preserve_permissions(true);
+    archive.unpack(dest).unwrap();
+}
+
+fn find(dir: &Path, name_starts: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()? {
+        let p = e.ok()?.path();
+        if p.is_dir() {
+            if let Some(f) = find(&p, name_starts) {
+                return Some(f);
+            }
+        } else if p.file_name()?.to_string_lossy().starts_with(name_starts) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+#[test]
+fn images_are_reproducible_pushed_and_complete() {
+    let first = json(&["build", "--json"]);
+    let second = json(&["build", "--json"]);
+    let digests = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["service"].as_str().unwrap().into(), b["digest"].as_str().unwrap().into()))
+            .collect()
+    };
+    assert_eq!(digests(&first).len(), 3, "{first:#}");
+    assert_eq!(digests(&first), digests(&second), "two builds of the same binaries differ");
+    for b in first.as_array().unwrap() {
+        let size = b["size"].as_u64().unwrap();
+        assert!(size < 20 * 1024 * 1024, "{} is {size} bytes (goal: under 20 MiB)", b["service"]);
+    }
+
+    let registry = Registry::start();
+    let pushed = json(&["push", "dev", "--registry", &registry.host, "--json"]);
+    let source = "https://github.com/eric-n/myhealth";
+    let revision =
+        String::from_utf8(Command::new("git").args(["rev-parse", "HEAD"]).current_dir(root()).output().unwrap().stdout)
+            .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for (p, b) in pushed.as_array().unwrap().iter().zip(first.as_array().unwrap()) {
+        let service = b["service"].as_str().unwrap();
+        assert_eq!(p["digest"], b["digest"], "{service}: the registry's digest is the built one");
+        assert_eq!(p["repository"], format!("{}/myhealth/{service}", registry.host));
+        let reference = format!("docker://{}:{}", p["repository"].as_str().unwrap(), p["tag"].as_str().unwrap());
+        let inspect: serde_json::Value =
+            serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &reference])).unwrap();
+        assert_eq!(inspect["Digest"], b["digest"], "{service}");
+        let config: serde_json::Value =
+            serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", "--config", &reference])).unwrap();
+        let c = &config["config"];
+        assert_eq!(c["User"], "65532:65532", "{service}: non-root");
+        assert_eq!(c["Entrypoint"], serde_json::json!([format!("/usr/local/bin/{service}")]));
+        assert_eq!(c["Labels"]["org.opencontainers.image.source"], source);
+        assert_eq!(c["Labels"]["org.opencontainers.image.revision"], revision.trim());
+        assert_eq!(config["os"], "linux");
+
+        // Pull it back and start the binary with only what the image holds.
+        let pulled = work.path().join(service);
+        skopeo(&["copy", "--src-tls-verify=false", &reference, &format!("dir:{}", pulled.display())]);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(pulled.join("manifest.json")).unwrap()).unwrap();
+        let layer = manifest["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+        let rootfs = work.path().join(format!("{service}-rootfs"));
+        unpack(&pulled.join(layer), &rootfs);
+        assert!(rootfs.join("etc/ssl/certs/ca-certificates.crt").is_file(), "{service}: CA certificates");
+        assert!(std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap().contains(":65532:65532:"));
+        let loader = find(&rootfs, "ld-linux").unwrap_or_else(|| panic!("{service}: no dynamic loader in the image"));
+        let libdir = find(&rootfs, "libc.so").unwrap().parent().unwrap().to_path_buf();
+        let out = Command::new(&loader)
+            .arg("--inhibit-cache")
+            .arg("--library-path")
+            .arg(&libdir)
+            .arg(rootfs.join(format!("usr/local/bin/{service}")))
+            .arg("--version")
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{service} does not start from its image: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(service),
+            "{service}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // Pushing again uploads nothing: the tags already name these digests.
+    let again = json(&["push", "dev", "--registry", &registry.host, "--json"]);
+    assert!(again.as_array().unwrap().iter().all(|p| p["already_present"] == true), "{again:#}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("target/images/pushed-dev.json")).unwrap()).unwrap();
+    assert_eq!(record, again, "push records what it pushed for deploy");
+}
