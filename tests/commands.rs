@@ -358,3 +358,21 @@ fn files_of_env(project: &std::path::Path, env: &str) -> usize {
         .filter(|p| myhealthctl::render::env_of_path(p).as_deref() == Some(env))
         .count()
 }
+
+/// `plan` refuses while generated/ has drifted (exit 1, the diff and the fix),
+/// before any terraform runs; its errors exit 1 too, as terraform's do (2
+/// means "changes"). The real plans run against moto in tests/moto.rs.
+#[test]
+fn plan_refuses_a_drifted_tree_and_fails_with_1() {
+    let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
+    cmd_in(p.path()).arg("render").assert().success();
+    let f = p.path().join("generated/terraform/envs/dev/main.tf");
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
+    cmd_in(p.path())
+        .args(["plan", "dev"])
+        .assert()
+        .code(1)
+        .stdout(contains("-# hand edit"))
+        .stderr(contains("run `myhealthctl render --env dev` and commit the result").and(contains("terraform").not()));
+    cmd_in(p.path()).args(["plan", "nope"]).assert().code(1).stderr(contains("error:").and(contains("`nope`")));
+}

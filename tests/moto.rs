@@ -93,6 +93,23 @@ fn terraform(dir: &Path, moto: &Moto, rc: &Path, args: &[&str]) -> (i32, String)
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// `myhealthctl` with the same environment terraform gets.
+fn myhealthctl(moto: &Moto, rc: &Path, args: &[&str]) -> std::process::Output {
+    cmd()
+        .args(args)
+        .env("TF_CLI_CONFIG_FILE", rc)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_CA_BUNDLE", &moto.cert)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
 fn ok(dir: &Path, moto: &Moto, rc: &Path, args: &[&str]) -> String {
     let (code, text) = terraform(dir, moto, rc, args);
     assert_eq!(code, 0, "terraform {args:?} in {} failed:\n{text}", dir.display());
@@ -188,19 +205,42 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     let dev = tf.join("envs/dev");
     std::fs::write(dev.join("moto_override.tf"), PROVIDER_OVERRIDE).unwrap();
     let endpoints = format!("endpoints={{s3=\"{}\"}}", moto.endpoint());
-    ok(
-        &dev,
+    // `myhealthctl plan` does the init (backend settings passed through) and
+    // the plan, and summarises it: everything to add, nothing stateful lost.
+    let out_dir = out.to_str().unwrap();
+    let planned = myhealthctl(
         &moto,
         &rc,
         &[
-            "init",
-            "-input=false",
-            "-backend-config",
+            "plan",
+            "dev",
+            "--config",
+            "tests/fixtures/moto.toml",
+            "--out",
+            out_dir,
+            "--backend-config",
             &endpoints,
-            "-backend-config=use_path_style=true",
-            "-backend-config=skip_credentials_validation=true",
-            "-backend-config=skip_requesting_account_id=true",
+            "--backend-config",
+            "use_path_style=true",
+            "--backend-config",
+            "skip_credentials_validation=true",
+            "--backend-config",
+            "skip_requesting_account_id=true",
+            "--json",
         ],
+    );
+    assert_eq!(planned.status.code(), Some(2), "plan: changes → 2\n{}", String::from_utf8_lossy(&planned.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let to_add = summary["add"].as_u64().unwrap();
+    assert!(to_add > 60, "{summary:#}");
+    assert_eq!(
+        (summary["change"].as_u64(), summary["destroy"].as_u64(), summary["replace"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(summary["stateful_losses"], serde_json::json!([]));
+    assert!(
+        summary["resources"].as_array().unwrap().iter().any(|r| r["address"] == "module.rds.aws_db_instance.this"),
+        "{summary:#}"
     );
     let applied = ok(&dev, &moto, &rc, &["apply", "-auto-approve", "-input=false"]);
     let created = applied.lines().filter(|l| l.contains(": Creation complete")).count();
@@ -218,6 +258,15 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     let (code, plan) = terraform(&dev, &moto, &rc, &["plan", "-detailed-exitcode", "-input=false"]);
     assert_eq!(code, 0, "the second plan wants changes:\n{plan}");
     assert!(plan.contains("No changes."), "{plan}");
+    let replanned = myhealthctl(&moto, &rc, &["plan", "dev", "--config", "tests/fixtures/moto.toml", "--out", out_dir]);
+    assert_eq!(replanned.status.code(), Some(0), "{}", String::from_utf8_lossy(&replanned.stderr));
+    assert!(
+        String::from_utf8_lossy(&replanned.stdout).contains("plan for `dev`: no changes"),
+        "{}",
+        String::from_utf8_lossy(&replanned.stdout)
+    );
+    // The plan added exactly what the apply created.
+    assert_eq!(to_add as usize, created, "plan summary vs apply");
 
     // 4. The state holds no generated secret value.
     let state = ok(&dev, &moto, &rc, &["state", "pull"]);

@@ -20,6 +20,7 @@ Exit codes:
   0  success
   1  a check or diff found a difference (e.g. `diff`, `render --check`)
   2  an error: invalid config, bad arguments, a failed tool
+  `plan` follows terraform's -detailed-exitcode: 0 no changes, 2 changes, 1 error or drift
 
 Examples:
   myhealthctl render                    render every environment into generated/
@@ -93,6 +94,11 @@ pub enum Command {
         after_help = "Examples:\n  myhealthctl build                      # every service, images in target/images/<service>/\n  myhealthctl build api-service --json"
     )]
     Build(commands::build::BuildCmd),
+    /// Terraform plan of an environment, summarised (refused while generated/ has drifted)
+    #[command(
+        after_help = "Exit codes (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 error or drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
+    )]
+    Plan(commands::plan::PlanCmd),
     /// Push the built images to an environment's registry and record their digests
     #[command(
         after_help = "Examples:\n  myhealthctl push dev                   # to dev's ECR (AWS CLI login or a Docker credential helper)\n  myhealthctl push dev api-service --registry 127.0.0.1:5000"
@@ -138,6 +144,11 @@ pub enum Command {
 pub enum Outcome {
     Ok,
     Differs,
+    /// `plan`: there are changes (terraform's `-detailed-exitcode` 2).
+    Changes,
+    /// `plan`: failed, the error already printed (terraform's 1, not our usual 2,
+    /// which would read as "changes").
+    Failed,
 }
 
 /// Where things are, for commands working on a project.
@@ -249,7 +260,7 @@ impl Project {
     }
 }
 
-fn use_color(choice: ColorChoice) -> bool {
+pub fn use_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -270,7 +281,8 @@ pub fn run() -> ExitCode {
     let color = use_color(cli.global.color);
     match commands::dispatch(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Differs) => ExitCode::from(1),
+        Ok(Outcome::Differs) | Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Changes) => ExitCode::from(2),
         // A reader that went away (`| head`) is not an error.
         Err(e)
             if e.chain().any(|c| {
@@ -280,12 +292,17 @@ pub fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            match e.downcast_ref::<Report>() {
-                Some(report) => eprint!("{}", report.render(color)),
-                None => eprintln!("error: {}", format_chain(&e)),
-            }
+            print_error(&e, color);
             ExitCode::from(2)
         }
+    }
+}
+
+/// An error as every command prints it: a config diagnostic, or `error: …` with its causes.
+pub fn print_error(e: &anyhow::Error, color: bool) {
+    match e.downcast_ref::<Report>() {
+        Some(report) => eprint!("{}", report.render(color)),
+        None => eprintln!("error: {}", format_chain(e)),
     }
 }
 

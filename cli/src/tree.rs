@@ -15,10 +15,21 @@ use anyhow::{Context, Result, bail};
 pub type Tree = BTreeMap<String, Vec<u8>>;
 
 /// Entries tools create inside the generated tree at run time (terraform's
-/// working directory and lock file, plans). They are not ours: drift checks
-/// ignore them and a render carries them over.
+/// working directory and lock file, plans) and Terraform override files
+/// (`override.tf`, `*_override.tf`: Terraform's mechanism for local,
+/// uncommitted adjustments, e.g. pointing a provider at an emulator). They
+/// are not ours: drift checks ignore them and a render carries them over.
 pub fn is_runtime_artifact(name: &str) -> bool {
-    name == ".terraform" || name == ".terraform.lock.hcl" || name.ends_with(".tfplan") || name == ".DS_Store"
+    name == ".terraform"
+        || name == ".terraform.lock.hcl"
+        || name.ends_with(".tfplan")
+        || name == ".DS_Store"
+        || name == "override.tf"
+        || name.ends_with("_override.tf")
+        // The bootstrap root keeps its state locally: a render must never drop it.
+        || name == "terraform.tfstate"
+        || name == "terraform.tfstate.backup"
+        || name == ".terraform.tfstate.lock.info"
 }
 
 /// Read every file under `dir` (missing directory → empty tree).

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod envs;
 pub mod graph;
 pub mod init;
+pub mod plan;
 pub mod push;
 pub mod render;
 pub mod schema;
@@ -23,6 +24,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Affected(c) => c.run(g),
         Command::Build(c) => c.run(g),
         Command::Push(c) => c.run(g),
+        Command::Plan(c) => c.run(g),
         Command::Validate(c) => c.run(g),
         Command::Envs(c) => c.run(g),
         Command::Graph(c) => c.run(g),

@@ -21,6 +21,10 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(username: &str, password_hash: &str, signing_key: &str) -> anyhow::Result<Keys> {
+        // Select the pure-Rust signer explicitly: cargo unifies features across
+        // a workspace build, and a dependency enabling jsonwebtoken's other
+        // backend too would otherwise make every signature panic. Idempotent.
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
         PasswordHash::new(password_hash)
             .map_err(|e| anyhow::anyhow!("API_PASSWORD_HASH is not an argon2 PHC string: {e}"))?;
         anyhow::ensure!(signing_key.len() >= 32, "JWT_SIGNING_KEY must be at least 32 bytes");

@@ -1,0 +1,311 @@
+//! `myhealthctl plan ENV`: `terraform init` + `plan -out` in the
+//! environment's rendered root — refused while `generated/` has drifted from
+//! the config — then a summary read from `terraform show -json`: counts to
+//! add / change / destroy / replace, resources grouped by action, and a loud
+//! warning for any destroy or replace of a stateful resource. Exit codes
+//! follow terraform's `-detailed-exitcode`: 0 no changes, 2 changes, 1 error
+//! or refusal.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::cli::{Global, Outcome, Project, RenderArgs};
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    /// A section for the pull-request comment
+    Markdown,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanCmd {
+    /// The environment to plan
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    #[command(flatten)]
+    pub args: RenderArgs,
+    /// Output format of the summary
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Same as `--format json`
+    #[arg(long)]
+    pub json: bool,
+    /// Passed to `terraform init -plugin-dir` (a provider mirror; repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Passed to `terraform init -backend-config` (e.g. an endpoint; repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub backend_config: Vec<String>,
+}
+
+/// Resource types whose loss loses data: a destroy or replace of one is shouted about.
+const STATEFUL: &[&str] = &[
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_db_snapshot",
+    "aws_s3_bucket",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
+    "aws_kms_key",
+    "aws_ebs_volume",
+    "aws_efs_file_system",
+    "aws_dynamodb_table",
+    "aws_ecr_repository",
+    "aws_ssm_parameter",
+    "aws_eks_cluster",
+    "aws_cloudwatch_log_group",
+];
+
+#[derive(Serialize, Default, Debug)]
+pub struct Summary {
+    pub environment: String,
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub replace: usize,
+    /// (action, address), in plan order, no-ops left out.
+    pub resources: Vec<Resource>,
+    /// Stateful resources a destroy or replace would lose.
+    pub stateful_losses: Vec<String>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Resource {
+    pub action: &'static str,
+    pub address: String,
+    pub r#type: String,
+}
+
+impl Summary {
+    pub fn changes(&self) -> bool {
+        self.add + self.change + self.destroy + self.replace > 0
+    }
+}
+
+/// Read `terraform show -json` of a saved plan.
+pub fn summarise(environment: &str, plan: &serde_json::Value) -> Summary {
+    let mut s = Summary { environment: environment.into(), ..Default::default() };
+    for rc in plan["resource_changes"].as_array().into_iter().flatten() {
+        let actions: Vec<&str> =
+            rc["change"]["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+        let action = match actions.as_slice() {
+            ["create"] => "create",
+            ["update"] => "update",
+            ["delete"] => "delete",
+            ["delete", "create"] | ["create", "delete"] => "replace",
+            _ => continue, // no-op, read
+        };
+        match action {
+            "create" => s.add += 1,
+            "update" => s.change += 1,
+            "delete" => s.destroy += 1,
+            _ => s.replace += 1,
+        }
+        let address = rc["address"].as_str().unwrap_or("?").to_string();
+        let r#type = rc["type"].as_str().unwrap_or("").to_string();
+        if (action == "delete" || action == "replace") && STATEFUL.contains(&r#type.as_str()) {
+            s.stateful_losses.push(address.clone());
+        }
+        s.resources.push(Resource { action, address, r#type });
+    }
+    s
+}
+
+const ORDER: [(&str, &str, &str); 4] = [
+    ("replace", "-/+", "to replace"),
+    ("delete", "-", "to destroy"),
+    ("update", "~", "to change"),
+    ("create", "+", "to add"),
+];
+
+pub fn text(s: &Summary) -> String {
+    let mut out = format!(
+        "plan for `{}`: {} to add, {} to change, {} to destroy, {} to replace\n",
+        s.environment, s.add, s.change, s.destroy, s.replace
+    );
+    if !s.changes() {
+        out = format!("plan for `{}`: no changes — the infrastructure matches the config\n", s.environment);
+    }
+    for (action, sign, title) in ORDER {
+        let group: Vec<&Resource> = s.resources.iter().filter(|r| r.action == action).collect();
+        if !group.is_empty() {
+            out.push_str(&format!("\n{title} ({}):\n", group.len()));
+            for r in group {
+                out.push_str(&format!("  {sign} {}\n", r.address));
+            }
+        }
+    }
+    if !s.stateful_losses.is_empty() {
+        out.push_str(&format!(
+            "\nwarning: this plan DESTROYS OR REPLACES {} stateful resource(s) of `{}` — their data is lost:\n",
+            s.stateful_losses.len(),
+            s.environment
+        ));
+        for a in &s.stateful_losses {
+            out.push_str(&format!("  !! {a}\n"));
+        }
+    }
+    out
+}
+
+pub fn markdown(s: &Summary) -> String {
+    let mut out = format!("\n#### Terraform plan of `{}`\n\n", s.environment);
+    if !s.changes() {
+        out.push_str("No changes: the infrastructure matches the config.\n");
+        return out;
+    }
+    if !s.stateful_losses.is_empty() {
+        out.push_str(&format!(
+            "> [!CAUTION]\n> Destroys or replaces **{} stateful resource(s)** — their data is lost: {}\n\n",
+            s.stateful_losses.len(),
+            s.stateful_losses.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out.push_str("| add | change | destroy | replace |\n| ---: | ---: | ---: | ---: |\n");
+    out.push_str(&format!("| {} | {} | {} | {} |\n\n", s.add, s.change, s.destroy, s.replace));
+    out.push_str("<details><summary>resources</summary>\n\n");
+    for (action, sign, _) in ORDER {
+        for r in s.resources.iter().filter(|r| r.action == action) {
+            out.push_str(&format!("- `{sign}` `{}`\n", r.address));
+        }
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+/// One long step: a spinner-like line on a terminal, plain lines otherwise.
+fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    if tty {
+        eprint!("… {what}");
+    } else {
+        eprintln!("== {what}");
+    }
+    let r = f();
+    let secs = started.elapsed().as_secs_f64();
+    match (&r, tty) {
+        (Ok(_), true) => eprintln!("\r✓ {what} ({secs:.1} s)"),
+        (Err(_), true) => eprintln!("\r✗ {what} ({secs:.1} s)"),
+        (Ok(_), false) => eprintln!("   done in {secs:.1} s"),
+        (Err(_), false) => eprintln!("   failed after {secs:.1} s"),
+    }
+    r
+}
+
+/// Run terraform in `dir`, its output captured (shown only when it fails).
+fn terraform(dir: &Path, args: &[String]) -> anyhow::Result<(i32, String)> {
+    let out = Command::new("terraform")
+        .arg(format!("-chdir={}", dir.display()))
+        .args(args)
+        .env("TF_IN_AUTOMATION", "1")
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run `terraform` (install Terraform >= 1.10)")?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Ok((out.status.code().unwrap_or(1), text))
+}
+
+/// The plan file inside the root (ignored by drift checks, carried over by renders).
+pub const PLAN_FILE: &str = "myhealthctl.tfplan";
+
+impl PlanCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let color = crate::cli::use_color(g.color);
+        match self.run_inner(g) {
+            Ok(o) => Ok(o),
+            Err(e) => {
+                crate::cli::print_error(&e, color);
+                Ok(Outcome::Failed)
+            }
+        }
+    }
+
+    fn run_inner(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let mut args = self.args;
+        args.envs = vec![self.env.clone()];
+        p.render_options(&cfg, &args)?;
+        if super::diff::DiffCmd::drift_gate(g, &args)? != Outcome::Ok {
+            return Ok(Outcome::Differs);
+        }
+        let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
+        let summary = plan(&dir, &self.env, &self.plugin_dir, &self.backend_config)?;
+        let format = if self.json { Format::Json } else { self.format };
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+            Format::Markdown => print!("{}", markdown(&summary)),
+            Format::Text => print!("{}", text(&summary)),
+        }
+        Ok(if summary.changes() { Outcome::Changes } else { Outcome::Ok })
+    }
+}
+
+/// init, plan -out, show -json → the summary. Shared with `deploy`.
+pub fn plan(dir: &Path, env: &str, plugin_dirs: &[PathBuf], backend_config: &[String]) -> anyhow::Result<Summary> {
+    if !dir.join("main.tf").is_file() {
+        bail!("`{}` holds no Terraform root: run `myhealthctl render`", dir.display());
+    }
+    let mut init: Vec<String> = vec!["init".into(), "-input=false".into(), "-no-color".into()];
+    init.extend(plugin_dirs.iter().map(|d| format!("-plugin-dir={}", d.display())));
+    init.extend(backend_config.iter().map(|b| format!("-backend-config={b}")));
+    step(&format!("terraform init ({env})"), || {
+        let (code, out) = terraform(dir, &init)?;
+        if code != 0 {
+            bail!("`terraform init` failed in `{}`:\n{out}", dir.display());
+        }
+        Ok(())
+    })?;
+    step(&format!("terraform plan ({env})"), || {
+        let args: Vec<String> =
+            ["plan", "-input=false", "-no-color", "-detailed-exitcode", &format!("-out={PLAN_FILE}")]
+                .map(String::from)
+                .to_vec();
+        let (code, out) = terraform(dir, &args)?;
+        if code == 1 {
+            bail!("`terraform plan` failed in `{}`:\n{out}", dir.display());
+        }
+        Ok(())
+    })?;
+    let (code, json) = terraform(dir, &["show".into(), "-json".into(), PLAN_FILE.into()])?;
+    if code != 0 {
+        bail!("`terraform show -json` failed:\n{json}");
+    }
+    let value: serde_json::Value = serde_json::from_str(&json).context("`terraform show -json` printed no JSON")?;
+    Ok(summarise(env, &value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_groups_and_warns() {
+        let plan = serde_json::json!({ "resource_changes": [
+            { "address": "module.rds.aws_db_instance.this", "type": "aws_db_instance", "change": { "actions": ["delete", "create"] } },
+            { "address": "aws_iam_role.x", "type": "aws_iam_role", "change": { "actions": ["create"] } },
+            { "address": "aws_iam_role.y", "type": "aws_iam_role", "change": { "actions": ["update"] } },
+            { "address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "change": { "actions": ["delete"] } },
+            { "address": "aws_vpc.this", "type": "aws_vpc", "change": { "actions": ["no-op"] } },
+        ]});
+        let s = summarise("prod", &plan);
+        assert_eq!((s.add, s.change, s.destroy, s.replace), (1, 1, 1, 1));
+        assert_eq!(s.stateful_losses, ["module.rds.aws_db_instance.this", "aws_s3_bucket.logs"]);
+        let t = text(&s);
+        assert!(t.starts_with("plan for `prod`: 1 to add, 1 to change, 1 to destroy, 1 to replace"), "{t}");
+        assert!(t.contains("to replace (1):\n  -/+ module.rds.aws_db_instance.this"), "{t}");
+        assert!(t.contains("warning: this plan DESTROYS OR REPLACES 2 stateful resource(s)"), "{t}");
+        assert!(markdown(&s).contains("[!CAUTION]"));
+        assert!(!summarise("dev", &serde_json::json!({})).changes());
+    }
+}
