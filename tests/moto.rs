@@ -275,7 +275,40 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
         "write-only values must not be stored"
     );
 
-    // 5. And it all goes away.
-    let destroyed = ok(&dev, &moto, &rc, &["destroy", "-auto-approve", "-input=false"]);
-    assert!(destroyed.contains(&format!("Resources: {created} destroyed")), "{destroyed}");
+    // 5. `myhealthctl destroy`: the wrong name destroys nothing; `--yes` all of it,
+    // with the stateful resources called out first.
+    let destroy = |extra: &[&str], stdin: &str| {
+        let mut args = vec!["destroy", "dev", "--config", "tests/fixtures/moto.toml", "--out", out_dir];
+        args.extend_from_slice(extra);
+        let mut c = cmd();
+        c.args(&args)
+            .write_stdin(stdin.to_string())
+            .env("TF_CLI_CONFIG_FILE", &rc)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_CA_BUNDLE", &moto.cert)
+            .env_remove("AWS_PROFILE");
+        c.output().unwrap()
+    };
+    let refused = destroy(&[], "staging\n");
+    assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not destroyed: `staging` is not `dev`"));
+    let still = ok(&dev, &moto, &rc, &["state", "list"]);
+    assert!(still.lines().filter(|l| l.starts_with("module.")).count() > 60, "the refusal destroyed something");
+    let destroyed = destroy(&["--yes"], "");
+    let text = String::from_utf8_lossy(&destroyed.stdout);
+    assert!(destroyed.status.success(), "{text}{}", String::from_utf8_lossy(&destroyed.stderr));
+    // Everything in the state goes: as many as the destroy plan listed.
+    let listed: usize = text
+        .split("to destroy (")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no destroy count: {text}"));
+    assert!(listed >= created, "{listed} to destroy, {created} created");
+    assert!(text.contains("!! module.rds.aws_db_instance.this"), "the database is called out: {text}");
+    assert!(text.contains(&format!("{listed} destroyed")), "{text}");
 }

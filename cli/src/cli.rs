@@ -99,6 +99,11 @@ pub enum Command {
         after_help = "Exit codes (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 error or drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
     )]
     Plan(commands::plan::PlanCmd),
+    /// Destroy an environment's infrastructure, after typing its name (or `--yes`)
+    #[command(
+        after_help = "Examples:\n  myhealthctl destroy dev\n  myhealthctl destroy dev --yes   # no question asked: for scripts"
+    )]
+    Destroy(commands::destroy::DestroyCmd),
     /// Push the built images to an environment's registry and record their digests
     #[command(
         after_help = "Examples:\n  myhealthctl push dev                   # to dev's ECR (AWS CLI login or a Docker credential helper)\n  myhealthctl push dev api-service --registry 127.0.0.1:5000"

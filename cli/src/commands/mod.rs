@@ -4,6 +4,7 @@ pub mod affected;
 pub mod build;
 pub mod completions;
 pub mod cost;
+pub mod destroy;
 pub mod diff;
 pub mod envs;
 pub mod graph;
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Build(c) => c.run(g),
         Command::Push(c) => c.run(g),
         Command::Plan(c) => c.run(g),
+        Command::Destroy(c) => c.run(g),
         Command::Validate(c) => c.run(g),
         Command::Envs(c) => c.run(g),
         Command::Graph(c) => c.run(g),

@@ -183,7 +183,7 @@ pub fn markdown(s: &Summary) -> String {
 }
 
 /// One long step: a spinner-like line on a terminal, plain lines otherwise.
-fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+pub fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     if tty {
@@ -203,7 +203,7 @@ fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<
 }
 
 /// Run terraform in `dir`, its output captured (shown only when it fails).
-fn terraform(dir: &Path, args: &[String]) -> anyhow::Result<(i32, String)> {
+pub fn terraform(dir: &Path, args: &[String]) -> anyhow::Result<(i32, String)> {
     let out = Command::new("terraform")
         .arg(format!("-chdir={}", dir.display()))
         .args(args)
@@ -240,7 +240,7 @@ impl PlanCmd {
             return Ok(Outcome::Differs);
         }
         let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
-        let summary = plan(&dir, &self.env, &self.plugin_dir, &self.backend_config)?;
+        let summary = plan(&dir, &self.env, &self.plugin_dir, &self.backend_config, false)?;
         let format = if self.json { Format::Json } else { self.format };
         match format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
@@ -251,8 +251,19 @@ impl PlanCmd {
     }
 }
 
-/// init, plan -out, show -json → the summary. Shared with `deploy`.
-pub fn plan(dir: &Path, env: &str, plugin_dirs: &[PathBuf], backend_config: &[String]) -> anyhow::Result<Summary> {
+/// The saved destroy plan (`destroy`).
+pub const DESTROY_PLAN_FILE: &str = "myhealthctl-destroy.tfplan";
+
+/// init, plan -out (a destroy plan with `destroy`), show -json → the summary.
+/// Shared with `deploy` and `destroy`.
+pub fn plan(
+    dir: &Path,
+    env: &str,
+    plugin_dirs: &[PathBuf],
+    backend_config: &[String],
+    destroy: bool,
+) -> anyhow::Result<Summary> {
+    let file = if destroy { DESTROY_PLAN_FILE } else { PLAN_FILE };
     if !dir.join("main.tf").is_file() {
         bail!("`{}` holds no Terraform root: run `myhealthctl render`", dir.display());
     }
@@ -267,17 +278,20 @@ pub fn plan(dir: &Path, env: &str, plugin_dirs: &[PathBuf], backend_config: &[St
         Ok(())
     })?;
     step(&format!("terraform plan ({env})"), || {
-        let args: Vec<String> =
-            ["plan", "-input=false", "-no-color", "-detailed-exitcode", &format!("-out={PLAN_FILE}")]
+        let mut args: Vec<String> =
+            ["plan", "-input=false", "-no-color", "-detailed-exitcode", &format!("-out={file}")]
                 .map(String::from)
                 .to_vec();
+        if destroy {
+            args.push("-destroy".into());
+        }
         let (code, out) = terraform(dir, &args)?;
         if code == 1 {
             bail!("`terraform plan` failed in `{}`:\n{out}", dir.display());
         }
         Ok(())
     })?;
-    let (code, json) = terraform(dir, &["show".into(), "-json".into(), PLAN_FILE.into()])?;
+    let (code, json) = terraform(dir, &["show".into(), "-json".into(), file.into()])?;
     if code != 0 {
         bail!("`terraform show -json` failed:\n{json}");
     }

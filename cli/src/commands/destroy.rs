@@ -1,0 +1,78 @@
+//! `myhealthctl destroy ENV`: a destroy plan of the environment's root,
+//! shown with every stateful resource it loses called out, then applied only
+//! after the user types the environment's name (or passes `--yes`).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::plan::{self, DESTROY_PLAN_FILE};
+use crate::cli::{Global, Outcome, Project, RenderArgs};
+
+#[derive(Args, Debug)]
+pub struct DestroyCmd {
+    /// The environment to destroy
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    #[command(flatten)]
+    pub args: RenderArgs,
+    /// Do not ask: destroy right after showing the plan
+    #[arg(long)]
+    pub yes: bool,
+    /// Passed to `terraform init -plugin-dir` (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Passed to `terraform init -backend-config` (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub backend_config: Vec<String>,
+}
+
+impl DestroyCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let mut args = self.args;
+        args.envs = vec![self.env.clone()];
+        p.render_options(&cfg, &args)?;
+        let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
+        let summary = plan::plan(&dir, &self.env, &self.plugin_dir, &self.backend_config, true)?;
+        if summary.destroy + summary.replace == 0 {
+            println!("`{}` has nothing to destroy", self.env);
+            return Ok(Outcome::Ok);
+        }
+        print!("{}", plan::text(&summary));
+        if !summary.stateful_losses.is_empty() {
+            eprintln!(
+                "\nwarning: {} stateful resource(s) go with it; databases get a final snapshot only where the config keeps one",
+                summary.stateful_losses.len()
+            );
+        }
+        if !self.yes {
+            // The name may also come through a pipe (`echo dev | …`); an empty
+            // or closed stdin answers nothing, so nothing is destroyed.
+            let stdin = std::io::stdin();
+            eprint!("\nType the environment's name (`{}`) to destroy it: ", self.env);
+            std::io::stderr().flush()?;
+            let mut answer = String::new();
+            stdin.lock().read_line(&mut answer)?;
+            if answer.trim() != self.env {
+                eprintln!("not destroyed: `{}` is not `{}`", answer.trim(), self.env);
+                return Ok(Outcome::Differs);
+            }
+        }
+        let status = Command::new("terraform")
+            .arg(format!("-chdir={}", dir.display()))
+            .args(["apply", "-input=false", "-no-color", DESTROY_PLAN_FILE])
+            .env("TF_IN_AUTOMATION", "1")
+            .stdin(Stdio::null())
+            .status()
+            .context("cannot run `terraform`")?;
+        if !status.success() {
+            bail!("`terraform apply` of the destroy plan failed in `{}`", dir.display());
+        }
+        Ok(Outcome::Ok)
+    }
+}
