@@ -62,6 +62,20 @@ impl Moto {
     fn endpoint(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)
     }
+
+    /// What terraform (and myhealthctl running it) needs to talk to the emulator.
+    fn env(&self, rc: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("TF_CLI_CONFIG_FILE", rc.into()),
+            ("CHECKPOINT_DISABLE", "1".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint().into()),
+            ("AWS_CA_BUNDLE", self.cert.clone().into()),
+        ]
+    }
 }
 
 impl Drop for Moto {
@@ -77,15 +91,8 @@ fn terraform(dir: &Path, moto: &Moto, rc: &Path, args: &[&str]) -> (i32, String)
         .args(args)
         .arg("-no-color")
         .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", rc)
         .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_CA_BUNDLE", &moto.cert)
+        .envs(moto.env(rc))
         .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
@@ -95,19 +102,7 @@ fn terraform(dir: &Path, moto: &Moto, rc: &Path, args: &[&str]) -> (i32, String)
 
 /// `myhealthctl` with the same environment terraform gets.
 fn myhealthctl(moto: &Moto, rc: &Path, args: &[&str]) -> std::process::Output {
-    cmd()
-        .args(args)
-        .env("TF_CLI_CONFIG_FILE", rc)
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_CA_BUNDLE", &moto.cert)
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap()
+    cmd().args(args).envs(moto.env(rc)).env_remove("AWS_PROFILE").output().unwrap()
 }
 
 fn ok(dir: &Path, moto: &Moto, rc: &Path, args: &[&str]) -> String {
@@ -281,16 +276,7 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
         let mut args = vec!["destroy", "dev", "--config", "tests/fixtures/moto.toml", "--out", out_dir];
         args.extend_from_slice(extra);
         let mut c = cmd();
-        c.args(&args)
-            .write_stdin(stdin.to_string())
-            .env("TF_CLI_CONFIG_FILE", &rc)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("AWS_CA_BUNDLE", &moto.cert)
-            .env_remove("AWS_PROFILE");
+        c.args(&args).write_stdin(stdin.to_string()).envs(moto.env(&rc)).env_remove("AWS_PROFILE");
         c.output().unwrap()
     };
     let refused = destroy(&[], "staging\n");

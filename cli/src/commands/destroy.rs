@@ -3,7 +3,6 @@
 //! after the user types the environment's name (or passes `--yes`).
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
@@ -22,12 +21,8 @@ pub struct DestroyCmd {
     /// Do not ask: destroy right after showing the plan
     #[arg(long)]
     pub yes: bool,
-    /// Passed to `terraform init -plugin-dir` (repeatable)
-    #[arg(long, value_name = "DIR")]
-    pub plugin_dir: Vec<PathBuf>,
-    /// Passed to `terraform init -backend-config` (repeatable)
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub backend_config: Vec<String>,
+    #[command(flatten)]
+    pub init: plan::InitArgs,
 }
 
 impl DestroyCmd {
@@ -38,7 +33,7 @@ impl DestroyCmd {
         args.envs = vec![self.env.clone()];
         p.render_options(&cfg, &args)?;
         let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
-        let summary = plan::plan(&dir, &self.env, &self.plugin_dir, &self.backend_config, true)?;
+        let summary = plan::plan(&dir, &self.env, &self.init, true)?;
         if summary.destroy + summary.replace == 0 {
             println!("`{}` has nothing to destroy", self.env);
             return Ok(Outcome::Ok);

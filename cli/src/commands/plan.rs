@@ -39,6 +39,13 @@ pub struct PlanCmd {
     /// Same as `--format json`
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub init: InitArgs,
+}
+
+/// What `terraform init` gets passed through (shared by `plan`, `destroy`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct InitArgs {
     /// Passed to `terraform init -plugin-dir` (a provider mirror; repeatable)
     #[arg(long, value_name = "DIR")]
     pub plugin_dir: Vec<PathBuf>,
@@ -240,7 +247,7 @@ impl PlanCmd {
             return Ok(Outcome::Differs);
         }
         let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
-        let summary = plan(&dir, &self.env, &self.plugin_dir, &self.backend_config, false)?;
+        let summary = plan(&dir, &self.env, &self.init, false)?;
         let format = if self.json { Format::Json } else { self.format };
         match format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
@@ -256,20 +263,14 @@ pub const DESTROY_PLAN_FILE: &str = "myhealthctl-destroy.tfplan";
 
 /// init, plan -out (a destroy plan with `destroy`), show -json → the summary.
 /// Shared with `deploy` and `destroy`.
-pub fn plan(
-    dir: &Path,
-    env: &str,
-    plugin_dirs: &[PathBuf],
-    backend_config: &[String],
-    destroy: bool,
-) -> anyhow::Result<Summary> {
+pub fn plan(dir: &Path, env: &str, init_args: &InitArgs, destroy: bool) -> anyhow::Result<Summary> {
     let file = if destroy { DESTROY_PLAN_FILE } else { PLAN_FILE };
     if !dir.join("main.tf").is_file() {
         bail!("`{}` holds no Terraform root: run `myhealthctl render`", dir.display());
     }
     let mut init: Vec<String> = vec!["init".into(), "-input=false".into(), "-no-color".into()];
-    init.extend(plugin_dirs.iter().map(|d| format!("-plugin-dir={}", d.display())));
-    init.extend(backend_config.iter().map(|b| format!("-backend-config={b}")));
+    init.extend(init_args.plugin_dir.iter().map(|d| format!("-plugin-dir={}", d.display())));
+    init.extend(init_args.backend_config.iter().map(|b| format!("-backend-config={b}")));
     step(&format!("terraform init ({env})"), || {
         let (code, out) = terraform(dir, &init)?;
         if code != 0 {
