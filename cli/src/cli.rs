@@ -225,16 +225,6 @@ impl Project {
         crate::tree::Outputs { generated: self.out_dir(args), workflows }
     }
 
-    /// How a rendered path is shown to people: under its directory on disk.
-    pub fn shown_path(&self, cfg: &Config, args: &RenderArgs, path: &str) -> String {
-        let outputs = self.outputs(cfg, args);
-        let rel = |d: &std::path::Path| d.strip_prefix(&self.root).unwrap_or(d).display().to_string();
-        match (path.strip_prefix(crate::tree::WORKFLOWS), &outputs.workflows) {
-            (Some(name), Some(dir)) => format!("{}/{name}", rel(dir)),
-            _ => format!("{}/{path}", rel(&outputs.generated)),
-        }
-    }
-
     pub fn templates(&self, args: &RenderArgs) -> anyhow::Result<Templates> {
         match &args.templates {
             Some(dir) => Templates::with_overrides(dir),

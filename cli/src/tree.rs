@@ -98,10 +98,9 @@ impl Outputs {
     /// then the generated tree is swapped in atomically, then each staged
     /// workflow is renamed over its target (a rename cannot half-write), and
     /// workflows of ours that are no longer rendered are removed.
-    pub fn write(&self, tree: &Tree) -> Result<()> {
-        let Some(dir) = &self.workflows else { return write_atomic(&self.generated, tree) };
-        let (workflows, generated): (Tree, Tree) =
-            tree.iter().map(|(p, b)| (p.clone(), b.clone())).partition(|(p, _)| p.starts_with(WORKFLOWS));
+    pub fn write(&self, tree: Tree) -> Result<()> {
+        let Some(dir) = &self.workflows else { return write_atomic(&self.generated, &tree) };
+        let (workflows, generated): (Tree, Tree) = tree.into_iter().partition(|(p, _)| p.starts_with(WORKFLOWS));
         fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
         let mut staged = Vec::new();
         let result = (|| -> Result<()> {

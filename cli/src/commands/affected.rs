@@ -56,7 +56,8 @@ impl AffectedCmd {
         let chart = shared.iter().any(|f| f.starts_with("helm/") && env_of_path(f).is_none());
         // Environments in config order, then any that only the base had.
         let mut envs: BTreeMap<String, Affected> = BTreeMap::new();
-        let mut order: Vec<String> = cfg.env_names();
+        let names = cfg.env_names();
+        let mut order: Vec<String> = names.clone();
         for c in &changed {
             let Some(env) = env_of_path(c.path) else { continue };
             if !order.contains(&env) {
@@ -70,7 +71,6 @@ impl AffectedCmd {
                 a.kubernetes = true;
             }
         }
-        let names = cfg.env_names();
         let list: Vec<Affected> = order
             .into_iter()
             .filter(|n| opts.only_envs.is_empty() || opts.only_envs.contains(n))

@@ -35,24 +35,16 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| root.join(t)).unwrap_or_else(|| root.join("target"))
 }
 
-/// The bundled services the config runs, sorted by name.
-pub fn config_services(cfg: &crate::config::Config) -> Vec<String> {
-    let mut names: Vec<String> = cfg
-        .environments
-        .iter()
-        .chain(cfg.defaults.as_ref())
-        .flat_map(|e| e.services.iter().map(|s| s.name.value.clone()))
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+/// A service is bundled when this repository has its crate.
+fn is_bundled(root: &Path, service: &str) -> bool {
+    root.join("services").join(service).join("Cargo.toml").is_file()
 }
 
 impl BuildCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        let all = config_services(&cfg);
+        let all = cfg.service_names();
         for s in &self.services {
             if !all.contains(s) {
                 bail!(
@@ -64,7 +56,7 @@ impl BuildCmd {
         }
         let services = if self.services.is_empty() { all } else { self.services.clone() };
         for s in &services {
-            if !p.root.join("services").join(s).join("Cargo.toml").is_file() {
+            if !is_bundled(&p.root, s) {
                 bail!("service `{s}` is not bundled: there is no crate `services/{s}/` to build");
             }
         }
@@ -97,10 +89,7 @@ pub fn build(
     // Always every bundled service in one cargo run: cargo unifies features
     // per invocation, so building one alone could link different code and
     // give another digest for the same commit.
-    let bundled: Vec<String> = config_services(cfg)
-        .into_iter()
-        .filter(|s| p.root.join("services").join(s).join("Cargo.toml").is_file())
-        .collect();
+    let bundled: Vec<String> = cfg.service_names().into_iter().filter(|s| is_bundled(&p.root, s)).collect();
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.current_dir(&p.root).args(["build", "--release", "--locked"]);
     for s in &bundled {

@@ -18,10 +18,10 @@ use crate::tree::{self, Tree};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {
-    /// Unified diff
+    /// For people (`diff`: a unified diff)
     #[default]
     Text,
-    /// A pull-request comment: a summary table and one collapsible section per environment
+    /// For a pull-request comment (`diff`: a summary table and a collapsible section per environment)
     Markdown,
     /// Machine-readable summary
     Json,

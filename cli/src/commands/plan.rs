@@ -12,19 +12,11 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
+use super::diff::Format;
 use crate::cli::{Global, Outcome, Project, RenderArgs};
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    /// A section for the pull-request comment
-    Markdown,
-    Json,
-}
 
 #[derive(Args, Debug)]
 pub struct PlanCmd {

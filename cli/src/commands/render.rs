@@ -45,8 +45,7 @@ impl RenderCmd {
             );
             return Ok(Outcome::Ok);
         }
-        outputs.write(&next)?;
-        println!(
+        let summary = format!(
             "rendered {} files for {} into {shown}: {} added, {} changed, {} removed",
             next.len(),
             env_list(&opts.only_envs, &cfg.env_names()),
@@ -54,6 +53,8 @@ impl RenderCmd {
             count(Kind::Changed),
             count(Kind::Removed),
         );
+        outputs.write(next)?;
+        println!("{summary}");
         Ok(Outcome::Ok)
     }
 }

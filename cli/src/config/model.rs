@@ -25,6 +25,18 @@ impl Config {
     pub fn env_names(&self) -> Vec<String> {
         self.environments.iter().map(|e| e.name.value.clone()).collect()
     }
+    /// Every service any environment (or `[defaults]`) runs, once, sorted by name.
+    pub fn service_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .environments
+            .iter()
+            .chain(self.defaults.as_ref())
+            .flat_map(|e| e.services.iter().map(|s| s.name.value.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,12 +5,9 @@
 //! Project-wide CI settings come from `[defaults.ci]` (else the first
 //! environment); `require_approval` is per environment.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::config::raw::ServiceKind;
 
 /// The third-party actions the workflows use: (key, repository, version, commit).
 /// Versions run on Node 24 (GitHub removes Node 20 in 2026); commits are the
@@ -28,14 +25,14 @@ pub const TERRAFORM_VERSION: &str = "~1.11.0";
 #[derive(Serialize)]
 struct Context {
     project: String,
-    repository: String,
     runs_on: String,
     terraform_version: &'static str,
     /// `uses:` value per action key.
     actions: serde_json::Map<String, serde_json::Value>,
     /// In the order they are applied (the config's order).
     environments: Vec<Env>,
-    services: Vec<Service>,
+    /// Names, sorted.
+    services: Vec<String>,
     extra_jobs: Vec<Job>,
 }
 
@@ -46,19 +43,10 @@ struct Env {
     /// Assumed by pull requests (read-only) and by the protected GitHub environment (apply).
     plan_role: String,
     apply_role: String,
-    registry: String,
     cluster: String,
-    production: bool,
     require_approval: bool,
-    auto_sync: bool,
     /// The environment before it in the apply order.
     after: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Service {
-    name: String,
-    kind: &'static str,
 }
 
 #[derive(Serialize)]
@@ -96,32 +84,14 @@ pub fn context(cfg: &Config) -> minijinja::Value {
                 region: e.aws.region.value.clone(),
                 plan_role: role("plan"),
                 apply_role: role("apply"),
-                registry: format!("{}.dkr.ecr.{}.amazonaws.com", e.aws.account_id.value, e.aws.region.value),
                 cluster: e.eks.cluster_name.value.clone(),
-                production: e.production.value,
                 require_approval: e.ci.require_approval.value || e.production.value,
-                auto_sync: e.argocd.auto_sync.value,
                 after: prev.clone(),
             };
             prev = Some(e.name.value.clone());
             env
         })
         .collect();
-    // Every service any environment runs, once, by name.
-    let services: BTreeMap<&str, &'static str> = cfg
-        .environments
-        .iter()
-        .chain(cfg.defaults.as_ref())
-        .flat_map(|e| &e.services)
-        .map(|s| {
-            let kind = match s.kind.value {
-                ServiceKind::Deployment => "deployment",
-                ServiceKind::Cronjob => "cronjob",
-            };
-            (s.name.value.as_str(), kind)
-        })
-        .collect();
-    let services = services.into_iter().map(|(name, kind)| Service { name: name.to_string(), kind }).collect();
     let extra_jobs = ci
         .extra_jobs
         .iter()
@@ -134,12 +104,11 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         .collect();
     super::ctx(Context {
         project: cfg.project.name.value.clone(),
-        repository: format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value),
         runs_on: ci.runs_on.value.clone(),
         terraform_version: TERRAFORM_VERSION,
         actions,
         environments,
-        services,
+        services: cfg.service_names(),
         extra_jobs,
     })
 }
