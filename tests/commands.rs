@@ -376,3 +376,114 @@ fn plan_refuses_a_drifted_tree_and_fails_with_1() {
         .stderr(contains("run `myhealthctl render --env dev` and commit the result").and(contains("terraform").not()));
     cmd_in(p.path()).args(["plan", "nope"]).assert().code(1).stderr(contains("error:").and(contains("`nope`")));
 }
+
+/// A stand-in `helm` on PATH that answers `helm version --short` with `version`
+/// (and records nothing: the dry run must not run anything else).
+fn stand_in_helm(version: &str) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let f = bin.path().join("helm");
+    std::fs::write(&f, format!("#!/bin/sh\n# stand-in for helm\n[ \"$1\" = version ] && echo {version}\n")).unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+    (bin, path)
+}
+
+fn dry_run(path: &str, args: &[&str]) -> String {
+    let out = cmd().args(["deploy", "--dry-run"]).args(args).env("PATH", path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `deploy --dry-run` prints the ordered steps with the exact commands (paths
+/// relative to the project root) and runs none of them; the flags shape the
+/// list. The real steps run in tests/moto.rs (infrastructure) and
+/// tests/images.rs (build, push, release through stand-ins).
+#[test]
+fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
+    let (_bin, path) = stand_in_helm("v3.19.2+g8766e71");
+    let text = dry_run(&path, &["staging", "--plugin-dir", "/opt/tf-plugins"]);
+    let order = [
+        "check that generated/ matches the config",
+        "build api-service, data-processor, oura-collector",
+        "$ cargo build --release --locked -p api-service -p data-processor -p oura-collector",
+        "$ terraform -chdir=generated/terraform/envs/staging init -input=false -no-color -plugin-dir=/opt/tf-plugins",
+        "$ terraform -chdir=generated/terraform/envs/staging plan -input=false -no-color -detailed-exitcode -out=myhealthctl.tfplan",
+        "prompt: type `yes` (`--yes` to skip)",
+        "$ terraform -chdir=generated/terraform/envs/staging apply -input=false -no-color myhealthctl.tfplan",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/api-service:",
+        "target/deploy/staging/images.yaml",
+        "$ aws eks update-kubeconfig --name myhealth-staging --region us-east-1 --kubeconfig target/deploy/staging/kubeconfig",
+        "$ kubectl --kubeconfig target/deploy/staging/kubeconfig apply --server-side --field-manager=myhealthctl -f target/deploy/staging/namespace.yaml",
+        "$ helm upgrade --install myhealth generated/helm/myhealth --namespace myhealth --values generated/helm/values-staging.yaml --values target/deploy/staging/images.yaml --atomic --wait --timeout 10m --kubeconfig target/deploy/staging/kubeconfig",
+        "GET <terraform output api_url, else https://api.myhealth.eric-n.com>/health until 200 (up to 120 s)",
+        "on failure: $ helm rollback myhealth --namespace myhealth --wait --timeout 10m --kubeconfig target/deploy/staging/kubeconfig",
+    ];
+    let mut at = 0;
+    for line in order {
+        let found = text[at..].find(line).unwrap_or_else(|| panic!("`{line}` missing or out of order in:\n{text}"));
+        at += found + line.len();
+    }
+    assert!(text.starts_with("deploy `staging`: 12 steps"), "{text}");
+    // Nothing ran: no values, namespace or kubeconfig written.
+    assert!(!root().join("target/deploy/staging").exists(), "a dry run wrote files");
+
+    // The namespace gets exactly the labels ArgoCD's Application gives it.
+    let app: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root().join("generated/argocd/staging/application.yaml")).unwrap(),
+    )
+    .unwrap();
+    let labels = app["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"].as_mapping().unwrap();
+    let mut argo: Vec<String> =
+        labels.iter().map(|(k, v)| format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap())).collect();
+    argo.sort();
+    assert!(text.contains(&format!("target/deploy/staging/namespace.yaml: {}\n", argo.join(", "))), "{text}");
+
+    // Production asks for its name; --yes is the only way round the prompt.
+    assert!(dry_run(&path, &["prod"]).contains("prompt: type `prod` (production; `--yes` to skip)"));
+    assert!(dry_run(&path, &["prod", "--yes"]).contains("--yes: approved without asking"));
+
+    // Helm 4 renamed --atomic.
+    let (_bin4, path4) = stand_in_helm("v4.0.1+g12500dd");
+    assert!(dry_run(&path4, &["dev"]).contains("--rollback-on-failure --wait=watcher --timeout 10m"));
+
+    // --only / --skip-*: the list shrinks to what is asked.
+    let only = dry_run(&path, &["dev", "--only", "api-service", "--skip-infra", "--kube-context", "ctx"]);
+    assert!(!only.contains("$ terraform") && !only.contains("update-kubeconfig"), "{only}");
+    assert!(only.contains("build api-service\n"), "{only}");
+    assert!(only.contains("/myhealth/api-service:") && !only.contains("/myhealth/data-processor:"), "{only}");
+    assert!(only.contains("--reset-then-reuse-values --atomic --wait --timeout 10m --kube-context ctx"), "{only}");
+    assert!(only.contains("$ kubectl --context ctx apply"), "{only}");
+    let infra = dry_run(&path, &["dev", "--skip-app"]);
+    assert!(infra.starts_with("deploy `dev`: 5 steps"), "{infra}");
+    assert!(!infra.contains("helm") && !infra.contains("cargo") && infra.contains("apply -input=false"), "{infra}");
+    let prebuilt = dry_run(&path, &["dev", "--skip-build"]);
+    assert!(!prebuilt.contains("cargo build") && prebuilt.contains("push the images"), "{prebuilt}");
+
+    // Mistakes are errors before anything runs.
+    cmd()
+        .args(["deploy", "dev", "--dry-run", "--only", "grafana"])
+        .assert()
+        .code(2)
+        .stderr(contains("`grafana` is not a bundled service").and(contains("`api-service`")));
+    cmd()
+        .args(["deploy", "dev", "--skip-app", "--skip-infra"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot be used with"));
+    cmd().args(["deploy", "qa", "--dry-run"]).assert().code(2).stderr(contains("no environment `qa`"));
+}
+
+/// `deploy` refuses a drifted tree first: exit 1, the fix, nothing built or applied.
+#[test]
+fn deploy_refuses_a_drifted_tree() {
+    let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
+    cmd_in(p.path()).arg("render").assert().success();
+    let f = p.path().join("generated/terraform/envs/dev/main.tf");
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
+    cmd_in(p.path()).args(["deploy", "dev", "--skip-app", "--yes"]).assert().code(1).stderr(
+        contains("run `myhealthctl render --env dev`")
+            .and(contains("not deployed: nothing was built, applied or installed"))
+            .and(contains("terraform init").not()),
+    );
+}

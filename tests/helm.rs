@@ -141,6 +141,7 @@ fn helm_refuses_values_that_break_the_schema() {
         ("  replicas: 2\n", "  replicas: 0\n", "minimum: got 0, want 1"),
         ("awsAccountId: '123456789012'", "awsAccountId: '1234'", "/global/awsAccountId"),
         ("global:\n", "global:\n  typo: true\n", "additional properties 'typo' not allowed"),
+        ("  image: myhealth/api-service\n", "  image: myhealth/api-service\n  digest: latest\n", "/apiService/digest"),
     ] {
         assert!(good.contains(from), "the dev values no longer contain `{from}`");
         let bad = generated.path().join("bad.yaml");
@@ -552,4 +553,50 @@ fn grafana_gets_its_admin_datasource_and_dashboards() {
             "{env}: the services' AppProject may not write into `{ns}`"
         );
     }
+}
+
+/// The digests `deploy` writes into its release values pin every workload's
+/// image (`registry/repository@sha256:…`); without them the tag is used.
+#[test]
+fn release_values_with_digests_pin_the_images() {
+    let generated = generate("myhealth.toml");
+    let chart = generated.path().join("helm/myhealth");
+    let images = |values: &Path| -> Vec<String> {
+        let out_dir = generated.path().join("out");
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut v: Vec<String> = documents(&out_dir)
+            .iter()
+            .flat_map(|d| {
+                let mut found = lookup(d, &["spec", "template", "spec", "containers"]);
+                found.extend(lookup(d, &["spec", "jobTemplate", "spec", "template", "spec", "containers"]));
+                found.into_iter().flat_map(|c| c.as_sequence().cloned().unwrap_or_default())
+            })
+            .filter_map(|c| c["image"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    let dev = generated.path().join("helm/values-dev.yaml");
+    let registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth";
+    assert_eq!(
+        images(&dev),
+        ["api-service", "data-processor", "oura-collector"].map(|s| format!("{registry}/{s}:0.1.0")),
+        "without digests: the tag"
+    );
+    // The values layered as `helm upgrade --values values-dev.yaml --values images.yaml` merges them.
+    let mut merged: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&dev).unwrap()).unwrap();
+    let digest = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+    for (key, n) in [("apiService", 1), ("dataProcessor", 2), ("ouraCollector", 3)] {
+        merged[key]["digest"] = digest(n).into();
+    }
+    merged["global"]["imageTag"] = "3f2a9c1d0b7e".into();
+    let with = generated.path().join("with-digests.yaml");
+    std::fs::write(&with, serde_yaml_ng::to_string(&merged).unwrap()).unwrap();
+    assert_eq!(
+        images(&with),
+        [("api-service", 1), ("data-processor", 2), ("oura-collector", 3)]
+            .map(|(s, n)| format!("{registry}/{s}@{}", digest(n)))
+    );
 }

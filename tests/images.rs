@@ -3,7 +3,10 @@
 //! same digests, pushed to Debian's `docker-registry` on 127.0.0.1, pulled
 //! back and inspected with `skopeo` (user, entrypoint, labels, digest), and
 //! the pulled layer is complete: the binary starts with only the libraries
-//! the image carries.
+//! the image carries. Then `deploy dev --skip-infra` with STAND-INS for
+//! `helm` and `kubectl` (scripts that record their arguments; no cluster
+//! here) and for the API endpoint (a local `/health`): the release gets the
+//! registry's digests, a failed smoke test rolls it back, `--only` works.
 
 mod common;
 
@@ -92,7 +95,7 @@ fn find(dir: &Path, name_starts: &str) -> Option<PathBuf> {
 }
 
 #[test]
-fn images_are_reproducible_pushed_and_complete() {
+fn images_are_reproducible_pushed_complete_and_deployed() {
     let first = json(&["build", "--json"]);
     let second = json(&["build", "--json"]);
     let digests = |v: &serde_json::Value| -> Vec<(String, String)> {
@@ -171,4 +174,146 @@ fn images_are_reproducible_pushed_and_complete() {
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root().join("target/images/pushed-dev.json")).unwrap()).unwrap();
     assert_eq!(record, again, "push records what it pushed for deploy");
+
+    deploy_rolls_out_the_pushed_digests(&registry);
+}
+
+/// A STAND-IN for `helm` and `kubectl` (there is no Kubernetes API server
+/// here): a script that only appends its name and arguments to `$STAND_IN_LOG`
+/// and succeeds. What it records is what a real Helm would have been asked.
+const STAND_IN: &str = "#!/bin/sh\n# stand-in for helm/kubectl: records its arguments, does nothing else\nprintf '%s\\n' \"$(basename \"$0\") $*\" >> \"$STAND_IN_LOG\"\n";
+
+/// A stand-in for the environment's API endpoint: answers `GET /health` with
+/// `status` and counts the requests.
+struct Health {
+    url: String,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Health {
+    fn start(status: &'static str) -> Health {
+        use std::io::{Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 2048];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                if String::from_utf8_lossy(&buf[..n]).starts_with("GET /health ") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                let _ = conn.write_all(
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").as_bytes(),
+                );
+            }
+        });
+        Health { url, hits }
+    }
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// `deploy dev` end to end but for the cluster: build, push to the registry
+/// on 127.0.0.1, the digests into the release values, the namespace and the
+/// Helm release through the stand-ins, the smoke test against a local
+/// endpoint; a failing smoke test rolls the release back; `--only`.
+fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    for tool in ["helm", "kubectl"] {
+        let f = bin.path().join(tool);
+        std::fs::write(&f, STAND_IN).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let log = bin.path().join("calls.log");
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+    let deploy = |health: &Health, extra: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        let mut args = vec![
+            "deploy",
+            "dev",
+            "--skip-infra",
+            "--registry",
+            &registry.host,
+            "--kube-context",
+            "stand-in",
+            "--endpoint",
+            &health.url,
+            "--smoke-timeout",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        let out = cmd().args(&args).env("PATH", &path).env("STAND_IN_LOG", &log).output().unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        (out, calls.lines().map(str::to_string).collect::<Vec<_>>())
+    };
+    let root = root();
+    let r = root.display();
+    let deploy_dir = root.join("target/deploy/dev");
+    let helm_upgrade = format!(
+        "helm upgrade --install myhealth {r}/generated/helm/myhealth --namespace myhealth --values {r}/generated/helm/values-dev.yaml --values {r}/target/deploy/dev/images.yaml"
+    );
+
+    // 1. Everything healthy.
+    let health = Health::start("200 OK");
+    let (out, calls) = deploy(&health, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deployed `dev`"));
+    assert_eq!(
+        calls,
+        [
+            "helm version --short".to_string(),
+            format!(
+                "kubectl --context stand-in apply --server-side --field-manager=myhealthctl -f {r}/target/deploy/dev/namespace.yaml"
+            ),
+            format!("{helm_upgrade} --atomic --wait --timeout 10m --kube-context stand-in"),
+        ]
+    );
+    assert!(health.hits() >= 1, "the smoke test never asked /health");
+    let values: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(deploy_dir.join("images.yaml")).unwrap()).unwrap();
+    assert_eq!(values["global"]["imageRegistry"].as_str(), Some(registry.host.as_str()));
+    let tag = values["global"]["imageTag"].as_str().unwrap().to_string();
+    for (service, key) in
+        [("api-service", "apiService"), ("data-processor", "dataProcessor"), ("oura-collector", "ouraCollector")]
+    {
+        // The digest in the release is the one the registry serves under the tag.
+        let reference = format!("docker://{}/myhealth/{service}:{tag}", registry.host);
+        let inspect: serde_json::Value =
+            serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &reference])).unwrap();
+        assert_eq!(values[key]["digest"].as_str(), inspect["Digest"].as_str(), "{service}");
+    }
+    let ns: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(deploy_dir.join("namespace.yaml")).unwrap()).unwrap();
+    assert_eq!(ns["metadata"]["name"].as_str(), Some("myhealth"));
+    assert_eq!(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"].as_str(), Some("restricted"));
+    assert_eq!(ns["metadata"]["labels"]["istio-injection"].as_str(), Some("enabled"));
+
+    // 2. The release comes up but /health fails: rolled back, and said so.
+    let sick = Health::start("503 Service Unavailable");
+    let (out, calls) = deploy(&sick, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("answered 503"), "{stderr}");
+    assert!(stderr.contains("failed its smoke test; the release was rolled back"), "{stderr}");
+    assert!(sick.hits() >= 2, "the smoke test retries");
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("helm rollback myhealth --namespace myhealth --wait --timeout 10m --kube-context stand-in")
+    );
+
+    // 3. `--only`: one service's digest; the others keep their release's.
+    let (out, calls) = deploy(&health, &["--only", "api-service", "--skip-build"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        calls.last().unwrap(),
+        &format!("{helm_upgrade} --reset-then-reuse-values --atomic --wait --timeout 10m --kube-context stand-in")
+    );
+    let values: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(deploy_dir.join("images.yaml")).unwrap()).unwrap();
+    assert!(values["apiService"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(values.get("dataProcessor").is_none() && values["global"].get("imageTag").is_none(), "{values:?}");
 }

@@ -1,6 +1,7 @@
 //! The dev root applied against an AWS emulator: `moto_server` on 127.0.0.1
 //! (over TLS, with a throwaway certificate), the state bucket created by the
-//! bootstrap root, `init` with the S3 backend in moto, `apply`, a second
+//! bootstrap root, `init` with the S3 backend in moto, `myhealthctl plan`,
+//! `myhealthctl deploy dev --skip-app` (declined, then approved), a second
 //! `plan -detailed-exitcode` that must show no changes, and `destroy`.
 //!
 //! moto's gaps are handled here, in the open, never in the generated code
@@ -237,17 +238,57 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
         summary["resources"].as_array().unwrap().iter().any(|r| r["address"] == "module.rds.aws_db_instance.this"),
         "{summary:#}"
     );
-    let applied = ok(&dev, &moto, &rc, &["apply", "-auto-approve", "-input=false"]);
-    let created = applied.lines().filter(|l| l.contains(": Creation complete")).count();
-    assert!(created > 60, "expected the whole platform, created {created}:\n{applied}");
+    // `myhealthctl deploy dev --skip-app` (infrastructure only): the same
+    // plan, shown, then applied only when approved — a "no" changes nothing.
+    let backend = [
+        "--backend-config",
+        &endpoints,
+        "--backend-config",
+        "use_path_style=true",
+        "--backend-config",
+        "skip_credentials_validation=true",
+        "--backend-config",
+        "skip_requesting_account_id=true",
+    ];
+    let deploy = |extra: &[&str], stdin: &str| {
+        let mut args = vec!["deploy", "dev", "--skip-app", "--config", "tests/fixtures/moto.toml", "--out", out_dir];
+        args.extend_from_slice(&backend);
+        args.extend_from_slice(extra);
+        let mut c = cmd();
+        c.args(&args).write_stdin(stdin.to_string()).envs(moto.env(&rc)).env_remove("AWS_PROFILE");
+        c.output().unwrap()
+    };
+    let declined = deploy(&[], "no\n");
+    let (out_text, err_text) = (String::from_utf8_lossy(&declined.stdout), String::from_utf8_lossy(&declined.stderr));
+    assert_eq!(declined.status.code(), Some(1), "{out_text}{err_text}");
+    assert!(out_text.contains(&format!("plan for `dev`: {to_add} to add, 0 to change, 0 to destroy")), "{out_text}");
+    assert!(err_text.contains("apply this plan to `dev`? type `yes`"), "{err_text}");
+    assert!(err_text.contains("not applied"), "{err_text}");
+    let (_, listed) = terraform(&dev, &moto, &rc, &["state", "list"]);
+    assert!(!listed.contains("module."), "a declined deploy changed the infrastructure:\n{listed}");
+
+    let deployed = deploy(&[], "yes\n");
+    let (out_text, err_text) = (String::from_utf8_lossy(&deployed.stdout), String::from_utf8_lossy(&deployed.stderr));
+    assert!(deployed.status.success(), "{out_text}{err_text}");
+    assert!(out_text.contains(&format!("plan for `dev`: {to_add} to add")), "{out_text}");
+    assert!(out_text.contains("deployed `dev`"), "{out_text}");
+    assert!(err_text.contains("terraform apply (dev)"), "{err_text}");
+    let state = ok(&dev, &moto, &rc, &["state", "list"]);
+    let created = state.lines().filter(|l| !l.starts_with("data.") && !l.contains(".data.")).count();
+    assert!(created > 60, "expected the whole platform, created {created}:\n{state}");
     for r in [
         "module.eks.aws_eks_cluster.this",
         "module.rds.aws_db_instance.this",
         "module.api_gateway.aws_apigatewayv2_vpc_link.this",
         "module.secrets.aws_secretsmanager_secret_version.generated[\"jwt_signing_key\"]",
     ] {
-        assert!(applied.contains(&format!("{r}: Creation complete")), "{r} was not created:\n{applied}");
+        assert!(state.lines().any(|l| l == r), "{r} was not created:\n{state}");
     }
+    // Deploying again: nothing to apply, so nothing is asked.
+    let again = deploy(&[], "");
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("plan for `dev`: no changes"));
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("apply this plan"));
 
     // 3. Idempotent: a second plan has nothing to do.
     let (code, plan) = terraform(&dev, &moto, &rc, &["plan", "-detailed-exitcode", "-input=false"]);

@@ -21,6 +21,7 @@ Exit codes:
   1  a check or diff found a difference (e.g. `diff`, `render --check`)
   2  an error: invalid config, bad arguments, a failed tool
   `plan` follows terraform's -detailed-exitcode: 0 no changes, 2 changes, 1 error or drift
+  `deploy`/`destroy`: 1 also when refused (drift, or the plan not approved)
 
 Examples:
   myhealthctl render                    render every environment into generated/
@@ -99,6 +100,11 @@ pub enum Command {
         after_help = "Exit codes (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 error or drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
     )]
     Plan(commands::plan::PlanCmd),
+    /// Build, push, apply the infrastructure and roll out the release of an environment, then smoke-test it
+    #[command(
+        after_help = "Steps: drift check → build → terraform plan → approval → apply → push → release values (digests) → kubeconfig → namespace → helm upgrade --install (rolled back on failure) → smoke test of /health (rolled back on failure).\n\nExamples:\n  myhealthctl deploy dev --dry-run        # the ordered steps and exact commands, nothing run\n  myhealthctl deploy dev\n  myhealthctl deploy dev --only api-service --skip-infra\n  myhealthctl deploy prod --yes           # production is never applied unattended without --yes"
+    )]
+    Deploy(commands::deploy::DeployCmd),
     /// Destroy an environment's infrastructure, after typing its name (or `--yes`)
     #[command(
         after_help = "Examples:\n  myhealthctl destroy dev\n  myhealthctl destroy dev --yes   # no question asked: for scripts"

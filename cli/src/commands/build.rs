@@ -31,12 +31,12 @@ pub fn images_dir(root: &Path) -> PathBuf {
     target_dir(root).join("images")
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| root.join(t)).unwrap_or_else(|| root.join("target"))
 }
 
 /// A service is bundled when this repository has its crate.
-fn is_bundled(root: &Path, service: &str) -> bool {
+pub fn is_bundled(root: &Path, service: &str) -> bool {
     root.join("services").join(service).join("Cargo.toml").is_file()
 }
 
@@ -78,6 +78,23 @@ impl BuildCmd {
     }
 }
 
+/// Replace `path` whole or not at all: a reader (a concurrent `push`) never
+/// sees a half-written record.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("a record path has a directory")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// The images' tag: the commit's first 12 hex digits, `-dirty` with uncommitted changes.
+pub fn tag(root: &Path) -> String {
+    let (revision, _, dirty) = crate::git::head(root).unwrap_or(("unknown".into(), 0, false));
+    let short = &revision[..revision.len().min(12)];
+    if dirty { format!("{short}-dirty") } else { short.to_string() }
+}
+
 /// Compile the bundled services and write the images of `services`;
 /// records them in `images.json`.
 pub fn build(
@@ -100,11 +117,10 @@ pub fn build(
     if !status.success() {
         bail!("`cargo build --release` failed for {}", services.join(", "));
     }
-    let (revision, commit_time, dirty) = crate::git::head(&p.root).unwrap_or(("unknown".into(), 0, false));
+    let (revision, commit_time, _) = crate::git::head(&p.root).unwrap_or(("unknown".into(), 0, false));
     // SOURCE_DATE_EPOCH (reproducible-builds.org) overrides the commit's time.
     let epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or(commit_time);
-    let short = &revision[..revision.len().min(12)];
-    let tag = if dirty { format!("{short}-dirty") } else { short.to_string() };
+    let tag = tag(&p.root);
     let source = format!("https://github.com/{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value);
     let out = images_dir(&p.root);
     let mut built = Vec::new();
@@ -128,6 +144,6 @@ pub fn build(
     all.retain(|old| !built.iter().any(|b| b.service == old.service) && old.layout.join("index.json").is_file());
     all.extend(built.iter().cloned());
     all.sort_by(|a, b| a.service.cmp(&b.service));
-    std::fs::write(record, serde_json::to_vec_pretty(&all)?)?;
+    write_atomic(&record, &serde_json::to_vec_pretty(&all)?)?;
     Ok(built)
 }

@@ -2,7 +2,6 @@
 //! shown with every stateful resource it loses called out, then applied only
 //! after the user types the environment's name (or passes `--yes`).
 
-use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
@@ -46,21 +45,14 @@ impl DestroyCmd {
             );
         }
         if !self.yes {
-            // The name may also come through a pipe (`echo dev | …`); an empty
-            // or closed stdin answers nothing, so nothing is destroyed.
-            let stdin = std::io::stdin();
-            eprint!("\nType the environment's name (`{}`) to destroy it: ", self.env);
-            std::io::stderr().flush()?;
-            let mut answer = String::new();
-            stdin.lock().read_line(&mut answer)?;
-            if answer.trim() != self.env {
-                eprintln!("not destroyed: `{}` is not `{}`", answer.trim(), self.env);
+            let answer = plan::ask(&format!("type the environment's name (`{}`) to destroy it", self.env))?;
+            if answer != self.env {
+                eprintln!("not destroyed: `{answer}` is not `{}`", self.env);
                 return Ok(Outcome::Differs);
             }
         }
         let status = Command::new("terraform")
-            .arg(format!("-chdir={}", dir.display()))
-            .args(["apply", "-input=false", "-no-color", DESTROY_PLAN_FILE])
+            .args(plan::apply_argv(&dir, DESTROY_PLAN_FILE))
             .env("TF_IN_AUTOMATION", "1")
             .stdin(Stdio::null())
             .status()

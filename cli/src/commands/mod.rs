@@ -4,6 +4,7 @@ pub mod affected;
 pub mod build;
 pub mod completions;
 pub mod cost;
+pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod envs;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Push(c) => c.run(g),
         Command::Plan(c) => c.run(g),
         Command::Destroy(c) => c.run(g),
+        Command::Deploy(c) => c.run(g),
         Command::Validate(c) => c.run(g),
         Command::Envs(c) => c.run(g),
         Command::Graph(c) => c.run(g),

@@ -201,10 +201,9 @@ pub fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Res
     r
 }
 
-/// Run terraform in `dir`, its output captured (shown only when it fails).
-pub fn terraform(dir: &Path, args: &[String]) -> anyhow::Result<(i32, String)> {
+/// Run `terraform ARGS` (the first is `-chdir=…`), its output captured (shown only when it fails).
+pub fn terraform(args: &[String]) -> anyhow::Result<(i32, String)> {
     let out = Command::new("terraform")
-        .arg(format!("-chdir={}", dir.display()))
         .args(args)
         .env("TF_IN_AUTOMATION", "1")
         .stdin(Stdio::null())
@@ -212,6 +211,42 @@ pub fn terraform(dir: &Path, args: &[String]) -> anyhow::Result<(i32, String)> {
         .context("cannot run `terraform` (install Terraform >= 1.10)")?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     Ok((out.status.code().unwrap_or(1), text))
+}
+
+/// `terraform -chdir=DIR init …` as run (and shown by `deploy --dry-run`), without the program name.
+pub fn init_argv(dir: &Path, init_args: &InitArgs) -> Vec<String> {
+    let mut v = vec![format!("-chdir={}", dir.display()), "init".into(), "-input=false".into(), "-no-color".into()];
+    v.extend(init_args.plugin_dir.iter().map(|d| format!("-plugin-dir={}", d.display())));
+    v.extend(init_args.backend_config.iter().map(|b| format!("-backend-config={b}")));
+    v
+}
+
+/// `terraform -chdir=DIR plan … -out=FILE` (a destroy plan with `destroy`).
+pub fn plan_argv(dir: &Path, destroy: bool) -> Vec<String> {
+    let file = if destroy { DESTROY_PLAN_FILE } else { PLAN_FILE };
+    let mut v: Vec<String> = vec![format!("-chdir={}", dir.display())];
+    v.extend(["plan", "-input=false", "-no-color", "-detailed-exitcode", &format!("-out={file}")].map(String::from));
+    if destroy {
+        v.push("-destroy".into());
+    }
+    v
+}
+
+/// `terraform -chdir=DIR apply` of a saved plan: applies exactly what was shown.
+pub fn apply_argv(dir: &Path, file: &str) -> Vec<String> {
+    [format!("-chdir={}", dir.display()), "apply".into(), "-input=false".into(), "-no-color".into(), file.into()]
+        .to_vec()
+}
+
+/// Ask on stderr, read one line from stdin. The answer may come through a
+/// pipe (`echo dev | …`); an empty or closed stdin answers "".
+pub fn ask(question: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, Write};
+    eprint!("\n{question}: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim().to_string())
 }
 
 /// The plan file inside the root (ignored by drift checks, carried over by renders).
@@ -260,31 +295,21 @@ pub fn plan(dir: &Path, env: &str, init_args: &InitArgs, destroy: bool) -> anyho
     if !dir.join("main.tf").is_file() {
         bail!("`{}` holds no Terraform root: run `myhealthctl render`", dir.display());
     }
-    let mut init: Vec<String> = vec!["init".into(), "-input=false".into(), "-no-color".into()];
-    init.extend(init_args.plugin_dir.iter().map(|d| format!("-plugin-dir={}", d.display())));
-    init.extend(init_args.backend_config.iter().map(|b| format!("-backend-config={b}")));
     step(&format!("terraform init ({env})"), || {
-        let (code, out) = terraform(dir, &init)?;
+        let (code, out) = terraform(&init_argv(dir, init_args))?;
         if code != 0 {
             bail!("`terraform init` failed in `{}`:\n{out}", dir.display());
         }
         Ok(())
     })?;
     step(&format!("terraform plan ({env})"), || {
-        let mut args: Vec<String> =
-            ["plan", "-input=false", "-no-color", "-detailed-exitcode", &format!("-out={file}")]
-                .map(String::from)
-                .to_vec();
-        if destroy {
-            args.push("-destroy".into());
-        }
-        let (code, out) = terraform(dir, &args)?;
+        let (code, out) = terraform(&plan_argv(dir, destroy))?;
         if code == 1 {
             bail!("`terraform plan` failed in `{}`:\n{out}", dir.display());
         }
         Ok(())
     })?;
-    let (code, json) = terraform(dir, &["show".into(), "-json".into(), file.into()])?;
+    let (code, json) = terraform(&[format!("-chdir={}", dir.display()), "show".into(), "-json".into(), file.into()])?;
     if code != 0 {
         bail!("`terraform show -json` failed:\n{json}");
     }

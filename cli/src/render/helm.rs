@@ -135,7 +135,7 @@ pub struct Global {
     pub cluster_name: String,
     /// Container registry (ECR) host.
     pub image_registry: String,
-    /// Image tag of every service (the deploy command sets the built one).
+    /// Image tag of every service without a digest (`deploy` sets the built one).
     pub image_tag: String,
 }
 
@@ -163,6 +163,10 @@ pub struct Workload {
     pub enabled: bool,
     /// Image repository under the registry.
     pub image: String,
+    /// Image digest: when set, the image is pulled by digest, not tag (`deploy` sets it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub digest: Option<String>,
     /// Replicas when autoscaling is off.
     #[schemars(range(min = 1, max = 100))]
     pub replicas: u32,
@@ -209,6 +213,10 @@ pub struct ApiService {
 pub struct Collector {
     pub enabled: bool,
     pub image: String,
+    /// Image digest: when set, the image is pulled by digest, not tag (`deploy` sets it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub digest: Option<String>,
     /// Five-field cron schedule.
     #[schemars(regex(pattern = r"^\S+ \S+ \S+ \S+ \S+$"))]
     pub schedule: String,
@@ -245,6 +253,7 @@ fn workload(cfg: &Config, env: &Environment, name: &str) -> Workload {
         Some(s) => Workload {
             enabled: true,
             image,
+            digest: None,
             replicas: s.replicas.value,
             port: s.port.value,
             autoscaling: Autoscaling {
@@ -259,6 +268,7 @@ fn workload(cfg: &Config, env: &Environment, name: &str) -> Workload {
         None => Workload {
             enabled: false,
             image,
+            digest: None,
             replicas: 1,
             port: 8080,
             autoscaling: Autoscaling { enabled: false, min_replicas: 1, max_replicas: 1, target_cpu_percent: 80 },
@@ -300,6 +310,7 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
         oura_collector: Collector {
             enabled: collector.is_some(),
             image: format!("{}/oura-collector", cfg.project.name.value),
+            digest: None,
             schedule: collector.and_then(|c| c.schedule.as_ref()).map_or("*/5 * * * *".into(), |s| s.value.clone()),
             backoff_limit: 2,
             active_deadline_seconds: 240,

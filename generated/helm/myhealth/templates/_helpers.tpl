@@ -42,9 +42,13 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{/* A service's image. */}}
+{{/* A service's image: by digest when one is set (`myhealthctl deploy`), else by the tag. */}}
 {{- define "myhealth.image" -}}
+{{- if .digest -}}
+{{- printf "%s/%s@%s" .root.Values.global.imageRegistry .image .digest -}}
+{{- else -}}
 {{- printf "%s/%s:%s" .root.Values.global.imageRegistry .image .root.Values.global.imageTag -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Pod security: non-root, RuntimeDefault seccomp (Pod Security Standards "restricted"). */}}
