@@ -408,7 +408,7 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
         "build api-service, data-processor, oura-collector",
         "$ cargo build --release --locked -p api-service -p data-processor -p oura-collector",
         "$ terraform -chdir=generated/terraform/envs/staging init -input=false -no-color -plugin-dir=/opt/tf-plugins",
-        "$ terraform -chdir=generated/terraform/envs/staging plan -input=false -no-color -detailed-exitcode -out=myhealthctl.tfplan",
+        "$ terraform -chdir=generated/terraform/envs/staging plan -input=false -json -detailed-exitcode -out=myhealthctl.tfplan",
         "prompt: type `yes` (`--yes` to skip)",
         "$ terraform -chdir=generated/terraform/envs/staging apply -input=false -no-color myhealthctl.tfplan",
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/api-service:",

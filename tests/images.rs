@@ -286,8 +286,14 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
             serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &reference])).unwrap();
         assert_eq!(values[key]["digest"].as_str(), inspect["Digest"].as_str(), "{service}");
     }
-    let ns: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(deploy_dir.join("namespace.yaml")).unwrap()).unwrap();
+    let ns_text = std::fs::read_to_string(deploy_dir.join("namespace.yaml")).unwrap();
+    let docs: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&ns_text)
+        .map(|d| <serde_yaml_ng::Value as serde::Deserialize>::deserialize(d).unwrap())
+        .collect();
+    // The services' namespace, then Grafana's (the chart writes its dashboards there).
+    assert_eq!(docs.len(), 2, "{ns_text}");
+    assert_eq!(docs[1]["metadata"]["name"].as_str(), Some("monitoring"));
+    let ns = &docs[0];
     assert_eq!(ns["metadata"]["name"].as_str(), Some("myhealth"));
     assert_eq!(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"].as_str(), Some("restricted"));
     assert_eq!(ns["metadata"]["labels"]["istio-injection"].as_str(), Some("enabled"));

@@ -204,27 +204,19 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     // `myhealthctl plan` does the init (backend settings passed through) and
     // the plan, and summarises it: everything to add, nothing stateful lost.
     let out_dir = out.to_str().unwrap();
-    let planned = myhealthctl(
-        &moto,
-        &rc,
-        &[
-            "plan",
-            "dev",
-            "--config",
-            "tests/fixtures/moto.toml",
-            "--out",
-            out_dir,
-            "--backend-config",
-            &endpoints,
-            "--backend-config",
-            "use_path_style=true",
-            "--backend-config",
-            "skip_credentials_validation=true",
-            "--backend-config",
-            "skip_requesting_account_id=true",
-            "--json",
-        ],
-    );
+    let backend = [
+        "--backend-config",
+        &endpoints,
+        "--backend-config",
+        "use_path_style=true",
+        "--backend-config",
+        "skip_credentials_validation=true",
+        "--backend-config",
+        "skip_requesting_account_id=true",
+    ];
+    let mut plan_args = vec!["plan", "dev", "--config", "tests/fixtures/moto.toml", "--out", out_dir, "--json"];
+    plan_args.extend_from_slice(&backend);
+    let planned = myhealthctl(&moto, &rc, &plan_args);
     assert_eq!(planned.status.code(), Some(2), "plan: changes → 2\n{}", String::from_utf8_lossy(&planned.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
     let to_add = summary["add"].as_u64().unwrap();
@@ -240,16 +232,6 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     );
     // `myhealthctl deploy dev --skip-app` (infrastructure only): the same
     // plan, shown, then applied only when approved — a "no" changes nothing.
-    let backend = [
-        "--backend-config",
-        &endpoints,
-        "--backend-config",
-        "use_path_style=true",
-        "--backend-config",
-        "skip_credentials_validation=true",
-        "--backend-config",
-        "skip_requesting_account_id=true",
-    ];
     let deploy = |extra: &[&str], stdin: &str| {
         let mut args = vec!["deploy", "dev", "--skip-app", "--config", "tests/fixtures/moto.toml", "--out", out_dir];
         args.extend_from_slice(&backend);

@@ -99,6 +99,9 @@ struct Deploy {
     fallback_endpoint: String,
     namespace: String,
     namespace_labels: BTreeMap<String, String>,
+    /// Grafana's namespace, when the chart writes dashboards and its datasource there
+    /// (kube-prometheus-stack's Application creates it too; applying it first is harmless).
+    grafana_namespace: Option<String>,
     /// Set `global.imageTag` (not with `--only`: the others keep theirs).
     set_tag: bool,
     smoke_timeout: Duration,
@@ -287,6 +290,8 @@ impl DeployCmd {
             fallback_endpoint: format!("https://{}", cfg.project.api_host.value),
             namespace,
             namespace_labels: namespace_labels(e.istio.enabled.value),
+            grafana_namespace: (e.monitoring.enabled.value && e.monitoring.grafana.value)
+                .then(|| crate::render::helm::MONITORING_NAMESPACE.to_string()),
             set_tag: self.only.is_none(),
             smoke_timeout: Duration::from_secs(self.smoke_timeout),
             yes: self.yes,
@@ -343,7 +348,10 @@ impl Deploy {
                         services.iter().map(|s| format!("target/images/{s}/")).collect::<Vec<_>>().join(" ")
                     ),
                 ),
-                Step::TerraformInit(a) => ("terraform init".into(), format!("$ terraform {}", shell(&self.root, a))),
+                Step::TerraformInit(a) => (
+                    "terraform init (skipped while nothing it depends on changed)".into(),
+                    format!("$ terraform {}", shell(&self.root, a)),
+                ),
                 Step::TerraformPlan(a) => ("terraform plan".into(), format!("$ terraform {}", shell(&self.root, a))),
                 Step::Approve { production } => (
                     "approve the plan (skipped when it has no changes)".into(),
@@ -376,7 +384,10 @@ impl Deploy {
                 ),
                 Step::Kubeconfig(a) => ("kubeconfig for the cluster".into(), format!("$ {}", shell(&self.root, a))),
                 Step::Namespace { path, argv } => (
-                    format!("namespace `{}` with its labels", self.namespace),
+                    match &self.grafana_namespace {
+                        Some(g) => format!("namespace `{}` with its labels, and `{g}` (Grafana's)", self.namespace),
+                        None => format!("namespace `{}` with its labels", self.namespace),
+                    },
                     format!(
                         "{}: {}\n     $ {}",
                         self.rel(path),
@@ -547,7 +558,12 @@ impl Deploy {
             "kind": "Namespace",
             "metadata": { "name": self.namespace, "labels": self.namespace_labels },
         });
-        write(path, &serde_yaml_ng::to_string(&doc)?)
+        let mut text = serde_yaml_ng::to_string(&doc)?;
+        if let Some(ns) = &self.grafana_namespace {
+            let doc = serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
+            text.push_str(&format!("---\n{}", serde_yaml_ng::to_string(&doc)?));
+        }
+        write(path, &text)
     }
 }
 

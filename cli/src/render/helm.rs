@@ -379,7 +379,7 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
 }
 
 /// Where kube-prometheus-stack runs.
-const MONITORING_NAMESPACE: &str = "monitoring";
+pub const MONITORING_NAMESPACE: &str = "monitoring";
 
 /// The Secret the chart fills and kube-prometheus-stack's Grafana logs its admin in with.
 fn grafana_admin_secret(cfg: &Config) -> String {
