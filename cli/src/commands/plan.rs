@@ -9,7 +9,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -210,22 +210,33 @@ pub fn markdown(s: &Summary) -> String {
     out
 }
 
-/// One long step: a spinner-like line on a terminal, plain lines otherwise.
+/// One long step: a spinner with the elapsed time on a terminal, plain
+/// `== step` / `done in` lines otherwise (CI logs).
 pub fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
-    if tty {
-        eprint!("… {what}");
-    } else {
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid spinner template"),
+        );
+        pb.set_message(what.to_string());
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    if spinner.is_none() {
         eprintln!("== {what}");
     }
     let r = f();
     let secs = started.elapsed().as_secs_f64();
-    match (&r, tty) {
-        (Ok(_), true) => eprintln!("\r✓ {what} ({secs:.1} s)"),
-        (Err(_), true) => eprintln!("\r✗ {what} ({secs:.1} s)"),
-        (Ok(_), false) => eprintln!("   done in {secs:.1} s"),
-        (Err(_), false) => eprintln!("   failed after {secs:.1} s"),
+    if let Some(pb) = &spinner {
+        // The line that stays: a mark and the time taken, no spinner.
+        pb.set_style(indicatif::ProgressStyle::with_template("{msg}").expect("a valid template"));
+    }
+    match (&r, spinner) {
+        (Ok(_), Some(pb)) => pb.finish_with_message(format!("✓ {what} ({secs:.1} s)")),
+        (Err(_), Some(pb)) => pb.abandon_with_message(format!("✗ {what} ({secs:.1} s)")),
+        (Ok(_), None) => eprintln!("   done in {secs:.1} s"),
+        (Err(_), None) => eprintln!("   failed after {secs:.1} s"),
     }
     r
 }
