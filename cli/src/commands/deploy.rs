@@ -197,13 +197,13 @@ impl DeployCmd {
         let namespace = cfg.project.name.value.clone();
         let release = cfg.project.name.value.clone();
         let registry = self.registry.clone().unwrap_or_else(|| super::push::ecr_host(e));
-        let kube: Vec<String> = match &self.kube_context {
-            Some(c) => vec!["--kube-context".into(), c.clone()],
-            None => vec!["--kubeconfig".into(), kubeconfig.display().to_string()],
-        };
-        let kubectl_ctx: Vec<String> = match &self.kube_context {
-            Some(c) => vec!["--context".into(), c.clone()],
-            None => vec!["--kubeconfig".into(), kubeconfig.display().to_string()],
+        // Helm and kubectl name the context flag differently; the kubeconfig flag alike.
+        let (kube, kubectl_ctx): (Vec<String>, Vec<String>) = match &self.kube_context {
+            Some(c) => (vec!["--kube-context".into(), c.clone()], vec!["--context".into(), c.clone()]),
+            None => {
+                let k = vec!["--kubeconfig".into(), kubeconfig.display().to_string()];
+                (k.clone(), k)
+            }
         };
 
         let mut steps = vec![Step::Drift];
