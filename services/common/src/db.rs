@@ -1,9 +1,15 @@
-//! Database settings and pool. Either `DATABASE_URL`, or the parts the
-//! chart maps from the RDS-managed secret (`DB_HOST`, `DB_PORT`, `DB_NAME`,
-//! `DB_USER`, `DB_PASSWORD`, `DB_SSLMODE`), so the password never has to be
-//! spliced into a URL by hand.
+//! Database settings and pool. Either `DATABASE_URL`, or the parts the chart
+//! maps (`DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_SSLMODE`), so no
+//! password has to be spliced into a URL by hand.
+//!
+//! The credential is asked for again for every new connection, so one that
+//! changes under a running service causes no outage: with `DB_IAM_AUTH` a
+//! fresh RDS IAM token from the pod's role (what the chart sets: nothing to
+//! rotate at all); with `DB_PASSWORD_FILE` the file's current content (a
+//! rotated Secret mounted as a file); else the fixed `DB_PASSWORD`.
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use sqlx::PgPool;
@@ -24,6 +30,15 @@ pub struct DbArgs {
     pub db_user: String,
     #[arg(long, env = "DB_PASSWORD", hide_env_values = true, default_value = "")]
     pub db_password: String,
+    /// Read the password from this file, again whenever it changes (a rotated Secret mounted as a file)
+    #[arg(long, env = "DB_PASSWORD_FILE", conflicts_with = "db_iam_auth")]
+    pub db_password_file: Option<PathBuf>,
+    /// Log in with an RDS IAM token from the pod's AWS role, fresh for every connection
+    #[arg(long, env = "DB_IAM_AUTH", default_value_t = false, action = clap::ArgAction::Set)]
+    pub db_iam_auth: bool,
+    /// AWS region of the database (IAM tokens are signed for it)
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub aws_region: String,
     /// disable, prefer, require, verify-ca or verify-full (RDS forces TLS: use require or stronger)
     #[arg(long, env = "DB_SSLMODE", default_value = "prefer")]
     pub db_sslmode: String,
@@ -32,7 +47,12 @@ pub struct DbArgs {
     pub db_max_connections: u32,
 }
 
+/// How often a password file is looked at, and how long before its expiry an IAM token is replaced.
+const FILE_POLL: Duration = Duration::from_secs(2);
+const TOKEN_REFRESH: Duration = Duration::from_secs(600);
+
 impl DbArgs {
+    /// The connection without the password (that comes from [`DbArgs::pool`]'s credential source).
     pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
         if let Some(url) = &self.database_url {
             return Ok(url.parse()?);
@@ -47,22 +67,91 @@ impl DbArgs {
                 anyhow::bail!("DB_SSLMODE `{other}` is not one of disable, prefer, require, verify-ca, verify-full")
             }
         };
-        Ok(PgConnectOptions::new()
+        let mut o = PgConnectOptions::new()
             .host(&self.db_host)
             .port(self.db_port)
             .database(&self.db_name)
             .username(&self.db_user)
-            .password(&self.db_password)
-            .ssl_mode(ssl))
+            .ssl_mode(ssl);
+        if self.db_password_file.is_none() && !self.db_iam_auth {
+            o = o.password(&self.db_password);
+        }
+        Ok(o)
     }
 
     /// A lazily connecting pool: the service starts (and answers `/health`)
     /// even while the database is down; `/ready` says whether it is reachable.
+    /// Must be called inside a Tokio runtime: it starts the task that keeps
+    /// the credential current.
     pub fn pool(&self) -> anyhow::Result<PgPool> {
-        Ok(PgPoolOptions::new()
+        let base = self.connect_options()?;
+        let mut first = base.clone();
+        if let Some(path) = &self.db_password_file {
+            first = first.password(read_password(path)?.trim_end_matches(['\r', '\n']));
+        }
+        let pool = PgPoolOptions::new()
             .max_connections(self.db_max_connections)
             .acquire_timeout(Duration::from_secs(3))
-            .connect_lazy_with(self.connect_options()?))
+            .connect_lazy_with(first);
+        if let Some(path) = self.db_password_file.clone() {
+            tokio::spawn(watch_password_file(pool.clone(), base, path));
+        } else if self.db_iam_auth {
+            tokio::spawn(refresh_iam_token(pool.clone(), base, self.clone()));
+        }
+        Ok(pool)
+    }
+}
+
+fn read_password(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read DB_PASSWORD_FILE `{}`: {e}", path.display()))
+}
+
+/// New connections use the file's current password; open ones are untouched
+/// (PostgreSQL does not end sessions when a password changes).
+async fn watch_password_file(pool: PgPool, base: PgConnectOptions, path: PathBuf) {
+    let mut current = read_password(&path).ok();
+    loop {
+        tokio::time::sleep(FILE_POLL).await;
+        match read_password(&path) {
+            Ok(p) if Some(&p) != current.as_ref() => {
+                pool.set_connect_options(base.clone().password(p.trim_end_matches(['\r', '\n'])));
+                tracing::info!("database password changed: new connections use it");
+                current = Some(p);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "database password file unreadable; keeping the last one"),
+        }
+    }
+}
+
+/// A fresh token well before the last one expires; until the first arrives
+/// connections fail (and `/ready` says so), retried with backoff.
+async fn refresh_iam_token(pool: PgPool, base: PgConnectOptions, args: DbArgs) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let token = async {
+            let creds = crate::iam::credentials(&args.aws_region).await?;
+            crate::iam::auth_token(
+                &creds,
+                &args.aws_region,
+                &args.db_host,
+                args.db_port,
+                &args.db_user,
+                SystemTime::now(),
+            )
+        };
+        match token.await {
+            Ok(t) => {
+                pool.set_connect_options(base.clone().password(&t));
+                wait = Duration::from_secs(1);
+                tokio::time::sleep(TOKEN_REFRESH).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?wait, "no IAM database token");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
     }
 }
 
@@ -74,6 +163,12 @@ pub fn record_pool_stats(pool: &PgPool) {
 
 /// Whether an error means the database cannot be reached right now (the
 /// client should retry: 503), as opposed to a fault in the request or code.
+/// A refused login counts: the credential may be mid-rotation.
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+        // 28P01 invalid_password, 28000 invalid_authorization_specification.
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("28P01") | Some("28000")),
+        _ => false,
+    }
 }

@@ -1,11 +1,13 @@
 //! Shared building blocks of the bundled services: database settings from
 //! the environment (the names the Helm chart sets), JSON logs, Prometheus
-//! metrics, graceful shutdown, the PostgreSQL pool, and the `/health`
+//! metrics, graceful shutdown, the PostgreSQL pool with its credential
+//! (RDS IAM tokens, a rotated password file, or a fixed password), and the `/health`
 //! (liveness) and `/ready` (database reachable) endpoints.
 
 pub mod db;
 pub mod health;
 pub mod http;
+pub mod iam;
 pub mod schema;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -10,10 +10,18 @@ pub struct TempPostgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
     pub port: u16,
+    /// Server settings given at start (`-c name=value`), kept for restarts.
+    settings: String,
 }
 
 impl TempPostgres {
     pub fn start() -> TempPostgres {
+        Self::start_with(&[])
+    }
+
+    /// Started with extra server settings, e.g. `[("log_statement", "all")]`.
+    pub fn start_with(settings: &[(&str, &str)]) -> TempPostgres {
+        let settings: String = settings.iter().map(|(k, v)| format!(" -c {k}={v}")).collect();
         let bin = std::env::var_os("PG_BIN").map(PathBuf::from).unwrap_or_else(|| "/usr/lib/postgresql/15/bin".into());
         assert!(bin.join("initdb").is_file(), "no initdb in {} (set PG_BIN)", bin.display());
         let dir = tempfile::tempdir().expect("temp dir");
@@ -39,7 +47,7 @@ impl TempPostgres {
         run(wrap("initdb").args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"]).arg(&data));
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let opts = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off{settings}",
             dir.path().display()
         );
         run(wrap("pg_ctl")
@@ -48,7 +56,7 @@ impl TempPostgres {
             .args(["-o", &opts, "-l"])
             .arg(dir.path().join("pg.log"))
             .arg("start"));
-        TempPostgres { dir, bin, port }
+        TempPostgres { dir, bin, port, settings }
     }
 
     pub fn url(&self, db: &str) -> String {
@@ -73,6 +81,11 @@ impl TempPostgres {
         self.ctl(&["reload"]);
     }
 
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pg.log")).unwrap_or_default()
+    }
+
     /// Stop the server (to test outages); `restart` brings it back on the same port.
     pub fn stop(&self) {
         self.ctl(&["-m", "fast", "stop"]);
@@ -80,9 +93,10 @@ impl TempPostgres {
 
     pub fn restart(&self) {
         let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.settings
         );
         self.ctl(&["-o", &opts, "-l", &self.dir.path().join("pg.log").to_string_lossy(), "start"]);
     }

@@ -3,6 +3,7 @@
 //! (idempotent: keyed by day / Oura id / sample time). Serves the stored
 //! metrics back, and the collector's sync state.
 
+pub mod db_init;
 pub mod error;
 pub mod ingest;
 pub mod query;
@@ -19,9 +20,29 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Settings, from flags or the environment the Helm chart sets.
-#[derive(Parser, Debug, Clone)]
-#[command(name = "data-processor", version, about = "Stores Oura documents in PostgreSQL")]
+/// The binary: serve (the default), or `db-init`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "data-processor",
+    version,
+    about = "Stores Oura documents in PostgreSQL",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: Settings,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// As the master user: migrations, the services' roles and grants, Grafana's read-only role; then exit
+    DbInit(db_init::DbInitSettings),
+}
+
+/// Settings of the server, from flags or the environment the Helm chart sets.
+#[derive(clap::Args, Debug, Clone)]
 pub struct Settings {
     /// Port to listen on
     #[arg(long, env = "PORT", default_value_t = 8080)]
@@ -31,12 +52,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     #[command(flatten)]
     pub db: DbArgs,
-    /// Read-only role for Grafana's datasource (created when a password is given)
-    #[arg(long, env = "DB_READER_USER", default_value = "grafana_reader")]
-    pub reader_user: String,
-    /// Password of the read-only role; without it no role is managed
-    #[arg(long, env = "DB_READER_PASSWORD", hide_env_values = true)]
-    pub reader_password: Option<String>,
+    /// Run the migrations at start-up (off where db-init runs them as the master user, as in the chart)
+    #[arg(long, env = "DB_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate: bool,
 }
 
 #[derive(Clone)]
@@ -62,31 +80,20 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let pool = s.db.pool()?;
     // Migrate when the database is there, retrying in the background: until
     // then /ready says so and ingest answers 503, and the pod is not restarted.
-    let reader = s.reader_password.filter(|p| !p.is_empty()).map(|p| (s.reader_user, p));
-    tokio::spawn(prepare_until_done(pool.clone(), reader));
+    if s.migrate {
+        tokio::spawn(migrate_until_done(pool.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
     tracing::info!(port = s.port, "listening");
     myhealth_common::http::serve(listener, app(AppState { pool }, metrics, s.max_body_bytes)).await?;
     Ok(())
 }
 
-/// Migrations, then the read-only role (its grants need the tables).
-async fn prepare(pool: &PgPool, reader: Option<&(String, String)>) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await?;
-    tracing::info!("migrations applied");
-    if let Some((user, password)) = reader {
-        reader::ensure(pool, user, password).await?;
-        tracing::info!(role = %user, "read-only role ready");
-    }
-    Ok(())
-}
-
-async fn prepare_until_done(pool: PgPool, reader: Option<(String, String)>) {
+async fn migrate_until_done(pool: PgPool) {
     let mut wait = Duration::from_secs(1);
     loop {
-        // Replicas race to create the role; the loser retries and finds it.
-        match prepare(&pool, reader.as_ref()).await {
-            Ok(()) => return,
+        match MIGRATOR.run(&pool).await {
+            Ok(()) => return tracing::info!("migrations applied"),
             Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "database not prepared yet"),
         }
         tokio::time::sleep(wait).await;

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    data_processor::run(<data_processor::Settings as clap::Parser>::parse()).await
+    let cli = <data_processor::Cli as clap::Parser>::parse();
+    match cli.command {
+        Some(data_processor::Command::DbInit(s)) => data_processor::db_init::run(s).await,
+        None => data_processor::run(cli.serve).await,
+    }
 }

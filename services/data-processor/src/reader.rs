@@ -1,35 +1,38 @@
 //! The read-only database role that Grafana's PostgreSQL datasource logs in
-//! as. The processor owns the schema, so it also owns who may read it: after
-//! the migrations it creates (or re-passwords) the role and grants it SELECT
-//! on every table, now and future.
+//! as, ensured by db-init (as the master user): created if missing, its
+//! password (re)set, SELECT on every table, now and future.
+//!
+//! The password never reaches PostgreSQL: it is set as a SCRAM-SHA-256
+//! verifier computed here (what PostgreSQL would store anyway), so a
+//! statement log — RDS exports it to CloudWatch — holds no password. Name and
+//! verifier travel as bind parameters into the block and are quoted there.
+//! Role attributes beyond LOGIN are left at their defaults: naming them
+//! (`NOSUPERUSER`…) is refused to the non-superuser master user RDS gives.
 
-use sqlx::PgPool;
+use sqlx::{Connection, Executor, PgConnection};
 
 /// Create `user` if missing, (re)set its password, and grant it read access.
-///
-/// The name and password reach PostgreSQL as bind parameters of
-/// `set_config` and are quoted by `format(%I, %L)` inside the block, so
-/// neither is ever part of a statement's text (nor of a statement log).
-pub async fn ensure(pool: &PgPool, user: &str, password: &str) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+pub async fn ensure(conn: &mut PgConnection, user: &str, password: &str) -> Result<(), sqlx::Error> {
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+    let mut tx = conn.begin().await?;
     sqlx::query(
-        "SELECT set_config('myhealth.reader_user', $1, true), set_config('myhealth.reader_password', $2, true)",
+        "SELECT set_config('myhealth.reader_user', $1, true), set_config('myhealth.reader_verifier', $2, true)",
     )
     .bind(user)
-    .bind(password)
+    .bind(&verifier)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    tx.execute(
         r#"
 DO $$
 DECLARE
   u text := current_setting('myhealth.reader_user');
-  p text := current_setting('myhealth.reader_password');
+  v text := current_setting('myhealth.reader_verifier');
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = u) THEN
-    EXECUTE format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', u, p);
+    EXECUTE format('ALTER ROLE %I WITH LOGIN PASSWORD %L', u, v);
   ELSE
-    EXECUTE format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', u, p);
+    EXECUTE format('CREATE ROLE %I WITH LOGIN PASSWORD %L', u, v);
   END IF;
   -- Belt and braces: even a granted write would be refused, and a runaway
   -- dashboard query cannot hold a connection for long.
@@ -42,7 +45,6 @@ BEGIN
 END
 $$"#,
     )
-    .execute(&mut *tx)
     .await?;
     tx.commit().await
 }
