@@ -239,11 +239,40 @@ fn validate_reports_ok_as_text_and_json() {
         .success()
         .stdout(format!("`myhealth.toml` is valid: 3 environments (dev, staging, prod), {n} files to render\n"));
     let out = cmd().args(["validate", "--json"]).output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = v.as_object_mut().unwrap().remove("warnings").unwrap();
     assert_eq!(
         v,
         serde_json::json!({"valid": true, "config": "myhealth.toml", "environments": ["dev", "staging", "prod"], "files": n})
     );
+    // The example config's production placeholders, as data.
+    let keys: Vec<&str> = warnings.as_array().unwrap().iter().map(|w| w["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["defaults.aws.account_id", "environments.prod.eks.public_access_cidrs.0"], "{warnings:#}");
+    assert!(warnings.as_array().unwrap().iter().all(|w| w["severity"] == "warning" && w["line"].is_u64()));
+}
+
+/// Documentation placeholders left in a production environment are warned
+/// about, each at its line, and do not fail `validate` (or `render`); outside
+/// production they are nobody's business.
+#[test]
+fn validate_warns_about_documentation_placeholders_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("myhealth.toml");
+    let text = std::fs::read_to_string(root().join("myhealth.toml"))
+        .unwrap()
+        .replace("domain = \"eric-n.com\"", "domain = \"example.com\"")
+        .replace("api_host = \"api.myhealth.eric-n.com\"", "api_host = \"api.example.com\"")
+        .replace("cors_allow_origins = [\"https://eric-n.com\"]", "cors_allow_origins = [\"https://app.example.com\"]");
+    std::fs::write(&cfg, text).unwrap();
+    let out = cmd_in(dir.path()).args(["validate", "--color", "never"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    insta::assert_snapshot!(stderr.replace(&dir.path().display().to_string(), "<tmp>"));
+    // Not production: no warning.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("[environments.prod", "[environments.perf");
+    std::fs::write(&cfg, text).unwrap();
+    let out = cmd_in(dir.path()).arg("validate").output().unwrap();
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! The Helm chart through the real Helm (the Helm v4 Go SDK in the
 //! `helm-python-sdk` wheel, driven by `tests/helm/render.py`): lint clean,
 //! every environment of the default config and of each fixture renders, the
-//! rendered objects pass `kubernetes-validate --strict` for the cluster
-//! version in the config, a values file that breaks the schema is refused by
-//! Helm with the schema's message, and the default config's manifests are
-//! snapshotted per environment.
+//! built-in objects pass `kubernetes-validate --strict` for the cluster
+//! version in the config, every custom resource (the chart's and ArgoCD's)
+//! passes the real CRD schema of the pinned add-on version (`tests/crds/`;
+//! unknown fields are errors), a values file that breaks the schema is
+//! refused by Helm with the schema's message, and the default config's
+//! manifests are snapshotted per environment. How the objects refer to each
+//! other across layers is `tests/wiring.rs`.
 
 mod common;
 
@@ -14,11 +17,12 @@ use std::process::Command;
 use common::{cmd, require_tool, root};
 use serde::Deserialize;
 
-const CONFIGS: [(&str, &str); 4] = [
+const CONFIGS: [(&str, &str); 5] = [
     ("default", "myhealth.toml"),
     ("minimal", "tests/fixtures/minimal.toml"),
     ("multi_region", "tests/fixtures/multi-region.toml"),
     ("moto", "tests/fixtures/moto.toml"),
+    ("extra_env_service", "tests/fixtures/extra-env-service.toml"),
 ];
 
 fn python() -> PathBuf {
@@ -98,37 +102,80 @@ fn lint_is_clean() {
 #[test]
 fn every_environment_renders_and_is_valid_kubernetes() {
     let validate = require_tool("kubernetes-validate");
+    let crds = common::crd::Crds::load();
     for (name, config) in CONFIGS {
-        let generated = generate(config);
-        let chart = generated.path().join("helm/myhealth");
-        let envs = environments(generated.path());
-        assert!(!envs.is_empty(), "{name}: no values files");
-        for (env, version) in envs {
-            let values = generated.path().join(format!("helm/values-{env}.yaml"));
-            let out_dir = generated.path().join(format!("rendered/{env}"));
-            let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
-            assert!(out.status.success(), "{name}/{env}: Helm refused: {}", String::from_utf8_lossy(&out.stderr));
-            let files: Vec<PathBuf> =
-                walk(&out_dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
-            assert!(files.len() >= 2, "{name}/{env}: too little rendered: {files:?}");
+        let platform = common::platform::load(config);
+        let versions: std::collections::BTreeMap<String, String> =
+            environments(&platform.dir.path().join("generated")).into_iter().collect();
+        assert!(!platform.envs.is_empty(), "{name}: no environments");
+        for env in &platform.envs {
+            let what = format!("{name}/{}", env.name);
+            let version = &versions[&env.name];
+            let out_dir = platform.dir.path().join(format!("rendered/{}", env.name));
+            assert!(env.k8s.len() >= 10, "{what}: too little rendered: {}", env.k8s.len());
+            // Built-in kinds: the API server's own schemas for this EKS version.
+            let builtin: Vec<PathBuf> = walk(&out_dir)
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                .filter(|p| {
+                    let text = std::fs::read_to_string(p).unwrap();
+                    common::platform::yaml_docs(&text)
+                        .iter()
+                        .all(|d| BUILTIN.contains(&d["apiVersion"].as_str().unwrap_or("")))
+                        && !text.trim().is_empty()
+                })
+                .collect();
             let out = Command::new(&validate)
                 .args(["--strict", "--quiet", "--kubernetes-version", &format!("{version}.0")])
-                .args(&files)
+                .args(&builtin)
                 .output()
                 .unwrap();
             assert!(
                 out.status.success(),
-                "{name}/{env}: kubernetes-validate {version}:\n{}{}",
+                "{what}: kubernetes-validate {version}:\n{}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
-            check_objects(&format!("{name}/{env}"), &out_dir);
+            // Everything else: the CRDs of the pinned add-ons.
+            for o in env.k8s.iter().chain(env.argocd.iter()) {
+                let api = o.v["apiVersion"].as_str().unwrap_or_default();
+                if BUILTIN.contains(&api) {
+                    continue;
+                }
+                let v = crds.violations(&o.v);
+                assert!(v.is_empty(), "{what}: {} breaks its CRD:\n  {}", o.id(), v.join("\n  "));
+            }
             if name == "default" {
                 let text: String = manifests(&out_dir).into_iter().map(|(p, t)| format!("# ---- {p}\n{t}\n")).collect();
-                insta::assert_snapshot!(format!("helm_{env}"), text);
+                insta::assert_snapshot!(format!("helm_{}", env.name), text);
             }
         }
     }
+}
+
+/// The CRD check itself: a field the schema does not know, or a wrong type,
+/// is refused — as the API server would.
+#[test]
+fn crd_validation_refuses_what_the_api_server_would() {
+    let crds = common::crd::Crds::load();
+    let good = serde_json::json!({
+        "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+        "metadata": { "name": "x", "namespace": "istio-system" },
+        "spec": { "targetGroupName": "tg", "targetType": "ip", "serviceRef": { "name": "s", "port": 80 } },
+    });
+    assert_eq!(crds.violations(&good), Vec::<String>::new());
+    let mut unknown = good.clone();
+    unknown["spec"]["targetGroup"] = "tg".into();
+    assert!(crds.violations(&unknown).iter().any(|v| v.contains("targetGroup")), "{:?}", crds.violations(&unknown));
+    let mut wrong = good.clone();
+    wrong["spec"]["targetType"] = "pod".into();
+    assert!(!crds.violations(&wrong).is_empty());
+    let gateway = serde_json::json!({
+        "apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": { "name": "g" },
+        "spec": { "servers": [{ "port": { "number": 80, "name": "http", "protocol": "HTTP" }, "hosts": ["*"], "tls": { "credentialNme": "x" } }] },
+    });
+    assert!(crds.violations(&gateway).iter().any(|v| v.contains("credentialNme")), "{:?}", crds.violations(&gateway));
+    assert!(!crds.violations(&serde_json::json!({ "apiVersion": "x.io/v1", "kind": "Nope" })).is_empty());
 }
 
 #[test]
@@ -137,11 +184,15 @@ fn helm_refuses_values_that_break_the_schema() {
     let chart = generated.path().join("helm/myhealth");
     let good = std::fs::read_to_string(generated.path().join("helm/values-dev.yaml")).unwrap();
     for (from, to, message) in [
-        ("schedule: '*/5 * * * *'", "schedule: every five minutes", "/ouraCollector/schedule"),
-        ("  replicas: 2\n", "  replicas: 0\n", "minimum: got 0, want 1"),
+        ("schedule: '*/5 * * * *'", "schedule: every five minutes", "/services/oura-collector/cronJob/schedule"),
+        ("      replicas: 2\n", "      replicas: 0\n", "minimum: got 0, want 1"),
         ("awsAccountId: '123456789012'", "awsAccountId: '1234'", "/global/awsAccountId"),
         ("global:\n", "global:\n  typo: true\n", "additional properties 'typo' not allowed"),
-        ("  image: myhealth/api-service\n", "  image: myhealth/api-service\n  digest: latest\n", "/apiService/digest"),
+        (
+            "    image: myhealth/api-service\n",
+            "    image: myhealth/api-service\n    digest: latest\n",
+            "/services/api-service/digest",
+        ),
     ] {
         assert!(good.contains(from), "the dev values no longer contain `{from}`");
         let bad = generated.path().join("bad.yaml");
@@ -174,58 +225,7 @@ fn prod_release_is_clean_under_checkov() {
     }
 }
 
-/// Required paths of the custom resources the chart renders (kubernetes-validate
-/// only knows built-in kinds): (apiVersion, kind, paths that must hold a value;
-/// `*` walks every item of a list).
-const CUSTOM: &[(&str, &str, &[&str])] = &[
-    ("external-secrets.io/v1", "SecretStore", &["spec.provider.aws.service", "spec.provider.aws.region"]),
-    (
-        "external-secrets.io/v1",
-        "ExternalSecret",
-        &["spec.refreshInterval", "spec.secretStoreRef.name", "spec.target.name", "spec.target.creationPolicy"],
-    ),
-    ("security.istio.io/v1", "PeerAuthentication", &["spec.mtls.mode"]),
-    (
-        "argoproj.io/v1alpha1",
-        "Application",
-        &[
-            "metadata.namespace",
-            "spec.project",
-            "spec.source.repoURL",
-            "spec.source.targetRevision",
-            "spec.destination.server",
-            "spec.destination.namespace",
-        ],
-    ),
-    (
-        "argoproj.io/v1alpha1",
-        "AppProject",
-        &["metadata.namespace", "spec.sourceRepos", "spec.destinations.*.server", "spec.destinations.*.namespace"],
-    ),
-    (
-        "networking.istio.io/v1",
-        "Gateway",
-        &["spec.selector", "spec.servers.*.port.number", "spec.servers.*.hosts", "spec.servers.*.tls.credentialName"],
-    ),
-    (
-        "networking.istio.io/v1",
-        "VirtualService",
-        &["spec.hosts", "spec.gateways", "spec.http.*.route.*.destination.host"],
-    ),
-    ("networking.istio.io/v1", "DestinationRule", &["spec.host"]),
-    ("security.istio.io/v1", "AuthorizationPolicy", &["spec.selector.matchLabels", "spec.action", "spec.rules"]),
-    (
-        "monitoring.coreos.com/v1",
-        "ServiceMonitor",
-        &["spec.selector.matchLabels", "spec.endpoints.*.port", "metadata.labels.release"],
-    ),
-    (
-        "monitoring.coreos.com/v1",
-        "PrometheusRule",
-        &["spec.groups.*.name", "spec.groups.*.rules.*.alert", "spec.groups.*.rules.*.expr", "metadata.labels.release"],
-    ),
-];
-
+/// API groups of the kinds `kubernetes-validate` knows; the rest are custom resources.
 const BUILTIN: &[&str] = &["v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1"];
 
 fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &[&str]) -> Vec<&'a serde_yaml_ng::Value> {
@@ -237,124 +237,27 @@ fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &[&str]) -> Vec<&'a serde_yaml_
     }
 }
 
-/// Every object is of a known kind; custom resources have their required
-/// fields; what they point at (Services, labels) exists in the release.
-fn check_objects(what: &str, dir: &Path) {
-    let mut docs = Vec::new();
-    for (path, text) in manifests(dir) {
-        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-            let v = serde_yaml_ng::Value::deserialize(doc).unwrap_or_else(|e| panic!("{what}: {path}: {e}"));
-            if !v.is_null() {
-                docs.push((path.clone(), v));
-            }
-        }
-    }
-    let field = |v: &serde_yaml_ng::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    let services: Vec<(String, serde_yaml_ng::Value)> = docs
-        .iter()
-        .filter(|(_, v)| field(v, "kind") == "Service")
-        .map(|(_, v)| (v["metadata"]["name"].as_str().unwrap().to_string(), v["metadata"]["labels"].clone()))
-        .collect();
-    // Objects are named within their namespace.
-    let named = |kind: &str, name_at: &[&str]| -> Vec<(String, String)> {
-        docs.iter()
-            .filter(|(_, d)| field(d, "kind") == kind)
-            .map(|(_, d)| {
-                let name = lookup(d, name_at).first().and_then(|n| n.as_str()).unwrap_or("").to_string();
-                (field(&d["metadata"], "namespace"), name)
-            })
-            .collect()
-    };
-    // Every Secret a workload reads is one an ExternalSecret writes in its namespace.
-    let written = named("ExternalSecret", &["spec", "target", "name"]);
-    let stores = named("SecretStore", &["metadata", "name"]);
-    for (path, d) in &docs {
-        for r in lookup(d, &["spec", "template", "spec", "containers", "*", "envFrom", "*", "secretRef", "name"])
-            .into_iter()
-            .chain(lookup(
-                d,
-                &[
-                    "spec",
-                    "jobTemplate",
-                    "spec",
-                    "template",
-                    "spec",
-                    "containers",
-                    "*",
-                    "envFrom",
-                    "*",
-                    "secretRef",
-                    "name",
-                ],
-            ))
-        {
-            let r = (field(&d["metadata"], "namespace"), r.as_str().unwrap().to_string());
-            assert!(written.contains(&r), "{what}: {path} reads Secret {r:?}, which no ExternalSecret writes");
-        }
-    }
-    for (path, v) in &docs {
-        let (api, kind) = (field(v, "apiVersion"), field(v, "kind"));
-        if BUILTIN.contains(&api.as_str()) {
-            continue;
-        }
-        let (_, _, required) = CUSTOM
-            .iter()
-            .find(|(a, k, _)| *a == api && *k == kind)
-            .unwrap_or_else(|| panic!("{what}: {path}: unknown kind {api}/{kind}"));
-        for req in *required {
-            let found = lookup(v, &req.split('.').collect::<Vec<_>>());
-            assert!(!found.is_empty() && found.iter().all(|f| !f.is_null()), "{what}: {path}: {kind} lacks `{req}`");
-        }
-        match kind.as_str() {
-            "VirtualService" | "DestinationRule" => {
-                let hosts = if kind == "DestinationRule" {
-                    lookup(v, &["spec", "host"])
-                } else {
-                    lookup(v, &["spec", "http", "*", "route", "*", "destination", "host"])
-                };
-                for h in hosts {
-                    let h = h.as_str().unwrap();
-                    assert!(
-                        services.iter().any(|(n, _)| n == h),
-                        "{what}: {kind} points at `{h}`, which is no Service"
-                    );
-                }
-            }
-            "ExternalSecret" => {
-                let refs = lookup(v, &["spec", "secretStoreRef", "name"])
-                    .into_iter()
-                    .chain(lookup(v, &["spec", "data", "*", "sourceRef", "storeRef", "name"]))
-                    .chain(lookup(v, &["spec", "dataFrom", "*", "sourceRef", "storeRef", "name"]));
-                for r in refs {
-                    let r = (field(&v["metadata"], "namespace"), r.as_str().unwrap().to_string());
-                    assert!(stores.contains(&r), "{what}: {path}: ExternalSecret uses no such store {r:?}");
-                }
-            }
-            "ServiceMonitor" => {
-                let sel = v["spec"]["selector"]["matchLabels"].as_mapping().unwrap();
-                assert!(
-                    services.iter().any(|(_, labels)| sel.iter().all(|(k, val)| labels.get(k) == Some(val))),
-                    "{what}: a ServiceMonitor selects no Service"
-                );
-            }
-            _ => {}
-        }
-    }
-}
-
-/// ArgoCD: per environment an AppProject pair and Applications whose fields
-/// are complete, whose projects exist, whose chart path and values file exist
-/// in the generated tree, pinned add-on versions, and automated sync (with
-/// self-heal) everywhere but production.
+/// ArgoCD per environment: ArgoCD's own install pinned to the configured
+/// version, the app of apps, the AppProject pair, and Applications — every
+/// one valid under ArgoCD's CRD (tests/helm.rs' main test) — whose add-on
+/// charts are pinned, and which sync automatically (with self-heal) everywhere
+/// but production. What they point at is tests/wiring.rs.
 #[test]
-fn argocd_applications_point_at_what_exists() {
+fn argocd_applications_are_pinned_and_production_syncs_by_hand() {
     let generated = generate("myhealth.toml");
     for (env, _) in environments(generated.path()) {
         let dir = generated.path().join(format!("argocd/{env}"));
-        check_objects(&format!("argocd/{env}"), &dir);
+        let install = std::fs::read_to_string(dir.join("install/kustomization.yaml")).unwrap();
+        let k: serde_yaml_ng::Value = serde_yaml_ng::from_str(&install).unwrap();
+        assert_eq!(k["kind"], serde_yaml_ng::Value::from("Kustomization"), "{env}");
+        assert_eq!(
+            k["resources"][0].as_str().unwrap(),
+            "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/install.yaml",
+            "{env}: ArgoCD's install is the pinned version's"
+        );
         let mut projects = Vec::new();
         let mut apps = Vec::new();
-        for (_, text) in manifests(&dir) {
+        for (_, text) in manifests(&dir).into_iter().filter(|(p, _)| !p.starts_with("install/")) {
             for doc in serde_yaml_ng::Deserializer::from_str(&text) {
                 let v = serde_yaml_ng::Value::deserialize(doc).unwrap();
                 match v["kind"].as_str() {
@@ -365,28 +268,16 @@ fn argocd_applications_point_at_what_exists() {
             }
         }
         assert_eq!(projects.len(), 2, "{env}: {projects:?}");
-        assert!(apps.len() >= 5, "{env}: the chart and the add-ons");
+        assert!(apps.len() >= 6, "{env}: the app of apps, the chart and the add-ons");
         for app in &apps {
             let name = app["metadata"]["name"].as_str().unwrap();
-            assert!(
-                projects.iter().any(|p| p == app["spec"]["project"].as_str().unwrap()),
-                "{env}/{name}: no such project"
-            );
             let source = &app["spec"]["source"];
-            if let Some(path) = source["path"].as_str() {
-                let chart = generated.path().join(path.strip_prefix("generated/").expect("under generated/"));
-                assert!(chart.join("Chart.yaml").is_file(), "{env}/{name}: {path} is no chart");
-                for f in source["helm"]["valueFiles"].as_sequence().unwrap() {
-                    assert!(chart.join(f.as_str().unwrap()).is_file(), "{env}/{name}: values file {f:?} missing");
-                }
-            } else {
+            if source["chart"].is_string() {
                 let version = source["targetRevision"].as_str().unwrap();
                 assert!(
                     version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
                     "{env}/{name}: `{version}` is not pinned"
                 );
-                serde_yaml_ng::from_str::<serde_yaml_ng::Value>(source["helm"]["values"].as_str().unwrap())
-                    .unwrap_or_else(|e| panic!("{env}/{name}: values are not YAML: {e}"));
             }
             let automated = &app["spec"]["syncPolicy"]["automated"];
             if env == "prod" {
@@ -394,6 +285,24 @@ fn argocd_applications_point_at_what_exists() {
             } else {
                 assert_eq!(automated["selfHeal"], serde_yaml_ng::Value::Bool(true), "{env}/{name}");
             }
+        }
+        // What istiod and the load balancer controller change at run time is no drift.
+        for (app, kind, object) in [
+            ("istio-base", "ValidatingWebhookConfiguration", "istiod-default-validator"),
+            ("istiod", "ValidatingWebhookConfiguration", "istio-validator-istio-system"),
+            ("aws-load-balancer-controller", "MutatingWebhookConfiguration", "aws-load-balancer-webhook"),
+        ] {
+            let a = apps.iter().find(|a| a["metadata"]["name"] == app).unwrap_or_else(|| panic!("{env}: no {app}"));
+            let ignored = a["spec"]["ignoreDifferences"].as_sequence().cloned().unwrap_or_default();
+            assert!(
+                ignored.iter().any(|i| i["kind"] == kind && i["name"] == object),
+                "{env}/{app}: {kind} {object} would stay OutOfSync"
+            );
+            let options = a["spec"]["syncPolicy"]["syncOptions"].as_sequence().cloned().unwrap_or_default();
+            assert!(
+                options.iter().any(|o| o == "RespectIgnoreDifferences=true"),
+                "{env}/{app}: a sync would put the ignored fields back"
+            );
         }
     }
 }
@@ -445,8 +354,7 @@ fn grafana_gets_its_admin_datasource_and_dashboards() {
             .iter()
             .find(|a| a["metadata"]["name"] == "kube-prometheus-stack")
             .unwrap_or_else(|| panic!("{env}: no kube-prometheus-stack"));
-        let addon: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(&s(&kps["spec"]["source"]["helm"]["values"])).unwrap();
+        let addon = &kps["spec"]["source"]["helm"]["valuesObject"];
         let grafana = &addon["grafana"];
         assert_eq!(grafana["enabled"], serde_yaml_ng::Value::Bool(true), "{env}");
         let ns = s(&kps["spec"]["destination"]["namespace"]);
@@ -524,24 +432,29 @@ fn grafana_gets_its_admin_datasource_and_dashboards() {
             }
         }
 
-        // The role it logs in as is the one data-processor creates.
-        let reader = objects
+        // The role it logs in as is the one db-init creates, with the password
+        // the datasource reads (the same Secrets Manager secret).
+        let init = objects
             .iter()
-            .find(|o| {
-                o["kind"] == "ExternalSecret" && !o["spec"]["target"]["template"]["data"]["DB_READER_USER"].is_null()
-            })
-            .unwrap_or_else(|| panic!("{env}: nothing gives data-processor DB_READER_*"));
-        assert_eq!(s(&reader["spec"]["target"]["template"]["data"]["DB_READER_USER"]), s(&ds["user"]), "{env}");
-        let processor = objects
+            .find(|o| o["kind"] == "Job" && s(&o["metadata"]["name"]).ends_with("db-init"))
+            .unwrap_or_else(|| panic!("{env}: no db-init Job"));
+        let init_env = &init["spec"]["template"]["spec"]["containers"][0]["env"];
+        let var = |n: &str| {
+            init_env.as_sequence().unwrap().iter().find(|e| e["name"] == n).map(|e| s(&e["value"])).unwrap_or_default()
+        };
+        assert_eq!(
+            var("DB_READER_USER"),
+            s(&ds["user"]),
+            "{env}: db-init creates another reader than the datasource's"
+        );
+        let ds_key = ds_es["spec"]["data"]
+            .as_sequence()
+            .unwrap()
             .iter()
-            .find(|o| o["kind"] == "Deployment" && s(&o["metadata"]["name"]).ends_with("data-processor"))
+            .find(|d| d["secretKey"] == "password")
+            .map(|d| s(&d["remoteRef"]["key"]))
             .unwrap();
-        let reads: Vec<String> =
-            lookup(processor, &["spec", "template", "spec", "containers", "*", "envFrom", "*", "secretRef", "name"])
-                .into_iter()
-                .map(s)
-                .collect();
-        assert!(reads.contains(&s(&reader["spec"]["target"]["name"])), "{env}: data-processor does not read {reads:?}");
+        assert_eq!(var("DB_READER_SECRET_ID"), ds_key, "{env}: the reader's password and the datasource's differ");
 
         // The services' project may write into Grafana's namespace.
         let project = argocd
@@ -556,7 +469,8 @@ fn grafana_gets_its_admin_datasource_and_dashboards() {
 }
 
 /// The digests `deploy` writes into its release values pin every workload's
-/// image (`registry/repository@sha256:…`); without them the tag is used.
+/// image (`registry/repository@sha256:…`), db-init's (the processor's image)
+/// too; without them the tag is used.
 #[test]
 fn release_values_with_digests_pin_the_images() {
     let generated = generate("myhealth.toml");
@@ -580,23 +494,21 @@ fn release_values_with_digests_pin_the_images() {
     };
     let dev = generated.path().join("helm/values-dev.yaml");
     let registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth";
-    assert_eq!(
-        images(&dev),
-        ["api-service", "data-processor", "oura-collector"].map(|s| format!("{registry}/{s}:0.1.0")),
-        "without digests: the tag"
-    );
+    // data-processor twice: its Deployment and db-init.
+    let services = ["api-service", "data-processor", "data-processor", "oura-collector"];
+    assert_eq!(images(&dev), services.map(|s| format!("{registry}/{s}:0.1.0")), "without digests: the tag");
     // The values layered as `helm upgrade --values values-dev.yaml --values images.yaml` merges them.
     let mut merged: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&dev).unwrap()).unwrap();
     let digest = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
-    for (key, n) in [("apiService", 1), ("dataProcessor", 2), ("ouraCollector", 3)] {
-        merged[key]["digest"] = digest(n).into();
+    for (key, n) in [("api-service", 1), ("data-processor", 2), ("oura-collector", 3)] {
+        merged["services"][key]["digest"] = digest(n).into();
     }
     merged["global"]["imageTag"] = "3f2a9c1d0b7e".into();
     let with = generated.path().join("with-digests.yaml");
     std::fs::write(&with, serde_yaml_ng::to_string(&merged).unwrap()).unwrap();
     assert_eq!(
         images(&with),
-        [("api-service", 1), ("data-processor", 2), ("oura-collector", 3)]
+        [("api-service", 1), ("data-processor", 2), ("data-processor", 2), ("oura-collector", 3)]
             .map(|(s, n)| format!("{registry}/{s}@{}", digest(n)))
     );
 }

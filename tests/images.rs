@@ -277,14 +277,12 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         serde_yaml_ng::from_str(&std::fs::read_to_string(deploy_dir.join("images.yaml")).unwrap()).unwrap();
     assert_eq!(values["global"]["imageRegistry"].as_str(), Some(registry.host.as_str()));
     let tag = values["global"]["imageTag"].as_str().unwrap().to_string();
-    for (service, key) in
-        [("api-service", "apiService"), ("data-processor", "dataProcessor"), ("oura-collector", "ouraCollector")]
-    {
+    for service in ["api-service", "data-processor", "oura-collector"] {
         // The digest in the release is the one the registry serves under the tag.
         let reference = format!("docker://{}/myhealth/{service}:{tag}", registry.host);
         let inspect: serde_json::Value =
             serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &reference])).unwrap();
-        assert_eq!(values[key]["digest"].as_str(), inspect["Digest"].as_str(), "{service}");
+        assert_eq!(values["services"][service]["digest"].as_str(), inspect["Digest"].as_str(), "{service}");
     }
     let ns_text = std::fs::read_to_string(deploy_dir.join("namespace.yaml")).unwrap();
     let docs: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&ns_text)
@@ -320,6 +318,9 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
     );
     let values: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(deploy_dir.join("images.yaml")).unwrap()).unwrap();
-    assert!(values["apiService"]["digest"].as_str().unwrap().starts_with("sha256:"));
-    assert!(values.get("dataProcessor").is_none() && values["global"].get("imageTag").is_none(), "{values:?}");
+    assert!(values["services"]["api-service"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        values["services"].get("data-processor").is_none() && values["global"].get("imageTag").is_none(),
+        "{values:?}"
+    );
 }

@@ -154,6 +154,33 @@ resource "aws_vpc_security_group_ingress_rule" "postgres" {
 }
 "#;
 
+/// moto does not report the description of a rule that references another
+/// security group (the load balancer's, the VPC link's, the nodes').
+const API_GATEWAY_OVERRIDE: &str = r#"resource "aws_vpc_security_group_egress_rule" "link_to_lb" {
+  lifecycle {
+    ignore_changes = [description]
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "lb_from_link" {
+  lifecycle {
+    ignore_changes = [description]
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "lb_to_targets" {
+  lifecycle {
+    ignore_changes = [description]
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "targets_from_lb" {
+  lifecycle {
+    ignore_changes = [description]
+  }
+}
+"#;
+
 #[test]
 fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     let work = tempfile::tempdir().unwrap();
@@ -164,7 +191,7 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     std::fs::write(
         &rc,
         format!(
-            "plugin_cache_dir = \"{}\"\nplugin_cache_may_break_dependency_lock_file = true\nprovider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
+            "plugin_cache_dir = \"{}\"\nprovider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
             work.path().join("plugin-cache").display()
         ),
     )
@@ -175,6 +202,7 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     let tf = out.join("terraform");
     std::fs::write(tf.join("modules/eks/moto_override.tf"), EKS_OVERRIDE).unwrap();
     std::fs::write(tf.join("modules/rds/moto_override.tf"), RDS_OVERRIDE).unwrap();
+    std::fs::write(tf.join("modules/api-gateway/moto_override.tf"), API_GATEWAY_OVERRIDE).unwrap();
 
     // 1. The state bucket, through the bootstrap root (local state).
     let boot = tf.join("bootstrap");

@@ -1,6 +1,7 @@
 //! The generated Terraform under the real `terraform`: `fmt -check`, offline
-//! `init` from the provider mirror, and `validate`, for every environment
-//! of the default config and of each fixture.
+//! `init` from the provider mirror — which verifies the provider against the
+//! rendered `.terraform.lock.hcl` and leaves that file as rendered — and
+//! `validate`, for every environment of the default config and of each fixture.
 
 mod common;
 
@@ -18,7 +19,7 @@ fn cli_config(dir: &Path) -> std::path::PathBuf {
     // The cache makes every root after the first link the provider instead of copying ~700 MB.
     std::fs::write(
         &path,
-        format!("plugin_cache_dir = \"{}\"\nplugin_cache_may_break_dependency_lock_file = true\nprovider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n", cache.display()),
+        format!("plugin_cache_dir = \"{}\"\nprovider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n", cache.display()),
     )
     .unwrap();
     path
@@ -49,9 +50,13 @@ fn generated_roots_pass_fmt_init_and_validate() {
     let rc = cli_config(scratch.path());
     let mut roots = Vec::new();
     let mut outs = Vec::new();
-    for config in
-        ["myhealth.toml", "tests/fixtures/minimal.toml", "tests/fixtures/multi-region.toml", "tests/fixtures/moto.toml"]
-    {
+    for config in [
+        "myhealth.toml",
+        "tests/fixtures/minimal.toml",
+        "tests/fixtures/multi-region.toml",
+        "tests/fixtures/moto.toml",
+        "tests/fixtures/extra-env-service.toml",
+    ] {
         let out = tempfile::tempdir().unwrap();
         cmd().args(["render", "--config", config, "--out"]).arg(out.path()).assert().success();
         terraform(out.path(), &rc, scratch.path(), &["fmt", "-check", "-recursive", "-no-color"]);
@@ -70,7 +75,14 @@ fn generated_roots_pass_fmt_init_and_validate() {
             s.spawn(|| {
                 while let Some((n, dir)) = queue.lock().unwrap().pop() {
                     let data = scratch.path().join(format!("data-{n}"));
+                    let lock = std::fs::read(dir.join(".terraform.lock.hcl")).expect("a rendered lock file");
                     terraform(&dir, &rc, &data, &["init", "-backend=false", "-input=false", "-no-color"]);
+                    assert_eq!(
+                        std::fs::read(dir.join(".terraform.lock.hcl")).unwrap(),
+                        lock,
+                        "{}: init changed the pinned lock file",
+                        dir.display()
+                    );
                     terraform(&dir, &rc, &data, &["validate", "-no-color"]);
                 }
             });

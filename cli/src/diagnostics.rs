@@ -8,9 +8,19 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use crate::config::span::Span;
 
+/// How serious a finding is: an error stops the command; a warning is
+/// printed and the command goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
 /// One problem, optionally located in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub severity: Severity,
     /// Lowercase, names in backticks.
     pub message: String,
     pub span: Option<Span>,
@@ -26,7 +36,18 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic { message: message.into(), span: None, key: None, label: None, help: None, redact: false }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+            key: None,
+            label: None,
+            help: None,
+            redact: false,
+        }
+    }
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Self::error(message) }
     }
     pub fn at(mut self, span: Option<Span>) -> Self {
         self.span = span;
@@ -74,7 +95,7 @@ impl Report {
             out.push_str(&render_one(&renderer, &self.source, d));
             out.push_str("\n\n");
         }
-        let n = self.diagnostics.len();
+        let n = self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
         if n > 1 {
             out.push_str(&format!("error: {n} problems in `{}`\n", self.source.name));
         }
@@ -99,19 +120,21 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
         }
         _ => &source.text,
     };
+    let level = match d.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
     let mut group: Group<'_> = match d.span.clone().and_then(|s| fit_span(text, s)) {
         Some(span) => {
             let mut ann = AnnotationKind::Primary.span(span);
             if let Some(label) = &d.label {
                 ann = ann.label(label.as_str());
             }
-            Level::ERROR
+            level
                 .primary_title(d.message.as_str())
                 .element(Snippet::source(text).path(source.name.as_str()).annotation(ann))
         }
-        None => {
-            Level::ERROR.primary_title(d.message.as_str()).element(Level::NOTE.message(format!("in `{}`", source.name)))
-        }
+        None => level.primary_title(d.message.as_str()).element(Level::NOTE.message(format!("in `{}`", source.name))),
     };
     if let Some(key) = &d.key {
         group = group.element(Level::NOTE.message(format!("key: `{key}`")));

@@ -1,7 +1,7 @@
 //! The module dependency graph of an environment, read from its rendered
 //! root `main.tf` (so it always matches what Terraform will see): module B
 //! depends on module A when B's block refers to `module.A`, directly or
-//! through a data source or resource of the root.
+//! through a data source, resource or local value of the root.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,14 +25,36 @@ fn re(cell: &'static OnceLock<Regex>, p: &str) -> &'static Regex {
 pub fn from_main_tf(text: &str) -> Graph {
     static HEAD: OnceLock<Regex> = OnceLock::new();
     static REF: OnceLock<Regex> = OnceLock::new();
+    static LOCAL: OnceLock<Regex> = OnceLock::new();
     let head = re(&HEAD, r#"^(module|data|resource) "([A-Za-z0-9_-]+)"(?: "([A-Za-z0-9_-]+)")? \{"#);
-    let refs = re(&REF, r"\b(module\.[a-z0-9_]+|data\.[a-z0-9_]+\.[a-z0-9_]+|aws_[a-z0-9_]+\.[a-z0-9_]+)\b");
+    let refs =
+        re(&REF, r"\b(module\.[a-z0-9_]+|data\.[a-z0-9_]+\.[a-z0-9_]+|aws_[a-z0-9_]+\.[a-z0-9_]+|local\.[a-z0-9_]+)\b");
+    // A value of a `locals` block starts at its indentation: `  name = …`.
+    let local = re(&LOCAL, r"^  ([a-z0-9_]+) += ");
+    let mut in_locals = false;
 
     // Block id (`module.eks`, `data.aws_iam_policy_document.x`, `aws_kms_key.logs`) → ids it refers to.
     let mut blocks: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
-        if let Some(c) = head.captures(line) {
+        if line == "locals {" {
+            in_locals = true;
+            current = None;
+            continue;
+        }
+        if in_locals {
+            if line == "}" {
+                in_locals = false;
+                current = None;
+                continue;
+            }
+            if let Some(c) = local.captures(line) {
+                let id = format!("local.{}", &c[1]);
+                blocks.entry(id.clone()).or_default();
+                current = Some(id);
+            }
+        }
+        if let (false, Some(c)) = (in_locals, head.captures(line)) {
             let id = match (&c[1], c.get(3)) {
                 ("module", _) => format!("module.{}", &c[2]),
                 ("data", Some(n)) => format!("data.{}.{}", &c[2], n.as_str()),
@@ -119,7 +141,7 @@ mod tests {
 
     #[test]
     fn follows_data_sources_between_modules() {
-        let tf = "module \"a\" {\n  x = 1\n}\n\ndata \"aws_iam_policy_document\" \"p\" {\n  r = module.a.arn\n}\n\nmodule \"b\" {\n  p = data.aws_iam_policy_document.p.json\n  y = module.c.id\n}\n\nmodule \"c\" {\n}\n";
+        let tf = "module \"a\" {\n  x = 1\n}\n\ndata \"aws_iam_policy_document\" \"p\" {\n  r = module.a.arn\n}\n\nlocals {\n  policies = {\n    x = data.aws_iam_policy_document.p.json\n  }\n  other = 1\n}\n\nmodule \"b\" {\n  p = local.policies[\"x\"]\n  y = module.c.id\n}\n\nmodule \"c\" {\n}\n";
         let g = from_main_tf(tf);
         assert_eq!(g.modules.iter().cloned().collect::<Vec<_>>(), vec!["a", "b", "c"]);
         assert_eq!(g.edges, BTreeSet::from([("a".into(), "b".into()), ("c".into(), "b".into())]));

@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod git;
 pub mod graph;
 pub mod image;
+pub mod names;
 pub mod redact;
 pub mod registry;
 pub mod render;

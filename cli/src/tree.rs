@@ -15,13 +15,12 @@ use anyhow::{Context, Result, bail};
 pub type Tree = BTreeMap<String, Vec<u8>>;
 
 /// Entries tools create inside the generated tree at run time (terraform's
-/// working directory and lock file, plans) and Terraform override files
+/// working directory, plans; the lock file is rendered, not carried) and Terraform override files
 /// (`override.tf`, `*_override.tf`: Terraform's mechanism for local,
 /// uncommitted adjustments, e.g. pointing a provider at an emulator). They
 /// are not ours: drift checks ignore them and a render carries them over.
 pub fn is_runtime_artifact(name: &str) -> bool {
     name == ".terraform"
-        || name == ".terraform.lock.hcl"
         || name.ends_with(".tfplan")
         || name == ".DS_Store"
         || name == "override.tf"

@@ -105,3 +105,6 @@ pub fn checkov(dir: &Path, framework: &str) -> (serde_json::Value, Vec<String>) 
         .collect();
     (report, failed)
 }
+
+pub mod crd;
+pub mod platform;

@@ -3,7 +3,9 @@
 for the Rust tests in tests/helm.rs.
 
     render.py lint CHART KUBE_VERSION            -> lint report (JSON) on stdout
-    render.py render CHART VALUES OUT_DIR        -> one file per template in OUT_DIR
+    render.py render CHART VALUES OUT_DIR [RELEASE NAMESPACE]
+                                                 -> one file per template in OUT_DIR (release and
+                                                    namespace default to `myhealth`)
     render.py check CHART VALUES                 -> exit 3 and Helm's message when the values are refused
     render.py template TEXT_FILE DATA_JSON       -> TEXT_FILE as a Go template (text/template + sprig,
                                                     what External Secrets' templates are) over DATA_JSON
@@ -30,8 +32,9 @@ def main(argv):
         print(json.dumps(helm.lint(chart, strict=True, kube_version=f"v{kube}.0")))
         return 0
     values = helm.values_from_yaml(open(argv[3], encoding="utf-8").read())
+    release, namespace = (argv[5], argv[6]) if cmd == "render" and len(argv) > 6 else ("myhealth", "myhealth")
     try:
-        rendered = helm.Chart.load(chart).render(values, name="myhealth", namespace="myhealth", is_install=True)
+        rendered = helm.Chart.load(chart).render(values, name=release, namespace=namespace, is_install=True)
     except helm.HelmError as e:
         print(str(e), file=sys.stderr)
         return 3

@@ -113,37 +113,6 @@ struct Deploy {
     argocd_auto_sync: bool,
 }
 
-/// The labels of the services' namespace: Pod Security "restricted", and
-/// sidecar injection when Istio is on — the same the ArgoCD Application's
-/// `managedNamespaceMetadata` puts there (a test holds the two together).
-pub fn namespace_labels(istio: bool) -> BTreeMap<String, String> {
-    let mut l: BTreeMap<String, String> = ["enforce", "audit", "warn"]
-        .iter()
-        .map(|m| (format!("pod-security.kubernetes.io/{m}"), "restricted".to_string()))
-        .collect();
-    if istio {
-        l.insert("istio-injection".into(), "enabled".into());
-    }
-    l
-}
-
-/// `data-processor` → `dataProcessor`: a service's key in the chart's values.
-fn values_key(service: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in service.chars() {
-        if c == '-' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// `helm upgrade` flags that roll a failed release back: Helm 4 renamed `--atomic`.
 fn rollback_flags() -> Vec<String> {
     let v4 = Command::new("helm")
@@ -194,9 +163,10 @@ impl DeployCmd {
         let values = work.join("images.yaml");
         let ns_file = work.join("namespace.yaml");
         let kubeconfig = work.join("kubeconfig");
-        let namespace = cfg.project.name.value.clone();
-        let release = cfg.project.name.value.clone();
-        let registry = self.registry.clone().unwrap_or_else(|| super::push::ecr_host(e));
+        let names = crate::names::Names::of(cfg, e);
+        let namespace = names.namespace();
+        let release = names.release();
+        let registry = self.registry.clone().unwrap_or_else(|| names.ecr_host());
         // Helm and kubectl name the context flag differently; the kubeconfig flag alike.
         let (kube, kubectl_ctx): (Vec<String>, Vec<String>) = match &self.kube_context {
             Some(c) => (vec!["--kube-context".into(), c.clone()], vec!["--context".into(), c.clone()]),
@@ -259,11 +229,11 @@ impl DeployCmd {
                 "upgrade".into(),
                 "--install".into(),
                 release.clone(),
-                out.join("helm").join(&cfg.project.name.value).display().to_string(),
+                out.join(crate::names::CHART_DIR).display().to_string(),
                 "--namespace".into(),
                 namespace.clone(),
                 "--values".into(),
-                out.join("helm").join(format!("values-{}.yaml", self.env)).display().to_string(),
+                out.join(names.values_file()).display().to_string(),
                 "--values".into(),
                 values.display().to_string(),
             ];
@@ -287,11 +257,10 @@ impl DeployCmd {
             steps,
             rollback,
             tf_dir,
-            fallback_endpoint: format!("https://{}", cfg.project.api_host.value),
+            fallback_endpoint: format!("https://{}", names.api_host()),
             namespace,
-            namespace_labels: namespace_labels(e.istio.enabled.value),
-            grafana_namespace: (e.monitoring.enabled.value && e.monitoring.grafana.value)
-                .then(|| crate::render::helm::MONITORING_NAMESPACE.to_string()),
+            namespace_labels: names.namespace_labels(),
+            grafana_namespace: names.grafana_namespace().map(String::from),
             set_tag: self.only.is_none(),
             smoke_timeout: Duration::from_secs(self.smoke_timeout),
             yes: self.yes,
@@ -377,7 +346,7 @@ impl Deploy {
                 Step::ReleaseValues { path } => (
                     "write the pushed digests into the release values".into(),
                     format!(
-                        "{} (global.imageRegistry, {}<service>.digest)",
+                        "{} (global.imageRegistry, {}services.<service>.digest)",
                         self.rel(path),
                         if self.set_tag { "global.imageTag, " } else { "" }
                     ),
@@ -542,9 +511,10 @@ impl Deploy {
             }
         }
         root.insert("global".into(), global.into());
-        for x in pushed {
-            root.insert(values_key(&x.service), serde_json::json!({ "digest": x.digest }));
-        }
+        // `services.<name>.digest`: the chart's key for each service is its name.
+        let services: serde_json::Map<String, serde_json::Value> =
+            pushed.iter().map(|x| (x.service.clone(), serde_json::json!({ "digest": x.digest }))).collect();
+        root.insert("services".into(), services.into());
         let yaml = serde_yaml_ng::to_string(&root)?;
         write(
             path,
@@ -620,9 +590,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_keys_and_shell_quoting() {
-        assert_eq!(values_key("data-processor"), "dataProcessor");
-        assert_eq!(values_key("oura-collector"), "ouraCollector");
+    fn shell_quoting() {
         let root = Path::new("/repo");
         let argv = ["helm", "--values", "/repo/generated/x.yaml", "it's"].map(String::from);
         assert_eq!(shell(root, &argv), r"helm --values generated/x.yaml 'it'\''s'");

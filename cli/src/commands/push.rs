@@ -43,11 +43,6 @@ impl PushCmd {
     }
 }
 
-/// The environment's ECR registry host (the chart's `global.imageRegistry`).
-pub fn ecr_host(e: &crate::config::model::Environment) -> String {
-    format!("{}.dkr.ecr.{}.amazonaws.com", e.aws.account_id.value, e.aws.region.value)
-}
-
 /// Push and record; shared with `deploy`.
 pub fn push(
     p: &Project,
@@ -66,11 +61,12 @@ pub fn push(
             bail!("no image of `{s}` was built: run `myhealthctl build {s}`");
         }
     }
-    let host = registry.map(str::to_string).unwrap_or_else(|| ecr_host(e));
+    let names = crate::names::Names::of(cfg, e);
+    let host = registry.map(str::to_string).unwrap_or_else(|| names.ecr_host());
     let auth = registry::credentials(&host)?;
     let mut pushed = Vec::new();
     for b in built.iter().filter(|b| services.is_empty() || services.contains(&b.service)) {
-        let repository = format!("{host}/{}/{}", cfg.project.name.value, b.service);
+        let repository = format!("{host}/{}", names.ecr_repository(&b.service));
         pushed.push(registry::push(&b.layout, &b.service, &repository, &b.tag, &auth)?);
     }
     super::build::write_atomic(&images.join(format!("pushed-{env}.json")), &serde_json::to_vec_pretty(&pushed)?)?;

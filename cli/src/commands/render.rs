@@ -23,6 +23,9 @@ impl RenderCmd {
         }
         let p = Project::locate(g)?;
         let cfg = p.load()?;
+        if let Some(w) = &cfg.warnings {
+            eprint!("{}", w.render(p.color));
+        }
         let opts = p.render_options(&cfg, &self.args)?;
         let templates = p.templates(&self.args)?;
         let out = p.out_dir(&self.args);

@@ -36,13 +36,17 @@ impl ValidateCmd {
         let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
         let names = cfg.env_names();
         if self.json {
+            let warnings = cfg.warnings.as_ref().map(|w| report_json(w)["problems"].clone()).unwrap_or(json!([]));
             println!(
                 "{}",
-                serde_json::to_string_pretty(
-                    &json!({ "valid": true, "config": p.display, "environments": names, "files": tree.len() })
-                )?
+                serde_json::to_string_pretty(&json!({
+                    "valid": true, "config": p.display, "environments": names, "files": tree.len(), "warnings": warnings,
+                }))?
             );
         } else {
+            if let Some(w) = &cfg.warnings {
+                eprint!("{}", w.render(p.color));
+            }
             let word = if names.len() == 1 { "environment" } else { "environments" };
             println!(
                 "`{}` is valid: {} {word} ({}), {} files to render",
@@ -63,7 +67,11 @@ pub fn report_json(r: &Report) -> serde_json::Value {
         .iter()
         .map(|d| {
             let (line, column) = d.span.as_ref().map(|s| line_col(&r.source.text, s.start)).map_or((None, None), |(l, c)| (Some(l), Some(c)));
-            json!({ "message": d.message, "file": r.source.name, "line": line, "column": column, "key": d.key, "help": d.help })
+            let severity = match d.severity {
+                crate::diagnostics::Severity::Error => "error",
+                crate::diagnostics::Severity::Warning => "warning",
+            };
+            json!({ "severity": severity, "message": d.message, "file": r.source.name, "line": line, "column": column, "key": d.key, "help": d.help })
         })
         .collect();
     json!({ "valid": false, "config": r.source.name, "problems": problems })

@@ -61,8 +61,16 @@ pub fn load_historic(source: Source) -> Result<Config, Report> {
 fn load_with(source: Source, validate: bool) -> Result<Config, Report> {
     let mut diags = Vec::new();
     let config = load_inner(&source.text, validate, &mut diags);
+    let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        diags.into_iter().partition(|d| d.severity == crate::diagnostics::Severity::Warning);
+    let mut diags = errors;
     match config {
-        Some(c) if diags.is_empty() => Ok(c),
+        Some(mut c) if diags.is_empty() => {
+            if !warnings.is_empty() {
+                c.warnings = Some(Report { diagnostics: tidy(warnings), source });
+            }
+            Ok(c)
+        }
         _ => {
             if diags.is_empty() {
                 diags.push(Diagnostic::error("invalid configuration"));
@@ -173,7 +181,7 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
             .ok()
             .and_then(|s| resolve::environment(&project, Sp::new("default".to_string(), span), s, &mut scratch))
     };
-    let config = Config { project, environments, defaults: standalone };
+    let config = Config { project, environments, defaults: standalone, warnings: None };
     if validate {
         validate::validate(&doc, &config, diags);
     }

@@ -16,6 +16,9 @@ pub struct Config {
     pub environments: Vec<Environment>,
     /// `[defaults]` resolved on its own (an environment named `default`), if it resolves.
     pub defaults: Option<Environment>,
+    /// Findings that do not stop anything (e.g. placeholders left in production), to show.
+    #[serde(skip)]
+    pub warnings: Option<crate::diagnostics::Report>,
 }
 
 impl Config {
@@ -73,6 +76,8 @@ pub struct Argocd {
     pub target_revision: Sp<String>,
     pub auto_sync: Sp<bool>,
     pub charts: AddonCharts,
+    /// ArgoCD's own version.
+    pub version: Sp<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +87,7 @@ pub struct AddonCharts {
     pub kube_prometheus_stack: Sp<String>,
     pub metrics_server: Sp<String>,
     pub cluster_autoscaler: Sp<String>,
+    pub aws_load_balancer_controller: Sp<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +165,7 @@ pub struct Taint {
 #[derive(Debug, Clone, Serialize)]
 pub struct Rds {
     pub engine_version: Sp<String>,
+    pub auto_minor_version_upgrade: Sp<bool>,
     pub instance_class: Sp<String>,
     pub allocated_storage_gb: Sp<u32>,
     pub max_allocated_storage_gb: Sp<u32>,

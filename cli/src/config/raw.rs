@@ -96,6 +96,8 @@ pub struct RawArgocd {
     pub auto_sync: Option<Sp<bool>>,
     /// Versions of the platform add-on charts, pinned (referenced from their repositories, not vendored).
     pub charts: Option<RawAddonCharts>,
+    /// ArgoCD itself, pinned, e.g. `3.5.1` (installed from `generated/argocd/install/`, see docs/deploy.md).
+    pub version: Option<Sp<String>>,
 }
 
 /// Pinned versions of the platform add-on Helm charts.
@@ -112,6 +114,8 @@ pub struct RawAddonCharts {
     pub metrics_server: Option<Sp<String>>,
     /// cluster-autoscaler, e.g. `9.52.1`.
     pub cluster_autoscaler: Option<Sp<String>>,
+    /// AWS Load Balancer Controller (registers the ingress pods in the API's internal load balancer), e.g. `3.5.0`.
+    pub aws_load_balancer_controller: Option<Sp<String>>,
 }
 
 /// Static frontend on S3 behind CloudFront.
@@ -281,8 +285,10 @@ pub struct RawTaint {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRds {
-    /// PostgreSQL engine version, e.g. `16.4`.
+    /// PostgreSQL engine version: the major, e.g. `16` (RDS picks and upgrades the minor), or an exact `16.4` with `auto_minor_version_upgrade = false`.
     pub engine_version: Option<Sp<String>>,
+    /// Let RDS apply minor versions in the maintenance window (default on; then `engine_version` names only the major).
+    pub auto_minor_version_upgrade: Option<Sp<bool>>,
     /// Instance class, e.g. `db.t3.micro`.
     pub instance_class: Option<Sp<String>>,
     /// Initial storage in GiB (gp3, 20-65536).

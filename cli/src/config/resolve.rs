@@ -175,13 +175,14 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     let f = raw.frontend.unwrap_or(RawFrontend { enabled: None, price_class: None });
     let frontend = Frontend { enabled: or(f.enabled, false), price_class: or(f.price_class, "PriceClass_100".into()) };
     let production = or_else(raw.production, || matches!(name.value.as_str(), "prod" | "production"));
-    let a = raw.argocd.unwrap_or(RawArgocd { target_revision: None, auto_sync: None, charts: None });
+    let a = raw.argocd.unwrap_or(RawArgocd { target_revision: None, auto_sync: None, charts: None, version: None });
     let ch = a.charts.unwrap_or(RawAddonCharts {
         istio: None,
         external_secrets: None,
         kube_prometheus_stack: None,
         metrics_server: None,
         cluster_autoscaler: None,
+        aws_load_balancer_controller: None,
     });
     let argocd = Argocd {
         target_revision: or(a.target_revision, "main".into()),
@@ -192,7 +193,9 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
             kube_prometheus_stack: or(ch.kube_prometheus_stack, "79.5.0".into()),
             metrics_server: or(ch.metrics_server, "3.13.0".into()),
             cluster_autoscaler: or(ch.cluster_autoscaler, "9.52.1".into()),
+            aws_load_balancer_controller: or(ch.aws_load_balancer_controller, "3.5.0".into()),
         },
+        version: or(a.version, "3.5.1".into()),
     };
 
     Some(Environment {
@@ -330,6 +333,7 @@ fn node_group(name: Sp<String>, g: RawNodeGroup) -> NodeGroup {
 fn rds(p: &Project, raw: Option<RawRds>) -> Rds {
     let r = raw.unwrap_or(RawRds {
         engine_version: None,
+        auto_minor_version_upgrade: None,
         instance_class: None,
         allocated_storage_gb: None,
         max_allocated_storage_gb: None,
@@ -348,7 +352,8 @@ fn rds(p: &Project, raw: Option<RawRds>) -> Rds {
     // Performance Insights is on wherever RDS offers it (not on micro/small classes).
     let pi_default = ![".micro", ".small"].iter().any(|s| instance_class.value.ends_with(s));
     Rds {
-        engine_version: or(r.engine_version, "16.4".into()),
+        engine_version: or(r.engine_version, "16".into()),
+        auto_minor_version_upgrade: or(r.auto_minor_version_upgrade, true),
         instance_class,
         max_allocated_storage_gb: or_else(r.max_allocated_storage_gb, || allocated.value.max(100)),
         allocated_storage_gb: allocated,

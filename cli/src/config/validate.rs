@@ -51,6 +51,15 @@ impl Ctx<'_, '_> {
     /// Report a problem with `sp`; `key` names it (relative to the
     /// environment) in case it is a built-in default with no position.
     fn err<T>(&mut self, sp: &Sp<T>, key: &str, message: String, help: impl Into<String>) {
+        self.push(Diagnostic::error(message), sp, key, help);
+    }
+
+    /// A finding that does not stop the command.
+    fn warn<T>(&mut self, sp: &Sp<T>, key: &str, message: String, help: impl Into<String>) {
+        self.push(Diagnostic::warning(message), sp, key, help);
+    }
+
+    fn push<T>(&mut self, d: Diagnostic, sp: &Sp<T>, key: &str, help: impl Into<String>) {
         let env = &self.env.name.value;
         let (span, path, label) = match &sp.span {
             Some(span) => {
@@ -70,7 +79,7 @@ impl Ctx<'_, '_> {
                 format!("`{key}` is a built-in default here"),
             ),
         };
-        self.out.push(Diagnostic::error(message).at(span).key(path).label(label).help(help));
+        self.out.push(d.at(span).key(path).label(label).help(help));
     }
 }
 
@@ -86,6 +95,22 @@ pub fn validate(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
 
 fn project(cfg: &Config, doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
     let p = &cfg.project;
+    if let Some(prod) = cfg.environments.iter().find(|e| e.production.value) {
+        for (sp, key) in [(&p.domain, "project.domain"), (&p.api_host, "project.api_host")] {
+            if example_domain(&sp.value) {
+                out.push(
+                    Diagnostic::warning(format!(
+                        "production environment `{}` is served under the example domain `{}`",
+                        prod.name.value, sp.value
+                    ))
+                    .at(sp.span.clone())
+                    .key(key)
+                    .label("set in `[project]`")
+                    .help("use the real domain (example domains are reserved for documentation)"),
+                );
+            }
+        }
+    }
     let mut at = |sp: &Option<std::ops::Range<usize>>, msg: String, help: &str| {
         let key = sp.as_ref().map(|s| doc.path_at(s.start)).unwrap_or_default();
         out.push(Diagnostic::error(msg).at(sp.clone()).key(key).label("set in `[project]`").help(help));
@@ -154,6 +179,69 @@ fn environment(c: &mut Ctx<'_, '_>) {
     other(c);
     services(c);
     policy(c);
+    if c.env.production.value {
+        placeholders(c);
+    }
+}
+
+/// The documentation values the example config ships with (RFC 5737 address
+/// ranges, the AWS docs' account id, RFC 2606 domains): fine to try things
+/// with, never what production should point at.
+const DOC_ACCOUNT: &str = "123456789012";
+const DOC_NETS: [&str; 3] = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
+
+fn example_domain(host: &str) -> bool {
+    let h = host.trim_end_matches('.');
+    ["example.com", "example.net", "example.org"].iter().any(|d| h == *d || h.ends_with(&format!(".{d}")))
+        || h == "example"
+        || h.ends_with(".example")
+}
+
+fn placeholders(c: &mut Ctx<'_, '_>) {
+    let e = c.env;
+    let env = e.name.value.clone();
+    if e.aws.account_id.value == DOC_ACCOUNT {
+        c.warn(
+            &e.aws.account_id,
+            "aws.account_id",
+            format!("production environment `{env}` uses the documentation account id `{DOC_ACCOUNT}`"),
+            format!("set `aws.account_id` under `[environments.{env}]` to the real account"),
+        );
+    }
+    let docs: Vec<Ipv4Net> = DOC_NETS.iter().map(|n| n.parse().expect("documentation range")).collect();
+    let lists = [
+        ("eks.public_access_cidrs", &e.eks.public_access_cidrs),
+        ("network.public_subnets", &e.network.public_subnets),
+        ("network.private_subnets", &e.network.private_subnets),
+    ];
+    let single = [("network.vpc_cidr", &e.network.vpc_cidr)];
+    let mut found: Vec<(&str, Sp<String>)> = Vec::new();
+    for (key, list) in lists {
+        found.extend(list.value.iter().map(|c| (key, c.clone())));
+    }
+    found.extend(single.iter().map(|(k, v)| (*k, (*v).clone())));
+    for (key, cidr) in found {
+        let Ok(net) = cidr.value.parse::<Ipv4Net>() else { continue };
+        if let Some(doc) = docs.iter().find(|d| d.contains(&net.network()) || net.contains(&d.network())) {
+            c.warn(
+                &cidr,
+                key,
+                format!("production environment `{env}` uses `{}`, inside the documentation range `{doc}`", cidr.value),
+                "use the real addresses (RFC 5737 ranges are reserved for examples and never routed)",
+            );
+        }
+    }
+    for origin in &e.api_gateway.cors_allow_origins.value {
+        let host = origin.value.split("://").nth(1).unwrap_or(&origin.value).split([':', '/']).next().unwrap_or("");
+        if example_domain(host) {
+            c.warn(
+                origin,
+                "api_gateway.cors_allow_origins",
+                format!("production environment `{env}` allows the example origin `{}`", origin.value),
+                "allow the real browser origin (example domains are reserved for documentation)",
+            );
+        }
+    }
 }
 
 /// Rules a reviewer would otherwise enforce by hand on a production environment.
@@ -597,15 +685,29 @@ fn rds(c: &mut Ctx<'_, '_>) {
             "RDS classes start with `db.`, e.g. `db.t3.micro`",
         );
     }
-    let major = r.engine_version.value.split('.').next().and_then(|m| m.parse::<u32>().ok());
-    if !major.is_some_and(|m| POSTGRES_MAJORS.contains(&m)) {
+    let parts: Vec<&str> = r.engine_version.value.split('.').collect();
+    let major = parts[0].parse::<u32>().ok();
+    let numeric = parts.len() <= 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric || !major.is_some_and(|m| POSTGRES_MAJORS.contains(&m)) {
         c.err(
             &r.engine_version,
             "rds.engine_version",
             format!("RDS does not offer PostgreSQL `{}`", r.engine_version.value),
             format!(
-                "use a version of a supported major ({}), e.g. `16.4`",
+                "use a supported major ({}), e.g. `16`",
                 POSTGRES_MAJORS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    } else if parts.len() == 2 && r.auto_minor_version_upgrade.value {
+        // RDS upgrades the minor in the maintenance window; a pinned minor
+        // would then make every plan try to downgrade the database.
+        c.err(
+            &r.engine_version,
+            "rds.engine_version",
+            format!("`{}` pins a minor version that RDS upgrades on its own", r.engine_version.value),
+            format!(
+                "name only the major (`engine_version = \"{}\"`), or set `auto_minor_version_upgrade = false` to own minor upgrades",
+                parts[0]
             ),
         );
     }
@@ -763,6 +865,8 @@ fn other(c: &mut Ctx<'_, '_>) {
         ("argocd.charts.kube_prometheus_stack", &charts.kube_prometheus_stack),
         ("argocd.charts.metrics_server", &charts.metrics_server),
         ("argocd.charts.cluster_autoscaler", &charts.cluster_autoscaler),
+        ("argocd.charts.aws_load_balancer_controller", &charts.aws_load_balancer_controller),
+        ("argocd.version", &e.argocd.version),
     ] {
         let parts: Vec<&str> = v.value.split('.').collect();
         if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {

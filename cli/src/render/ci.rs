@@ -43,6 +43,8 @@ struct Env {
     /// Assumed by pull requests (read-only) and by the protected GitHub environment (apply).
     plan_role: String,
     apply_role: String,
+    /// The chart's ArgoCD Application (promotion syncs it).
+    argocd_app: String,
     cluster: String,
     require_approval: bool,
     /// The environment before it in the apply order.
@@ -73,17 +75,13 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         .environments
         .iter()
         .map(|e| {
-            let role = |kind: &str| {
-                format!(
-                    "arn:aws:iam::{}:role/{}-{}-github-{kind}",
-                    e.aws.account_id.value, cfg.project.name.value, e.name.value
-                )
-            };
+            let n = crate::names::Names::of(cfg, e);
             let env = Env {
                 name: e.name.value.clone(),
                 region: e.aws.region.value.clone(),
-                plan_role: role("plan"),
-                apply_role: role("apply"),
+                plan_role: n.github_role("plan"),
+                apply_role: n.github_role("apply"),
+                argocd_app: n.argocd_app(),
                 cluster: e.eks.cluster_name.value.clone(),
                 require_approval: e.ci.require_approval.value || e.production.value,
                 after: prev.clone(),

@@ -11,8 +11,9 @@ use serde_json::{Value as Json, json};
 use super::ctx;
 use crate::config::Config;
 use crate::config::model::Environment;
-use crate::config::raw::{CapacityType, NatMode};
+use crate::config::raw::{CapacityType, NatMode, SecretRef};
 use crate::config::span::Sp;
+use crate::names::{self, Names};
 
 /// Tags every AWS resource of an environment carries.
 pub fn tags(cfg: &Config, env: &Environment) -> BTreeMap<String, String> {
@@ -43,6 +44,7 @@ pub struct TerraformEnv {
     pub region: String,
     pub terraform_version: &'static str,
     pub aws_provider_version: &'static str,
+    pub provider_lock: ProviderLock,
     pub state: StateBackend,
     pub variables: Vec<TfVar>,
     /// Variable values, in declaration order (for `terraform.tfvars`).
@@ -51,6 +53,11 @@ pub struct TerraformEnv {
     pub bootstrap: serde_json::Map<String, Json>,
     /// The collector service exists (it gets an IRSA role to rotate its token).
     pub collector: bool,
+    /// Services use PostgreSQL: db-init gets its role.
+    pub db_init: bool,
+    /// HCL expressions (already quoted) of secrets the policies grant.
+    pub oura_token_arn: String,
+    pub grafana_db_arn: String,
     pub frontend: bool,
 }
 
@@ -66,18 +73,42 @@ pub struct StateBackend {
 pub const TERRAFORM_VERSION: &str = ">= 1.11";
 pub const AWS_PROVIDER_VERSION: &str = "~> 5.100";
 
-/// The Kubernetes namespace of the platform's workloads.
-pub fn namespace(cfg: &Config) -> String {
-    cfg.project.name.value.clone()
+/// The provider every root's `.terraform.lock.hcl` pins, and its checksums.
+/// `h1:` is the hash of the unpacked linux_amd64 package (what
+/// `terraform providers lock -fs-mirror` computes, so offline mirrors verify);
+/// `zh:` are HashiCorp's SHA256SUMS of the release's zip for every platform
+/// (releases.hashicorp.com/terraform-provider-aws/5.100.0, as recorded by
+/// `terraform init` from the registry), so downloads verify on any machine.
+pub const AWS_PROVIDER_LOCK: ProviderLock = ProviderLock {
+    version: "5.100.0",
+    hashes: &[
+        "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0=",
+        "zh:054b8dd49f0549c9a7cc27d159e45327b7b65cf404da5e5a20da154b90b8a644",
+        "zh:0b97bf8d5e03d15d83cc40b0530a1f84b459354939ba6f135a0086c20ebbe6b2",
+        "zh:1589a2266af699cbd5d80737a0fe02e54ec9cf2ca54e7e00ac51c7359056f274",
+        "zh:6330766f1d85f01ae6ea90d1b214b8b74cc8c1badc4696b165b36ddd4cc15f7b",
+        "zh:7c8c2e30d8e55291b86fcb64bdf6c25489d538688545eb48fd74ad622e5d3862",
+        "zh:99b1003bd9bd32ee323544da897148f46a527f622dc3971af63ea3e251596342",
+        "zh:9b12af85486a96aedd8d7984b0ff811a4b42e3d88dad1a3fb4c0b580d04fa425",
+        "zh:9f8b909d3ec50ade83c8062290378b1ec553edef6a447c56dadc01a99f4eaa93",
+        "zh:aaef921ff9aabaf8b1869a86d692ebd24fbd4e12c21205034bb679b9caf883a2",
+        "zh:ac882313207aba00dd5a76dbd572a0ddc818bb9cbf5c9d61b28fe30efaec951e",
+        "zh:bb64e8aff37becab373a1a0cc1080990785304141af42ed6aa3dd4913b000421",
+        "zh:dfe495f6621df5540d9c92ad40b8067376350b005c637ea6efac5dc15028add4",
+        "zh:f0ddf0eaf052766cfe09dea8200a946519f653c384ab4336e2a4a64fdd6310e9",
+        "zh:f1b7e684f4c7ae1eed272b6de7d2049bb87a0275cb04dbb7cda6636f600699c9",
+        "zh:ff461571e3f233699bf690db319dfe46aec75e58726636a0d97dd9ac6e32fb70",
+    ],
+};
+
+#[derive(Serialize, Clone, Copy)]
+pub struct ProviderLock {
+    pub version: &'static str,
+    pub hashes: &'static [&'static str],
 }
 
-/// State object key of an environment.
-pub fn state_key(cfg: &Config, env: &Environment) -> String {
-    format!("{}/{}/terraform.tfstate", cfg.project.name.value, env.name.value)
-}
-
-/// Secrets the platform creates: key, description, and whether Terraform
-/// generates the value (the others are set by the operator).
+/// Secrets the platform creates, by their key in `[secrets]`: description,
+/// and whether Terraform generates the value (the others are set by the operator).
 pub const SECRETS: [(&str, &str, bool); 6] = [
     ("oura_client", "Oura OAuth client id and secret (set by the operator)", false),
     ("oura_refresh_token", "Oura OAuth refresh token (rotated by oura-collector)", false),
@@ -86,6 +117,10 @@ pub const SECRETS: [(&str, &str, bool); 6] = [
     ("grafana_admin", "Grafana admin password (generated)", true),
     ("grafana_db", "Password of Grafana's read-only database role (generated)", true),
 ];
+
+fn is_arn(r: &SecretRef) -> bool {
+    r.0.starts_with("arn:")
+}
 
 fn strs(v: &[Sp<String>]) -> Vec<String> {
     v.iter().map(|s| s.value.clone()).collect()
@@ -118,30 +153,68 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             )
         })
         .collect();
-    // Secrets referenced by ARN live elsewhere: only names are created here.
-    let secrets: serde_json::Map<String, Json> = SECRETS
-        .iter()
-        .zip(e.secrets.all())
-        .filter(|(_, (_, r))| !r.value.0.starts_with("arn:"))
-        .map(|((key, description, generate), (_, r))| {
-            ((*key).to_string(), json!({ "name": r.value.0, "description": description, "generate": generate }))
+    let n = Names::of(cfg, e);
+    // Secrets referenced by ARN live elsewhere: only names are created here
+    // (the platform's, then each service's `secret_env`, set by the operator).
+    let mut secrets: serde_json::Map<String, Json> = e
+        .secrets
+        .all()
+        .into_iter()
+        .filter(|(_, r)| !is_arn(&r.value))
+        .map(|(key, r)| {
+            // By key, never by position: a reordered list cannot give a secret another's policy.
+            let (_, description, generate) =
+                SECRETS.iter().find(|(k, _, _)| *k == key).expect("every secret of the model is described");
+            (key.to_string(), json!({ "name": r.value.0, "description": description, "generate": generate }))
         })
         .collect();
+    let mut external_arns: Vec<String> =
+        e.secrets.all().iter().filter(|(_, r)| is_arn(&r.value)).map(|(_, r)| r.value.0.clone()).collect();
+    for s in &e.services {
+        for (key, r) in n.service_secret_refs(s) {
+            if is_arn(r) {
+                external_arns.push(r.0.clone());
+            } else {
+                let description = format!("{} of {} (set by the operator)", key, s.name.value);
+                secrets.insert(key, json!({ "name": r.0, "description": description, "generate": false }));
+            }
+        }
+    }
+    external_arns.sort();
+    external_arns.dedup();
+    // A policy's reference to one secret: the module's, or the ARN given.
+    let arn_expr = |key: &str, r: &Sp<SecretRef>| {
+        if is_arn(&r.value) {
+            super::hcl::value(&Json::from(r.value.0.clone()), 0)
+        } else {
+            format!("module.secrets.arns[{}]", super::hcl::value(&Json::from(key), 0))
+        }
+    };
+    let service_accounts: serde_json::Map<String, Json> = n
+        .irsa()
+        .into_iter()
+        .map(|b| (b.key.clone(), json!({ "namespace": b.namespace, "name": b.service_account })))
+        .collect();
+    let db_users: serde_json::Map<String, Json> = n
+        .db_services()
+        .filter_map(|s| n.db_role(&s.name.value).map(|r| (s.name.value.clone(), Json::from(r))))
+        .collect();
+    let ecr_repositories: serde_json::Map<String, Json> =
+        e.services.iter().map(|s| (s.name.value.clone(), Json::from(n.ecr_repository(&s.name.value)))).collect();
     // The account's GitHub OIDC provider is created by the first environment in that account.
     let first_in_account = cfg
         .environments
         .iter()
         .find(|o| o.aws.account_id.value == e.aws.account_id.value)
         .is_some_and(|o| o.name.value == e.name.value);
-    let services: Vec<String> = e.services.iter().map(|s| s.name.value.clone()).collect();
     let custom_domain = e.api_gateway.custom_domain.value.then(|| cfg.project.api_host.value.clone());
 
     let vars: Vec<(TfVar, Json)> = vec![
-        (TfVar { name: "project", ty: "string", description: "Project name, the prefix of every resource name." }, json!(cfg.project.name.value)),
+        (TfVar { name: "project", ty: "string", description: "Project name." }, json!(cfg.project.name.value)),
         (TfVar { name: "environment", ty: "string", description: "Environment name (also the GitHub environment that may apply it)." }, json!(e.name.value)),
+        (TfVar { name: "name", ty: "string", description: "Prefix of the environment's resource names (VPC, database, load balancer, roles)." }, json!(n.prefix())),
         (TfVar { name: "region", ty: "string", description: "AWS region of the environment." }, json!(e.aws.region.value)),
         (TfVar { name: "account_id", ty: "string", description: "AWS account the environment must be applied to (guards against the wrong credentials)." }, json!(e.aws.account_id.value)),
-        (TfVar { name: "namespace", ty: "string", description: "Kubernetes namespace of the platform's workloads." }, json!(namespace(cfg))),
         (TfVar { name: "vpc_cidr", ty: "string", description: "IPv4 CIDR block of the VPC." }, json!(e.network.vpc_cidr.value)),
         (TfVar { name: "azs", ty: "list(string)", description: "Availability zones, one per subnet pair (pinned, so a zone AWS adds never moves a subnet)." }, json!(strs(&e.network.azs.value))),
         (TfVar { name: "public_subnets", ty: "list(string)", description: "Public subnet CIDRs, one per availability zone." }, json!(strs(&e.network.public_subnets.value))),
@@ -180,7 +253,14 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         (TfVar { name: "db_name", ty: "string", description: "Name of the application database." }, json!(e.rds.database_name.value)),
         (TfVar { name: "db_master_username", ty: "string", description: "Database master user name (password managed by RDS)." }, json!(e.rds.master_username.value)),
         (TfVar { name: "db_performance_insights", ty: "bool", description: "Enable Performance Insights on the database." }, json!(e.rds.performance_insights.value)),
-        (TfVar { name: "services", ty: "list(string)", description: "Bundled services, one image repository each." }, json!(services)),
+        (TfVar { name: "db_auto_minor_version_upgrade", ty: "bool", description: "Let RDS apply minor versions (db_engine_version then names only the major)." }, json!(e.rds.auto_minor_version_upgrade.value)),
+        (TfVar { name: "db_parameter", ty: "string", description: "SSM parameter holding where the database is (no password)." }, json!(n.db_parameter())),
+        (TfVar { name: "db_users", ty: "map(string)", description: "Database role of each service that logs in with IAM authentication." }, Json::Object(db_users)),
+        (
+            TfVar { name: "service_accounts", ty: "map(object({\n    namespace = string\n    name      = string\n  }))", description: "Kubernetes ServiceAccounts that assume an IAM role (IRSA), by role suffix: the only subject each role trusts." },
+            Json::Object(service_accounts),
+        ),
+        (TfVar { name: "ecr_repositories", ty: "map(string)", description: "Image repository name by service." }, Json::Object(ecr_repositories)),
         (TfVar { name: "ecr_image_tag_mutability", ty: "string", description: "MUTABLE or IMMUTABLE image tags." }, json!(serde_json::to_value(e.ecr.image_tag_mutability.value).unwrap_or(Json::Null))),
         (TfVar { name: "ecr_scan_on_push", ty: "bool", description: "Scan images when pushed." }, json!(e.ecr.scan_on_push.value)),
         (TfVar { name: "ecr_keep_last", ty: "number", description: "Images kept per repository." }, json!(e.ecr.keep_last.value)),
@@ -188,17 +268,23 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             TfVar { name: "secrets", ty: "map(object({\n    name        = string\n    description = string\n    generate    = bool\n  }))", description: "Secrets to create, by key (names only: values are generated or set by the operator)." },
             Json::Object(secrets),
         ),
+        (TfVar { name: "external_secret_arns", ty: "list(string)", description: "Secrets referenced by ARN (created elsewhere) that External Secrets may read." }, json!(external_arns)),
         (TfVar { name: "api_cors_allow_origins", ty: "list(string)", description: "Origins allowed by the API's CORS policy." }, json!(strs(&e.api_gateway.cors_allow_origins.value))),
         (TfVar { name: "api_throttling_rate_limit", ty: "number", description: "Steady-state requests per second of the API." }, json!(e.api_gateway.throttling_rate_limit.value)),
         (TfVar { name: "api_throttling_burst_limit", ty: "number", description: "Burst of requests the API allows." }, json!(e.api_gateway.throttling_burst_limit.value)),
         (TfVar { name: "api_access_log_retention_days", ty: "number", description: "Days API access logs are kept." }, json!(e.api_gateway.access_log_retention_days.value)),
         (TfVar { name: "api_custom_domain", ty: "string", description: "Host name the API is served on, or null for the default endpoint only." }, json!(custom_domain)),
         (TfVar { name: "api_hosted_zone", ty: "string", description: "Route 53 hosted zone of the custom domain." }, json!(cfg.project.domain.value)),
+        (TfVar { name: "ingress_load_balancer_name", ty: "string", description: "Internal load balancer API Gateway's VPC link forwards to." }, json!(n.load_balancer())),
+        (TfVar { name: "ingress_target_group_name", ty: "string", description: "Its target group; the chart's TargetGroupBinding names it." }, json!(n.target_group())),
+        (TfVar { name: "ingress_target_port", ty: "number", description: "Pod port the target group sends to." }, json!(n.ingress_target_port())),
         (TfVar { name: "github_owner", ty: "string", description: "GitHub owner of the repository CI runs in." }, json!(cfg.project.github_owner.value)),
         (TfVar { name: "github_repo", ty: "string", description: "GitHub repository CI runs in." }, json!(cfg.project.github_repo.value)),
+        (TfVar { name: "github_plan_role_name", ty: "string", description: "Role pull requests assume to plan (the workflows name it)." }, json!(n.github_role_name("plan"))),
+        (TfVar { name: "github_apply_role_name", ty: "string", description: "Role the protected GitHub environment assumes to apply (the workflows name it)." }, json!(n.github_role_name("apply"))),
         (TfVar { name: "create_github_oidc_provider", ty: "bool", description: "Create the account's GitHub OIDC provider (true for the first environment in each account)." }, json!(first_in_account)),
         (TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." }, json!(e.terraform.state_bucket.value)),
-        (TfVar { name: "state_key", ty: "string", description: "State object key of this environment." }, json!(state_key(cfg, e))),
+        (TfVar { name: "state_key", ty: "string", description: "State object key of this environment." }, json!(n.state_key())),
     ]
     .into_iter()
     .chain(e.frontend.enabled.value.then(|| (TfVar { name: "frontend_price_class", ty: "string", description: "CloudFront price class of the frontend." }, json!(e.frontend.price_class.value))))
@@ -218,15 +304,19 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         region: e.aws.region.value.clone(),
         terraform_version: TERRAFORM_VERSION,
         aws_provider_version: AWS_PROVIDER_VERSION,
+        provider_lock: AWS_PROVIDER_LOCK,
         state: StateBackend {
             bucket: e.terraform.state_bucket.value.clone(),
-            key: state_key(cfg, e),
+            key: n.state_key(),
             region: e.terraform.state_region.value.clone(),
         },
         variables: vars.into_iter().map(|(v, _)| v).collect(),
         tfvars,
         bootstrap,
-        collector: e.services.iter().any(|s| s.name.value == "oura-collector"),
+        collector: n.irsa_for(names::COLLECTOR).is_some(),
+        db_init: n.irsa_for(names::DB_INIT).is_some(),
+        oura_token_arn: arn_expr("oura_refresh_token", &e.secrets.oura_refresh_token),
+        grafana_db_arn: arn_expr("grafana_db", &e.secrets.grafana_db),
         frontend: e.frontend.enabled.value,
     })
     .merge_tags(tags(cfg, env))
@@ -238,10 +328,15 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
 pub struct TerraformShared {
     pub terraform_version: &'static str,
     pub aws_provider_version: &'static str,
+    pub provider_lock: ProviderLock,
 }
 
 pub fn terraform_shared(_cfg: &Config) -> Value {
-    ctx(TerraformShared { terraform_version: TERRAFORM_VERSION, aws_provider_version: AWS_PROVIDER_VERSION })
+    ctx(TerraformShared {
+        terraform_version: TERRAFORM_VERSION,
+        aws_provider_version: AWS_PROVIDER_VERSION,
+        provider_lock: AWS_PROVIDER_LOCK,
+    })
 }
 
 /// Adds the default tags to a context (kept out of the struct so every

@@ -3,123 +3,42 @@
 //! come from [`Values`], so the schema Helm enforces is exactly the shape
 //! myhealthctl writes — and a hand-edited values file that strays from it is
 //! refused by Helm itself.
+//!
+//! The chart derives no name of its own: every object name, ServiceAccount,
+//! Secret, role ARN, port and peer is computed by [`crate::names`] and
+//! arrives here as a value, so the chart and the Terraform cannot disagree.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::policy;
 use crate::config::Config;
 use crate::config::model::{Environment, Service};
-use crate::config::raw::ServiceKind;
-use crate::config::span::Sp;
+use crate::config::raw::{MtlsMode, ServiceKind};
+use crate::names::{self, Names};
 
 /// Everything the chart's templates read.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Values {
     pub global: Global,
-    pub data_processor: Workload,
-    pub api_service: ApiService,
-    pub oura_collector: Collector,
+    /// Every service of the environment, by its name in `myhealth.toml`.
+    pub services: BTreeMap<String, Workload>,
+    pub db_init: DbInit,
+    pub ingress: Ingress,
     pub network_policies: NetworkPolicies,
     pub istio: Istio,
     pub monitoring: Monitoring,
     pub external_secrets: ExternalSecrets,
 }
 
-/// External Secrets: the Kubernetes Secrets the services read, from AWS.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ExternalSecrets {
-    pub enabled: bool,
-    /// How often AWS is re-read (a rotated value reaches the pods' next start).
-    #[schemars(regex(pattern = r"^[0-9]+(s|m|h)$"))]
-    pub refresh_interval: String,
-    /// SSM parameter with the database connection (host, port, dbname, username), written by the Terraform.
-    pub database_parameter: String,
-    /// The DB instance; RDS tags its managed master secret with this ARN.
-    pub database_instance_arn: String,
-    /// `sslmode` of the services' connections (RDS forces TLS).
-    #[schemars(regex(pattern = "^(require|verify-ca|verify-full)$"))]
-    pub database_sslmode: String,
-    /// Secrets Manager names (references, never values).
-    pub oura_client: String,
-    pub jwt_signing_key: String,
-    pub api_password_hash: String,
-    pub grafana_admin: String,
-    pub grafana_database: String,
-}
-
-/// Istio routing and mesh security.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Istio {
-    pub enabled: bool,
-    /// The API's public host name.
-    pub host: String,
-    /// Kubernetes TLS secret (in the gateway's namespace) holding the host's certificate.
-    pub tls_credential_name: String,
-    /// Peer authentication mode of the namespace.
-    #[schemars(regex(pattern = "^(STRICT|PERMISSIVE)$"))]
-    pub mtls_mode: String,
-}
-
-/// Prometheus Operator objects and Grafana dashboards.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Monitoring {
-    pub enabled: bool,
-    /// The `release` label kube-prometheus-stack selects its monitors and rules by.
-    pub prometheus_release: String,
-    #[schemars(regex(pattern = r"^[0-9]+(s|m)$"))]
-    pub scrape_interval: String,
-    pub alerts: bool,
-    pub grafana: Grafana,
-    /// Alert thresholds.
-    pub error_rate_percent: f64,
-    pub p95_latency_seconds: f64,
-    /// The collector's last success may be this old before it alerts.
-    pub collector_stale_minutes: u32,
-}
-
-/// What the chart gives kube-prometheus-stack's Grafana. All of it lives in
-/// Grafana's own namespace, so its sidecars need no cluster-wide read.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Grafana {
-    /// Provision the PostgreSQL datasource, the dashboards and the admin secret.
-    pub enabled: bool,
-    /// Grafana's namespace (kube-prometheus-stack's).
-    pub namespace: String,
-    /// Read-only database role the datasource logs in as; data-processor creates it.
-    #[schemars(regex(pattern = "^[a-z_][a-z0-9_]{0,62}$"))]
-    pub database_user: String,
-    /// Kubernetes Secret (`admin-user`, `admin-password`) Grafana's admin login comes from.
-    pub admin_secret: String,
-}
-
-/// Default deny, then explicit allows.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NetworkPolicies {
-    pub enabled: bool,
-    /// The VPC: where the load balancer's traffic comes from when Istio is off.
-    pub vpc_cidr: String,
-    /// Where PostgreSQL lives (the private subnets).
-    pub database_cidrs: Vec<String>,
-    /// Istio is on: traffic enters through its ingress gateway, sidecars talk to istiod.
-    pub istio: bool,
-    pub istio_namespace: String,
-    /// Prometheus scrapes from here.
-    pub monitoring_namespace: String,
-}
-
 /// Shared by every object of the release.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Global {
-    /// Project name (also the namespace the services run in).
+    /// Project name.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,39}$"))]
     pub project: String,
     /// Environment name.
@@ -131,8 +50,6 @@ pub struct Global {
     #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub aws_account_id: String,
     pub aws_region: String,
-    /// EKS cluster name; IRSA role names derive from it.
-    pub cluster_name: String,
     /// Container registry (ECR) host.
     pub image_registry: String,
     /// Image tag of every service without a digest (`deploy` sets the built one).
@@ -156,26 +73,75 @@ pub struct Quantities {
     pub memory: String,
 }
 
-/// A long-running service: Deployment, Service, HPA, PodDisruptionBudget.
+/// A ServiceAccount and the AWS role it may assume (IRSA).
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccount {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_-]+$"))]
+    pub role_arn: Option<String>,
+}
+
+/// One service: a Deployment (with its Service, HPA, PDB) or a CronJob.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Workload {
-    pub enabled: bool,
+    /// Name of its objects (Deployment/CronJob, Service, ServiceAccount, …).
+    pub name: String,
+    /// `app.kubernetes.io/component`: the service's name.
+    pub component: String,
     /// Image repository under the registry.
     pub image: String,
     /// Image digest: when set, the image is pulled by digest, not tag (`deploy` sets it).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
     pub digest: Option<String>,
+    pub service_account: ServiceAccount,
+    pub resources: Resources,
+    /// Plain environment variables (never secrets).
+    pub env: BTreeMap<String, String>,
+    /// Kubernetes Secrets (written by External Secrets) whose keys become environment variables.
+    pub env_from: Vec<String>,
+    pub links: Links,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_job: Option<CronJobSpec>,
+}
+
+/// A long-running service.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentSpec {
     /// Replicas when autoscaling is off.
     #[schemars(range(min = 1, max = 100))]
     pub replicas: u32,
     #[schemars(range(min = 1024, max = 65535))]
     pub port: u16,
     pub autoscaling: Autoscaling,
-    pub resources: Resources,
-    /// Plain environment variables (never secrets).
-    pub env: BTreeMap<String, String>,
+    /// PodDisruptionBudget: at most this many pods down at once (none with a single replica).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<u32>,
+    /// How replicas spread over zones and nodes: `DoNotSchedule` (production) or `ScheduleAnyway`.
+    #[schemars(regex(pattern = "^(DoNotSchedule|ScheduleAnyway)$"))]
+    pub zone_spread: String,
+    #[schemars(regex(pattern = "^(DoNotSchedule|ScheduleAnyway)$"))]
+    pub host_spread: String,
+    pub probes: Probes,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Probes {
+    pub liveness_path: String,
+    pub readiness_path: String,
+    #[schemars(range(min = 1))]
+    pub readiness_period_seconds: u32,
+    #[schemars(range(min = 1))]
+    pub readiness_failures: u32,
+    #[schemars(range(min = 1))]
+    pub timeout_seconds: u32,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -190,33 +156,10 @@ pub struct Autoscaling {
     pub target_cpu_percent: u32,
 }
 
-/// The api-service: a workload plus its HTTP policy.
+/// A service run on a schedule.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ApiService {
-    #[serde(flatten)]
-    pub workload: Workload,
-    /// Browser origins allowed by CORS.
-    pub cors_allowed_origins: Vec<String>,
-    /// Requests per second per client on the data routes.
-    #[schemars(range(min = 1))]
-    pub rate_limit_per_second: u32,
-    #[schemars(range(min = 1))]
-    pub rate_limit_burst: u32,
-    /// Proxies in front that append to X-Forwarded-For (the Istio gateway).
-    pub trusted_proxy_hops: u32,
-}
-
-/// The oura-collector CronJob.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Collector {
-    pub enabled: bool,
-    pub image: String,
-    /// Image digest: when set, the image is pulled by digest, not tag (`deploy` sets it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
-    pub digest: Option<String>,
+pub struct CronJobSpec {
     /// Five-field cron schedule.
     #[schemars(regex(pattern = r"^\S+ \S+ \S+ \S+ \S+$"))]
     pub schedule: String,
@@ -227,12 +170,182 @@ pub struct Collector {
     pub active_deadline_seconds: u32,
     pub successful_jobs_history_limit: u32,
     pub failed_jobs_history_limit: u32,
-    pub resources: Resources,
+}
+
+/// A peer workload of the release.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Peer {
+    /// Its `app.kubernetes.io/component` label.
+    pub component: String,
+    /// Its ServiceAccount (its mesh identity).
+    pub service_account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// Who may reach the workload and what it may reach (NetworkPolicies and
+/// Istio AuthorizationPolicies are both rendered from this).
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Links {
+    pub from_ingress: bool,
+    pub from_workloads: Vec<Peer>,
+    pub from_namespace: bool,
+    /// Prometheus scrapes `GET /metrics` on the service port.
+    pub metrics: bool,
+    pub database: bool,
+    pub to_workloads: Vec<Peer>,
+    pub https: bool,
+}
+
+/// The database job run before every sync as the master user: roles, grants.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DbInit {
+    pub enabled: bool,
+    pub name: String,
+    /// The service whose image (and digest) the job runs (`data-processor db-init`).
+    pub image_from: String,
+    pub service_account: ServiceAccount,
     pub env: BTreeMap<String, String>,
-    /// IAM role of its service account (IRSA): may read and write the token secret.
-    pub role_arn: String,
-    /// The Secrets Manager secret holding the rotating Oura tokens.
-    pub token_secret_id: String,
+    pub resources: Resources,
+}
+
+/// The ingress path: the internal load balancer's target group fed with the
+/// gateway's (or the api-service's) pods, and the Gateway that routes them.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ingress {
+    pub enabled: bool,
+    pub target_group_binding: TargetGroupBinding,
+    /// The Istio Gateway listening on the gateway Service's HTTP port.
+    pub gateway_name: String,
+    pub gateway_port: u16,
+}
+
+/// The AWS Load Balancer Controller registers the pods behind this Service
+/// in the Terraform's target group (found by name).
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetGroupBinding {
+    pub name: String,
+    pub namespace: String,
+    #[schemars(length(max = 32))]
+    pub target_group_name: String,
+    pub service_name: String,
+    pub service_port: u16,
+}
+
+/// Istio mesh security.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Istio {
+    pub enabled: bool,
+    /// Peer authentication mode of the namespace.
+    #[schemars(regex(pattern = "^(STRICT|PERMISSIVE)$"))]
+    pub mtls_mode: String,
+    pub namespace: String,
+    /// The label (key, value) the ingress gateway pods carry.
+    pub gateway_selector: BTreeMap<String, String>,
+}
+
+/// Default deny, then explicit allows.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkPolicies {
+    pub enabled: bool,
+    /// Where the internal load balancer's traffic comes from when Istio is off (its nodes sit in these subnets).
+    pub load_balancer_cidrs: Vec<String>,
+    /// Where PostgreSQL lives (the private subnets).
+    pub database_cidrs: Vec<String>,
+    pub istio: bool,
+    pub istio_namespace: String,
+    /// Prometheus scrapes from here.
+    pub monitoring_namespace: String,
+}
+
+/// Prometheus Operator objects and Grafana dashboards.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Monitoring {
+    pub enabled: bool,
+    /// kube-prometheus-stack's namespace (Prometheus scrapes from there).
+    pub namespace: String,
+    /// The `release` label kube-prometheus-stack selects its monitors and rules by.
+    pub prometheus_release: String,
+    /// Prometheus' mesh identity (AuthorizationPolicies let it scrape).
+    pub prometheus_service_account: String,
+    #[schemars(regex(pattern = r"^[0-9]+(s|m)$"))]
+    pub scrape_interval: String,
+    /// `https` with the mesh certificate Prometheus gets from its own sidecar (Istio on), else `http`.
+    #[schemars(regex(pattern = "^(http|https)$"))]
+    pub scrape_scheme: String,
+    /// Directory of that certificate in the Prometheus pod.
+    pub scrape_certs_dir: String,
+    pub alerts: bool,
+    pub grafana: Grafana,
+    /// Alert thresholds.
+    pub error_rate_percent: f64,
+    pub p95_latency_seconds: f64,
+    /// The collector's last success may be this old before it alerts.
+    pub collector_stale_minutes: u32,
+    /// The CronJob whose last success is watched, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collector_cron_job: Option<String>,
+}
+
+/// What the chart gives kube-prometheus-stack's Grafana. All of it lives in
+/// Grafana's own namespace, so its sidecars need no cluster-wide read.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Grafana {
+    /// Provision the PostgreSQL datasource, the dashboards and the admin secret.
+    pub enabled: bool,
+    /// Grafana's namespace (kube-prometheus-stack's).
+    pub namespace: String,
+    /// Read-only database role the datasource logs in as; db-init creates it.
+    #[schemars(regex(pattern = "^[a-z_][a-z0-9_]{0,62}$"))]
+    pub database_user: String,
+    /// Kubernetes Secret (`admin-user`, `admin-password`) Grafana's admin login comes from.
+    pub admin_secret: String,
+    pub datasource_secret: String,
+}
+
+/// External Secrets: the Kubernetes Secrets the workloads read, from AWS.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecrets {
+    pub enabled: bool,
+    /// How often AWS is re-read.
+    #[schemars(regex(pattern = r"^[0-9]+(s|m|h)$"))]
+    pub refresh_interval: String,
+    pub secrets_manager_store: String,
+    pub parameter_store: String,
+    /// SSM parameter with the database connection (host, port, dbname), written by the Terraform.
+    pub database_parameter: String,
+    /// `sslmode` of the services' connections (RDS forces TLS).
+    #[schemars(regex(pattern = "^(require|verify-ca|verify-full)$"))]
+    pub database_sslmode: String,
+    /// Kubernetes Secret names.
+    pub database_secret: String,
+    pub api_secret: String,
+    pub oura_secret: String,
+    /// Secrets Manager names (references, never values).
+    pub oura_client: String,
+    pub jwt_signing_key: String,
+    pub api_password_hash: String,
+    pub grafana_admin: String,
+    pub grafana_database: String,
+    /// One Secret per service with `secret_env`: variable → Secrets Manager reference.
+    pub service_secrets: Vec<ServiceSecret>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceSecret {
+    pub name: String,
+    pub data: BTreeMap<String, String>,
 }
 
 fn resources(s: &Service) -> Resources {
@@ -243,147 +356,259 @@ fn resources(s: &Service) -> Resources {
     }
 }
 
-fn env_vars(s: &Service) -> BTreeMap<String, String> {
-    s.env.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()
+fn small_resources() -> Resources {
+    Resources {
+        requests: Quantities { cpu: "50m".into(), memory: "64Mi".into() },
+        limits: Quantities { cpu: "200m".into(), memory: "128Mi".into() },
+    }
 }
 
-fn workload(cfg: &Config, env: &Environment, name: &str) -> Workload {
-    let image = format!("{}/{name}", cfg.project.name.value);
-    match env.services.iter().find(|s| s.name.value == name && s.kind.value == ServiceKind::Deployment) {
-        Some(s) => Workload {
-            enabled: true,
-            image,
-            digest: None,
+/// Proxies between the client and api-service that append to
+/// `X-Forwarded-For`: API Gateway always, Istio's ingress gateway when on
+/// (the load balancer forwards TCP and adds nothing).
+pub fn trusted_proxy_hops(env: &Environment) -> u32 {
+    1 + u32::from(env.istio.enabled.value)
+}
+
+fn peer(n: &Names<'_>, service: &str) -> Peer {
+    let port = n.env.services.iter().find(|s| s.name.value == service && s.kind.value == ServiceKind::Deployment);
+    Peer {
+        component: service.to_string(),
+        service_account: n.service_account(service),
+        port: port.map(|s| s.port.value),
+    }
+}
+
+fn workload(n: &Names<'_>, s: &Service) -> Workload {
+    let name = s.name.value.as_str();
+    let l = n.links(s);
+    let mut env: BTreeMap<String, String> = s.env.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
+    let mut env_from = Vec::new();
+    let region = n.env.aws.region.value.clone();
+    if let Some(role) = n.db_role(name) {
+        env_from.push(n.database_secret());
+        env.insert("DB_USER".into(), role);
+        // db-init migrates, as the master user, before every rollout: the
+        // services' roles cannot change the schema.
+        env.insert("DB_MIGRATE".into(), "false".into());
+        // A token per connection from the pod's IAM role: no password to rotate.
+        env.insert("DB_IAM_AUTH".into(), "true".into());
+        env.insert("AWS_REGION".into(), region.clone());
+    }
+    match name {
+        names::API => {
+            env_from.push(n.api_secret());
+            let cors: Vec<&str> = n.env.api_gateway.cors_allow_origins.value.iter().map(|o| o.value.as_str()).collect();
+            env.insert("CORS_ALLOWED_ORIGINS".into(), cors.join(","));
+            env.insert("RATE_LIMIT_PER_SECOND".into(), policy::API_RATE_LIMIT_PER_SECOND.to_string());
+            env.insert("RATE_LIMIT_BURST".into(), policy::API_RATE_LIMIT_BURST.to_string());
+            env.insert("TRUSTED_PROXY_HOPS".into(), trusted_proxy_hops(n.env).to_string());
+        }
+        names::COLLECTOR => {
+            env_from.push(n.oura_secret());
+            if let Some(url) = n.service_url(names::PROCESSOR) {
+                env.insert("PROCESSOR_URL".into(), url);
+            }
+            env.insert("OURA_TOKEN_SECRET_ID".into(), n.env.secrets.oura_refresh_token.value.0.clone());
+            env.insert("AWS_REGION".into(), region.clone());
+        }
+        _ => {}
+    }
+    if !s.secret_env.is_empty() {
+        env_from.push(n.service_env_secret(name));
+    }
+    let deployment = (s.kind.value == ServiceKind::Deployment).then(|| {
+        let a = &s.autoscaling;
+        let min = if a.enabled.value { a.min_replicas.value } else { s.replicas.value };
+        let spread = if n.env.production.value { "DoNotSchedule" } else { "ScheduleAnyway" };
+        env.insert("PORT".into(), s.port.value.to_string());
+        DeploymentSpec {
             replicas: s.replicas.value,
             port: s.port.value,
             autoscaling: Autoscaling {
-                enabled: s.autoscaling.enabled.value,
-                min_replicas: s.autoscaling.min_replicas.value,
-                max_replicas: s.autoscaling.max_replicas.value,
-                target_cpu_percent: s.autoscaling.target_cpu_percent.value,
+                enabled: a.enabled.value,
+                min_replicas: a.min_replicas.value,
+                max_replicas: a.max_replicas.value,
+                target_cpu_percent: a.target_cpu_percent.value,
             },
-            resources: resources(s),
-            env: env_vars(s),
-        },
-        None => Workload {
-            enabled: false,
-            image,
-            digest: None,
-            replicas: 1,
-            port: 8080,
-            autoscaling: Autoscaling { enabled: false, min_replicas: 1, max_replicas: 1, target_cpu_percent: 80 },
-            resources: Resources {
-                requests: Quantities { cpu: "50m".into(), memory: "64Mi".into() },
-                limits: Quantities { cpu: "200m".into(), memory: "128Mi".into() },
+            // One pod at a time: a drain never takes two of three api pods.
+            max_unavailable: (min > 1).then_some(1),
+            zone_spread: spread.into(),
+            host_spread: "ScheduleAnyway".into(),
+            probes: Probes {
+                liveness_path: "/health".into(),
+                readiness_path: "/ready".into(),
+                readiness_period_seconds: policy::READINESS_PERIOD_SECONDS,
+                readiness_failures: policy::READINESS_FAILURES,
+                timeout_seconds: policy::PROBE_TIMEOUT_SECONDS,
             },
-            env: BTreeMap::new(),
+        }
+    });
+    let cron_job = (s.kind.value == ServiceKind::Cronjob).then(|| CronJobSpec {
+        schedule: s.schedule.as_ref().map_or(policy::DEFAULT_SCHEDULE.into(), |x| x.value.clone()),
+        backoff_limit: policy::COLLECTOR_BACKOFF_LIMIT,
+        active_deadline_seconds: policy::COLLECTOR_DEADLINE_SECONDS,
+        successful_jobs_history_limit: policy::COLLECTOR_SUCCESSFUL_HISTORY,
+        failed_jobs_history_limit: policy::COLLECTOR_FAILED_HISTORY,
+    });
+    Workload {
+        name: n.workload(name),
+        component: name.to_string(),
+        image: n.ecr_repository(name),
+        digest: None,
+        service_account: ServiceAccount {
+            name: n.service_account(name),
+            role_arn: n.irsa_for(name).map(|b| b.role_arn),
         },
+        resources: resources(s),
+        env,
+        env_from,
+        links: Links {
+            from_ingress: l.from_ingress,
+            from_workloads: l.from_services.iter().map(|p| peer(n, p)).collect(),
+            from_namespace: l.from_namespace,
+            metrics: l.metrics,
+            database: l.database,
+            to_workloads: l.to_services.iter().map(|p| peer(n, p)).collect(),
+            https: l.https,
+        },
+        deployment,
+        cron_job,
+    }
+}
+
+fn db_init(n: &Names<'_>) -> DbInit {
+    let roles: Vec<String> = n
+        .db_services()
+        .filter_map(|s| {
+            let role = n.db_role(&s.name.value)?;
+            Some(format!("{role}={}", if n.db_role_writes(&s.name.value) { "write" } else { "read" }))
+        })
+        .collect();
+    let binding = n.irsa_for(names::DB_INIT);
+    let mut env = BTreeMap::from([
+        ("AWS_REGION".to_string(), n.env.aws.region.value.clone()),
+        ("DB_PARAMETER".to_string(), n.db_parameter()),
+        ("DB_ROLES".to_string(), roles.join(",")),
+        ("DB_SSLMODE".to_string(), policy::DB_SSLMODE.to_string()),
+    ]);
+    if n.grafana_namespace().is_some() {
+        env.insert("DB_READER_USER".into(), names::GRAFANA_DB_ROLE.into());
+        env.insert("DB_READER_SECRET_ID".into(), n.env.secrets.grafana_db.value.0.clone());
+    }
+    DbInit {
+        enabled: binding.is_some(),
+        name: n.workload(names::DB_INIT),
+        image_from: names::PROCESSOR.into(),
+        service_account: ServiceAccount {
+            name: n.service_account(names::DB_INIT),
+            role_arn: binding.map(|b| b.role_arn),
+        },
+        env,
+        resources: small_resources(),
     }
 }
 
 /// The values of one environment.
 pub fn values(cfg: &Config, env: &Environment) -> Values {
-    let account = &env.aws.account_id.value;
-    let region = &env.aws.region.value;
-    let cluster = &env.eks.cluster_name.value;
+    let n = Names::of(cfg, env);
+    let api = env.services.iter().any(|s| s.name.value == names::API && s.kind.value == ServiceKind::Deployment);
+    let (tgb_namespace, tgb_service, tgb_port) = n.ingress_backend();
     let collector =
-        env.services.iter().find(|s| s.name.value == "oura-collector" && s.kind.value == ServiceKind::Cronjob);
+        env.services.iter().find(|s| s.name.value == names::COLLECTOR && s.kind.value == ServiceKind::Cronjob);
+    let istio = env.istio.enabled.value;
+    let cidrs = |v: &[crate::config::span::Sp<String>]| v.iter().map(|c| c.value.clone()).collect::<Vec<_>>();
     Values {
         global: Global {
-            project: cfg.project.name.value.clone(),
-            environment: env.name.value.clone(),
+            project: n.project().to_string(),
+            environment: n.environment().to_string(),
             production: env.production.value,
-            aws_account_id: account.clone(),
-            aws_region: region.clone(),
-            cluster_name: cluster.clone(),
-            image_registry: format!("{account}.dkr.ecr.{region}.amazonaws.com"),
+            aws_account_id: env.aws.account_id.value.clone(),
+            aws_region: env.aws.region.value.clone(),
+            image_registry: n.ecr_host(),
             image_tag: env!("CARGO_PKG_VERSION").into(),
         },
-        data_processor: workload(cfg, env, "data-processor"),
-        api_service: ApiService {
-            workload: workload(cfg, env, "api-service"),
-            cors_allowed_origins: env.api_gateway.cors_allow_origins.value.iter().map(|o| o.value.clone()).collect(),
-            rate_limit_per_second: 20,
-            rate_limit_burst: 40,
-            trusted_proxy_hops: if env.istio.enabled.value { 1 } else { 0 },
-        },
-        oura_collector: Collector {
-            enabled: collector.is_some(),
-            image: format!("{}/oura-collector", cfg.project.name.value),
-            digest: None,
-            schedule: collector.and_then(|c| c.schedule.as_ref()).map_or("*/5 * * * *".into(), |s| s.value.clone()),
-            backoff_limit: 2,
-            active_deadline_seconds: 240,
-            successful_jobs_history_limit: 3,
-            failed_jobs_history_limit: 5,
-            resources: collector.map_or_else(
-                || Resources {
-                    requests: Quantities { cpu: "50m".into(), memory: "64Mi".into() },
-                    limits: Quantities { cpu: "200m".into(), memory: "128Mi".into() },
-                },
-                resources,
-            ),
-            env: collector.map(env_vars).unwrap_or_default(),
-            // Matches the Terraform's IRSA role `${cluster_name}-oura-collector`.
-            role_arn: format!("arn:aws:iam::{account}:role/{cluster}-oura-collector"),
-            token_secret_id: env.secrets.oura_refresh_token.value.0.clone(),
+        services: env.services.iter().map(|s| (s.name.value.clone(), workload(&n, s))).collect(),
+        db_init: db_init(&n),
+        ingress: Ingress {
+            enabled: api,
+            target_group_binding: TargetGroupBinding {
+                name: n.release_object("ingress"),
+                namespace: tgb_namespace,
+                target_group_name: n.target_group(),
+                service_name: tgb_service,
+                service_port: tgb_port,
+            },
+            gateway_name: n.release_object("gateway"),
+            gateway_port: names::GATEWAY_HTTP_PORT,
         },
         network_policies: NetworkPolicies {
             enabled: true,
-            vpc_cidr: env.network.vpc_cidr.value.clone(),
-            database_cidrs: env.network.private_subnets.value.iter().map(|c| c.value.clone()).collect(),
-            istio: env.istio.enabled.value,
-            istio_namespace: "istio-system".into(),
-            monitoring_namespace: MONITORING_NAMESPACE.into(),
+            load_balancer_cidrs: cidrs(&env.network.private_subnets.value),
+            database_cidrs: cidrs(&env.network.private_subnets.value),
+            istio,
+            istio_namespace: names::ISTIO_NAMESPACE.into(),
+            monitoring_namespace: names::MONITORING_NAMESPACE.into(),
         },
         istio: Istio {
-            enabled: env.istio.enabled.value,
-            host: cfg.project.api_host.value.clone(),
-            tls_credential_name: format!("{}-api-tls", cfg.project.name.value),
-            mtls_mode: serde_json::to_value(env.istio.mtls_mode.value)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| "STRICT".into()),
+            enabled: istio,
+            mtls_mode: match env.istio.mtls_mode.value {
+                MtlsMode::Strict => "STRICT".into(),
+                MtlsMode::Permissive => "PERMISSIVE".into(),
+            },
+            namespace: names::ISTIO_NAMESPACE.into(),
+            gateway_selector: BTreeMap::from([(
+                names::GATEWAY_SELECTOR.0.to_string(),
+                names::GATEWAY_SELECTOR.1.to_string(),
+            )]),
         },
         external_secrets: ExternalSecrets {
             enabled: true,
-            refresh_interval: "1h".into(),
-            database_parameter: format!("/{}-{}/database", cfg.project.name.value, env.name.value),
-            database_instance_arn: format!(
-                "arn:aws:rds:{region}:{account}:db:{}-{}",
-                cfg.project.name.value, env.name.value
-            ),
-            database_sslmode: "require".into(),
+            refresh_interval: policy::SECRETS_REFRESH.into(),
+            secrets_manager_store: n.secrets_manager_store(),
+            parameter_store: n.parameter_store(),
+            database_parameter: n.db_parameter(),
+            database_sslmode: policy::DB_SSLMODE.into(),
+            database_secret: n.database_secret(),
+            api_secret: n.api_secret(),
+            oura_secret: n.oura_secret(),
             oura_client: env.secrets.oura_client.value.0.clone(),
             jwt_signing_key: env.secrets.jwt_signing_key.value.0.clone(),
             api_password_hash: env.secrets.api_password_hash.value.0.clone(),
             grafana_admin: env.secrets.grafana_admin.value.0.clone(),
             grafana_database: env.secrets.grafana_db.value.0.clone(),
+            service_secrets: env
+                .services
+                .iter()
+                .filter(|s| !s.secret_env.is_empty())
+                .map(|s| ServiceSecret {
+                    name: n.service_env_secret(&s.name.value),
+                    data: s.secret_env.iter().map(|(k, r)| (k.value.clone(), r.value.0.clone())).collect(),
+                })
+                .collect(),
         },
         monitoring: Monitoring {
             enabled: env.monitoring.enabled.value,
-            prometheus_release: "kube-prometheus-stack".into(),
+            namespace: names::MONITORING_NAMESPACE.into(),
+            prometheus_release: names::PROMETHEUS_RELEASE.into(),
+            prometheus_service_account: n.prometheus_service_account(),
             scrape_interval: env.monitoring.scrape_interval.value.clone(),
+            scrape_scheme: if istio { "https" } else { "http" }.into(),
+            scrape_certs_dir: names::PROMETHEUS_CERTS_DIR.into(),
             alerts: env.monitoring.alerts.value,
             grafana: Grafana {
                 enabled: env.monitoring.grafana.value,
-                namespace: MONITORING_NAMESPACE.into(),
-                database_user: "grafana_reader".into(),
-                admin_secret: grafana_admin_secret(cfg),
+                namespace: names::MONITORING_NAMESPACE.into(),
+                database_user: names::GRAFANA_DB_ROLE.into(),
+                admin_secret: n.grafana_admin_secret(),
+                datasource_secret: n.grafana_datasource_secret(),
             },
-            error_rate_percent: 5.0,
-            p95_latency_seconds: 1.0,
-            collector_stale_minutes: 30,
+            error_rate_percent: policy::ALERT_ERROR_RATE_PERCENT,
+            p95_latency_seconds: policy::ALERT_P95_LATENCY_SECONDS,
+            collector_stale_minutes: policy::ALERT_COLLECTOR_STALE_MINUTES,
+            collector_cron_job: collector.map(|c| n.workload(&c.name.value)),
         },
     }
-}
-
-/// Where kube-prometheus-stack runs.
-pub const MONITORING_NAMESPACE: &str = "monitoring";
-
-/// The Secret the chart fills and kube-prometheus-stack's Grafana logs its admin in with.
-fn grafana_admin_secret(cfg: &Config) -> String {
-    format!("{}-grafana-admin", cfg.project.name.value)
 }
 
 /// `values.schema.json`: the JSON Schema of [`Values`].
@@ -396,121 +621,35 @@ pub fn env_context(cfg: &Config, env: &Environment) -> minijinja::Value {
     super::ctx(serde_json::json!({ "values": values(cfg, env) }))
 }
 
+/// The chart's metadata.
+#[derive(Serialize)]
+struct ChartMeta {
+    name: &'static str,
+    version: &'static str,
+    app_version: &'static str,
+    kube_version: String,
+}
+
+#[derive(Serialize)]
+struct ChartContext {
+    chart: ChartMeta,
+    values: Values,
+    schema: serde_json::Value,
+}
+
 /// Context of `helm/myhealth/`: the chart's metadata, its default values
 /// (`[defaults]` on its own, else the first environment) and its schema.
 pub fn chart_context(cfg: &Config) -> minijinja::Value {
     let base = cfg.defaults.as_ref().or(cfg.environments.first()).expect("at least one environment");
     let kube = cfg.environments.iter().map(|e| e.eks.version.value.clone()).min().unwrap_or_default();
-    super::ctx(serde_json::json!({
-        "chart": {
-            "name": cfg.project.name.value,
-            "version": env!("CARGO_PKG_VERSION"),
-            "app_version": env!("CARGO_PKG_VERSION"),
-            "kube_version": format!(">={kube}.0-0"),
+    super::ctx(ChartContext {
+        chart: ChartMeta {
+            name: names::CHART_NAME,
+            version: env!("CARGO_PKG_VERSION"),
+            app_version: env!("CARGO_PKG_VERSION"),
+            kube_version: format!(">={kube}.0-0"),
         },
-        "values": values(cfg, base),
-        "schema": schema(),
-    }))
-}
-
-/// kube-prometheus-stack's Grafana: admin login from the Secret the chart
-/// fills; datasources and dashboards from labelled objects in its own
-/// namespace only (the chart puts them there).
-fn grafana_addon_values(cfg: &Config, env: &Environment) -> serde_json::Value {
-    if !env.monitoring.grafana.value {
-        return serde_json::json!({ "enabled": false });
-    }
-    serde_json::json!({
-        "enabled": true,
-        "admin": { "existingSecret": grafana_admin_secret(cfg), "userKey": "admin-user", "passwordKey": "admin-password" },
-        "sidecar": {
-            "dashboards": { "enabled": true, "label": "grafana_dashboard", "labelValue": "1" },
-            "datasources": { "enabled": true, "label": "grafana_datasource", "labelValue": "1" },
-        },
+        values: values(cfg, base),
+        schema: schema(),
     })
-}
-
-/// Context of `argocd/{env}/`: the chart's Application and the platform add-ons.
-pub fn argocd_context(cfg: &Config, env: &Environment) -> minijinja::Value {
-    let a = &env.argocd;
-    let role =
-        |name: &str| format!("arn:aws:iam::{}:role/{}-{name}", env.aws.account_id.value, env.eks.cluster_name.value);
-    let addon = |name: &str,
-                 repo: &str,
-                 chart: &str,
-                 version: &Sp<String>,
-                 namespace: &str,
-                 values: serde_json::Value| {
-        serde_json::json!({ "name": name, "repo": repo, "chart": chart, "version": version.value, "namespace": namespace,
-                            "values": serde_yaml_ng::to_string(&values).expect("YAML").trim_end() })
-    };
-    let istio_repo = "https://istio-release.storage.googleapis.com/charts";
-    let mut addons = vec![
-        addon(
-            "external-secrets",
-            "https://charts.external-secrets.io",
-            "external-secrets",
-            &a.charts.external_secrets,
-            "external-secrets",
-            serde_json::json!({ "installCRDs": true, "serviceAccount": { "name": "external-secrets", "annotations": { "eks.amazonaws.com/role-arn": role("external-secrets") } } }),
-        ),
-        addon(
-            "metrics-server",
-            "https://kubernetes-sigs.github.io/metrics-server/",
-            "metrics-server",
-            &a.charts.metrics_server,
-            "kube-system",
-            serde_json::json!({}),
-        ),
-        addon(
-            "cluster-autoscaler",
-            "https://kubernetes.github.io/autoscaler",
-            "cluster-autoscaler",
-            &a.charts.cluster_autoscaler,
-            "kube-system",
-            serde_json::json!({ "autoDiscovery": { "clusterName": env.eks.cluster_name.value }, "awsRegion": env.aws.region.value,
-                                  "rbac": { "serviceAccount": { "name": "cluster-autoscaler", "annotations": { "eks.amazonaws.com/role-arn": role("cluster-autoscaler") } } } }),
-        ),
-    ];
-    if env.istio.enabled.value {
-        addons.push(addon("istio-base", istio_repo, "base", &a.charts.istio, "istio-system", serde_json::json!({})));
-        // The CNI plugin sets up the sidecar's traffic redirection, so injected
-        // pods need no NET_ADMIN init container and pass Pod Security `restricted`.
-        addons.push(addon("istio-cni", istio_repo, "cni", &a.charts.istio, "istio-system", serde_json::json!({})));
-        addons.push(addon(
-            "istiod",
-            istio_repo,
-            "istiod",
-            &a.charts.istio,
-            "istio-system",
-            serde_json::json!({ "pilot": { "cni": { "enabled": true } } }),
-        ));
-        addons.push(addon(
-            "istio-ingressgateway",
-            istio_repo,
-            "gateway",
-            &a.charts.istio,
-            "istio-system",
-            serde_json::json!({ "labels": { "istio": "ingressgateway" } }),
-        ));
-    }
-    if env.monitoring.enabled.value {
-        addons.push(addon("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack",
-                          &a.charts.kube_prometheus_stack, MONITORING_NAMESPACE,
-                          serde_json::json!({ "prometheus": { "prometheusSpec": { "retention": env.monitoring.prometheus_retention.value,
-                                                                                   "scrapeInterval": env.monitoring.scrape_interval.value } },
-                                              "grafana": grafana_addon_values(cfg, env) })));
-    }
-    super::ctx(serde_json::json!({
-        "project": cfg.project.name.value,
-        "environment": env.name.value,
-        "namespace": cfg.project.name.value,
-        "repo_url": format!("https://github.com/{}/{}.git", cfg.project.github_owner.value, cfg.project.github_repo.value),
-        "target_revision": a.target_revision.value,
-        "auto_sync": a.auto_sync.value,
-        "istio": env.istio.enabled.value,
-        // The chart also writes Grafana's datasource, dashboards and admin secret there.
-        "grafana_namespace": (env.monitoring.enabled.value && env.monitoring.grafana.value).then_some(MONITORING_NAMESPACE),
-        "addons": addons,
-    }))
 }

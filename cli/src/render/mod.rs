@@ -1,13 +1,16 @@
 //! The render engine: templates (embedded from `templates/`, optionally
 //! overlaid by `--templates DIR`) + one typed context per output family →
 //! an in-memory `Tree`. `.j2` files are rendered with minijinja, anything
-//! else is copied. Families whose output uses `{{ }}` itself (GitHub
-//! `${{ }}`, Helm's Go templates) use the bracket syntax `[[ ]]`/`[% %]`.
+//! else is copied. The one family whose output uses `{{ }}` itself (GitHub's
+//! `${{ }}`) uses the bracket syntax `[[ ]]`/`[% %]`; the Helm chart's own Go
+//! templates are copied, not rendered.
 
+pub mod argocd;
 pub mod ci;
 pub mod context;
 pub mod hcl;
 pub mod helm;
+pub mod policy;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -118,7 +121,7 @@ fn families() -> &'static [Family] {
         Family { prefix: "terraform/modules/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "terraform/bootstrap/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "helm/values-{env}.yaml", syntax: Syntax::Jinja, context: Environment(helm::env_context) },
-        Family { prefix: "argocd/{env}/", syntax: Syntax::Jinja, context: Environment(helm::argocd_context) },
+        Family { prefix: "argocd/{env}/", syntax: Syntax::Jinja, context: Environment(argocd::context) },
         Family { prefix: "helm/myhealth/", syntax: Syntax::Jinja, context: Project(helm::chart_context) },
         Family { prefix: "README.md", syntax: Syntax::Jinja, context: Project(context::index) },
         // Written to `ci.workflows_dir`, not under `generated/` (see `tree::WORKFLOWS`).

@@ -2,7 +2,7 @@
 data "aws_partition" "current" {}
 
 locals {
-  name = "${var.project}-${var.environment}"
+  name = var.name
   arn  = "arn:${data.aws_partition.current.partition}"
 }
 
@@ -90,21 +90,14 @@ module "eks" {
   node_groups             = var.node_groups
   addons                  = var.addons
 
+  # One role per ServiceAccount (IRSA), trusted for exactly that subject:
+  # names and namespaces are myhealthctl's (the chart and the add-ons use the
+  # same), the policies are below.
   service_account_roles = {
-    "external-secrets" = {
-      namespace       = "external-secrets"
-      service_account = "external-secrets"
-      policy_json     = data.aws_iam_policy_document.external_secrets.json
-    }
-    "cluster-autoscaler" = {
-      namespace       = "kube-system"
-      service_account = "cluster-autoscaler"
-      policy_json     = data.aws_iam_policy_document.cluster_autoscaler.json
-    }
-    "oura-collector" = {
-      namespace       = var.namespace
-      service_account = "oura-collector"
-      policy_json     = data.aws_iam_policy_document.collector.json
+    for k, sa in var.service_accounts : k => {
+      namespace       = sa.namespace
+      service_account = sa.name
+      policy_json     = local.irsa_policies[k]
     }
   }
 }
@@ -112,29 +105,29 @@ module "eks" {
 module "rds" {
   source = "../../modules/rds"
 
-  identifier               = local.name
-  engine_version           = var.db_engine_version
-  instance_class           = var.db_instance_class
-  allocated_storage_gb     = var.db_allocated_storage_gb
-  max_allocated_storage_gb = var.db_max_allocated_storage_gb
-  multi_az                 = var.db_multi_az
-  deletion_protection      = var.db_deletion_protection
-  backup_retention_days    = var.db_backup_retention_days
-  backup_window            = var.db_backup_window
-  maintenance_window       = var.db_maintenance_window
-  database_name            = var.db_name
-  master_username          = var.db_master_username
-  performance_insights     = var.db_performance_insights
-  vpc_id                   = module.networking.vpc_id
-  subnet_ids               = module.networking.private_subnet_ids
-  allowed_security_groups  = { "eks-nodes" = module.eks.node_security_group_id }
+  identifier                 = local.name
+  engine_version             = var.db_engine_version
+  instance_class             = var.db_instance_class
+  allocated_storage_gb       = var.db_allocated_storage_gb
+  max_allocated_storage_gb   = var.db_max_allocated_storage_gb
+  multi_az                   = var.db_multi_az
+  deletion_protection        = var.db_deletion_protection
+  backup_retention_days      = var.db_backup_retention_days
+  backup_window              = var.db_backup_window
+  maintenance_window         = var.db_maintenance_window
+  database_name              = var.db_name
+  master_username            = var.db_master_username
+  performance_insights       = var.db_performance_insights
+  auto_minor_version_upgrade = var.db_auto_minor_version_upgrade
+  vpc_id                     = module.networking.vpc_id
+  subnet_ids                 = module.networking.private_subnet_ids
+  allowed_security_groups    = { "eks-nodes" = module.eks.node_security_group_id }
 }
 
 module "ecr" {
   source = "../../modules/ecr"
 
-  name_prefix          = var.project
-  repositories         = var.services
+  repositories         = var.ecr_repositories
   image_tag_mutability = var.ecr_image_tag_mutability
   scan_on_push         = var.ecr_scan_on_push
   keep_last            = var.ecr_keep_last
@@ -145,8 +138,11 @@ module "api_gateway" {
 
   name                      = local.name
   vpc_id                    = module.networking.vpc_id
-  vpc_cidr                  = module.networking.vpc_cidr
   subnet_ids                = module.networking.private_subnet_ids
+  load_balancer_name        = var.ingress_load_balancer_name
+  target_group_name         = var.ingress_target_group_name
+  target_port               = var.ingress_target_port
+  target_security_group_id  = module.eks.node_security_group_id
   cors_allow_origins        = var.api_cors_allow_origins
   throttling_rate_limit     = var.api_throttling_rate_limit
   throttling_burst_limit    = var.api_throttling_burst_limit
@@ -159,7 +155,8 @@ module "api_gateway" {
 module "github_oidc" {
   source = "../../modules/github-oidc"
 
-  name               = local.name
+  plan_role_name     = var.github_plan_role_name
+  apply_role_name    = var.github_apply_role_name
   github_owner       = var.github_owner
   github_repo        = var.github_repo
   github_environment = var.environment
@@ -170,19 +167,26 @@ module "github_oidc" {
 
 # --- what the in-cluster service accounts may do in AWS ------------------------
 
-# External Secrets: read this environment's secrets, the database connection
-# parameter, and the credentials RDS manages (found by the tag RDS puts on
-# them: their name is generated), nothing else.
+locals {
+  irsa_policies = merge(
+    {
+      "external-secrets"             = data.aws_iam_policy_document.external_secrets.json
+      "cluster-autoscaler"           = data.aws_iam_policy_document.cluster_autoscaler.json
+      "aws-load-balancer-controller" = data.aws_iam_policy_document.load_balancer_controller.json
+    },
+    { for k, d in data.aws_iam_policy_document.db_connect : k => d.json },
+    { "db-init" = data.aws_iam_policy_document.db_init.json },
+    { "oura-collector" = data.aws_iam_policy_document.collector.json },
+  )
+}
+
+# External Secrets: read this environment's secrets and the database
+# connection parameter, nothing else (the database's master credentials are
+# not among them: only db-init reads those).
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = concat(values(module.secrets.arns), [module.rds.master_user_secret_arn])
-  }
-
-  statement {
-    # Listing cannot be narrowed to resources; it returns names and tags only.
-    actions   = ["secretsmanager:ListSecrets"]
-    resources = ["*"]
+    resources = concat(values(module.secrets.arns), var.external_secret_arns)
   }
 
   statement {
@@ -192,24 +196,56 @@ data "aws_iam_policy_document" "external_secrets" {
 
   statement {
     actions   = ["kms:Decrypt"]
-    resources = [module.secrets.kms_key_arn, module.rds.kms_key_arn]
+    resources = [module.secrets.kms_key_arn]
   }
 }
 
-# Where the services find PostgreSQL. The RDS-managed master secret has a
-# generated name and carries no host, so the chart's ExternalSecret reads the
-# connection from here and the password from that secret.
+# Where PostgreSQL is: the chart's ExternalSecret reads host, port and name;
+# db-init also the master user and the secret RDS keeps its password in
+# (that secret's name is generated, so it is found here).
 resource "aws_ssm_parameter" "database" {
-  name        = "/${local.name}/database"
+  name        = var.db_parameter
   description = "PostgreSQL connection of ${local.name} (no password)"
   type        = "SecureString"
   key_id      = module.secrets.kms_key_arn
   value = jsonencode({
-    host     = module.rds.address
-    port     = tostring(module.rds.port)
-    dbname   = module.rds.database_name
-    username = var.db_master_username
+    host              = module.rds.address
+    port              = tostring(module.rds.port)
+    dbname            = module.rds.database_name
+    username          = var.db_master_username
+    master_secret_arn = module.rds.master_user_secret_arn
   })
+}
+
+# Each service that uses PostgreSQL logs in as its own role with an IAM
+# token (rds-db:connect on exactly that database user): no password exists
+# to leak or rotate.
+data "aws_iam_policy_document" "db_connect" {
+  for_each = var.db_users
+
+  statement {
+    actions   = ["rds-db:connect"]
+    resources = ["${local.arn}:rds-db:${var.region}:${var.account_id}:dbuser:${module.rds.resource_id}/${each.value}"]
+  }
+}
+
+# db-init runs as the master user, with the credentials RDS manages (and
+# rotates), read when it runs; and Grafana's reader password, which it sets.
+data "aws_iam_policy_document" "db_init" {
+  statement {
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.database.arn]
+  }
+
+  statement {
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [module.rds.master_user_secret_arn, module.secrets.arns["grafana_db"]]
+  }
+
+  statement {
+    actions   = ["kms:Decrypt"]
+    resources = [module.rds.kms_key_arn, module.secrets.kms_key_arn]
+  }
 }
 
 # cluster-autoscaler: read the node groups' Auto Scaling groups, and resize
@@ -245,6 +281,34 @@ data "aws_iam_policy_document" "cluster_autoscaler" {
       variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_name}"
       values   = ["owned"]
     }
+  }
+}
+
+# AWS Load Balancer Controller: only TargetGroupBinding is used (no Service
+# or Ingress load balancers), so it reads what it must discover and may
+# (de)register targets in exactly the ingress target group — a narrow cut of
+# the upstream policy, which also creates load balancers and security groups.
+data "aws_iam_policy_document" "load_balancer_controller" {
+  statement {
+    actions = [
+      "ec2:DescribeAvailabilityZones",
+      "ec2:DescribeInstances",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcs",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
+    resources = [module.api_gateway.ingress_target_group_arn]
   }
 }
 

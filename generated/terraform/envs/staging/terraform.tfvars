@@ -2,9 +2,9 @@
 # Non-secret inputs of the `staging` environment.
 project                    = "myhealth"
 environment                = "staging"
+name                       = "myhealth-staging"
 region                     = "us-east-1"
 account_id                 = "123456789012"
-namespace                  = "myhealth"
 vpc_cidr                   = "10.1.0.0/16"
 azs                        = ["us-east-1a", "us-east-1b"]
 public_subnets             = ["10.1.0.0/20", "10.1.16.0/20"]
@@ -40,22 +40,62 @@ node_groups = {
     taints = []
   }
 }
-db_engine_version           = "16.4"
-db_instance_class           = "db.t3.micro"
-db_allocated_storage_gb     = 20
-db_max_allocated_storage_gb = 100
-db_multi_az                 = false
-db_deletion_protection      = false
-db_backup_retention_days    = 7
-db_backup_window            = "03:00-04:00"
-db_maintenance_window       = "sun:04:30-sun:05:30"
-db_name                     = "myhealth"
-db_master_username          = "myhealth_admin"
-db_performance_insights     = false
-services                    = ["api-service", "data-processor", "oura-collector"]
-ecr_image_tag_mutability    = "IMMUTABLE"
-ecr_scan_on_push            = true
-ecr_keep_last               = 30
+db_engine_version             = "16"
+db_instance_class             = "db.t3.micro"
+db_allocated_storage_gb       = 20
+db_max_allocated_storage_gb   = 100
+db_multi_az                   = false
+db_deletion_protection        = false
+db_backup_retention_days      = 7
+db_backup_window              = "03:00-04:00"
+db_maintenance_window         = "sun:04:30-sun:05:30"
+db_name                       = "myhealth"
+db_master_username            = "myhealth_admin"
+db_performance_insights       = false
+db_auto_minor_version_upgrade = true
+db_parameter                  = "/myhealth-staging/database"
+db_users = {
+  api-service    = "api_service"
+  data-processor = "data_processor"
+}
+service_accounts = {
+  external-secrets = {
+    namespace = "external-secrets"
+    name      = "external-secrets"
+  }
+  cluster-autoscaler = {
+    namespace = "kube-system"
+    name      = "cluster-autoscaler"
+  }
+  aws-load-balancer-controller = {
+    namespace = "kube-system"
+    name      = "aws-load-balancer-controller"
+  }
+  db-init = {
+    namespace = "myhealth"
+    name      = "myhealth-db-init"
+  }
+  api-service = {
+    namespace = "myhealth"
+    name      = "myhealth-api-service"
+  }
+  data-processor = {
+    namespace = "myhealth"
+    name      = "myhealth-data-processor"
+  }
+  oura-collector = {
+    namespace = "myhealth"
+    name      = "myhealth-oura-collector"
+  }
+}
+ecr_repositories = {
+  api-service    = "myhealth/api-service"
+  data-processor = "myhealth/data-processor"
+  oura-collector = "myhealth/oura-collector"
+}
+ecr_image_tag_mutability = "IMMUTABLE"
+ecr_scan_on_push         = true
+ecr_keep_last            = 30
 secrets = {
   oura_client = {
     name        = "myhealth-staging/oura/client"
@@ -88,14 +128,20 @@ secrets = {
     generate    = true
   }
 }
+external_secret_arns          = []
 api_cors_allow_origins        = ["https://eric-n.com"]
 api_throttling_rate_limit     = 50
 api_throttling_burst_limit    = 100
 api_access_log_retention_days = 30
 api_custom_domain             = "api.myhealth.eric-n.com"
 api_hosted_zone               = "eric-n.com"
+ingress_load_balancer_name    = "myhealth-staging-ingress"
+ingress_target_group_name     = "myhealth-staging-ingress"
+ingress_target_port           = 8080
 github_owner                  = "eric-n"
 github_repo                   = "myhealth"
+github_plan_role_name         = "myhealth-staging-github-plan"
+github_apply_role_name        = "myhealth-staging-github-apply"
 create_github_oidc_provider   = false
 state_bucket                  = "myhealth-tfstate-123456789012"
 state_key                     = "myhealth/staging/terraform.tfstate"

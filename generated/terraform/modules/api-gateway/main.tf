@@ -52,7 +52,17 @@ resource "aws_apigatewayv2_stage" "default" {
   tags = var.tags
 }
 
-# --- private integration: VPC link → internal NLB → ingress gateway pods -----
+# --- private integration: VPC link → internal NLB → ingress pods ------------
+# With a custom domain, API Gateway speaks TLS to the load balancer too (the
+# domain's ACM certificate serves its listener and API Gateway verifies that
+# name); without one the hop inside the VPC is TCP. The targets are pod IPs,
+# registered by the AWS Load Balancer Controller from a TargetGroupBinding
+# that names this target group (the chart renders it).
+
+locals {
+  backend_tls   = var.custom_domain != null
+  listener_port = local.backend_tls ? 443 : 80
+}
 
 resource "aws_security_group" "link" {
   name        = "${var.name}-api-link"
@@ -62,13 +72,49 @@ resource "aws_security_group" "link" {
   tags = merge(var.tags, { Name = "${var.name}-api-link" })
 }
 
-resource "aws_vpc_security_group_egress_rule" "link_http" {
-  security_group_id = aws_security_group.link.id
-  description       = "HTTP to the internal load balancer"
-  cidr_ipv4         = var.vpc_cidr
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
+resource "aws_vpc_security_group_egress_rule" "link_to_lb" {
+  security_group_id            = aws_security_group.link.id
+  description                  = "To the internal load balancer's listener"
+  referenced_security_group_id = aws_security_group.lb.id
+  ip_protocol                  = "tcp"
+  from_port                    = local.listener_port
+  to_port                      = local.listener_port
+}
+
+resource "aws_security_group" "lb" {
+  name        = "${var.name}-ingress-lb"
+  description = "Internal load balancer in front of the ingress pods"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-ingress-lb" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "lb_from_link" {
+  security_group_id            = aws_security_group.lb.id
+  description                  = "From the API Gateway VPC link"
+  referenced_security_group_id = aws_security_group.link.id
+  ip_protocol                  = "tcp"
+  from_port                    = local.listener_port
+  to_port                      = local.listener_port
+}
+
+resource "aws_vpc_security_group_egress_rule" "lb_to_targets" {
+  security_group_id            = aws_security_group.lb.id
+  description                  = "To the ingress pods (and their health checks)"
+  referenced_security_group_id = var.target_security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = var.target_port
+  to_port                      = var.target_port
+}
+
+# The pods use their node's security group (VPC CNI without per-pod groups).
+resource "aws_vpc_security_group_ingress_rule" "targets_from_lb" {
+  security_group_id            = var.target_security_group_id
+  description                  = "Ingress pods from the internal load balancer"
+  referenced_security_group_id = aws_security_group.lb.id
+  ip_protocol                  = "tcp"
+  from_port                    = var.target_port
+  to_port                      = var.target_port
 }
 
 resource "aws_apigatewayv2_vpc_link" "this" {
@@ -83,20 +129,19 @@ resource "aws_lb" "ingress" {
   #checkov:skip=CKV_AWS_91:Every request is already logged by API Gateway (JSON access logs) and the mesh; NLB access logs would only repeat them.
   #checkov:skip=CKV2_AWS_20:A network load balancer forwarding TCP has no HTTP listener to redirect; TLS terminates at API Gateway.
   #checkov:skip=CKV_AWS_150:The load balancer has no state; recreating it is the fix for a wrong one, and Terraform owns its lifecycle.
-  name                             = substr("${var.name}-ingress", 0, 32)
+  name                             = var.load_balancer_name
   internal                         = true
   load_balancer_type               = "network"
   subnets                          = var.subnet_ids
+  security_groups                  = [aws_security_group.lb.id]
   enable_cross_zone_load_balancing = true
 
   tags = var.tags
 }
 
-# Pods of the ingress gateway are registered by the AWS Load Balancer
-# Controller (a TargetGroupBinding in the Helm chart).
 resource "aws_lb_target_group" "ingress" {
-  name        = substr("${var.name}-ingress", 0, 32)
-  port        = var.ingress_port
+  name        = var.target_group_name
+  port        = var.target_port
   protocol    = "TCP"
   target_type = "ip"
   vpc_id      = var.vpc_id
@@ -109,11 +154,13 @@ resource "aws_lb_target_group" "ingress" {
 }
 
 resource "aws_lb_listener" "ingress" {
-  #checkov:skip=CKV_AWS_2:Internal listener reachable only from the VPC link; TLS terminates at API Gateway and the mesh encrypts pod-to-pod traffic (mTLS).
-  #checkov:skip=CKV_AWS_103:As above: no TLS on this internal hop, so no TLS policy applies.
+  #checkov:skip=CKV_AWS_2:TLS with the API's certificate when a custom domain exists; without one there is no certificate to serve, and the hop stays inside the VPC (the mesh encrypts from the gateway on).
+  #checkov:skip=CKV_AWS_103:As above: the TLS policy applies when the listener speaks TLS.
   load_balancer_arn = aws_lb.ingress.arn
-  port              = 80
-  protocol          = "TCP"
+  port              = local.listener_port
+  protocol          = local.backend_tls ? "TLS" : "TCP"
+  certificate_arn   = local.backend_tls ? aws_acm_certificate_validation.this[0].certificate_arn : null
+  ssl_policy        = local.backend_tls ? "ELBSecurityPolicy-TLS13-1-2-2021-06" : null
 
   default_action {
     type             = "forward"
@@ -130,6 +177,14 @@ resource "aws_apigatewayv2_integration" "ingress" {
   integration_uri    = aws_lb_listener.ingress.arn
   connection_type    = "VPC_LINK"
   connection_id      = aws_apigatewayv2_vpc_link.this.id
+
+  dynamic "tls_config" {
+    for_each = local.backend_tls ? [var.custom_domain] : []
+
+    content {
+      server_name_to_verify = tls_config.value
+    }
+  }
 }
 
 resource "aws_apigatewayv2_route" "default" {

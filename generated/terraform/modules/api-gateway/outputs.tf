@@ -15,6 +15,11 @@ output "custom_domain_url" {
 }
 
 output "ingress_target_group_arn" {
-  description = "Target group the ingress gateway pods register in (TargetGroupBinding)."
+  description = "Target group the ingress pods are registered in (TargetGroupBinding)."
   value       = aws_lb_target_group.ingress.arn
+}
+
+output "ingress_target_group_name" {
+  description = "Name of that target group (what the TargetGroupBinding names)."
+  value       = aws_lb_target_group.ingress.name
 }

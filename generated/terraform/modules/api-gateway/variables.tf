@@ -9,20 +9,29 @@ variable "vpc_id" {
   type        = string
 }
 
-variable "vpc_cidr" {
-  description = "CIDR of that VPC (the VPC link may only reach inside it)."
-  type        = string
-}
-
 variable "subnet_ids" {
   description = "Private subnets for the VPC link and the internal load balancer."
   type        = list(string)
 }
 
-variable "ingress_port" {
-  description = "Port the in-cluster ingress gateway pods listen on (target of the internal NLB)."
+variable "load_balancer_name" {
+  description = "Name of the internal network load balancer (32 characters at most)."
+  type        = string
+}
+
+variable "target_group_name" {
+  description = "Name of its target group: the chart's TargetGroupBinding finds it by this name."
+  type        = string
+}
+
+variable "target_port" {
+  description = "Pod port the target group sends to (targets are pod IPs: the ingress gateway's HTTP port, or api-service's)."
   type        = number
-  default     = 8080
+}
+
+variable "target_security_group_id" {
+  description = "Security group of the nodes the target pods run on (admits the load balancer on target_port)."
+  type        = string
 }
 
 variable "cors_allow_origins" {

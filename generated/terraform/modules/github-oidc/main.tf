@@ -43,7 +43,7 @@ data "aws_iam_policy_document" "plan_assume" {
 }
 
 resource "aws_iam_role" "plan" {
-  name                 = "${var.name}-github-plan"
+  name                 = var.plan_role_name
   assume_role_policy   = data.aws_iam_policy_document.plan_assume.json
   max_session_duration = 3600
 
@@ -106,7 +106,7 @@ data "aws_iam_policy_document" "apply_assume" {
 }
 
 resource "aws_iam_role" "apply" {
-  name                 = "${var.name}-github-apply"
+  name                 = var.apply_role_name
   assume_role_policy   = data.aws_iam_policy_document.apply_assume.json
   max_session_duration = 3600
 

@@ -37,9 +37,9 @@ resource "aws_subnet" "public" {
   map_public_ip_on_launch = false
 
   tags = merge(var.tags, {
-    Name                                        = "${var.name}-public-${var.azs[count.index]}"
-    "kubernetes.io/role/elb"                    = "1"
-    "kubernetes.io/cluster/${var.cluster_name}" = "shared"
+    # No `kubernetes.io/role/elb` tag: nothing in the cluster may place an
+    # internet-facing load balancer here; the one public entry is API Gateway.
+    Name = "${var.name}-public-${var.azs[count.index]}"
   })
 }
 

@@ -117,8 +117,10 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "this" {
-  identifier     = var.identifier
-  engine         = "postgres"
+  identifier = var.identifier
+  engine     = "postgres"
+  # A major alone while RDS applies minors itself: a pinned minor would make
+  # the next plan try to downgrade (validation enforces the pairing).
   engine_version = var.engine_version
   instance_class = var.instance_class
 
@@ -146,7 +148,7 @@ resource "aws_db_instance" "this" {
   backup_window              = var.backup_window
   maintenance_window         = var.maintenance_window
   copy_tags_to_snapshot      = true
-  auto_minor_version_upgrade = true
+  auto_minor_version_upgrade = var.auto_minor_version_upgrade
   deletion_protection        = var.deletion_protection
   skip_final_snapshot        = false
   # Stable on purpose: a timestamp() here would make every plan dirty.

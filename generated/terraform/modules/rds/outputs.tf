@@ -33,3 +33,8 @@ output "kms_key_arn" {
   description = "KMS key of the storage, snapshots and the master secret (readers of the secret need kms:Decrypt on it)."
   value       = aws_kms_key.this.arn
 }
+
+output "resource_id" {
+  description = "Resource id of the DB instance (IAM database authentication policies name it)."
+  value       = aws_db_instance.this.resource_id
+}

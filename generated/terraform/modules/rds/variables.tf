@@ -9,6 +9,11 @@ variable "engine_version" {
   type        = string
 }
 
+variable "auto_minor_version_upgrade" {
+  description = "Let RDS apply minor versions in the maintenance window (engine_version then names only the major)."
+  type        = bool
+}
+
 variable "instance_class" {
   description = "RDS instance class."
   type        = string

@@ -1,52 +1,39 @@
-{{/* The chart's name, at most 63 characters (a DNS label). */}}
-{{- define "myhealth.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/* The release's base name: the release name, prefixed by the chart's unless it contains it; 63 characters at most. */}}
-{{- define "myhealth.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-
-{{/* A component's object name: "<fullname>-<component>", 63 characters at most. Call with (dict "root" $ "component" "api-service"). */}}
-{{- define "myhealth.componentName" -}}
-{{- printf "%s-%s" (include "myhealth.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
+{{/*
+Object names do not come from here: every name another layer must agree on
+(workloads, ServiceAccounts, Secrets, roles, ports) arrives in the values,
+computed once by myhealthctl. These helpers only shape labels and contexts.
+*/}}
 
 {{/* The standard labels. */}}
 {{- define "myhealth.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-app.kubernetes.io/name: {{ include "myhealth.name" . }}
+app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: {{ .Values.global.project }}
-myhealth.io/environment: {{ .Values.global.environment }}
+app.kubernetes.io/part-of: {{ .Values.global.project | quote }}
+myhealth.io/environment: {{ .Values.global.environment | quote }}
 {{- end -}}
 
 {{/* Labels of one component (call with (dict "root" $ "component" "api-service")). */}}
 {{- define "myhealth.componentLabels" -}}
 {{ include "myhealth.labels" .root }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
 
 {{/* Selector labels of one component: stable across upgrades. */}}
 {{- define "myhealth.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "myhealth.name" .root }}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
 
-{{/* A service's image: by digest when one is set (`myhealthctl deploy`), else by the tag. */}}
+{{/* A workload's image: by digest when one is set (`myhealthctl deploy`), else by the tag. Call with (dict "root" $ "w" $workload). */}}
 {{- define "myhealth.image" -}}
-{{- if .digest -}}
-{{- printf "%s/%s@%s" .root.Values.global.imageRegistry .image .digest -}}
+{{- if .w.digest -}}
+{{- printf "%s/%s@%s" .root.Values.global.imageRegistry .w.image .w.digest -}}
 {{- else -}}
-{{- printf "%s/%s:%s" .root.Values.global.imageRegistry .image .root.Values.global.imageTag -}}
+{{- printf "%s/%s:%s" .root.Values.global.imageRegistry .w.image .root.Values.global.imageTag -}}
 {{- end -}}
 {{- end -}}
 
@@ -70,12 +57,37 @@ capabilities:
     - ALL
 {{- end -}}
 
-{{/* Kubernetes Secrets the services read, filled by External Secrets from AWS. */}}
-{{- define "myhealth.databaseSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "database") }}{{- end -}}
-{{- define "myhealth.apiSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "api") }}{{- end -}}
-{{- define "myhealth.databaseReaderSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "database-reader") }}{{- end -}}
-{{- define "myhealth.grafanaDatasourceSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "grafana-datasource") }}{{- end -}}
-{{- define "myhealth.ouraSecret" -}}{{ include "myhealth.componentName" (dict "root" . "component" "oura-client") }}{{- end -}}
+{{/* A container's environment: plain variables, then whole Secrets. Call with the workload. */}}
+{{- define "myhealth.env" -}}
+env:
+  {{- range $k, $v := .env }}
+  - name: {{ $k | quote }}
+    value: {{ $v | quote }}
+  {{- end }}
+{{- with .envFrom }}
+envFrom:
+  {{- range . }}
+  - secretRef:
+      name: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* A ServiceAccount; with a role ARN, the IAM role it assumes (IRSA). Call with (dict "root" $ "component" … "sa" …). */}}
+{{- define "myhealth.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .sa.name | quote }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "myhealth.componentLabels" . | nindent 4 }}
+  {{- with .sa.roleArn }}
+  annotations:
+    eks.amazonaws.com/role-arn: {{ . | quote }}
+  {{- end }}
+automountServiceAccountToken: false
+{{- end -}}
 
 {{/* checkov exceptions, each with its reason (docs/security.md). */}}
 {{- define "myhealth.checkovSkips" -}}
