@@ -403,7 +403,8 @@ fn plan_refuses_a_drifted_tree_and_fails_with_1() {
         .code(1)
         .stdout(contains("-# hand edit"))
         .stderr(contains("run `myhealthctl render --env dev` and commit the result").and(contains("terraform").not()));
-    cmd_in(p.path()).args(["plan", "nope"]).assert().code(1).stderr(contains("error:").and(contains("`nope`")));
+    // A usage error, as in every command (1 and 2 mean terraform's verdict only once a plan ran).
+    cmd_in(p.path()).args(["plan", "nope"]).assert().code(2).stderr(contains("error:").and(contains("`nope`")));
 }
 
 /// A stand-in `helm` on PATH that answers `helm version --short` with `version`
@@ -515,4 +516,78 @@ fn deploy_refuses_a_drifted_tree() {
             .and(contains("not deployed: nothing was built, applied or installed"))
             .and(contains("terraform init").not()),
     );
+}
+
+/// A reader that goes away (`| head -1`) ends the command quietly: no panic,
+/// no message, for every command that prints more than a line.
+#[test]
+fn a_closed_pipe_ends_commands_quietly() {
+    use std::io::BufRead;
+    for args in
+        [&["envs"][..], &["cost", "--json"], &["schema"], &["envs", "--json"], &["schema", "--format", "markdown"]]
+    {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_myhealthctl"))
+            .args(args)
+            .current_dir(root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        // The reader is dropped here: the rest of the output has nowhere to go.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} complained about the closed pipe: {stderr}");
+    }
+}
+
+/// `--json` prints JSON on stdout, errors included, and nothing on stderr.
+#[test]
+fn json_modes_print_only_json_even_for_errors() {
+    let bad = "tests/config-errors/19-node-group-min-above-desired-in-override.toml";
+    for args in [
+        vec!["validate", "--json", "--config", bad],
+        vec!["envs", "--json", "--config", bad],
+        vec!["cost", "--json", "--config", bad],
+        vec!["cost", "nope", "--json"],
+        vec!["envs", "--json", "--env", "nope"],
+    ] {
+        let out = cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?} wrote to stderr: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+        assert!(v["error"].is_object(), "{args:?}: {v}");
+    }
+    let out = cmd().args(["validate", "--json", "--config", bad]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["problems"][0]["line"], 17, "{v}");
+}
+
+/// Numeric flags are finite and in range; hints name only what exists;
+/// commands on one environment take it positionally only; an unknown
+/// environment is a usage error (2) everywhere.
+#[test]
+fn flags_are_checked_and_errors_are_usage_errors() {
+    for bad in ["-1000", "NaN", "inf", "1e300"] {
+        cmd().arg("cost").arg(format!("--requests={bad}")).assert().code(2).stderr(contains("--requests"));
+    }
+    cmd().args(["cost", "--requests", "5"]).assert().success();
+    cmd().args(["deploy", "dev", "--dry-run", "--smoke-timeout", "0"]).assert().code(2);
+    cmd().args(["deploy", "dev", "--dry-run", "--timeout", "forever"]).assert().code(2).stderr(contains("duration"));
+    cmd()
+        .args(["push", "dev", "nope"])
+        .assert()
+        .code(2)
+        .stderr(contains("no service `nope`").and(contains("`api-service`")).and(contains("build nope").not()));
+    for c in ["plan", "deploy", "destroy"] {
+        let help = cmd().args([c, "--help"]).output().unwrap();
+        assert!(!String::from_utf8_lossy(&help.stdout).contains("--env"), "`{c} --help` offers --env");
+        cmd().args([c, "dev", "--env", "prod"]).assert().code(2);
+        cmd().args([c, "nope"]).assert().code(2).stderr(contains("no environment `nope`"));
+    }
+    cmd().args(["graph", "nope"]).assert().code(2);
 }

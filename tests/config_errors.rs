@@ -14,8 +14,32 @@ fn every_bad_config_gives_its_exact_diagnostic() {
         assert!(out.stdout.is_empty(), "errors go to stderr only");
         let stderr = String::from_utf8(out.stderr).unwrap();
         // Never echo a credential back.
-        for needle in ["hunter2", "AKIAIOSFODNN7EXAMPLE", "eyJhbGciOiJIUzI1NiJ9", "changeme", "MIIEow"] {
+        for needle in [
+            "hunter2",
+            "AKIAIOSFODNN7EXAMPLE",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "changeme",
+            "MIIEow",
+            "Z4x9QmN2vB8kL1pR7tY3",
+            "github_pat_11ABCDEFG",
+            "bPxRfiCYEXAMPLEKEY",
+            "1234567890123-AbCd",
+            "sk_live_51Hq",
+            "lQOYBGExample",
+            "b3BlbnNzaC1rZXktdjEA",
+            "AIzaSyD4Example",
+            "ZXhhbXBsZS1iZWFyZXI",
+            "S3cretPassw0rd",
+        ] {
             assert!(!stderr.contains(needle), "{} leaked `{needle}`", rel.display());
+        }
+        // Nothing reaches the terminal raw: no control character but the line breaks.
+        assert!(!stderr.chars().any(|c| c.is_control() && c != '\n'), "{}: a raw control character", rel.display());
+        // The same refusal as JSON: every credential masked there too.
+        let json = common::cmd().args(["validate", "--json", "--config"]).arg(rel).output().unwrap();
+        let json_text = String::from_utf8(json.stdout).unwrap();
+        for needle in ["AKIAIOSFODNN7EXAMPLE", "bPxRfiCYEXAMPLEKEY", "S3cretPassw0rd", "sk_live_51Hq"] {
+            assert!(!json_text.contains(needle), "{} leaked `{needle}` in --json", rel.display());
         }
         insta::assert_snapshot!(stderr);
     });
@@ -35,6 +59,7 @@ fn errors_are_reported_as_json_with_positions() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = &v["error"];
     assert_eq!(v["valid"], false);
     let p = &v["problems"][0];
     assert_eq!(p["line"], 17);

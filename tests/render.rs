@@ -127,6 +127,129 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
     assert!(saw_old, "no kill landed before the swap; the test proved nothing");
 }
 
+/// A project whose workflows live outside `generated/` (as in a real
+/// checkout): killed at every step of a write — after staging, after the
+/// journal, after the swap, before each workflow's rename, before the journal
+/// is dropped — the next command sees `generated/` and `.github/workflows/`
+/// both old or both new, and the next render leaves no temporary file behind.
+#[test]
+fn a_render_killed_at_every_step_leaves_both_trees_old_or_both_new() {
+    let p = TempProject::new(&root().join("tests/fixtures/extra-env-service.toml"));
+    let render = |p: &TempProject, kill: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_myhealthctl"));
+        c.arg("render").current_dir(p.path()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        if let Some(step) = kill {
+            c.env("MYHEALTHCTL_KILL_AT", step);
+        }
+        c.status().unwrap()
+    };
+    let both = |p: &TempProject| {
+        let g = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
+        let w = myhealthctl::tree::read_dir(&p.path().join(".github/workflows")).unwrap();
+        (g, w)
+    };
+    // Old: the fixture; new: one more extra CI job and a bigger prod database.
+    assert!(render(&p, None).success());
+    let old = both(&p);
+    let edit = |p: &TempProject| {
+        p.edit("instance_class = \"db.r6g.large\"", "instance_class = \"db.r6g.xlarge\"");
+        p.edit("[defaults.ci]\n", "[defaults.ci.extra_jobs.lint-docs]\nrun = \"true\"\n\n[defaults.ci]\n");
+    };
+    let fresh = TempProject::new(&root().join("tests/fixtures/extra-env-service.toml"));
+    edit(&fresh);
+    assert!(render(&fresh, None).success());
+    let new = both(&fresh);
+    assert_ne!(old.0, new.0);
+    assert_ne!(old.1, new.1);
+    let workflows: Vec<String> = new.1.keys().cloned().collect();
+    let mut steps = vec!["staged".to_string(), "journal".into(), "swapped".into(), "removed".into()];
+    steps.extend(workflows.iter().map(|w| format!("workflow:{w}")));
+    let original = std::fs::read_to_string(p.config()).unwrap();
+    for step in &steps {
+        std::fs::write(p.config(), &original).unwrap();
+        assert!(render(&p, None).success());
+        edit(&p);
+        let status = render(&p, Some(step));
+        assert!(!status.success(), "{step}: the kill did not happen");
+        // Any command reading the trees finishes or undoes the write first.
+        let _ = cmd_in(p.path()).arg("diff").output().unwrap();
+        let now = both(&p);
+        let expect_new = !matches!(step.as_str(), "staged" | "journal");
+        let want = if expect_new { &new } else { &old };
+        assert!(now.0 == want.0, "{step}: generated/ is not the {} tree", if expect_new { "new" } else { "old" });
+        assert!(now.1 == want.1, "{step}: the workflows are not the {} ones", if expect_new { "new" } else { "old" });
+        // The next render cleans up whatever was staged.
+        assert!(render(&p, None).success());
+        let strays: Vec<String> = std::fs::read_dir(p.path())
+            .unwrap()
+            .chain(std::fs::read_dir(p.path().join(".github/workflows")).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("tmp") || n.contains("journal"))
+            .collect();
+        assert!(strays.is_empty(), "{step}: left {strays:?}");
+    }
+}
+
+/// Five renders at once: each waits its turn; all succeed, the tree is right.
+#[test]
+fn concurrent_renders_take_turns() {
+    let p = TempProject::new(&root().join("myhealth.toml"));
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_myhealthctl"))
+                .arg("render")
+                .current_dir(p.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    cmd_in(p.path()).arg("diff").assert().success();
+}
+
+/// A symlinked or read-only `generated/` is refused, not silently replaced;
+/// files render did not write are named and kept, or deleted with `--prune`.
+#[test]
+fn unsafe_targets_are_refused_and_foreign_files_kept() {
+    let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), p.path().join("generated")).unwrap();
+    cmd_in(p.path())
+        .arg("render")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is a symbolic link: refusing to replace it"));
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing written through the link");
+    std::fs::remove_file(p.path().join("generated")).unwrap();
+
+    cmd_in(p.path()).arg("render").assert().success();
+    std::fs::write(p.path().join("generated/NOTES-mine.md"), "my notes\n").unwrap();
+    cmd_in(p.path()).arg("render").assert().success().stderr(predicates::str::contains(
+        "warning: `generated/NOTES-mine.md` was not written by myhealthctl: left in place",
+    ));
+    assert!(p.path().join("generated/NOTES-mine.md").is_file());
+    cmd_in(p.path())
+        .args(["render", "--prune"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("removed `generated/NOTES-mine.md`"));
+    assert!(!p.path().join("generated/NOTES-mine.md").exists());
+
+    // Marked read-only: refused with a clear error, the tree untouched (even for root).
+    use std::os::unix::fs::PermissionsExt;
+    let before = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
+    std::fs::set_permissions(p.path().join("generated"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    p.edit("[environments.dev]", "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }");
+    cmd_in(p.path()).arg("render").assert().code(2).stderr(predicates::str::contains("is not writable"));
+    std::fs::set_permissions(p.path().join("generated"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap(), before);
+}
+
 #[test]
 fn narrowing_to_one_environment_keeps_the_others() {
     let p = TempProject::new(&root().join("myhealth.toml"));

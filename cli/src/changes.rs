@@ -122,9 +122,30 @@ pub fn unified(c: &FileChange<'_>, a: &str, b: &str, redactor: &Redactor) -> Str
     let raw = u.to_string();
     let mut out = String::with_capacity(raw.len());
     for line in raw.split_inclusive('\n') {
-        out.push_str(&redactor.apply(line));
+        out.push_str(&visible(&redactor.apply(line)));
     }
     out
+}
+
+/// Control characters shown as escapes (`\u{1b}`), never sent to the
+/// terminal: a file of another revision may hold anything.
+pub fn visible(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    std::borrow::Cow::Owned(
+        line.chars()
+            .map(
+                |c| {
+                    if c.is_control() && c != '\n' && c != '\t' {
+                        c.escape_unicode().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                },
+            )
+            .collect(),
+    )
 }
 
 /// `+N ~N -N` for one group.

@@ -73,6 +73,34 @@ pub struct RenderArgs {
     pub workflows_out: Option<PathBuf>,
 }
 
+/// The tree options of the commands that act on one environment's rendered
+/// output (`plan`, `deploy`, `destroy`): like [`RenderArgs`] without `--env`
+/// (their positional ENV is the one environment).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TreeArgs {
+    /// Lay the templates in DIR over the built-in ones (same relative paths)
+    #[arg(long, env = "MYHEALTH_TEMPLATES", value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// The generated tree [default: `generated/` beside the config]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where the GitHub workflows go [default: `ci.workflows_dir` beside the config; with `--out DIR`, `DIR/workflows/`]
+    #[arg(long, value_name = "DIR")]
+    pub workflows_out: Option<PathBuf>,
+}
+
+impl TreeArgs {
+    /// The render options narrowed to `env`.
+    pub fn for_env(&self, env: &str) -> RenderArgs {
+        RenderArgs {
+            envs: vec![env.to_string()],
+            templates: self.templates.clone(),
+            out: self.out.clone(),
+            workflows_out: self.workflows_out.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Render the config into the generated tree (atomically)
@@ -280,6 +308,7 @@ pub fn run() -> ExitCode {
         }
     };
     let color = use_color(cli.global.color);
+    let json = commands::wants_json(&cli.command);
     match commands::dispatch(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Differs) | Ok(Outcome::Failed) => ExitCode::from(1),
@@ -292,6 +321,18 @@ pub fn run() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        Err(e) if json => {
+            // A JSON consumer gets JSON: the error as an object on stdout, nothing on stderr.
+            let v = match e.downcast_ref::<Report>() {
+                Some(r) => serde_json::json!({ "error": crate::commands::validate::report_json(r) }),
+                None => {
+                    serde_json::json!({ "error": { "message": crate::config::doc::mask_credentials(&format_chain(&e)) } })
+                }
+            };
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::from(2)
+        }
         Err(e) => {
             print_error(&e, color);
             ExitCode::from(2)
@@ -303,7 +344,7 @@ pub fn run() -> ExitCode {
 pub fn print_error(e: &anyhow::Error, color: bool) {
     match e.downcast_ref::<Report>() {
         Some(report) => eprint!("{}", report.render(color)),
-        None => eprintln!("error: {}", format_chain(e)),
+        None => eprintln!("error: {}", crate::config::doc::mask_credentials(&format_chain(e))),
     }
 }
 

@@ -112,14 +112,21 @@ impl fmt::Display for Report {
 impl std::error::Error for Report {}
 
 fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
+    // Every credential-shaped stretch of the file is masked in every snippet,
+    // not only the one this diagnostic is about.
+    let all = printable_source(&crate::config::doc::mask_credentials(&source.text));
     let masked;
     let text: &str = match (&d.span, d.redact) {
         (Some(span), true) => {
-            masked = mask(&source.text, span.clone());
+            masked = mask(&all, span.clone());
             &masked
         }
-        _ => &source.text,
+        _ => &all,
     };
+    let m = |t: &str| printable(&crate::config::doc::mask_credentials(t));
+    let (message, label, help, key) =
+        (m(&d.message), d.label.as_deref().map(m), d.help.as_deref().map(m), d.key.as_deref().map(m));
+    let d = &Diagnostic { message, label, help, key, ..d.clone() };
     let level = match d.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -143,6 +150,22 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
         group = group.element(Level::HELP.message(help.as_str()));
     }
     renderer.render(&[group])
+}
+
+/// Control characters as escapes (`\u{1b}`): a message may quote a value,
+/// and a value may hold anything; the terminal gets none of it raw.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect()
+}
+
+/// The source as snippets show it: control characters other than newlines
+/// become `?`, byte for byte, so every span still points where it did.
+fn printable_source(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' && c != '\t' { "?".repeat(c.len_utf8()) } else { c.to_string() })
+        .collect()
 }
 
 /// Snap a span to character boundaries inside `text`, and widen an empty

@@ -1,6 +1,26 @@
 //! myhealthctl: one typed config (`myhealth.toml`) renders the whole myHealth
 //! platform. The binary is a thin shell over this library (see `main.rs`).
 
+/// `println!` that hands a write error back (`?`) instead of panicking: a
+/// reader that went away (`| head`) ends the command quietly (`cli::run`
+/// turns a broken pipe into success).
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
+/// `print!` that hands a write error back, as [`outln!`].
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
 pub mod changes;
 pub mod cli;
 pub mod commands;

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::config::Config;
-use crate::config::doc::credential_regexes;
+use crate::config::doc::find_credentials;
 
 /// What replaces a redacted value.
 pub const MASK: &str = "«redacted»";
@@ -43,10 +43,18 @@ impl Redactor {
                 out = Cow::Owned(out.replace(v.as_str(), MASK));
             }
         }
-        for re in credential_regexes() {
-            if re.is_match(&out) {
-                out = Cow::Owned(re.replace_all(&out, MASK).into_owned());
+        let found = find_credentials(&out);
+        if !found.is_empty() {
+            let mut text = out.into_owned();
+            // From the end, so earlier spans stay valid; overlapping matches once.
+            let mut last = usize::MAX;
+            for (_, r) in found.into_iter().rev() {
+                if r.end <= last {
+                    text.replace_range(r.clone(), MASK);
+                    last = r.start;
+                }
             }
+            out = Cow::Owned(text);
         }
         out
     }

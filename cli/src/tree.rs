@@ -78,11 +78,85 @@ pub struct Outputs {
     pub workflows: Option<PathBuf>,
 }
 
+/// What a write found in `generated/` that no render of ours wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unowned {
+    /// Left in place (no `--prune`).
+    pub kept: Vec<String>,
+    /// Deleted (`--prune`).
+    pub pruned: Vec<String>,
+}
+
+/// The plan of one write, kept on disk while it is carried out, so that a
+/// render killed at any moment is finished or undone by the next one:
+/// before the swap of `generated/` it is undone (both trees old), after it
+/// finished (both new).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    staging: PathBuf,
+    generated: PathBuf,
+    /// Every path of the new generated tree and the hash of its bytes.
+    files: BTreeMap<String, String>,
+    /// Staged workflow → its target.
+    renames: Vec<(PathBuf, PathBuf)>,
+    /// Workflows of ours no longer rendered.
+    removals: Vec<PathBuf>,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Test hook: `MYHEALTHCTL_KILL_AT=<step>` aborts the process at that step
+/// of a write, as a SIGKILL would (no destructor, no cleanup). The steps:
+/// `staged`, `journal`, `swapped`, `workflow:<name>`, `removed`.
+fn checkpoint(step: &str) {
+    if std::env::var_os("MYHEALTHCTL_KILL_AT").is_some_and(|v| v == step) {
+        std::process::abort();
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// A target that is a symbolic link, or that we may not write, is refused:
+/// replacing it would write somewhere else, or fail halfway.
+fn refuse_unsafe_target(path: &Path, what: &str) -> Result<()> {
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if m.file_type().is_symlink() {
+            bail!(
+                "`{}` is a symbolic link: refusing to replace it ({what} is written as a real directory; remove the link first)",
+                path.display()
+            );
+        }
+        if !m.is_dir() {
+            bail!("`{}` exists and is not a directory ({what})", path.display());
+        }
+    }
+    // Marked read-only (no write bit, which even root's access check would
+    // ignore), or not writable for us: someone meant it to stay as it is.
+    let check = if path.exists() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
+    let marked = path.exists() && fs::metadata(path).is_ok_and(|m| m.permissions().readonly());
+    if marked || (check.exists() && rustix::fs::access(&check, rustix::fs::Access::WRITE_OK).is_err()) {
+        bail!("`{}` is not writable: refusing to render {what} into it", check.display());
+    }
+    Ok(())
+}
+
 impl Outputs {
     /// Everything a render produced before: the generated tree plus the
     /// workflows we wrote (files carrying our header; a hand-written
     /// workflow beside them is not ours and never read, changed or removed).
+    /// A write killed halfway is finished or undone first.
     pub fn read(&self) -> Result<Tree> {
+        if self.journal().exists() {
+            let _lock = self.lock()?;
+            self.recover()?;
+        }
         let mut tree = read_dir(&self.generated)?;
         if let Some(dir) = &self.workflows {
             tree.retain(|p, _| !p.starts_with(WORKFLOWS));
@@ -93,43 +167,205 @@ impl Outputs {
         Ok(tree)
     }
 
-    /// Write `tree`. The workflows are staged beside their targets first,
-    /// then the generated tree is swapped in atomically, then each staged
-    /// workflow is renamed over its target (a rename cannot half-write), and
-    /// workflows of ours that are no longer rendered are removed.
-    pub fn write(&self, tree: Tree) -> Result<()> {
-        let Some(dir) = &self.workflows else { return write_atomic(&self.generated, &tree) };
-        let (workflows, generated): (Tree, Tree) = tree.into_iter().partition(|(p, _)| p.starts_with(WORKFLOWS));
-        fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-        let mut staged = Vec::new();
-        let result = (|| -> Result<()> {
-            for (path, bytes) in &workflows {
-                let name = &path[WORKFLOWS.len()..];
-                if name.contains('/') || name.starts_with('.') {
-                    bail!("workflow `{name}` must be a plain file name");
-                }
-                let tmp = dir.join(format!(".{name}.myhealthctl-tmp"));
-                fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-                staged.push((tmp, dir.join(name)));
+    fn parent(&self) -> PathBuf {
+        match self.generated.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn base(&self) -> String {
+        self.generated.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into())
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.parent().join(format!(".{}.myhealthctl-journal", self.base()))
+    }
+
+    /// One write at a time, per generated tree: others wait (and say so).
+    /// The lock is on the directory that holds the tree: no lock file to
+    /// leave behind.
+    fn lock(&self) -> Result<fs::File> {
+        let parent = self.parent();
+        fs::create_dir_all(&parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
+        let dir = fs::File::open(&parent).with_context(|| format!("cannot open `{}`", parent.display()))?;
+        use rustix::fs::{FlockOperation, flock};
+        if flock(&dir, FlockOperation::NonBlockingLockExclusive).is_err() {
+            eprintln!("waiting: another myhealthctl is writing `{}`", self.generated.display());
+            flock(&dir, FlockOperation::LockExclusive)
+                .map_err(io::Error::from)
+                .with_context(|| format!("cannot lock `{}`", parent.display()))?;
+        }
+        Ok(dir)
+    }
+
+    /// Finish (after the swap) or undo (before it) a write that was killed.
+    fn recover(&self) -> Result<()> {
+        let path = self.journal();
+        let Ok(text) = fs::read_to_string(&path) else { return Ok(()) };
+        let j: Journal = match serde_json::from_str(&text) {
+            Ok(j) => j,
+            // Killed while writing the journal itself: nothing was swapped yet.
+            Err(_) => {
+                let _ = fs::remove_file(&path);
+                return Ok(());
             }
-            write_atomic(&self.generated, &generated)
-        })();
-        if let Err(e) = result {
-            for (tmp, _) in &staged {
+        };
+        let now = read_dir(&j.generated).unwrap_or_default();
+        let swapped = j.files.iter().all(|(p, h)| now.get(p).is_some_and(|b| digest(b) == *h));
+        if swapped {
+            for (tmp, target) in &j.renames {
+                if tmp.exists() {
+                    fs::rename(tmp, target).with_context(|| format!("cannot write `{}`", target.display()))?;
+                }
+            }
+            for r in &j.removals {
+                let _ = fs::remove_file(r);
+            }
+        } else {
+            for (tmp, _) in &j.renames {
                 let _ = fs::remove_file(tmp);
             }
-            return Err(e);
         }
-        for (tmp, target) in &staged {
-            fs::rename(tmp, target).with_context(|| format!("cannot write `{}`", target.display()))?;
-        }
-        for (name, _) in read_workflows(dir)? {
-            if !workflows.contains_key(&format!("{WORKFLOWS}{name}")) {
-                fs::remove_file(dir.join(&name)).with_context(|| format!("cannot remove `{name}`"))?;
-            }
-        }
+        let _ = fs::remove_dir_all(&j.staging);
+        fs::remove_file(&path)?;
+        sync_dir(&self.parent());
         Ok(())
     }
+
+    /// Staged workflow files or staging directories a killed write left (we hold the lock: none is live).
+    fn remove_strays(&self) {
+        remove_stale_staging(&self.parent(), &self.base(), true);
+        if let Some(dir) = &self.workflows {
+            if let Ok(entries) = fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    if e.file_name().to_string_lossy().ends_with(".myhealthctl-tmp") {
+                        let _ = fs::remove_file(e.path());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Write `tree`: the workflows are staged beside their targets, a journal
+    /// records the plan, the generated tree is swapped in with one
+    /// `renameat2(RENAME_EXCHANGE)`, then each staged workflow is renamed over
+    /// its target and our workflows no longer rendered are removed. Killed at
+    /// any point, the next read or write finishes or undoes it, so the two
+    /// trees are both old or both new. Files in `generated/` that no render
+    /// of ours wrote are kept (and reported), or deleted with `prune`.
+    pub fn write(&self, tree: Tree, prune: bool) -> Result<Unowned> {
+        refuse_unsafe_target(&self.generated, "the generated tree")?;
+        if let Some(dir) = &self.workflows {
+            refuse_unsafe_target(dir, "the workflows")?;
+        }
+        let _lock = self.lock()?;
+        self.recover()?;
+        self.remove_strays();
+        let (workflows, generated): (Tree, Tree) = match &self.workflows {
+            Some(_) => tree.into_iter().partition(|(p, _)| p.starts_with(WORKFLOWS)),
+            None => (Tree::new(), tree),
+        };
+        let unowned = unowned_files(&self.generated, &generated)?;
+        let (kept, pruned) = if prune { (Tree::new(), unowned) } else { (unowned, Tree::new()) };
+        let report = Unowned { kept: kept.keys().cloned().collect(), pruned: pruned.keys().cloned().collect() };
+        let files: BTreeMap<String, String> = generated.iter().map(|(p, b)| (p.clone(), digest(b))).collect();
+        let mut full = generated;
+        full.extend(kept);
+
+        // The plan first: killed anywhere from here, the next reader finds it.
+        let staging = empty_staging(&self.generated)?;
+        let mut renames = Vec::new();
+        let mut removals = Vec::new();
+        if let Some(dir) = &self.workflows {
+            let tag = std::process::id();
+            for path in workflows.keys() {
+                let name = &path[WORKFLOWS.len()..];
+                if name.contains('/') || name.starts_with('.') {
+                    let _ = fs::remove_dir_all(&staging);
+                    bail!("workflow `{name}` must be a plain file name");
+                }
+                renames.push((dir.join(format!(".{name}.{tag}.myhealthctl-tmp")), dir.join(name)));
+            }
+            for (name, _) in read_workflows(dir)? {
+                if !workflows.contains_key(&format!("{WORKFLOWS}{name}")) {
+                    removals.push(dir.join(&name));
+                }
+            }
+        }
+        let journal = Journal { staging: staging.clone(), generated: self.generated.clone(), files, renames, removals };
+        let jpath = self.journal();
+        {
+            use std::io::Write as _;
+            let mut f = fs::File::create(&jpath).with_context(|| format!("cannot write `{}`", jpath.display()))?;
+            f.write_all(serde_json::to_string(&journal)?.as_bytes())?;
+            f.sync_all()?;
+        }
+        sync_dir(&self.parent());
+        checkpoint("journal");
+
+        let staged = (|| -> Result<()> {
+            fill(&staging, &full)?;
+            if let Some(dir) = &self.workflows {
+                fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+                for ((tmp, _), bytes) in journal.renames.iter().zip(workflows.values()) {
+                    fs::write(tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+                }
+                sync_dir(dir);
+            }
+            Ok(())
+        })();
+        if let Err(e) = staged {
+            // Nothing swapped yet: undo, as the next reader would.
+            self.recover()?;
+            return Err(e);
+        }
+        checkpoint("staged");
+        if self.generated.exists() {
+            carry_over_runtime_artifacts(&self.generated, &self.generated, &staging)?;
+            exchange(&staging, &self.generated)?;
+        } else {
+            fs::rename(&staging, &self.generated)
+                .with_context(|| format!("cannot move the rendered tree to `{}`", self.generated.display()))?;
+        }
+        sync_dir(&self.parent());
+        checkpoint("swapped");
+        for (tmp, target) in &journal.renames {
+            checkpoint(&format!("workflow:{}", target.file_name().unwrap_or_default().to_string_lossy()));
+            fs::rename(tmp, target).with_context(|| format!("cannot write `{}`", target.display()))?;
+        }
+        for r in &journal.removals {
+            fs::remove_file(r).with_context(|| format!("cannot remove `{}`", r.display()))?;
+        }
+        checkpoint("removed");
+        fs::remove_file(&jpath)?;
+        sync_dir(&self.parent());
+        // `staging` now holds the previous tree.
+        let _ = fs::remove_dir_all(&staging);
+        Ok(report)
+    }
+}
+
+/// Paths of `dir` (the generated tree) that no render of ours wrote, given
+/// what is rendered now (workflow paths are ignored).
+pub fn foreign_files(dir: &Path, rendered: &Tree) -> Result<Vec<String>> {
+    Ok(unowned_files(dir, rendered)?.into_keys().collect())
+}
+
+/// Files of `dir` no render of ours wrote: without the generated header, not
+/// rendered now, not a tool's state.
+fn unowned_files(dir: &Path, rendered: &Tree) -> Result<Tree> {
+    let mut out = read_dir(dir)?;
+    out.retain(|path, bytes| !rendered.contains_key(path) && !is_ours(path, bytes));
+    Ok(out)
+}
+
+/// Whether a file carries our header (JSON has none: every JSON file under
+/// a family's prefix is ours, the chart's schema and dashboards).
+fn is_ours(path: &str, bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(200)];
+    let text = String::from_utf8_lossy(head);
+    text.contains("generated by myhealthctl") || (path.ends_with(".json") && path.starts_with("helm/"))
 }
 
 /// Our workflow files directly in `dir` (GitHub reads no subdirectories).
@@ -162,43 +398,44 @@ pub fn ours_as_workflows(files: Tree) -> Tree {
         .collect()
 }
 
-/// Replace the directory `dest` with exactly `tree`, atomically.
-pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
+/// A fresh, empty staging directory beside `dest` (`.generated.tmp-*`).
+fn empty_staging(dest: &Path) -> Result<PathBuf> {
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
     let base = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
-    remove_stale_staging(&parent, &base);
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{base}.tmp-"))
         .tempdir_in(&parent)
         .with_context(|| format!("cannot create a temporary directory in `{}`", parent.display()))?;
+    Ok(staging.keep())
+}
+
+/// Write `tree` into `staging`.
+fn fill(staging: &Path, tree: &Tree) -> Result<()> {
     for (rel, contents) in tree {
         if rel.split('/').any(|p| p == ".." || p.is_empty()) || rel.starts_with('/') {
             bail!("refusing to write outside the output directory: `{rel}`");
         }
-        let path = staging.path().join(rel);
+        let path = staging.join(rel);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
         fs::write(&path, contents).with_context(|| format!("cannot write `{}`", path.display()))?;
     }
-    if dest.exists() {
-        carry_over_runtime_artifacts(dest, dest, staging.path())?;
-        exchange(staging.path(), dest)?;
-        // `staging` now holds the previous tree; dropping it removes it.
-    } else {
-        let staging = staging.keep();
-        fs::rename(&staging, dest).with_context(|| format!("cannot move the rendered tree to `{}`", dest.display()))?;
-    }
     Ok(())
+}
+
+/// Replace the directory `dest` with exactly `tree`, atomically.
+pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
+    Outputs { generated: dest.to_path_buf(), workflows: None }.write(tree.clone(), true).map(|_| ())
 }
 
 /// A render killed mid-write leaves its staging directory behind (never
 /// the target): remove those of earlier runs that are no longer running.
-fn remove_stale_staging(parent: &Path, base: &str) {
+fn remove_stale_staging(parent: &Path, base: &str, locked: bool) {
     let prefix = format!(".{base}.tmp-");
     let Ok(entries) = fs::read_dir(parent) else {
         return;
@@ -207,13 +444,13 @@ fn remove_stale_staging(parent: &Path, base: &str) {
         let name = e.file_name();
         let name = name.to_string_lossy();
         if name.starts_with(&prefix) || name == format!(".{base}.tmp-old") {
-            // Leave directories touched in the last minute: another render may own them.
-            let fresh = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() < 60);
+            // Unlocked, leave directories touched in the last minute: another render may own them.
+            let fresh = !locked
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() < 60);
             if !fresh {
                 let _ = fs::remove_dir_all(e.path());
             }

@@ -108,3 +108,4 @@ pub fn checkov(dir: &Path, framework: &str) -> (serde_json::Value, Vec<String>) 
 
 pub mod crd;
 pub mod platform;
+pub mod shape;

@@ -85,10 +85,10 @@ impl AffectedCmd {
             .collect();
         if self.json {
             let report = serde_json::json!({ "base": commit, "environments": list, "shared": shared });
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&report)?);
         } else {
             for a in &list {
-                println!("{}", a.name);
+                crate::outln!("{}", a.name);
             }
         }
         Ok(Outcome::Ok)

@@ -62,10 +62,10 @@ impl BuildCmd {
         }
         let built = build(&p, &cfg, &services, &self.ca_bundle)?;
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&built)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&built)?);
         } else {
             for b in &built {
-                println!(
+                crate::outln!(
                     "{:<16} {}  {:>6.1} MiB  {}",
                     b.service,
                     b.digest,

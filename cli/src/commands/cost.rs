@@ -12,9 +12,18 @@ pub struct CostCmd {
     /// Print the estimate as JSON
     #[arg(long)]
     pub json: bool,
-    /// Assumed API requests per month, in millions
-    #[arg(long, default_value_t = 1.0, value_name = "MILLIONS")]
+    /// Assumed API requests per month, in millions (0 to 1000000)
+    #[arg(long, default_value_t = 1.0, value_name = "MILLIONS", value_parser = requests_in_range)]
     pub requests: f64,
+}
+
+/// A finite, non-negative number of millions of requests, at most a million millions.
+fn requests_in_range(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !v.is_finite() || !(0.0..=1_000_000.0).contains(&v) {
+        return Err(format!("`{s}` must be a finite number from 0 to 1000000 (millions of requests a month)"));
+    }
+    Ok(v)
 }
 
 impl CostCmd {
@@ -32,24 +41,27 @@ impl CostCmd {
             .collect();
         if self.json {
             let v = serde_json::json!({ "prices_as_of": PRICES_AS_OF, "price_region": PRICE_REGION, "assumptions": a, "environments": estimates });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&v)?);
             return Ok(Outcome::Ok);
         }
         for (i, e) in estimates.iter().enumerate() {
             if i > 0 {
-                println!();
+                crate::outln!();
             }
-            println!("{}: {} / month", e.environment, usd(e.total_usd));
+            crate::outln!("{}: {} / month", e.environment, usd(e.total_usd));
             for it in &e.items {
-                println!("  {:<16} {:<58} {:>10}", it.service, it.detail, usd(it.monthly_usd));
+                crate::outln!("  {:<16} {:<58} {:>10}", it.service, it.detail, usd(it.monthly_usd));
             }
             for u in &e.unpriced {
-                println!("  (no price for {u}; not in the total)");
+                crate::outln!("  (no price for {u}; not in the total)");
             }
         }
-        println!(
+        crate::outln!(
             "\nlist prices of {PRICE_REGION} as of {PRICES_AS_OF}; usage items assume {}M API requests, {} GB logs, {} GB images, {} GB through NAT",
-            a.api_requests_millions, a.log_ingest_gb, a.ecr_storage_gb, a.nat_processed_gb
+            a.api_requests_millions,
+            a.log_ingest_gb,
+            a.ecr_storage_gb,
+            a.nat_processed_gb
         );
         Ok(Outcome::Ok)
     }

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::plan::{self, InitArgs, PLAN_FILE, step};
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::cli::{Global, Outcome, Project, RenderArgs, TreeArgs};
 use crate::config::Config;
 
 #[derive(Args, Debug)]
@@ -28,7 +28,7 @@ pub struct DeployCmd {
     #[arg(value_name = "ENV")]
     pub env: String,
     #[command(flatten)]
-    pub args: RenderArgs,
+    pub args: TreeArgs,
     /// Apply the Terraform plan without asking (required to deploy a production environment unattended)
     #[arg(long)]
     pub yes: bool,
@@ -57,16 +57,31 @@ pub struct DeployCmd {
     #[arg(long, value_name = "CONTEXT")]
     pub kube_context: Option<String>,
     /// How long Helm waits for the release to become ready
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = helm_duration)]
     pub timeout: String,
     /// How long the smoke test retries `/health` before it counts as failed (seconds)
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub smoke_timeout: u64,
     /// CA certificates to put in the images
     #[arg(long, value_name = "FILE", default_value = "/etc/ssl/certs/ca-certificates.crt")]
     pub ca_bundle: PathBuf,
     #[command(flatten)]
     pub init: InitArgs,
+}
+
+/// A duration Helm takes (`90s`, `10m`, `1h`), at most a day.
+fn helm_duration(s: &str) -> Result<String, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let secs = match (n.parse::<u64>(), unit) {
+        (Ok(n), "s") => n,
+        (Ok(n), "m") => n * 60,
+        (Ok(n), "h") => n * 3600,
+        _ => return Err(format!("`{s}` is not a duration like `90s`, `10m` or `1h`")),
+    };
+    if !(1..=86_400).contains(&secs) {
+        return Err(format!("`{s}` must be between 1s and 24h"));
+    }
+    Ok(s.to_string())
 }
 
 /// One step of a deploy; `argv` ones are external commands run exactly as shown.
@@ -131,15 +146,14 @@ impl DeployCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        let mut args = self.args.clone();
-        args.envs = vec![self.env.clone()];
+        let args = self.args.for_env(&self.env);
         p.render_options(&cfg, &args)?;
         if self.skip_infra && self.skip_app {
             bail!("`--skip-infra` and `--skip-app` together leave nothing to deploy");
         }
         let deploy = self.plan_steps(&p, &cfg, &args)?;
         if self.dry_run {
-            print!("{}", deploy.show());
+            crate::out!("{}", deploy.show());
             return Ok(Outcome::Ok);
         }
         deploy.run(g, &p, &cfg, &args)
@@ -408,7 +422,7 @@ impl Deploy {
                 // init + plan + show, as `myhealthctl plan` does them.
                 Step::TerraformInit(_) => {
                     let summary = plan::plan(&self.tf_dir, &self.env, &self.init, false)?;
-                    print!("{}", plan::text(&summary));
+                    crate::out!("{}", plan::text(&summary));
                     applied = Some(summary);
                 }
                 Step::TerraformPlan(_) => {}
@@ -484,7 +498,7 @@ impl Deploy {
                 }
             }
         }
-        println!("deployed `{}`", self.env);
+        crate::outln!("deployed `{}`", self.env);
         Ok(Outcome::Ok)
     }
 

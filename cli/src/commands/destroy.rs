@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::plan::{self, DESTROY_PLAN_FILE};
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::cli::{Global, Outcome, Project, TreeArgs};
 
 #[derive(Args, Debug)]
 pub struct DestroyCmd {
@@ -16,7 +16,7 @@ pub struct DestroyCmd {
     #[arg(value_name = "ENV")]
     pub env: String,
     #[command(flatten)]
-    pub args: RenderArgs,
+    pub args: TreeArgs,
     /// Do not ask: destroy right after showing the plan
     #[arg(long)]
     pub yes: bool,
@@ -28,16 +28,15 @@ impl DestroyCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        let mut args = self.args;
-        args.envs = vec![self.env.clone()];
+        let args = self.args.for_env(&self.env);
         p.render_options(&cfg, &args)?;
         let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
         let summary = plan::plan(&dir, &self.env, &self.init, true)?;
         if summary.destroy + summary.replace == 0 {
-            println!("`{}` has nothing to destroy", self.env);
+            crate::outln!("`{}` has nothing to destroy", self.env);
             return Ok(Outcome::Ok);
         }
-        print!("{}", plan::text(&summary));
+        crate::out!("{}", plan::text(&summary));
         if !summary.stateful_losses.is_empty() {
             eprintln!(
                 "\nwarning: {} stateful resource(s) go with it; databases get a final snapshot only where the config keeps one",

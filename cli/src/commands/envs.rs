@@ -25,17 +25,20 @@ impl EnvsCmd {
         let envs: Vec<_> =
             cfg.environments.iter().filter(|e| self.envs.is_empty() || self.envs.contains(&e.name.value)).collect();
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&envs)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&envs)?);
             return Ok(Outcome::Ok);
         }
         for (i, e) in envs.iter().enumerate() {
             if i > 0 {
-                println!();
+                crate::outln!();
             }
-            println!("{}", e.name.value);
-            let row = |k: &str, v: String| println!("  {k:<14} {v}");
-            row("aws", format!("{} account {}", e.aws.region.value, e.aws.account_id.value));
-            row("state", format!("s3://{} ({})", e.terraform.state_bucket.value, e.terraform.state_region.value));
+            crate::outln!("{}", e.name.value);
+            let row = |k: &str, v: String| -> std::io::Result<()> {
+                use std::io::Write as _;
+                writeln!(std::io::stdout().lock(), "  {k:<14} {v}")
+            };
+            row("aws", format!("{} account {}", e.aws.region.value, e.aws.account_id.value))?;
+            row("state", format!("s3://{} ({})", e.terraform.state_bucket.value, e.terraform.state_region.value))?;
             let nat = serde_json::to_value(e.network.nat.value)?;
             row(
                 "network",
@@ -45,7 +48,7 @@ impl EnvsCmd {
                     e.network.az_count.value,
                     nat.as_str().unwrap_or_default()
                 ),
-            );
+            )?;
             row(
                 "eks",
                 format!(
@@ -55,7 +58,7 @@ impl EnvsCmd {
                     e.eks.endpoint_public_access.value,
                     e.eks.endpoint_private_access.value
                 ),
-            );
+            )?;
             for ng in &e.eks.node_groups {
                 let cap = if ng.capacity_type.value == CapacityType::Spot { "SPOT" } else { "ON_DEMAND" };
                 let types: Vec<_> = ng.instance_types.value.iter().map(|t| t.value.as_str()).collect();
@@ -68,7 +71,7 @@ impl EnvsCmd {
                         ng.desired_size.value,
                         ng.max_size.value
                     ),
-                );
+                )?;
             }
             row(
                 "rds",
@@ -79,9 +82,9 @@ impl EnvsCmd {
                     e.rds.multi_az.value,
                     e.rds.deletion_protection.value
                 ),
-            );
+            )?;
             let services: Vec<_> = e.services.iter().map(|s| s.name.value.as_str()).collect();
-            row("services", services.join(", "));
+            row("services", services.join(", "))?;
         }
         Ok(Outcome::Ok)
     }

@@ -34,7 +34,7 @@ impl GraphCmd {
             .ok_or_else(|| anyhow::anyhow!("environment `{}` renders no Terraform root", self.env))?;
         let graph = crate::graph::from_main_tf(&String::from_utf8_lossy(main));
         let title = format!("{} modules", self.env);
-        print!(
+        crate::out!(
             "{}",
             match self.format {
                 GraphFormat::Mermaid => graph.mermaid(&title),

@@ -29,7 +29,7 @@ impl InitCmd {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(&self.path, STARTER).with_context(|| format!("cannot write `{}`", self.path.display()))?;
-        println!(
+        crate::outln!(
             "wrote `{}`: set `aws.account_id` and `project.github`, then run `myhealthctl render`",
             self.path.display()
         );

@@ -18,6 +18,22 @@ pub mod validate;
 
 use crate::cli::{Cli, Command, Outcome};
 
+/// Whether the command prints JSON: then its errors are JSON too, on stdout.
+pub fn wants_json(c: &Command) -> bool {
+    use crate::commands::diff::Format;
+    match c {
+        Command::Validate(c) => c.json,
+        Command::Envs(c) => c.json,
+        Command::Cost(c) => c.json,
+        Command::Build(c) => c.json,
+        Command::Push(c) => c.json,
+        Command::Affected(c) => c.json,
+        Command::Plan(c) => c.json || c.format == Format::Json,
+        Command::Diff(c) => c.format == Format::Json,
+        _ => false,
+    }
+}
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let g = &cli.global;
     match cli.command {

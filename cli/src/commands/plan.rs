@@ -16,7 +16,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::diff::Format;
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::cli::{Global, Outcome, Project, TreeArgs};
 
 #[derive(Args, Debug)]
 pub struct PlanCmd {
@@ -24,7 +24,7 @@ pub struct PlanCmd {
     #[arg(value_name = "ENV")]
     pub env: String,
     #[command(flatten)]
-    pub args: RenderArgs,
+    pub args: TreeArgs,
     /// Output format of the summary
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -293,33 +293,30 @@ pub fn ask(question: &str) -> anyhow::Result<String> {
 pub const PLAN_FILE: &str = "myhealthctl.tfplan";
 
 impl PlanCmd {
+    /// Exit codes: usage, config and drift problems as every command (2, or 1
+    /// for drift); terraform's `-detailed-exitcode` meaning (0 no changes, 2
+    /// changes, 1 failed) once a plan ran.
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
-        let color = crate::cli::use_color(g.color);
-        match self.run_inner(g) {
-            Ok(o) => Ok(o),
-            Err(e) => {
-                crate::cli::print_error(&e, color);
-                Ok(Outcome::Failed)
-            }
-        }
-    }
-
-    fn run_inner(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        let mut args = self.args;
-        args.envs = vec![self.env.clone()];
+        let args = self.args.for_env(&self.env);
         p.render_options(&cfg, &args)?;
         if super::diff::DiffCmd::drift_gate(g, &args)? != Outcome::Ok {
             return Ok(Outcome::Differs);
         }
         let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
-        let summary = plan(&dir, &self.env, &self.init, false)?;
+        let summary = match plan(&dir, &self.env, &self.init, false) {
+            Ok(s) => s,
+            Err(e) => {
+                crate::cli::print_error(&e, crate::cli::use_color(g.color));
+                return Ok(Outcome::Failed);
+            }
+        };
         let format = if self.json { Format::Json } else { self.format };
         match format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-            Format::Markdown => print!("{}", markdown(&summary)),
-            Format::Text => print!("{}", text(&summary)),
+            Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary)?),
+            Format::Markdown => crate::out!("{}", markdown(&summary)),
+            Format::Text => crate::out!("{}", text(&summary)),
         }
         Ok(if summary.changes() { Outcome::Changes } else { Outcome::Ok })
     }

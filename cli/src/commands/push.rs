@@ -32,11 +32,11 @@ impl PushCmd {
         p.render_options(&cfg, &crate::cli::RenderArgs { envs: vec![self.env.clone()], ..Default::default() })?;
         let pushed = push(&p, &cfg, &self.env, &self.services, self.registry.as_deref())?;
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&pushed)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&pushed)?);
         } else {
             for x in &pushed {
                 let note = if x.already_present { " (already there)" } else { "" };
-                println!("{:<16} {}:{}@{}{note}", x.service, x.repository, x.tag, x.digest);
+                crate::outln!("{:<16} {}:{}@{}{note}", x.service, x.repository, x.tag, x.digest);
             }
         }
         Ok(Outcome::Ok)
@@ -52,6 +52,15 @@ pub fn push(
     registry: Option<&str>,
 ) -> anyhow::Result<Vec<Pushed>> {
     let e = cfg.env(env).context("no such environment")?;
+    let known = cfg.service_names();
+    for s in services {
+        if !known.contains(s) {
+            bail!(
+                "no service `{s}` in the config; services: {}",
+                known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
     let images = super::build::images_dir(&p.root);
     let built: Vec<crate::image::Built> = serde_json::from_slice(
         &std::fs::read(images.join("images.json")).context("no images built yet: run `myhealthctl build` first")?,

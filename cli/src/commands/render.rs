@@ -14,6 +14,9 @@ pub struct RenderCmd {
     /// Write nothing; exit 1 if the generated tree differs from a fresh render (same as `diff`)
     #[arg(long)]
     pub check: bool,
+    /// Also delete files in the generated tree that myhealthctl did not write (kept and reported otherwise)
+    #[arg(long, conflicts_with = "check")]
+    pub prune: bool,
 }
 
 impl RenderCmd {
@@ -34,14 +37,21 @@ impl RenderCmd {
         let existing = outputs.read()?;
         let next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());
         let changes = compare(&existing, &next);
-        let count = |k| changes.iter().filter(|c| c.kind == k).count();
+        let foreign = crate::tree::foreign_files(&out, &next)?;
+        let count = |k| {
+            changes
+                .iter()
+                .filter(|c| c.kind == k && (k != Kind::Removed || !foreign.contains(&c.path.to_string()) || self.prune))
+                .count()
+        };
         let rel = |d: &std::path::Path| d.strip_prefix(&p.root).unwrap_or(d).display().to_string();
         let (shown, are) = match &outputs.workflows {
             Some(w) => (format!("`{}/` and `{}/`", rel(&out), rel(w)), "are"),
             None => (format!("`{}/`", rel(&out)), "is"),
         };
-        if changes.is_empty() {
-            println!(
+        if (foreign.is_empty() || !self.prune) && changes.iter().all(|c| foreign.contains(&c.path.to_string())) {
+            report_foreign(&rel(&out), &foreign, false);
+            crate::outln!(
                 "{shown} {are} up to date: {} files for {}",
                 next.len(),
                 env_list(&opts.only_envs, &cfg.env_names())
@@ -56,9 +66,24 @@ impl RenderCmd {
             count(Kind::Changed),
             count(Kind::Removed),
         );
-        outputs.write(next)?;
-        println!("{summary}");
+        let unowned = outputs.write(next, self.prune)?;
+        report_foreign(&rel(&out), &unowned.kept, false);
+        report_foreign(&rel(&out), &unowned.pruned, true);
+        crate::outln!("{summary}");
         Ok(Outcome::Ok)
+    }
+}
+
+/// Files in the generated tree myhealthctl did not write, named one by one.
+fn report_foreign(dir: &str, paths: &[String], pruned: bool) {
+    for path in paths {
+        if pruned {
+            eprintln!("removed `{dir}/{path}`: myhealthctl did not write it (`--prune`)");
+        } else {
+            eprintln!(
+                "warning: `{dir}/{path}` was not written by myhealthctl: left in place (delete it, or `render --prune`)"
+            );
+        }
     }
 }
 

@@ -27,8 +27,8 @@ pub struct SchemaCmd {
 impl SchemaCmd {
     pub fn run(self) -> anyhow::Result<Outcome> {
         match self.format {
-            SchemaFormat::Json => println!("{}", schema_json()),
-            SchemaFormat::Markdown => print!("{}", markdown()),
+            SchemaFormat::Json => crate::outln!("{}", schema_json()),
+            SchemaFormat::Markdown => crate::out!("{}", markdown()),
         }
         Ok(Outcome::Ok)
     }

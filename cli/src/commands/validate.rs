@@ -20,24 +20,15 @@ pub struct ValidateCmd {
 impl ValidateCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = match p.load() {
-            Ok(c) => c,
-            Err(e) => {
-                if self.json {
-                    if let Some(r) = e.downcast_ref::<Report>() {
-                        println!("{}", serde_json::to_string_pretty(&report_json(r))?);
-                    }
-                }
-                return Err(e);
-            }
-        };
+        // With `--json`, a refused config is printed as JSON by the caller (`cli::run`).
+        let cfg = p.load()?;
         let args = RenderArgs { templates: self.templates, ..RenderArgs::default() };
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
         let names = cfg.env_names();
         if self.json {
             let warnings = cfg.warnings.as_ref().map(|w| report_json(w)["problems"].clone()).unwrap_or(json!([]));
-            println!(
+            crate::outln!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
                     "valid": true, "config": p.display, "environments": names, "files": tree.len(), "warnings": warnings,
@@ -48,7 +39,7 @@ impl ValidateCmd {
                 eprint!("{}", w.render(p.color));
             }
             let word = if names.len() == 1 { "environment" } else { "environments" };
-            println!(
+            crate::outln!(
                 "`{}` is valid: {} {word} ({}), {} files to render",
                 p.display,
                 names.len(),
@@ -71,7 +62,9 @@ pub fn report_json(r: &Report) -> serde_json::Value {
                 crate::diagnostics::Severity::Error => "error",
                 crate::diagnostics::Severity::Warning => "warning",
             };
-            json!({ "severity": severity, "message": d.message, "file": r.source.name, "line": line, "column": column, "key": d.key, "help": d.help })
+            let m = crate::config::doc::mask_credentials;
+            json!({ "severity": severity, "message": m(&d.message), "file": r.source.name, "line": line, "column": column,
+                    "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m) })
         })
         .collect();
     json!({ "valid": false, "config": r.source.name, "problems": problems })

@@ -82,6 +82,16 @@ fn descend(v: &DeValue<'_>, offset: usize, path: &mut Vec<String>) -> bool {
                     return true;
                 }
             }
+            // `[[array.of.tables]]` items, like header tables, have spans
+            // that do not cover their keys: look inside each.
+            for (i, item) in a.iter().enumerate() {
+                let before = path.len();
+                path.push(i.to_string());
+                if descend(item.get_ref(), offset, path) {
+                    return true;
+                }
+                path.truncate(before);
+            }
             false
         }
         _ => false,
@@ -212,34 +222,194 @@ fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) 
         .help(help)
 }
 
+// ---------------------------------------------------------- control characters
+
+/// Keys whose values are scripts: newlines and tabs belong there, nothing else does.
+fn is_script(path: &[String]) -> bool {
+    path.len() >= 2 && path[path.len() - 1] == "run" && path.iter().any(|p| p == "extra_jobs")
+}
+
+/// Control characters, and the Unicode line and paragraph separators YAML
+/// also breaks lines at.
+fn control(s: &str, script: bool) -> Option<char> {
+    s.chars()
+        .find(|c| (c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) && !(script && (*c == '\n' || *c == '\t')))
+}
+
+/// Refuse control characters in every key and string value (a newline in a
+/// runner label, a carriage return in a script, NUL or ESC in a taint: each
+/// would become structure or terminal control in some generated file).
+pub fn scan_control_chars(doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
+    fn table(t: &DeTable<'_>, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+        for (k, v) in t.iter() {
+            if let Some(c) = control(k.get_ref(), false) {
+                out.push(found(c, path, k.get_ref(), k.span()));
+            }
+            path.push(k.get_ref().to_string());
+            value(v, path, out);
+            path.pop();
+        }
+    }
+    fn value(v: &Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+        match v.get_ref() {
+            DeValue::Table(t) => table(t, path, out),
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    path.push(i.to_string());
+                    value(item, path, out);
+                    path.pop();
+                }
+            }
+            DeValue::String(s) => {
+                if let Some(c) = control(s, is_script(path)) {
+                    let key = path.last().cloned().unwrap_or_default();
+                    let parent = path[..path.len().saturating_sub(1)].to_vec();
+                    out.push(found(c, &parent, &key, v.span()));
+                }
+            }
+            _ => {}
+        }
+    }
+    fn found(c: char, parent: &[String], key: &str, span: super::span::Span) -> Diagnostic {
+        let mut full = parent.to_vec();
+        full.push(key.to_string());
+        let what = match c {
+            '\n' => "a newline".to_string(),
+            '\r' => "a carriage return".to_string(),
+            '\u{2028}' | '\u{2029}' => format!("the line separator U+{:04X}", c as u32),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        Diagnostic::error(format!("`{}` contains {what}", key.escape_debug()))
+            .at(Some(span))
+            .key(full.join(".").escape_debug().to_string())
+            .label("control character")
+            .help("remove it: values are single lines of text (only a job's `run` script may span lines, with `\\n` and tabs)")
+    }
+    let mut path = Vec::new();
+    table(doc.root.get_ref(), &mut path, out);
+}
+
 // ---------------------------------------------------------- literal credentials
 
 struct Detector {
     what: &'static str,
     re: Regex,
+    /// A further test of the match (entropy, character classes), if any.
+    check: Option<fn(&str) -> bool>,
+}
+
+/// Forty characters of base64 with upper and lower case letters and digits:
+/// the shape of an AWS secret access key (not a git SHA: those are lowercase hex).
+fn aws_secret_shape(m: &str) -> bool {
+    // A run of base64 characters, once the slashes of a URL around it are gone.
+    let m = m.trim_matches('/');
+    if m.len() != 40 {
+        return false;
+    }
+    let has = |f: fn(&u8) -> bool| m.as_bytes().iter().any(f);
+    has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit) && shannon(m) >= 4.0
+}
+
+fn shannon(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts.iter().filter(|c| **c > 0).map(|c| f64::from(*c) / n).map(|p| -p * p.log2()).sum()
 }
 
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
     D.get_or_init(|| {
-        let d = |what, re: &str| Detector { what, re: Regex::new(re).expect("valid detector regex") };
+        let d = |what, re: &str| Detector { what, re: Regex::new(re).expect("valid detector regex"), check: None };
         vec![
             d("an AWS access key id", r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b"),
-            d("a PEM private key", r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----"),
+            Detector {
+                what: "an AWS secret access key",
+                re: Regex::new(r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40,})(?:$|[^A-Za-z0-9/+=])").expect("valid"),
+                check: Some(aws_secret_shape),
+            },
+            // The whole key, to its END line (or, without one, the rest of its string or line).
+            d(
+                "a private key",
+                r#"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[^"\n]*)"#,
+            ),
             d("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-            d("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
+            d("a GitHub token", r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})\b"),
+            d("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+            d("a Stripe key", r"\b(sk|rk)_(live|test)_[A-Za-z0-9]{16,}"),
+            d("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
+            d("a bearer token", r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}=*"),
+            d("a password in a URL", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@'\x22]+:[^\s/@'\x22]+@"),
         ]
     })
 }
 
-/// What kind of credential `value` looks like, if any.
-pub fn credential_kind(value: &str) -> Option<&'static str> {
-    detectors().iter().find(|d| d.re.is_match(value)).map(|d| d.what)
+/// Every credential-shaped stretch of `text`: (what, byte span).
+pub fn find_credentials(text: &str) -> Vec<(&'static str, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    for d in detectors() {
+        for c in d.re.captures_iter(text) {
+            let m = c.get(1).filter(|_| d.check.is_some()).or_else(|| c.get(0)).expect("a match");
+            if d.check.is_none_or(|f| f(m.as_str())) {
+                out.push((d.what, m.range()));
+            }
+        }
+    }
+    out.sort_by_key(|(_, r)| r.start);
+    out
 }
 
-/// Text that looks like a credential, for redacting outputs.
-pub fn credential_regexes() -> impl Iterator<Item = &'static Regex> {
-    detectors().iter().map(|d| &d.re)
+/// What kind of credential `value` looks like, if any.
+pub fn credential_kind(value: &str) -> Option<&'static str> {
+    find_credentials(value).first().map(|(what, _)| *what)
+}
+
+/// Replace every credential-shaped stretch of `text` with `*` (same length,
+/// so positions in diagnostics still point at the right column).
+pub fn mask_credentials(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for (_, r) in find_credentials(text) {
+        for b in &mut bytes[r] {
+            if !b.is_ascii_whitespace() && *b != b'"' {
+                *b = b'*';
+            }
+        }
+    }
+    // Only ASCII bytes of matches were replaced by ASCII: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+}
+
+/// Refuse credentials anywhere in the raw text — keys, values, comments, and
+/// in files that are not even TOML — before anything parses and could quote
+/// them back (a parse error quotes the text it stumbled on).
+pub fn scan_raw(text: &str) -> Vec<Diagnostic> {
+    let hint = "store it in AWS Secrets Manager and reference it by name, e.g. `[defaults.secrets]` or a service's `secret_env = { VAR = \"myhealth/...\" }`";
+    let found = find_credentials(text);
+    if found.is_empty() {
+        return Vec::new();
+    }
+    // Where it is, when the text parses (key paths never hold the credential's text).
+    let doc = Doc::parse(text).ok();
+    found
+        .into_iter()
+        .map(|(what, span)| {
+            let key = doc.as_ref().map(|d| d.path_at(span.start)).filter(|k| !k.is_empty());
+            let d = match &key {
+                Some(k) => {
+                    let name = k.rsplit('.').find(|p| p.parse::<usize>().is_err()).unwrap_or(k);
+                    Diagnostic::error(format!(
+                        "`{}` holds {what}: credentials never go in `myhealth.toml`",
+                        mask_credentials(name)
+                    ))
+                    .key(mask_credentials(k))
+                }
+                None => Diagnostic::error(format!("this holds {what}: credentials never go in `myhealth.toml`")),
+            };
+            d.at(Some(span)).label("literal credential").help(format!("revoke it, then {hint}")).redacted()
+        })
+        .collect()
 }
 
 fn credential_key(key: &str) -> bool {

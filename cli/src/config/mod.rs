@@ -104,6 +104,12 @@ fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option<Config> {
+    // Credentials first, on the raw text: nothing below may quote one back.
+    let found = doc::scan_raw(text);
+    if !found.is_empty() {
+        diags.extend(found);
+        return None;
+    }
     let doc = match doc::Doc::parse(text) {
         Ok(d) => d,
         Err(e) => {
@@ -112,6 +118,7 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
         }
     };
     doc::scan_credentials(&doc, diags);
+    doc::scan_control_chars(&doc, diags);
     doc::unknown_keys(&doc, schema(), diags);
     if !diags.is_empty() {
         return None;

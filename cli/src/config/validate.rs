@@ -351,6 +351,25 @@ fn aws(c: &mut Ctx<'_, '_>) {
     }
 }
 
+/// The table of each region's zones (`cli/assets/availability-zones.toml`): its date, region → letters.
+fn zone_table() -> &'static (String, BTreeMap<String, String>) {
+    static T: OnceLock<(String, BTreeMap<String, String>)> = OnceLock::new();
+    T.get_or_init(|| {
+        #[derive(serde::Deserialize)]
+        struct Table {
+            as_of: String,
+            regions: BTreeMap<String, String>,
+        }
+        let t: Table = toml::from_str(include_str!("../../assets/availability-zones.toml")).expect("zone table parses");
+        (t.as_of, t.regions)
+    })
+}
+
+/// The zone letters of `region`, if the table knows it.
+pub fn zone_letters(region: &str) -> Option<&'static str> {
+    zone_table().1.get(region).map(String::as_str)
+}
+
 fn retention(c: &mut Ctx<'_, '_>, sp: &Sp<u32>, key: &str) {
     if !LOG_RETENTION_DAYS.contains(&sp.value) {
         let near = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(sp.value)).copied().unwrap_or(30);
@@ -412,16 +431,24 @@ fn network(c: &mut Ctx<'_, '_>) {
         );
     }
     let region = c.env.aws.region.value.clone();
+    let letters = zone_letters(&region);
     for (i, z) in n.azs.value.iter().enumerate() {
-        let ok =
-            z.value.strip_prefix(&region).is_some_and(|s| s.len() == 1 && s.bytes().all(|b| b.is_ascii_lowercase()));
+        let suffix = z.value.strip_prefix(&region).filter(|s| s.len() == 1);
+        let ok = match (suffix, letters) {
+            (Some(s), Some(known)) => known.contains(s),
+            (Some(s), None) => s.bytes().all(|b| b.is_ascii_lowercase()),
+            (None, _) => false,
+        };
         if !ok {
-            c.err(
-                z,
-                "network.azs",
-                format!("`{}` is not an availability zone of `{region}`", z.value),
-                format!("zones of `{region}` are named like `{region}a`"),
-            );
+            let help = match letters {
+                Some(known) => format!(
+                    "zones of `{region}`: {} (as of {})",
+                    known.chars().map(|l| format!("`{region}{l}`")).collect::<Vec<_>>().join(", "),
+                    zone_table().0
+                ),
+                None => format!("zones of `{region}` are named like `{region}a`"),
+            };
+            c.err(z, "network.azs", format!("`{}` is not an availability zone of `{region}`", z.value), help);
         } else if n.azs.value[..i].iter().any(|o| o.value == z.value) {
             c.err(
                 z,
@@ -887,18 +914,60 @@ fn other(c: &mut Ctx<'_, '_>) {
         );
     }
     let wd = &e.ci.workflows_dir;
-    if wd.value.starts_with('/') || wd.value.split('/').any(|p| p == "..") || wd.value.is_empty() {
+    let parts: Vec<&str> = wd.value.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    static PATH: OnceLock<Regex> = OnceLock::new();
+    let plain = re(&PATH, r"^[A-Za-z0-9._/-]+$").is_match(&wd.value);
+    if !plain || wd.value.starts_with('/') || parts.contains(&"..") || parts.is_empty() {
         c.err(
             wd,
             "ci.workflows_dir",
             format!("`{}` must be a relative path inside the project", wd.value),
             "e.g. `.github/workflows`",
         );
+    } else if parts.contains(&".git") {
+        c.err(
+            wd,
+            "ci.workflows_dir",
+            format!("`{}` is inside `.git`", wd.value),
+            "git's own directory is no place for workflows (a hook written there would run on every commit); use `.github/workflows`",
+        );
+    } else if parts[0] == "generated" {
+        c.err(
+            wd,
+            "ci.workflows_dir",
+            format!("`{}` is inside `generated/`", wd.value),
+            "`generated/` is replaced as a whole on every render; use `.github/workflows`",
+        );
     }
-    if e.ci.runs_on.value.trim().is_empty() {
-        c.err(&e.ci.runs_on, "ci.runs_on", "`runs_on` is empty".into(), "name a runner label, e.g. `ubuntu-24.04`");
+    static LABEL: OnceLock<Regex> = OnceLock::new();
+    if !re(&LABEL, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$").is_match(&e.ci.runs_on.value) {
+        c.err(
+            &e.ci.runs_on,
+            "ci.runs_on",
+            format!("`{}` is not a runner label", e.ci.runs_on.value.escape_debug()),
+            "name one runner label: letters, digits, `.`, `_` and `-`, e.g. `ubuntu-24.04`",
+        );
+    }
+    if !git_ref(&e.argocd.target_revision.value) {
+        c.err(
+            &e.argocd.target_revision,
+            "argocd.target_revision",
+            format!("`{}` is not a git branch, tag or commit", e.argocd.target_revision.value.escape_debug()),
+            "name a branch or tag (letters, digits, `.`, `_`, `-`, `/`), e.g. `main`, or a commit's full SHA",
+        );
     }
     ci_jobs(c);
+}
+
+/// A ref name git accepts (`git check-ref-format`, the parts that matter here), or a full commit SHA.
+fn git_ref(s: &str) -> bool {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}$").is_match(s)
+        && !s.contains("..")
+        && !s.contains("//")
+        && !s.ends_with('/')
+        && !s.ends_with(".lock")
+        && !s.ends_with('.')
 }
 
 /// Jobs of `ci.yml` the generator writes itself; extra jobs may need them.
@@ -951,6 +1020,44 @@ fn ci_jobs(c: &mut Ctx<'_, '_>) {
                     },
                     format!("jobs: {}", all.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")),
                 );
+            }
+        }
+    }
+    // GitHub refuses a workflow whose jobs need each other in a circle.
+    let needs = |id: &str| -> Vec<String> {
+        jobs.iter()
+            .find(|j| j.id.value == id)
+            .map(|j| j.needs.iter().map(|n| n.value.clone()).collect())
+            .unwrap_or_default()
+    };
+    for j in jobs {
+        // A path from one of `j`'s needs back to `j` is a cycle through `j`.
+        let mut stack: Vec<(String, Vec<String>)> =
+            j.needs.iter().map(|n| (n.value.clone(), vec![j.id.value.clone()])).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            if at == j.id.value && path.len() > 1 {
+                let mut cycle = path.clone();
+                cycle.push(at);
+                let first = j.needs.iter().find(|n| n.value == path[1]).unwrap_or(&j.needs[0]);
+                c.err(
+                    first,
+                    &format!("ci.extra_jobs.{}.needs", j.id.value),
+                    format!(
+                        "jobs need each other in a circle: {}",
+                        cycle.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" → ")
+                    ),
+                    "GitHub refuses such a workflow: drop one of the `needs`",
+                );
+                return;
+            }
+            if !seen.insert(at.clone()) {
+                continue;
+            }
+            for n in needs(&at) {
+                let mut p = path.clone();
+                p.push(at.clone());
+                stack.push((n, p));
             }
         }
     }
@@ -1176,6 +1283,31 @@ fn cross_environment(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         } else {
             seen.insert(key, e.name.value.clone());
+        }
+    }
+    // The workflows are one set for the project: a per-environment value of a
+    // project-wide CI key would be silently ignored, so it is refused.
+    for e in &cfg.environments {
+        let ci = &e.ci;
+        let spans: Vec<(&str, Option<super::span::Span>)> = vec![
+            ("workflows_dir", ci.workflows_dir.span.clone()),
+            ("pin_actions", ci.pin_actions.span.clone()),
+            ("runs_on", ci.runs_on.span.clone()),
+        ]
+        .into_iter()
+        .chain(ci.extra_jobs.iter().map(|j| ("extra_jobs", j.id.span.clone())))
+        .collect();
+        for (key, span) in spans {
+            let Some(span) = span else { continue };
+            if doc.path_at(span.start).starts_with("environments.") {
+                out.push(
+                    Diagnostic::error(format!("`ci.{key}` is project-wide: it cannot differ in `{}`", e.name.value))
+                        .at(Some(span.clone()))
+                        .key(doc.path_at(span.start))
+                        .label(format!("set in `[environments.{}]`", e.name.value))
+                        .help("set it in `[defaults.ci]`; only `require_approval` is per environment"),
+                );
+            }
         }
     }
 }

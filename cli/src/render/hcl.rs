@@ -54,6 +54,8 @@ pub fn string(s: &str) -> String {
                 out.push(c);
                 out.push(c);
             }
+            // Validation refuses control characters; should one arrive, it is escaped, never raw.
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
