@@ -15,6 +15,7 @@ use axum::Router;
 use clap::Parser;
 use myhealth_common::db::DbArgs;
 use sqlx::PgPool;
+use axum::extract::DefaultBodyLimit;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -52,6 +53,8 @@ pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, max_body
         .merge(sync::router())
         .with_state(state.clone())
         .merge(myhealth_common::health::router(state.pool, metrics))
+        // axum's own 2 MiB default would answer 413 first, whatever MAX_BODY_BYTES says.
+        .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(max_body));
     myhealth_common::http::standard(routes, Duration::from_secs(30))
 }
