@@ -1052,11 +1052,12 @@ async fn store_heart_rate(c: &mut sqlx::PgConnection, h: &[HeartRateSample]) -> 
     // CronJob forbids concurrent runs), the loser fails on the primary
     // key, rolls back whole, and is answered 409 to retry.
     let (first, last) = (ts[0], ts[ts.len() - 1]);
-    let stored: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM heart_rate_samples WHERE ts BETWEEN $1 AND $2)")
-        .bind(first)
-        .bind(last)
-        .fetch_one(&mut *c)
-        .await?;
+    let stored: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM heart_rate_samples WHERE ts BETWEEN $1 AND $2)")
+            .bind(first)
+            .bind(last)
+            .fetch_one(&mut *c)
+            .await?;
     let upsert = if stored {
         " ON CONFLICT (ts, source) DO UPDATE SET bpm = EXCLUDED.bpm WHERE heart_rate_samples.bpm IS DISTINCT FROM EXCLUDED.bpm"
     } else {
@@ -1106,7 +1107,8 @@ mod tests {
 
     #[test]
     fn rejects_a_day_twice_but_not_two_periods_of_a_day() {
-        let body = json!({ "daily_readiness": [{ "id": "a", "day": "2026-11-01" }, { "id": "b", "day": "2026-11-01" }] });
+        let body =
+            json!({ "daily_readiness": [{ "id": "a", "day": "2026-11-01" }, { "id": "b", "day": "2026-11-01" }] });
         let body = body.to_string();
         let p = parse(body.as_bytes()).unwrap();
         assert_eq!(validate(&p).unwrap_err().to_string(), "daily_readiness: day 2026-11-01 appears twice in the batch");

@@ -12,10 +12,10 @@ pub mod sync;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use clap::Parser;
 use myhealth_common::db::DbArgs;
 use sqlx::PgPool;
-use axum::extract::DefaultBodyLimit;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

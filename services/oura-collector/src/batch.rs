@@ -106,7 +106,10 @@ impl Batch {
                 }
                 Err(IngestError::TooLarge) if n > 1 => {
                     self.max_bytes = (size / 2).max(2 * FRAMING);
-                    tracing::warn!(max_bytes = self.max_bytes, "the data-processor's body limit is lower: smaller batches");
+                    tracing::warn!(
+                        max_bytes = self.max_bytes,
+                        "the data-processor's body limit is lower: smaller batches"
+                    );
                 }
                 Err(IngestError::TooLarge) => {
                     let i = docs[0].0;

@@ -182,8 +182,7 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     };
     let states = processor.sync_states().await?;
     let mut client =
-        oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry, clock.clone())
-            .await?;
+        oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry, clock.clone()).await?;
 
     let today = clock.now().date_naive();
     let legacy = states.get(collections::LEGACY_STREAM).copied();

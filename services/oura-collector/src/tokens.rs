@@ -48,7 +48,11 @@ impl Store {
 /// Parse what a store holds: the JSON token set, or a bare refresh token
 /// (what an operator pastes first).
 fn parse(text: &str) -> TokenSet {
-    serde_json::from_str(text).unwrap_or(TokenSet { refresh_token: text.trim().to_string(), access_token: None, expires_at: None })
+    serde_json::from_str(text).unwrap_or(TokenSet {
+        refresh_token: text.trim().to_string(),
+        access_token: None,
+        expires_at: None,
+    })
 }
 
 /// An AWS Secrets Manager secret; each save is a new version (`AWSCURRENT`).
