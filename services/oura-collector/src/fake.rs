@@ -10,7 +10,7 @@
 //!   documents, today's `daily_activity` growing through the day, heart rate,
 //!   workouts, sessions, SpO2, stress, resilience, cardiovascular age,
 //!   VO2max; nulls where the schema allows them (a day the ring was hardly
-//!   worn, rest and deleted periods);
+//!   worn, rest and deleted periods); some nights synced only two days late;
 //! - `start_date`/`end_date` (date or date-time) compared with each
 //!   document's own timestamp — a sleep period's bedtime start, a daily
 //!   document's `timestamp` (`DAYT00:00:00+00:00` for daily_sleep and
@@ -91,6 +91,8 @@ pub struct Oura {
     /// The current access token has expired (the next call gets 401).
     pub expired: bool,
     pub page_size: usize,
+    /// Heart-rate samples per page (Oura serves them in larger pages).
+    pub heart_rate_page_size: usize,
     /// Requests per window per token, and the window.
     pub rate_limit: Option<(u32, Duration)>,
     window: Option<(DateTime<Utc>, u32)>,
@@ -114,6 +116,7 @@ impl Oura {
             down: false,
             expired: false,
             page_size: 50,
+            heart_rate_page_size: 1000,
             rate_limit: Some((5000, Duration::minutes(5))),
             window: None,
             days: BTreeMap::new(),
@@ -308,8 +311,9 @@ async fn collection(
             None => return validation_error("next_token", "Invalid next_token", t),
         },
     };
-    let page: Vec<Value> = docs.iter().skip(offset).take(o.page_size).cloned().collect();
-    let next = (offset + o.page_size < docs.len()).then(|| format!("page-{}", offset + o.page_size));
+    let size = if name == "heartrate" { o.heart_rate_page_size } else { o.page_size };
+    let page: Vec<Value> = docs.iter().skip(offset).take(size).cloned().collect();
+    let next = (offset + size < docs.len()).then(|| format!("page-{}", offset + size));
     Json(json!({ "data": page, "next_token": next })).into_response()
 }
 
@@ -381,7 +385,10 @@ impl Day {
         // The night that ends this morning (bedtime the evening before).
         let bed = local(day - Days::new(1), 22, 30) + Duration::minutes(p(1, 100) as i64);
         let wake = bed + Duration::minutes(400 + p(2, 120) as i64);
-        let night_ready = wake + Duration::minutes(15);
+        // Most nights reach Oura minutes after waking; some only when the ring
+        // syncs two days later (the reason the collector re-fetches recent days).
+        let late = ix % 4 == 2;
+        let night_ready = wake + Duration::minutes(15) + if late { Duration::hours(45) } else { Duration::zero() };
         let in_bed = (wake - bed).num_seconds();
         if !sparse {
             let total = in_bed - 1800 - p(3, 1200) as i64;

@@ -133,6 +133,8 @@ struct Job {
     state: Option<NaiveDate>,
     seen: HashSet<String>,
     documents: usize,
+    /// Chunks fetched in this run.
+    fetched: usize,
     failure: Option<(&'static str, String)>,
     /// Refused 401 before the access token was proven: retried after the others.
     deferred: bool,
@@ -201,6 +203,7 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
                 state: states.get(c.stream).copied(),
                 seen: HashSet::new(),
                 documents: 0,
+                fetched: 0,
                 failure: None,
                 deferred: false,
             }
@@ -249,8 +252,12 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
                     Ok(docs) => {
                         let j = &mut jobs[i];
                         j.chunks.pop_front();
+                        j.fetched += 1;
+                        // Touching chunks can both hold a document on their boundary:
+                        // keyed only when there is more than one chunk (a key costs a parse).
+                        let chunked = !j.seen.is_empty() || !j.chunks.is_empty();
                         for d in docs {
-                            if j.seen.insert(batch::key(j.c, &d)) {
+                            if !chunked || j.seen.insert(batch::key(j.c, &d)) {
                                 j.documents += 1;
                                 batch.push(i, j.c.name, d);
                             }
@@ -301,7 +308,8 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     let failed = jobs.iter().filter(|j| j.failure.is_some()).count();
     let outcome = if failed == 0 {
         Outcome::Ok
-    } else if fatal.is_some() && jobs.iter().all(|j| j.documents == 0) || failed == jobs.len() {
+    } else if jobs.iter().all(|j| j.fetched == 0 || j.failure.as_ref().is_some_and(|f| f.0 == "invalid")) {
+        // Nothing of this run reached the processor.
         Outcome::Failed
     } else {
         Outcome::Partial
