@@ -276,7 +276,8 @@ async fn a_stored_value_is_never_replaced_by_less() {
             .status(),
         200
     );
-    let row: (i16, Option<i16>, Option<i32>, Option<i32>, Option<f32>, Option<i16>) = sqlx::query_as(
+    type Night = (i16, Option<i16>, Option<i32>, Option<i32>, Option<f32>, Option<i16>);
+    let row: Night = sqlx::query_as(
         "SELECT score, contributor_deep_sleep, total_sleep_seconds, deep_sleep_seconds, average_hrv, lowest_heart_rate FROM sleep_metrics WHERE day = '2026-11-01'",
     )
     .fetch_one(&s.pool)

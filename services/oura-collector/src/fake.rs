@@ -148,7 +148,7 @@ impl Oura {
             day.visible(collection, now, start, end, &mut out);
             d = d + Days::new(1);
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by_key(|a| a.0);
         out.into_iter().map(|(_, v)| v).collect()
     }
 
@@ -651,12 +651,12 @@ impl Day {
                 out.push((d.filter_at, d.body.clone()));
             }
         }
-        if collection == "daily_activity" {
-            if let Some((from, until, full)) = &self.activity {
-                if *from <= now && within(from) {
-                    out.push((*from, grown(full, *from, *until, now)));
-                }
-            }
+        if collection == "daily_activity"
+            && let Some((from, until, full)) = &self.activity
+            && *from <= now
+            && within(from)
+        {
+            out.push((*from, grown(full, *from, *until, now)));
         }
     }
 }

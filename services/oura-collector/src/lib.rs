@@ -263,11 +263,11 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
                             }
                         }
                         batch.advance(i, chunk.synced_through);
-                        if batch.full() {
-                            if let Err(e) = batch.flush(&processor, &mut jobs).await {
-                                fatal = Some(format!("{e:#}"));
-                                break 'turns;
-                            }
+                        if batch.full()
+                            && let Err(e) = batch.flush(&processor, &mut jobs).await
+                        {
+                            fatal = Some(format!("{e:#}"));
+                            break 'turns;
                         }
                     }
                     Err(FetchError::Unauthorized) => jobs[i].deferred = true,
@@ -289,10 +289,10 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
             }
         }
     }
-    if fatal.is_none() {
-        if let Err(e) = batch.flush(&processor, &mut jobs).await {
-            fatal = Some(format!("{e:#}"));
-        }
+    if fatal.is_none()
+        && let Err(e) = batch.flush(&processor, &mut jobs).await
+    {
+        fatal = Some(format!("{e:#}"));
     }
     if let Some(e) = &fatal {
         tracing::error!(error = %e, "the run cannot go on");

@@ -182,13 +182,15 @@ async fn batches_fit_the_processors_body_limit_and_the_old_stream_is_honoured() 
     let report = w.run(&s).await;
     assert_eq!(report.outcome, Outcome::Ok, "{report:#?}");
     // The five collections the old stream covered resumed from it; the new ones started FIRST_RUN_DAYS back.
-    let f = w.fake.lock().unwrap();
-    let first = |c: &str| -> NaiveDate {
-        f.queries.iter().find(|(n, _)| n == c).map(|(_, q)| q["start_date"].parse().unwrap()).unwrap()
+    let (daily_sleep, workout) = {
+        let f = w.fake.lock().unwrap();
+        let first = |c: &str| -> NaiveDate {
+            f.queries.iter().find(|(n, _)| n == c).map(|(_, q)| q["start_date"].parse().unwrap()).unwrap()
+        };
+        (first("daily_sleep"), first("workout"))
     };
-    assert_eq!(first("daily_sleep"), old - Days::new(3));
-    assert_eq!(first("workout"), w.now().date_naive() - Days::new(8));
-    drop(f);
+    assert_eq!(daily_sleep, old - Days::new(3));
+    assert_eq!(workout, w.now().date_naive() - Days::new(8));
     // Stored everything it asked for, in many small batches.
     let periods: i64 = w.count("sleep_periods").await;
     assert!(periods > 5);
