@@ -73,6 +73,7 @@ CREATE TABLE workouts (
     updated_at            TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX workouts_start ON workouts (start_datetime);
+CREATE INDEX workouts_day ON workouts (day);
 
 CREATE TABLE sessions (
     oura_id               TEXT PRIMARY KEY,
@@ -86,6 +87,7 @@ CREATE TABLE sessions (
     updated_at            TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX sessions_start ON sessions (start_datetime);
+CREATE INDEX sessions_day ON sessions (day);
 
 CREATE TABLE spo2_metrics (
     day                   DATE PRIMARY KEY,

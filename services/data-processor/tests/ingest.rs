@@ -293,6 +293,13 @@ async fn a_stored_value_is_never_replaced_by_less() {
     let spo2: Option<f32> =
         sqlx::query_scalar("SELECT spo2_average FROM spo2_metrics").fetch_one(&s.pool).await.unwrap();
     assert_eq!(spo2, Some(96.5));
+    // A document whose day moved to one with nothing stored yet: the plain
+    // insert of a "fresh" day meets its key, and the batch is stored again with upserts.
+    let moved = night("n1", "2026-11-05", "long_sleep", Some(26000));
+    assert_eq!(post(json!({ "sleep": [moved] })).await.unwrap().status(), 200);
+    let days: Vec<chrono::NaiveDate> =
+        sqlx::query_scalar("SELECT day FROM sleep_periods WHERE oura_id = 'n1'").fetch_all(&s.pool).await.unwrap();
+    assert_eq!(days, vec!["2026-11-05".parse::<chrono::NaiveDate>().unwrap()]);
 }
 
 /// MAX_BODY_BYTES is the limit: larger bodies are refused, smaller ones
