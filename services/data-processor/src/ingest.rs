@@ -692,6 +692,9 @@ struct Fresh {
     vo2_max_metrics: bool,
 }
 
+/// Documents of a table in one batch below which its statement simply upserts.
+const FRESH_CHECK_MIN: usize = 64;
+
 /// The statement without its ON CONFLICT clause when its table is fresh for the batch.
 fn upsert(sql: &'static str, fresh: bool) -> std::borrow::Cow<'static, str> {
     match sql.split_once("ON CONFLICT") {
@@ -705,6 +708,10 @@ fn upsert(sql: &'static str, fresh: bool) -> std::borrow::Cow<'static, str> {
 /// have moved, the insert fails on the key and the batch is stored again
 /// with upserts).
 async fn fresh_days(c: &mut sqlx::PgConnection, table: &str, days: &[NaiveDate]) -> Result<bool, AppError> {
+    // A few documents (a run's usual overlap) are not worth the extra round trip.
+    if days.len() < FRESH_CHECK_MIN {
+        return Ok(false);
+    }
     let (Some(lo), Some(hi)) = (days.iter().min(), days.iter().max()) else { return Ok(false) };
     let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE day BETWEEN $1 AND $2)");
     Ok(sqlx::query_scalar(&sql).bind(lo).bind(hi).fetch_one(&mut *c).await?)
@@ -763,7 +770,7 @@ async fn store_once(pool: &sqlx::PgPool, p: &Parsed<'_>, fast: bool) -> Result<(
     // A document twice in one batch (overlapping request windows) is one document.
     raws.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     raws.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    if fast && !raws.is_empty() {
+    if fast && raws.len() >= FRESH_CHECK_MIN {
         let kinds: Vec<&str> = {
             let mut k: Vec<&str> = raws.iter().map(|r| r.0).collect();
             k.dedup();

@@ -295,11 +295,20 @@ async fn a_stored_value_is_never_replaced_by_less() {
     assert_eq!(spo2, Some(96.5));
     // A document whose day moved to one with nothing stored yet: the plain
     // insert of a "fresh" day meets its key, and the batch is stored again with upserts.
-    let moved = night("n1", "2026-11-05", "long_sleep", Some(26000));
-    assert_eq!(post(json!({ "sleep": [moved] })).await.unwrap().status(), 200);
+    // (Large enough a batch for the plain-insert path: 70 nights of days nothing is stored for.)
+    let first: chrono::NaiveDate = "2026-08-01".parse().unwrap();
+    let mut nights: Vec<Value> = (1..70)
+        .map(|i| {
+            let day = (first + chrono::Days::new(i)).to_string();
+            night(&format!("m{i}"), &day, "long_sleep", Some(25000))
+        })
+        .collect();
+    nights.push(night("n1", "2026-08-01", "long_sleep", Some(26000)));
+    assert_eq!(post(json!({ "sleep": nights })).await.unwrap().status(), 200);
     let days: Vec<chrono::NaiveDate> =
         sqlx::query_scalar("SELECT day FROM sleep_periods WHERE oura_id = 'n1'").fetch_all(&s.pool).await.unwrap();
-    assert_eq!(days, vec!["2026-11-05".parse::<chrono::NaiveDate>().unwrap()]);
+    assert_eq!(days, vec![first]);
+    assert_eq!(count(&s.pool, "sleep_periods").await, 71);
 }
 
 /// MAX_BODY_BYTES is the limit: larger bodies are refused, smaller ones
