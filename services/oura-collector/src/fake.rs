@@ -136,6 +136,18 @@ impl Oura {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Vec<Value> {
+        let texts = self.documents_text(collection, now, start, end);
+        texts.iter().map(|t| serde_json::from_str(t).expect("the fake's own JSON")).collect()
+    }
+
+    /// The same, serialised (what a page is made of).
+    fn documents_text(
+        &mut self,
+        collection: &str,
+        now: DateTime<Utc>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<String> {
         let off = self.offset();
         // A document of day d is compared at an instant within d−2 ..= d+2 (UTC):
         // only those days can hold one in range.
@@ -303,7 +315,7 @@ async fn collection(
         return (StatusCode::BAD_REQUEST, Json(json!({ "detail": "The maximum range for heartrate is 30 days." })))
             .into_response();
     }
-    let docs = o.documents_in(&name, now, start, end);
+    let docs = o.documents_text(&name, now, start, end);
     let offset: usize = match q.get("next_token") {
         None => 0,
         Some(t) => match t.strip_prefix("page-").and_then(|n| n.parse().ok()) {
@@ -312,9 +324,11 @@ async fn collection(
         },
     };
     let size = if name == "heartrate" { o.heart_rate_page_size } else { o.page_size };
-    let page: Vec<Value> = docs.iter().skip(offset).take(size).cloned().collect();
+    let page: Vec<&str> = docs.iter().skip(offset).take(size).map(String::as_str).collect();
     let next = (offset + size < docs.len()).then(|| format!("page-{}", offset + size));
-    Json(json!({ "data": page, "next_token": next })).into_response()
+    // Assembled from the documents' text: serialising every page anew is most of a simulated run.
+    let body = format!("{{\"data\":[{}],\"next_token\":{}}}", page.join(","), json!(next));
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A deterministic pseudo-random number in 0..n for (seed, day, salt).
@@ -341,6 +355,8 @@ struct Doc {
 /// Everything of one day, generated once (final versions).
 struct Day {
     docs: Vec<Doc>,
+    /// Each document serialised once (pages are assembled from these).
+    texts: Vec<String>,
     /// daily_activity: appears at 04:00 local and grows until the day ends.
     activity: Option<(DateTime<Utc>, DateTime<Utc>, Value)>,
 }
@@ -634,7 +650,8 @@ impl Day {
             "score": if sparse { Value::Null } else { json!(60 + p(163, 40)) }, "sedentary_met_minutes": 10, "sedentary_time": 30000,
             "steps": steps, "target_calories": 500, "target_meters": 10000, "timestamp": ts(act_at, &off), "total_calories": 2000 + steps / 20
         });
-        Day { docs, activity: Some((act_at, local(day + Days::new(1), 0, 0), activity)) }
+        let texts = docs.iter().map(|d| d.body.to_string()).collect();
+        Day { docs, texts, activity: Some((act_at, local(day + Days::new(1), 0, 0), activity)) }
     }
 
     fn visible(
@@ -643,12 +660,12 @@ impl Day {
         now: DateTime<Utc>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-        out: &mut Vec<(DateTime<Utc>, Value)>,
+        out: &mut Vec<(DateTime<Utc>, String)>,
     ) {
         let within = |t: &DateTime<Utc>| *t >= start && *t <= end;
-        for d in &self.docs {
+        for (d, text) in self.docs.iter().zip(&self.texts) {
             if d.collection == collection && d.appears <= now && within(&d.filter_at) {
-                out.push((d.filter_at, d.body.clone()));
+                out.push((d.filter_at, text.clone()));
             }
         }
         if collection == "daily_activity"
@@ -656,7 +673,7 @@ impl Day {
             && *from <= now
             && within(from)
         {
-            out.push((*from, grown(full, *from, *until, now)));
+            out.push((*from, grown(full, *from, *until, now).to_string()));
         }
     }
 }
