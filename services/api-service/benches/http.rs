@@ -1,9 +1,9 @@
 //! api-service throughput and latency with `wrk` (Debian), against its own
 //! floor in the same run: `/health` of the same server (no auth, no
-//! database) versus `/api/v1/dashboard` (JWT check, rate limiter, one SQL
-//! statement over a year of data, JSON). The server runs in this (optimised)
-//! process on a throwaway PostgreSQL; rate limits are lifted so wrk measures
-//! the work, not the limiter's refusals.
+//! database), measured right before each route, versus every data route (JWT check, rate limiter, the response
+//! cache in front of the SQL over a year of data, JSON). The server runs in
+//! this (optimised) process on a throwaway PostgreSQL; rate limits are
+//! lifted so wrk measures the work, not the limiter's refusals.
 //!
 //! `cargo bench -p api-service --bench http` (needs `wrk` on PATH)
 
@@ -33,20 +33,40 @@ fn main() {
     )
     .unwrap();
 
-    let floor = wrk(&format!("http://{addr}/health"), None);
-    let dash = wrk(&format!("http://{addr}/api/v1/dashboard"), Some(&token));
-    let trend = wrk(&format!("http://{addr}/api/v1/trends/sleep_score?period=90d"), Some(&token));
-    for (what, r) in [("/health (floor)", &floor), ("/api/v1/dashboard", &dash), ("/api/v1/trends 90d", &trend)] {
+    let routes = [
+        "/api/v1/dashboard",
+        "/api/v1/sleep",
+        "/api/v1/activity",
+        "/api/v1/readiness",
+        "/api/v1/spo2",
+        "/api/v1/stress",
+        "/api/v1/resilience",
+        "/api/v1/cardiovascular_age",
+        "/api/v1/vo2_max",
+        "/api/v1/sleep/periods?limit=7",
+        "/api/v1/workouts",
+        "/api/v1/sessions",
+        "/api/v1/trends/sleep_score?period=90d",
+        "/api/v1/trends/steps?period=30d",
+        "/api/v1/trends/vo2_max?period=7d",
+    ];
+    // The machine is shared: each route is measured right after its own
+    // floor, so a load that comes and goes during the run moves both.
+    for route in routes {
+        let floor = wrk(&format!("http://{addr}/health"), None);
+        let r = wrk(&format!("http://{addr}{route}"), Some(&token));
         println!(
-            "{what:<22} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   {:>5.1} % of the floor",
+            "{route:<40} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   {:>5.1} % of the floor ({:.0} req/s, p99 {:.2} ms)",
             r.rps,
             r.p50_ms,
             r.p99_ms,
-            100.0 * r.rps / floor.rps
+            100.0 * r.rps / floor.rps,
+            floor.rps,
+            floor.p99_ms
         );
     }
     let metrics = Command::new("curl").args(["-s", &format!("http://{addr}/metrics")]).output().unwrap();
-    for l in String::from_utf8_lossy(&metrics.stdout).lines().filter(|l| l.starts_with("dashboard_cache_total")) {
+    for l in String::from_utf8_lossy(&metrics.stdout).lines().filter(|l| l.starts_with("response_cache_total")) {
         println!("{l}");
     }
     drop(pg);
@@ -79,6 +99,23 @@ async fn setup() -> (TempPostgres, std::net::SocketAddr) {
         .await
         .unwrap();
     }
+    // The other daily series, and the timed documents with their series.
+    for sql in [
+        "INSERT INTO spo2_metrics (day, spo2_average, breathing_disturbance_index) SELECT d::date, 95 + random() * 4, (random() * 20)::int FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO stress_metrics (day, stress_high_seconds, recovery_high_seconds, day_summary) SELECT d::date, (random() * 7200)::int, (random() * 7200)::int, 'normal' FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO resilience_metrics (day, level, sleep_recovery, daytime_recovery, stress) SELECT d::date, 'solid', random() * 100, random() * 100, random() * 100 FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO cardiovascular_age_metrics (day, vascular_age) SELECT d::date, 35 + (random() * 10)::int FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO vo2_max_metrics (day, vo2_max, measured_at) SELECT d::date, 40 + random() * 10, d FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO sleep_periods (oura_id, day, type, bedtime_start, bedtime_end, total_sleep_seconds, heart_rate, hrv)
+         SELECT 'n' || d::date, d::date, 'long_sleep', d - interval '8 hours', d, 27000,
+                jsonb_build_object('interval', 300, 'items', (SELECT jsonb_agg(50 + (random() * 10)::int) FROM generate_series(1, 96)), 'timestamp', d - interval '8 hours'),
+                jsonb_build_object('interval', 300, 'items', (SELECT jsonb_agg(30 + (random() * 30)::int) FROM generate_series(1, 96)), 'timestamp', d - interval '8 hours')
+         FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO workouts (oura_id, day, activity, intensity, source, calories, distance_meters, start_datetime, end_datetime) SELECT 'w' || d::date, d::date, 'running', 'hard', 'autodetected', 400, 8000, d + interval '7 hours', d + interval '8 hours' FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+        "INSERT INTO sessions (oura_id, day, type, mood, start_datetime, end_datetime) SELECT 's' || d::date, d::date, 'meditation', 'good', d + interval '21 hours', d + interval '21 hours 10 minutes' FROM generate_series(current_date - 364, current_date, interval '1 day') d",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let hash = argon2::Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
     let keys = Arc::new(Keys::new("me", &hash, KEY).unwrap());
@@ -101,7 +138,7 @@ struct Run {
 
 fn wrk(url: &str, token: Option<&str>) -> Run {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", "-c16", "-d8s", "--latency"]);
+    cmd.args(["-t2", "-c16", "-d4s", "--latency"]);
     if let Some(t) = token {
         cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
     }

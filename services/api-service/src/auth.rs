@@ -1,4 +1,6 @@
-//! Login and the JWT extractor.
+//! Login and the JWT extractor. Tokens already verified are remembered
+//! (bounded, until they expire): a client polling with the same token does
+//! not pay the signature check and the claims' JSON on every request.
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{FromRequestParts, State};
@@ -17,7 +19,12 @@ pub struct Keys {
     password_hash: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Tokens whose signature was checked with `decoding`, and their claims.
+    verified: std::sync::RwLock<std::collections::HashMap<String, Claims>>,
 }
+
+/// Verified tokens remembered at once (the single user has a handful).
+const VERIFIED_MAX: usize = 1024;
 
 impl Keys {
     pub fn new(username: &str, password_hash: &str, signing_key: &str) -> anyhow::Result<Keys> {
@@ -33,11 +40,12 @@ impl Keys {
             password_hash: password_hash.into(),
             encoding: EncodingKey::from_secret(signing_key.as_bytes()),
             decoding: DecodingKey::from_secret(signing_key.as_bytes()),
+            verified: Default::default(),
         })
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub iat: i64,
@@ -112,9 +120,65 @@ impl FromRequestParts<AppState> for User {
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
         let token = header.strip_prefix("Bearer ").ok_or(ApiError::Unauthorized)?;
+        let now = chrono::Utc::now().timestamp();
+        let known = s.auth.verified.read().unwrap_or_else(|e| e.into_inner()).get(token).cloned();
+        if let Some(claims) = known {
+            // Expiry is checked on every use, exactly as the validation below does (no leeway).
+            if claims.exp > now {
+                return Ok(User(claims));
+            }
+            return Err(ApiError::Unauthorized);
+        }
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 0;
         let data = jsonwebtoken::decode::<Claims>(token, &s.auth.decoding, &v).map_err(|_| ApiError::Unauthorized)?;
+        let mut verified = s.auth.verified.write().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_MAX {
+            verified.retain(|_, c| c.exp > now);
+            if verified.len() >= VERIFIED_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_string(), data.claims.clone());
         Ok(User(data.claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::{PasswordHasher, SaltString};
+
+    const KEY: &str = "a-unit-test-signing-key-of-32-bytes-or-more";
+
+    fn state() -> AppState {
+        let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+        let hash = Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
+        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:9/none").unwrap();
+        AppState { pool, auth: std::sync::Arc::new(Keys::new("me", &hash, KEY).unwrap()), cache: Default::default() }
+    }
+
+    async fn user(s: &AppState, token: &str) -> Result<User, ApiError> {
+        let req = axum::http::Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
+        let (mut parts, ()) = req.into_parts();
+        User::from_request_parts(&mut parts, s).await
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_refused_once_it_expires() {
+        let s = state();
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims { sub: "me".into(), iat: now, exp: now + 3600 };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &s.auth.encoding).unwrap();
+        assert!(user(&s, &token).await.is_ok());
+        assert!(s.auth.verified.read().unwrap().contains_key(&token), "verified once, remembered");
+        // The remembered claims say it has expired meanwhile: refused without asking the signature again.
+        s.auth.verified.write().unwrap().get_mut(&token).unwrap().exp = now - 1;
+        assert!(matches!(user(&s, &token).await, Err(ApiError::Unauthorized)));
+        // A forged token is never remembered.
+        let last = if token.ends_with('x') { "y" } else { "x" };
+        let forged = format!("{}{last}", &token[..token.len() - 1]);
+        assert!(user(&s, &forged).await.is_err());
+        assert!(!s.auth.verified.read().unwrap().contains_key(&forged));
     }
 }

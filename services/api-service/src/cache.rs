@@ -1,10 +1,13 @@
-//! The dashboard, cached: every request of the single user asks the same
-//! question, and the answer only changes when the data-processor stores a
-//! batch (every 5 minutes). The processor sends `NOTIFY myhealth_ingest` in
-//! the transaction that stores it; a listener here drops the cached answer
-//! when that commits. While the listener is not connected nothing is cached,
-//! and a cached answer is never older than [`MAX_AGE`] in any case.
+//! Answers of the data routes, cached: the single user asks the same few
+//! questions again and again, and every answer only changes when the
+//! data-processor stores a batch (every 5 minutes). The processor sends
+//! `NOTIFY myhealth_ingest` in the transaction that stores it; a listener
+//! here drops every cached answer when that commits. While the listener is
+//! not connected nothing is cached, a cached answer is never older than
+//! [`MAX_AGE`], and at most [`MAX_ENTRIES`] answers are kept (keyed by the
+//! request's path and query and the day, so "today" is never stale).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -17,41 +20,49 @@ use sqlx::postgres::PgListener;
 pub const CHANNEL: &str = "myhealth_ingest";
 /// A safety net: even with a healthy listener, answers are recomputed this often.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
+/// Distinct answers kept at once (a client walking odd queries cannot grow memory without bound).
+pub const MAX_ENTRIES: usize = 4096;
 
 #[derive(Default)]
 pub struct Cache {
     listening: AtomicBool,
     /// Bumped by every invalidation: an answer computed across one is not kept.
     generation: AtomicU64,
-    dashboard: RwLock<Option<(Instant, Bytes)>>,
+    answers: RwLock<HashMap<String, (Instant, Bytes)>>,
 }
 
 impl Cache {
-    /// The cached dashboard, if there is a fresh one.
-    pub fn get(&self) -> Option<Bytes> {
+    /// The cached answer for `key`, if there is a fresh one.
+    pub fn get(&self, key: &str) -> Option<Bytes> {
         if !self.listening.load(Ordering::Acquire) {
             return None;
         }
-        let guard = self.dashboard.read().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().filter(|(at, _)| at.elapsed() < MAX_AGE).map(|(_, b)| b.clone())
+        let guard = self.answers.read().unwrap_or_else(|e| e.into_inner());
+        guard.get(key).filter(|(at, _)| at.elapsed() < MAX_AGE).map(|(_, b)| b.clone())
     }
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Keep `body`, computed from data read after `generation` was taken.
-    pub fn put(&self, generation: u64, body: Bytes) {
-        let mut guard = self.dashboard.write().unwrap_or_else(|e| e.into_inner());
+    /// Keep `body` for `key`, computed from data read after `generation` was taken.
+    pub fn put(&self, generation: u64, key: String, body: Bytes) {
+        let mut guard = self.answers.write().unwrap_or_else(|e| e.into_inner());
         if self.listening.load(Ordering::Acquire) && self.generation() == generation {
-            *guard = Some((Instant::now(), body));
+            if guard.len() >= MAX_ENTRIES {
+                guard.retain(|_, (at, _)| at.elapsed() < MAX_AGE);
+                if guard.len() >= MAX_ENTRIES {
+                    guard.clear();
+                }
+            }
+            guard.insert(key, (Instant::now(), body));
         }
     }
 
     pub fn invalidate(&self) {
-        let mut guard = self.dashboard.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.answers.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
-        *guard = None;
+        guard.clear();
     }
 
     fn set_listening(&self, on: bool) {

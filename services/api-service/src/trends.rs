@@ -1,9 +1,10 @@
 //! `GET /api/v1/trends/{metric}?period=7d|30d|90d`: one value per calendar
 //! day of the period (null where there is no data) with its 7-day rolling
 //! average, which also looks at the 6 days before the period so the first
-//! points are averaged like the rest.
+//! points are averaged like the rest. Served from the response cache.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
+use axum::response::Response;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::User;
-use crate::error::{ApiError, ErrorBody, Json, Path, Query, check_date};
+use crate::error::{ApiError, ErrorBody, Path, Query, check_date};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(trend))
@@ -37,6 +38,15 @@ pub enum Metric {
     TotalCalories,
     ReadinessScore,
     TemperatureDeviation,
+    TimeInBed,
+    Spo2Average,
+    BreathingDisturbanceIndex,
+    StressHigh,
+    RecoveryHigh,
+    ResilienceSleepRecovery,
+    ResilienceDaytimeRecovery,
+    VascularAge,
+    Vo2Max,
 }
 
 impl Metric {
@@ -59,6 +69,15 @@ impl Metric {
             TotalCalories => ("activity_metrics", "total_calories"),
             ReadinessScore => ("readiness_metrics", "score"),
             TemperatureDeviation => ("readiness_metrics", "temperature_deviation"),
+            TimeInBed => ("sleep_metrics", "time_in_bed_seconds"),
+            Spo2Average => ("spo2_metrics", "spo2_average"),
+            BreathingDisturbanceIndex => ("spo2_metrics", "breathing_disturbance_index"),
+            StressHigh => ("stress_metrics", "stress_high_seconds"),
+            RecoveryHigh => ("stress_metrics", "recovery_high_seconds"),
+            ResilienceSleepRecovery => ("resilience_metrics", "sleep_recovery"),
+            ResilienceDaytimeRecovery => ("resilience_metrics", "daytime_recovery"),
+            VascularAge => ("cardiovascular_age_metrics", "vascular_age"),
+            Vo2Max => ("vo2_max_metrics", "vo2_max"),
         }
     }
 }
@@ -120,10 +139,16 @@ pub struct Trend {
 pub async fn trend(
     _u: User,
     State(s): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     Path(metric): Path<Metric>,
     Query(q): Query<TrendQuery>,
-) -> Result<Json<Trend>, ApiError> {
+) -> Result<Response, ApiError> {
     check_date("end", q.end)?;
+    // Cached like every data route (the key holds the day, for the default end).
+    crate::data::cached(&s, "/api/v1/trends/{metric}", &uri, compute(&s, metric, q)).await
+}
+
+async fn compute(s: &AppState, metric: Metric, q: TrendQuery) -> Result<Trend, ApiError> {
     let period = q.period.unwrap_or_default();
     let end = q.end.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let start = end - chrono::Days::new(period.days() - 1);
@@ -143,5 +168,5 @@ pub async fn trend(
     let points =
         myhealth_common::telemetry::timed("trend", sqlx::query_as(&sql).bind(start).bind(end).fetch_all(&s.pool))
             .await?;
-    Ok(Json(Trend { metric, period, start, end, points }))
+    Ok(Trend { metric, period, start, end, points })
 }

@@ -1,6 +1,8 @@
 //! api-service against a real PostgreSQL filled through the real
 //! data-processor: login, tokens (none, forged, expired → 401), the data
-//! routes with cursor paging, the dashboard, trends, rate limits (429),
+//! routes with cursor paging (days and timed documents: sleep periods with
+//! their series, workouts, sessions), the new daily series, the dashboard,
+//! trends, rate limits (429),
 //! CORS, request ids and compression; the OpenAPI document against the
 //! routes, and schemathesis against the running service.
 
@@ -73,6 +75,35 @@ impl World {
     }
 }
 
+/// A day's `daily_sleep` and its night (the long sleep period), as Oura sends them.
+fn nights(days: &[String], score: impl Fn(usize) -> i64, total: impl Fn(usize) -> i64) -> (Vec<Value>, Vec<Value>) {
+    let daily = days.iter().enumerate().map(|(i, d)| json!({ "id": format!("ds{d}"), "day": d, "score": score(i), "contributors": { "timing": 70 }, "timestamp": format!("{d}T00:00:00+00:00") })).collect();
+    let periods = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({ "id": format!("n{d}"), "day": d, "type": "long_sleep", "period": 0, "bedtime_start": format!("{d}T00:10:00+02:00"), "bedtime_end": format!("{d}T07:40:00+02:00"),
+                    "time_in_bed": 27000, "total_sleep_duration": total(i), "average_hrv": 41, "lowest_heart_rate": 50,
+                    "heart_rate": { "interval": 300.0, "items": [55.0, null, 51.0], "timestamp": format!("{d}T00:10:00+02:00") },
+                    "hrv": { "interval": 300.0, "items": [30.0, 35.5, null], "timestamp": format!("{d}T00:10:00+02:00") } })
+        })
+        .collect();
+    (daily, periods)
+}
+
+/// One of every other collection for each day.
+fn others(days: &[String]) -> Value {
+    json!({
+        "daily_spo2": days.iter().map(|d| json!({ "id": format!("o{d}"), "day": d, "spo2_percentage": { "average": 96.0 }, "breathing_disturbance_index": 5 })).collect::<Vec<_>>(),
+        "daily_stress": days.iter().map(|d| json!({ "id": format!("st{d}"), "day": d, "stress_high": 1800, "recovery_high": 3600, "day_summary": "normal" })).collect::<Vec<_>>(),
+        "daily_resilience": days.iter().map(|d| json!({ "id": format!("re{d}"), "day": d, "level": "solid", "contributors": { "sleep_recovery": 50.0, "daytime_recovery": 40.0, "stress": 30.0 } })).collect::<Vec<_>>(),
+        "daily_cardiovascular_age": days.iter().map(|d| json!({ "id": format!("c{d}"), "day": d, "vascular_age": 39 })).collect::<Vec<_>>(),
+        "vO2_max": days.iter().map(|d| json!({ "id": format!("v{d}"), "day": d, "timestamp": format!("{d}T12:00:00+02:00"), "vo2_max": 45 })).collect::<Vec<_>>(),
+        "workout": days.iter().map(|d| json!({ "id": format!("w{d}"), "day": d, "activity": "cycling", "intensity": "moderate", "source": "autodetected", "calories": 300.0, "distance": 12000.0, "start_datetime": format!("{d}T17:00:00+02:00"), "end_datetime": format!("{d}T17:50:00+02:00") })).collect::<Vec<_>>(),
+        "session": days.iter().map(|d| json!({ "id": format!("se{d}"), "day": d, "type": "meditation", "mood": "good", "start_datetime": format!("{d}T21:00:00+02:00"), "end_datetime": format!("{d}T21:10:00+02:00"), "heart_rate": { "interval": 5.0, "items": [60.0, 58.0], "timestamp": format!("{d}T21:00:00+02:00") } })).collect::<Vec<_>>(),
+    })
+}
+
 /// Lenient limits for the tests that are not about limits.
 fn relaxed() -> HttpSettings {
     HttpSettings {
@@ -87,12 +118,15 @@ fn relaxed() -> HttpSettings {
 async fn login_tokens_and_data() {
     let w = World::start(relaxed()).await;
     let days: Vec<String> = (1..=10).map(|d| format!("2026-11-{d:02}")).collect();
+    let (daily, periods) = nights(&days, |i| 70 + i as i64, |i| 25000 + i as i64 * 100);
     w.ingest(json!({
-        "sleep": days.iter().enumerate().map(|(i, d)| json!({ "id": format!("s{i}"), "day": d, "score": 70 + i, "total_sleep_duration": 25000 + i * 100 })).collect::<Vec<_>>(),
-        "activity": days.iter().enumerate().map(|(i, d)| json!({ "id": format!("a{i}"), "day": d, "score": 80, "steps": 9000 + i })).collect::<Vec<_>>(),
-        "readiness": [{ "id": "r", "day": "2026-11-10", "score": 85, "temperature_deviation": 0.1 }],
+        "daily_sleep": daily,
+        "sleep": periods,
+        "daily_activity": days.iter().enumerate().map(|(i, d)| json!({ "id": format!("a{i}"), "day": d, "score": 80, "steps": 9000 + i })).collect::<Vec<_>>(),
+        "daily_readiness": [{ "id": "r", "day": "2026-11-10", "score": 85, "temperature_deviation": 0.1 }],
     }))
     .await;
+    w.ingest(others(&days)).await;
 
     // Login: a wrong password, a wrong user, a body that is not JSON.
     let bad = w.http.post(w.url("/auth/login")).json(&json!({ "username": "me", "password": "wrong" }));
@@ -145,7 +179,7 @@ async fn login_tokens_and_data() {
     // The dashboard is cached, and a stored batch replaces the cached answer
     // (the processor's NOTIFY reaches the api-service's listener within milliseconds).
     assert_eq!(w.get("/api/v1/dashboard", &tok).await, d);
-    w.ingest(json!({ "readiness": [{ "id": "r2", "day": "2026-11-11", "score": 60 }] })).await;
+    w.ingest(json!({ "daily_readiness": [{ "id": "r2", "day": "2026-11-11", "score": 60 }] })).await;
     let mut latest = Value::Null;
     for _ in 0..50 {
         latest = w.get("/api/v1/dashboard", &tok).await["readiness"]["latest"]["day"].clone();
@@ -155,6 +189,63 @@ async fn login_tokens_and_data() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(latest, "2026-11-11", "a stored batch must show on the dashboard");
+    // The latest of the other daily series.
+    let d = w.get("/api/v1/dashboard", &tok).await;
+    assert_eq!(d["spo2"]["spo2_average"], 96.0);
+    assert_eq!(d["vo2_max"]["vo2_max"], 45.0);
+    assert_eq!(d["cardiovascular_age"]["day"], "2026-11-10");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_new_series_sleep_periods_workouts_and_sessions() {
+    let w = World::start(relaxed()).await;
+    let days: Vec<String> = (1..=5).map(|d| format!("2026-11-{d:02}")).collect();
+    let (daily, periods) = nights(&days, |_| 80, |i| 26000 + i as i64);
+    let nap = json!({ "id": "nap", "day": "2026-11-03", "type": "sleep", "bedtime_start": "2026-11-03T14:00:00+02:00", "bedtime_end": "2026-11-03T14:30:00+02:00", "total_sleep_duration": 1600 });
+    let mut periods: Vec<Value> = periods;
+    periods.push(nap);
+    w.ingest(json!({ "daily_sleep": daily, "sleep": periods })).await;
+    w.ingest(others(&days)).await;
+    let tok = w.login().await;
+
+    // Every period, newest first by bedtime, with its series; paged by start time.
+    let p = w.get("/api/v1/sleep/periods?limit=2", &tok).await;
+    assert_eq!(p["data"][0]["id"], "n2026-11-05");
+    assert_eq!(p["data"][0]["type"], "long_sleep");
+    assert_eq!(p["data"][0]["heart_rate"]["items"], json!([55.0, null, 51.0]));
+    let cursor = p["next_cursor"].as_str().unwrap().to_string();
+    let p2 = w.get(&format!("/api/v1/sleep/periods?limit=2&cursor={cursor}"), &tok).await;
+    assert_eq!(p2["data"][0]["id"], "nap", "the nap of the 3rd started after that night");
+    let day3 = w.get("/api/v1/sleep/periods?start=2026-11-03&end=2026-11-03", &tok).await;
+    assert_eq!(day3["data"].as_array().unwrap().len(), 2);
+    // The day's sleep is the long sleep's, with the contributors.
+    let s = w.get("/api/v1/sleep?start=2026-11-03&end=2026-11-03", &tok).await;
+    assert_eq!(s["data"][0]["total_sleep_seconds"], 26002);
+    assert_eq!(s["data"][0]["contributor_timing"], 70);
+
+    let wk = w.get("/api/v1/workouts?limit=10", &tok).await;
+    assert_eq!(wk["data"].as_array().unwrap().len(), 5);
+    assert_eq!(wk["data"][0]["distance_meters"], 12000.0);
+    let se = w.get("/api/v1/sessions", &tok).await;
+    assert_eq!(se["data"][0]["type"], "meditation");
+    for (path, field, value) in [
+        ("/api/v1/spo2", "spo2_average", json!(96.0)),
+        ("/api/v1/stress", "day_summary", json!("normal")),
+        ("/api/v1/resilience", "level", json!("solid")),
+        ("/api/v1/cardiovascular_age", "vascular_age", json!(39)),
+        ("/api/v1/vo2_max", "vo2_max", json!(45.0)),
+    ] {
+        let page = w.get(path, &tok).await;
+        assert_eq!(page["data"].as_array().unwrap().len(), 5, "{path}");
+        assert_eq!(page["data"][0][field], value, "{path}");
+    }
+    let t = w.get("/api/v1/trends/spo2_average?period=7d&end=2026-11-05", &tok).await;
+    assert_eq!(t["points"][6]["value"], 96.0);
+    let t = w.get("/api/v1/trends/vo2_max?period=7d&end=2026-11-05", &tok).await;
+    assert_eq!(t["points"][6]["rolling_avg_7d"], 45.0);
+    // A bad cursor is the client's mistake.
+    let res = w.http.get(w.url("/api/v1/workouts?cursor=yesterday")).bearer_auth(&tok).send().await.unwrap();
+    assert_eq!(res.status(), 400);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,7 +256,7 @@ async fn trends_have_a_point_per_day_and_a_rolling_average() {
         .filter(|d| *d != 15)
         .map(|d| json!({ "id": format!("a{d}"), "day": format!("2026-11-{d:02}"), "steps": 1000 * d }))
         .collect();
-    w.ingest(json!({ "activity": docs })).await;
+    w.ingest(json!({ "daily_activity": docs })).await;
     let tok = w.login().await;
 
     let t = w.get("/api/v1/trends/steps?period=7d&end=2026-11-20", &tok).await;
@@ -316,7 +407,7 @@ async fn openapi_document_is_committed_and_matches_the_routes() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 6);
+    assert_eq!(operations, 14);
 }
 
 /// schemathesis (property-based, from the OpenAPI document) against the
@@ -327,12 +418,15 @@ async fn schemathesis_finds_nothing() {
     let Some(tool) = python_tool("schemathesis") else { return };
     let w = World::start(relaxed()).await;
     let days: Vec<String> = (1..=9).map(|d| format!("2026-11-{d:02}")).collect();
+    let (daily, periods) = nights(&days, |_| 77, |_| 27000);
     w.ingest(json!({
-        "sleep": days.iter().map(|d| json!({ "id": format!("s{d}"), "day": d, "score": 77, "total_sleep_duration": 27000, "average_hrv": 41 })).collect::<Vec<_>>(),
-        "activity": days.iter().map(|d| json!({ "id": format!("a{d}"), "day": d, "score": 81, "steps": 10000 })).collect::<Vec<_>>(),
-        "readiness": days.iter().map(|d| json!({ "id": format!("r{d}"), "day": d, "score": 88, "temperature_deviation": -0.2 })).collect::<Vec<_>>(),
+        "daily_sleep": daily,
+        "sleep": periods,
+        "daily_activity": days.iter().map(|d| json!({ "id": format!("a{d}"), "day": d, "score": 81, "steps": 10000 })).collect::<Vec<_>>(),
+        "daily_readiness": days.iter().map(|d| json!({ "id": format!("r{d}"), "day": d, "score": 88, "temperature_deviation": -0.2 })).collect::<Vec<_>>(),
     }))
     .await;
+    w.ingest(others(&days)).await;
     let tok = w.login().await;
     let report = tempfile::tempdir().unwrap();
     let api = w.url("/openapi.json");

@@ -1,7 +1,8 @@
-//! End to end, every part real except Oura's cloud: a fake Oura API →
-//! oura-collector → data-processor → PostgreSQL → api-service, with the
-//! database down when the collector starts (it retries until it is back)
-//! and every record stored exactly once.
+//! End to end, every part real except Oura's cloud: the fake Oura API (built
+//! from Oura's contract, on the real clock) → oura-collector →
+//! data-processor → PostgreSQL → api-service, with the database down when
+//! the collector starts (it retries until it is back), every document
+//! stored exactly once, and the API serving what the fake holds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use api_service::auth::Keys;
 use api_service::{AppState, HttpSettings, app};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use myhealth_common::testing::{TempPostgres, serve};
-use oura_collector::fake::{self, Oura};
+use oura_collector::fake::{self, Oura, User};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -26,7 +27,13 @@ async fn oura_to_api_through_an_outage() {
     let hash = argon2::Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
     let keys = Arc::new(Keys::new("me", &hash, "an-e2e-signing-key-that-is-32-bytes-long").unwrap());
     let api = serve(app(AppState::new(pool.clone(), keys), metrics, &HttpSettings::default()).unwrap()).await;
-    let (oura, oura_state) = fake::start(Oura::default()).await;
+    let user = User {
+        utc_offset_minutes: 120,
+        first_day: chrono::Utc::now().date_naive() - chrono::Days::new(6),
+        heart_rate_every_minutes: 30,
+        seed: 3,
+    };
+    let (oura, oura_state) = fake::start(Oura::new(user, Arc::new(oura_collector::clock::SystemClock))).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token.json");
     std::fs::write(&token_file, "refresh-0").unwrap();
@@ -39,6 +46,10 @@ async fn oura_to_api_through_an_outage() {
         processor_url: format!("http://{processor}"),
         overlap_days: 2,
         backfill: None,
+        first_run_days: 7,
+        collections: vec![],
+        max_requests_per_run: 1000,
+        batch_max_bytes: 4 << 20,
         http_timeout_seconds: 5,
         max_attempts: 6,
         backoff_base_ms: 100,
@@ -57,21 +68,29 @@ async fn oura_to_api_through_an_outage() {
     let report = oura_collector::run(&settings).await.expect("the collector rides out the outage");
     assert!(began.elapsed() >= Duration::from_millis(1500), "it cannot have stored anything before the restart");
     restarter.join().unwrap();
-    assert_eq!((report.sleep, report.activity, report.readiness, report.heart_rate), (2, 1, 1, 1));
+    assert_eq!(report.outcome, oura_collector::Outcome::Ok, "{report:#?}");
 
     // A second run (the next CronJob) re-fetches the overlap: nothing doubles.
     oura_collector::run(&settings).await.unwrap();
-    let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM sleep_metrics), (SELECT count(*) FROM activity_metrics),
-                (SELECT count(*) FROM readiness_metrics), (SELECT count(*) FROM heart_rate_samples),
-                (SELECT count(*) FROM raw_documents)",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    // raw_documents keeps the daily documents (heart-rate samples are their own rows).
-    assert_eq!(counts, (2, 1, 1, 1, 4), "every record exactly once");
+    let now = chrono::Utc::now();
+    let held = oura_state.lock().unwrap().snapshot(now);
+    for (collection, docs) in &held {
+        if *collection == "heartrate" {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM heart_rate_samples").fetch_one(&pool).await.unwrap();
+            assert!(n as usize >= docs.len() - 1, "heart rate: {n} of {}", docs.len());
+            continue;
+        }
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM raw_documents WHERE kind = $1")
+            .bind(collection)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n as usize, docs.len(), "{collection}: every document exactly once");
+    }
     assert_eq!(oura_state.lock().unwrap().generation, 1, "one refresh; the second run reuses the valid access token");
+    let night = held["sleep"].iter().rev().find(|p| p["type"] == "long_sleep").unwrap().clone();
+    let day = night["day"].as_str().unwrap().to_string();
+    let score = held["daily_sleep"].iter().find(|d| d["day"] == day.as_str()).unwrap()["score"].clone();
 
     // What the person sees.
     let http = reqwest::Client::new();
@@ -93,20 +112,20 @@ async fn oura_to_api_through_an_outage() {
             res.json::<Value>().await.unwrap()
         }
     };
-    let sleep = get("/api/v1/sleep").await;
-    assert_eq!(sleep["data"][0]["day"], "2026-11-02");
-    assert_eq!(sleep["data"][1]["day"], "2026-11-01");
-    // The night: daily_sleep's score merged with the long sleep period's durations and HRV.
-    assert_eq!(sleep["data"][1]["score"], 82);
-    assert_eq!(sleep["data"][1]["total_sleep_seconds"], 27000);
-    assert_eq!(sleep["data"][1]["deep_sleep_seconds"], 5400);
-    assert_eq!(sleep["data"][1]["average_hrv"], 48.0);
-    assert_eq!(sleep["data"][1]["lowest_heart_rate"], 51);
+    let sleep = get(&format!("/api/v1/sleep?start={day}&end={day}")).await;
+    // The night: daily_sleep's score beside the long sleep period's durations and HRV.
+    assert_eq!(sleep["data"][0]["score"], score);
+    assert_eq!(sleep["data"][0]["total_sleep_seconds"], night["total_sleep_duration"]);
+    assert_eq!(sleep["data"][0]["deep_sleep_seconds"], night["deep_sleep_duration"]);
+    assert_eq!(sleep["data"][0]["average_hrv"].as_f64(), night["average_hrv"].as_f64());
+    assert_eq!(sleep["data"][0]["lowest_heart_rate"], night["lowest_heart_rate"]);
+    let periods = get(&format!("/api/v1/sleep/periods?start={day}&end={day}")).await;
+    let expected = held["sleep"].iter().filter(|p| p["day"] == day.as_str()).count();
+    assert_eq!(periods["data"].as_array().unwrap().len(), expected);
     let dash = get("/api/v1/dashboard").await;
-    assert_eq!(dash["activity"]["latest"]["steps"], 10234);
-    assert_eq!(dash["readiness"]["latest"]["temperature_deviation"], -0.2);
-    assert_eq!(dash["sleep"]["avg_7d_score"], 76.5);
-    let trend = get("/api/v1/trends/sleep_score?period=7d&end=2026-11-02").await;
-    let values: Vec<&Value> = trend["points"].as_array().unwrap().iter().map(|p| &p["value"]).collect();
-    assert_eq!(values[5..], [&json!(82.0), &json!(71.0)]);
+    let latest = held["daily_activity"].last().unwrap();
+    assert_eq!(dash["activity"]["latest"]["day"], latest["day"]);
+    assert!(dash["sleep"]["avg_7d_score"].is_number());
+    let trend = get(&format!("/api/v1/trends/sleep_score?period=7d&end={day}")).await;
+    assert_eq!(trend["points"][6]["value"].as_f64(), score.as_f64());
 }

@@ -10,6 +10,10 @@ pub enum AppError {
     /// The request is well-formed JSON but its content is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// A document of one collection is invalid: the collector can drop that
+    /// collection and send the others.
+    #[error("{message}")]
+    InvalidDocument { collection: String, message: String },
     /// The request could not be read as the expected JSON.
     #[error("{0}")]
     BadRequest(String),
@@ -43,6 +47,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             AppError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+            AppError::InvalidDocument { message, .. } => (StatusCode::UNPROCESSABLE_ENTITY, message.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, self.to_string()),
             AppError::Conflict => (StatusCode::CONFLICT, self.to_string()),
@@ -56,7 +61,11 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
         };
-        let mut res = (status, axum::Json(json!({ "error": message }))).into_response();
+        let body = match &self {
+            AppError::InvalidDocument { collection, .. } => json!({ "error": message, "collection": collection }),
+            _ => json!({ "error": message }),
+        };
+        let mut res = (status, axum::Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("5"));
         }

@@ -1,47 +1,126 @@
-//! `POST /api/v1/ingest`: a batch of sleep, activity, readiness and
-//! heart-rate documents (Oura API v2 field names). Everything is validated
-//! before anything is written; then each kind is upserted in one set-based
-//! statement (UNNEST of column arrays), all in one transaction, so a batch
-//! is stored completely or not at all, and sending it twice changes nothing.
+//! `POST /api/v1/ingest`: a batch of Oura API v2 documents, keyed by the
+//! collection they came from (`daily_sleep`, `sleep`, `heartrate`, …), each
+//! document exactly as Oura sent it. Everything is validated before anything
+//! is written; then, in one transaction, every daily/period document is kept
+//! raw (JSONB, per collection and document id) and its typed columns are
+//! upserted in one set-based statement per table (UNNEST of column arrays).
+//! A batch is stored completely or not at all, sending it twice changes
+//! nothing, and a typed value is never replaced by NULL: a later document
+//! that lacks a field (or a batch that lacks the night) cannot erase what is
+//! stored. The collector's run report (`collector`) is exported as metrics.
+
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::AppState;
 use crate::error::AppError;
 use myhealth_common::telemetry::timed;
 
+/// The Oura collections a batch may carry, by their API names.
+pub const COLLECTIONS: [&str; 12] = [
+    "daily_sleep",
+    "sleep",
+    "daily_activity",
+    "daily_readiness",
+    "heartrate",
+    "workout",
+    "session",
+    "daily_spo2",
+    "daily_stress",
+    "daily_resilience",
+    "daily_cardiovascular_age",
+    "vO2_max",
+];
+
+/// Why a collection failed in a collector run (a closed set: metric labels).
+pub const FAILURE_REASONS: [&str; 6] = ["scope", "rate_limited", "unavailable", "refused", "invalid", "error"];
+
 pub fn router() -> Router<AppState> {
+    // Counters exist from the start (at 0), so an alert's `increase()` sees
+    // the first failure too, not only the second.
+    for c in COLLECTIONS {
+        for r in FAILURE_REASONS {
+            myhealth_common::metrics::counter!("oura_collection_failures_total", "collection" => c, "reason" => r)
+                .increment(0);
+        }
+    }
+    for o in ["ok", "partial", "failed"] {
+        myhealth_common::metrics::counter!("oura_collector_runs_total", "outcome" => o).increment(0);
+    }
     Router::new().route("/api/v1/ingest", post(ingest))
 }
 
-/// Sleep of one day: the score from `daily_sleep`, durations and HRV from
-/// the night's long `sleep` period (merged by the collector).
+type Ts = DateTime<FixedOffset>;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct SleepContributors {
+    pub deep_sleep: Option<i16>,
+    pub efficiency: Option<i16>,
+    pub latency: Option<i16>,
+    pub rem_sleep: Option<i16>,
+    pub restfulness: Option<i16>,
+    pub timing: Option<i16>,
+    pub total_sleep: Option<i16>,
+}
+
+/// `daily_sleep`: the day's score and its contributors.
 #[derive(Debug, Deserialize)]
-pub struct SleepDoc {
-    pub id: String,
+pub struct DailySleepDoc {
+    pub id: Option<String>,
     pub day: NaiveDate,
     pub score: Option<i16>,
+    #[serde(default)]
+    pub contributors: Option<SleepContributors>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmbeddedReadiness {
+    pub score: Option<i16>,
+}
+
+/// `sleep`: one sleep period (long sleep, nap, rest, …) with its series.
+#[derive(Debug, Deserialize)]
+pub struct SleepPeriodDoc<'a> {
+    pub id: String,
+    pub day: NaiveDate,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub period: Option<i16>,
+    pub bedtime_start: Ts,
+    pub bedtime_end: Ts,
+    pub time_in_bed: Option<i32>,
     pub total_sleep_duration: Option<i32>,
     pub deep_sleep_duration: Option<i32>,
     pub light_sleep_duration: Option<i32>,
     pub rem_sleep_duration: Option<i32>,
+    pub awake_time: Option<i32>,
     pub efficiency: Option<i16>,
     pub latency: Option<i32>,
     pub average_hrv: Option<f32>,
+    pub average_heart_rate: Option<f32>,
     pub lowest_heart_rate: Option<i16>,
+    pub average_breath: Option<f32>,
+    pub restless_periods: Option<i32>,
+    pub readiness: Option<EmbeddedReadiness>,
+    pub sleep_phase_5_min: Option<String>,
+    #[serde(borrow, default)]
+    pub heart_rate: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub hrv: Option<&'a RawValue>,
 }
 
 /// `daily_activity`.
 #[derive(Debug, Deserialize)]
 pub struct ActivityDoc {
-    pub id: String,
+    pub id: Option<String>,
     pub day: NaiveDate,
     pub score: Option<i16>,
     pub steps: Option<i32>,
@@ -61,15 +140,15 @@ pub struct ReadinessContributors {
 /// `daily_readiness`.
 #[derive(Debug, Deserialize)]
 pub struct ReadinessDoc {
-    pub id: String,
+    pub id: Option<String>,
     pub day: NaiveDate,
     pub score: Option<i16>,
     pub temperature_deviation: Option<f32>,
     #[serde(default)]
-    pub contributors: ReadinessContributors,
+    pub contributors: Option<ReadinessContributors>,
 }
 
-/// One `heartrate` sample.
+/// One `heartrate` sample (stored whole as a typed row: it has no id).
 #[derive(Debug, Deserialize)]
 pub struct HeartRateSample {
     pub bpm: i16,
@@ -77,64 +156,186 @@ pub struct HeartRateSample {
     pub timestamp: DateTime<Utc>,
 }
 
-/// Rows stored per kind.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct Counts {
-    pub sleep: usize,
-    pub activity: usize,
-    pub readiness: usize,
-    pub heart_rate: usize,
+/// `workout`.
+#[derive(Debug, Deserialize)]
+pub struct WorkoutDoc {
+    pub id: String,
+    pub day: NaiveDate,
+    pub activity: String,
+    pub intensity: Option<String>,
+    pub source: Option<String>,
+    pub label: Option<String>,
+    pub calories: Option<f32>,
+    pub distance: Option<f32>,
+    pub start_datetime: Ts,
+    pub end_datetime: Ts,
 }
 
-/// A batch as it is stored: typed documents, each daily one with its raw
-/// JSON text (stored as JSONB as sent, without a round trip through `Value`).
-#[derive(Debug)]
+/// `session` (meditation, breathing, nap, …) with its series.
+#[derive(Debug, Deserialize)]
+pub struct SessionDoc<'a> {
+    pub id: String,
+    pub day: NaiveDate,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub mood: Option<String>,
+    pub start_datetime: Ts,
+    pub end_datetime: Ts,
+    #[serde(borrow, default)]
+    pub heart_rate: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub heart_rate_variability: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Spo2Values {
+    pub average: Option<f32>,
+}
+
+/// `daily_spo2`.
+#[derive(Debug, Deserialize)]
+pub struct Spo2Doc {
+    pub id: Option<String>,
+    pub day: NaiveDate,
+    pub spo2_percentage: Option<Spo2Values>,
+    pub breathing_disturbance_index: Option<i16>,
+}
+
+/// `daily_stress`.
+#[derive(Debug, Deserialize)]
+pub struct StressDoc {
+    pub id: Option<String>,
+    pub day: NaiveDate,
+    pub stress_high: Option<i32>,
+    pub recovery_high: Option<i32>,
+    pub day_summary: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResilienceContributors {
+    pub sleep_recovery: Option<f32>,
+    pub daytime_recovery: Option<f32>,
+    pub stress: Option<f32>,
+}
+
+/// `daily_resilience`.
+#[derive(Debug, Deserialize)]
+pub struct ResilienceDoc {
+    pub id: Option<String>,
+    pub day: NaiveDate,
+    pub level: Option<String>,
+    pub contributors: Option<ResilienceContributors>,
+}
+
+/// `daily_cardiovascular_age`.
+#[derive(Debug, Deserialize)]
+pub struct CardioAgeDoc {
+    pub id: Option<String>,
+    pub day: NaiveDate,
+    pub vascular_age: Option<i16>,
+}
+
+/// `vO2_max`.
+#[derive(Debug, Deserialize)]
+pub struct Vo2MaxDoc {
+    pub id: Option<String>,
+    pub day: NaiveDate,
+    pub timestamp: Option<Ts>,
+    pub vo2_max: Option<f32>,
+}
+
+/// A batch as it is stored: typed documents, each with its raw JSON text
+/// (stored as JSONB as sent, without a round trip through `Value`).
+#[derive(Debug, Default)]
 struct Parsed<'a> {
-    sleep: Vec<(SleepDoc, &'a str)>,
-    activity: Vec<(ActivityDoc, &'a str)>,
-    readiness: Vec<(ReadinessDoc, &'a str)>,
-    heart_rate: Vec<HeartRateSample>,
-    collector: Option<CollectorStats>,
+    daily_sleep: Vec<(DailySleepDoc, &'a str)>,
+    sleep: Vec<(SleepPeriodDoc<'a>, &'a str)>,
+    daily_activity: Vec<(ActivityDoc, &'a str)>,
+    daily_readiness: Vec<(ReadinessDoc, &'a str)>,
+    heartrate: Vec<HeartRateSample>,
+    workout: Vec<(WorkoutDoc, &'a str)>,
+    session: Vec<(SessionDoc<'a>, &'a str)>,
+    daily_spo2: Vec<(Spo2Doc, &'a str)>,
+    daily_stress: Vec<(StressDoc, &'a str)>,
+    daily_resilience: Vec<(ResilienceDoc, &'a str)>,
+    daily_cardiovascular_age: Vec<(CardioAgeDoc, &'a str)>,
+    vo2_max: Vec<(Vo2MaxDoc, &'a str)>,
+    collector: Option<CollectorReport>,
 }
 
-/// The body: daily documents are kept raw until typed one by one (so an
-/// error names its index); samples are typed straight away.
+/// The body: documents are kept raw until typed one by one (so an error
+/// names its collection and index); samples are typed straight away.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body<'a> {
     #[serde(default, borrow)]
+    daily_sleep: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
     sleep: Vec<&'a RawValue>,
     #[serde(default, borrow)]
-    activity: Vec<&'a RawValue>,
+    daily_activity: Vec<&'a RawValue>,
     #[serde(default, borrow)]
-    readiness: Vec<&'a RawValue>,
+    daily_readiness: Vec<&'a RawValue>,
     #[serde(default)]
-    heart_rate: Vec<HeartRateSample>,
-    /// What the collector's run asked of Oura (exported as metrics: the
-    /// collector is a CronJob with nothing to scrape).
+    heartrate: Vec<HeartRateSample>,
+    #[serde(default, borrow)]
+    workout: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    session: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    daily_spo2: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    daily_stress: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    daily_resilience: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    daily_cardiovascular_age: Vec<&'a RawValue>,
+    #[serde(default, borrow, rename = "vO2_max")]
+    vo2_max: Vec<&'a RawValue>,
+    /// What the collector's run did (exported as metrics: the collector is
+    /// a CronJob with nothing to scrape).
     #[serde(default)]
-    collector: Option<CollectorStats>,
+    collector: Option<CollectorReport>,
 }
 
-#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Ok,
+    Partial,
+    Failed,
+}
+
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
-struct CollectorStats {
+struct Failure {
+    collection: String,
+    reason: String,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct CollectorReport {
     #[serde(default)]
     oura_requests: u64,
     #[serde(default)]
     oura_rate_limited: u64,
+    #[serde(default)]
+    token_refreshes: u64,
+    #[serde(default)]
+    outcome: Option<Outcome>,
+    #[serde(default)]
+    failures: Vec<Failure>,
 }
 
-fn typed<'a, T: serde::de::DeserializeOwned>(
-    kind: &str,
-    raw: Vec<&'a RawValue>,
-) -> Result<Vec<(T, &'a str)>, AppError> {
+fn typed<'a, T: Deserialize<'a>>(collection: &str, raw: Vec<&'a RawValue>) -> Result<Vec<(T, &'a str)>, AppError> {
     raw.into_iter()
         .enumerate()
         .map(|(i, r)| {
-            serde_json::from_str::<T>(r.get())
-                .map(|t| (t, r.get()))
-                .map_err(|e| AppError::Invalid(format!("{kind}[{i}]: {e}")))
+            serde_json::from_str::<T>(r.get()).map(|t| (t, r.get())).map_err(|e| AppError::InvalidDocument {
+                collection: collection.to_string(),
+                message: format!("{collection}[{i}]: {e}"),
+            })
         })
         .collect()
 }
@@ -150,100 +351,253 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, AppError> {
         }
     })?;
     Ok(Parsed {
+        daily_sleep: typed("daily_sleep", body.daily_sleep)?,
         sleep: typed("sleep", body.sleep)?,
-        activity: typed("activity", body.activity)?,
-        readiness: typed("readiness", body.readiness)?,
-        heart_rate: body.heart_rate,
+        daily_activity: typed("daily_activity", body.daily_activity)?,
+        daily_readiness: typed("daily_readiness", body.daily_readiness)?,
+        heartrate: body.heartrate,
+        workout: typed("workout", body.workout)?,
+        session: typed("session", body.session)?,
+        daily_spo2: typed("daily_spo2", body.daily_spo2)?,
+        daily_stress: typed("daily_stress", body.daily_stress)?,
+        daily_resilience: typed("daily_resilience", body.daily_resilience)?,
+        daily_cardiovascular_age: typed("daily_cardiovascular_age", body.daily_cardiovascular_age)?,
+        vo2_max: typed("vO2_max", body.vo2_max)?,
         collector: body.collector,
     })
 }
 
-fn range<T: PartialOrd + std::fmt::Display + Copy>(
-    at: &str,
-    field: &str,
-    v: Option<T>,
-    lo: T,
-    hi: T,
-) -> Result<(), AppError> {
-    match v {
-        Some(x) if x < lo || x > hi => Err(AppError::Invalid(format!("{at}.{field}: {x} is outside {lo}..={hi}"))),
-        _ => Ok(()),
-    }
+/// Checks of one collection's documents; errors name the collection.
+struct Check<'c> {
+    collection: &'c str,
 }
 
-fn day_ok(at: &str, day: NaiveDate) -> Result<(), AppError> {
-    let today = Utc::now().date_naive();
-    let earliest = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
-    if day < earliest || day > today + chrono::Days::new(1) {
-        return Err(AppError::Invalid(format!("{at}.day: {day} is not a plausible Oura day")));
+impl Check<'_> {
+    fn err(&self, message: String) -> AppError {
+        AppError::InvalidDocument { collection: self.collection.to_string(), message }
     }
-    Ok(())
+
+    fn range<T: PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        i: usize,
+        field: &str,
+        v: Option<T>,
+        lo: T,
+        hi: T,
+    ) -> Result<(), AppError> {
+        match v {
+            Some(x) if x < lo || x > hi => {
+                Err(self.err(format!("{}[{i}].{field}: {x} is outside {lo}..={hi}", self.collection)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn day(&self, i: usize, day: NaiveDate) -> Result<(), AppError> {
+        let today = Utc::now().date_naive();
+        let earliest = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
+        // Users east of UTC live up to 14 hours ahead: their today can be our tomorrow.
+        if day < earliest || day > today + chrono::Days::new(1) {
+            return Err(self.err(format!("{}[{i}].day: {day} is not a plausible Oura day", self.collection)));
+        }
+        Ok(())
+    }
+
+    fn text(&self, i: usize, field: &str, v: Option<&str>, max: usize) -> Result<(), AppError> {
+        match v {
+            Some(s) if s.is_empty() || s.len() > max => {
+                Err(self.err(format!("{}[{i}].{field}: must be 1-{max} characters", self.collection)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn order(&self, i: usize, start: &Ts, end: &Ts) -> Result<(), AppError> {
+        if end < start {
+            return Err(self.err(format!("{}[{i}]: ends before it starts", self.collection)));
+        }
+        Ok(())
+    }
+
+    /// One row per day in day-keyed tables: a batch that says two things about one day is ambiguous.
+    fn one_per_day(&self, days: impl Iterator<Item = NaiveDate>) -> Result<(), AppError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for d in days {
+            if !seen.insert(d) {
+                return Err(self.err(format!("{}: day {d} appears twice in the batch", self.collection)));
+            }
+        }
+        Ok(())
+    }
 }
 
 const DAY: i32 = 86_400;
 
 fn validate(p: &Parsed) -> Result<(), AppError> {
+    let c = Check { collection: "daily_sleep" };
+    for (i, (d, _)) in p.daily_sleep.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "score", d.score, 0, 100)?;
+        if let Some(k) = &d.contributors {
+            for (f, v) in [
+                ("deep_sleep", k.deep_sleep),
+                ("efficiency", k.efficiency),
+                ("latency", k.latency),
+                ("rem_sleep", k.rem_sleep),
+                ("restfulness", k.restfulness),
+                ("timing", k.timing),
+                ("total_sleep", k.total_sleep),
+            ] {
+                c.range(i, &format!("contributors.{f}"), v, 0, 100)?;
+            }
+        }
+    }
+    c.one_per_day(p.daily_sleep.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "sleep" };
     for (i, (d, _)) in p.sleep.iter().enumerate() {
-        let at = format!("sleep[{i}]");
-        day_ok(&at, d.day)?;
-        range(&at, "score", d.score, 0, 100)?;
+        c.day(i, d.day)?;
+        c.text(i, "id", Some(&d.id), 128)?;
+        c.text(i, "type", d.kind.as_deref(), 32)?;
+        c.order(i, &d.bedtime_start, &d.bedtime_end)?;
+        c.range(i, "time_in_bed", d.time_in_bed, 0, 2 * DAY)?;
         for (f, v) in [
             ("total_sleep_duration", d.total_sleep_duration),
             ("deep_sleep_duration", d.deep_sleep_duration),
             ("light_sleep_duration", d.light_sleep_duration),
             ("rem_sleep_duration", d.rem_sleep_duration),
+            ("awake_time", d.awake_time),
             ("latency", d.latency),
         ] {
-            range(&at, f, v, 0, DAY)?;
+            c.range(i, f, v, 0, DAY)?;
         }
-        range(&at, "efficiency", d.efficiency, 0, 100)?;
-        range(&at, "average_hrv", d.average_hrv, 0.0, 500.0)?;
-        range(&at, "lowest_heart_rate", d.lowest_heart_rate, 20, 250)?;
+        c.range(i, "efficiency", d.efficiency, 0, 100)?;
+        c.range(i, "average_hrv", d.average_hrv, 0.0, 500.0)?;
+        c.range(i, "average_heart_rate", d.average_heart_rate, 20.0, 250.0)?;
+        c.range(i, "lowest_heart_rate", d.lowest_heart_rate, 20, 250)?;
+        c.range(i, "average_breath", d.average_breath, 0.0, 100.0)?;
+        c.range(i, "restless_periods", d.restless_periods, 0, DAY)?;
+        c.range(i, "readiness.score", d.readiness.as_ref().and_then(|r| r.score), 0, 100)?;
     }
-    for (i, (d, _)) in p.activity.iter().enumerate() {
-        let at = format!("activity[{i}]");
-        day_ok(&at, d.day)?;
-        range(&at, "score", d.score, 0, 100)?;
-        range(&at, "steps", d.steps, 0, 500_000)?;
-        range(&at, "active_calories", d.active_calories, 0, 50_000)?;
-        range(&at, "total_calories", d.total_calories, 0, 50_000)?;
+
+    let c = Check { collection: "daily_activity" };
+    for (i, (d, _)) in p.daily_activity.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "score", d.score, 0, 100)?;
+        c.range(i, "steps", d.steps, 0, 500_000)?;
+        c.range(i, "active_calories", d.active_calories, 0, 50_000)?;
+        c.range(i, "total_calories", d.total_calories, 0, 50_000)?;
         for (f, v) in [
             ("high_activity_time", d.high_activity_time),
             ("medium_activity_time", d.medium_activity_time),
             ("low_activity_time", d.low_activity_time),
         ] {
-            range(&at, f, v, 0, DAY)?;
+            c.range(i, f, v, 0, DAY)?;
         }
     }
-    for (i, (d, _)) in p.readiness.iter().enumerate() {
-        let at = format!("readiness[{i}]");
-        day_ok(&at, d.day)?;
-        range(&at, "score", d.score, 0, 100)?;
-        range(&at, "temperature_deviation", d.temperature_deviation, -10.0, 10.0)?;
-        range(&at, "contributors.resting_heart_rate", d.contributors.resting_heart_rate, 0, 100)?;
-        range(&at, "contributors.hrv_balance", d.contributors.hrv_balance, 0, 100)?;
+    c.one_per_day(p.daily_activity.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "daily_readiness" };
+    for (i, (d, _)) in p.daily_readiness.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "score", d.score, 0, 100)?;
+        c.range(i, "temperature_deviation", d.temperature_deviation, -10.0, 10.0)?;
+        let k = d.contributors.as_ref();
+        c.range(i, "contributors.resting_heart_rate", k.and_then(|k| k.resting_heart_rate), 0, 100)?;
+        c.range(i, "contributors.hrv_balance", k.and_then(|k| k.hrv_balance), 0, 100)?;
     }
-    for (i, h) in p.heart_rate.iter().enumerate() {
-        range(&format!("heart_rate[{i}]"), "bpm", Some(h.bpm), 20, 250)?;
-        if h.source.is_empty() || h.source.len() > 32 {
-            return Err(AppError::Invalid(format!("heart_rate[{i}].source: must be 1-32 characters")));
+    c.one_per_day(p.daily_readiness.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "heartrate" };
+    for (i, h) in p.heartrate.iter().enumerate() {
+        c.range(i, "bpm", Some(h.bpm), 20, 250)?;
+        c.text(i, "source", Some(&h.source), 32)?;
+    }
+
+    let c = Check { collection: "workout" };
+    for (i, (d, _)) in p.workout.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", Some(&d.id), 128)?;
+        c.text(i, "activity", Some(&d.activity), 64)?;
+        c.order(i, &d.start_datetime, &d.end_datetime)?;
+        c.range(i, "calories", d.calories, 0.0, 50_000.0)?;
+        c.range(i, "distance", d.distance, 0.0, 1_000_000.0)?;
+    }
+
+    let c = Check { collection: "session" };
+    for (i, (d, _)) in p.session.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", Some(&d.id), 128)?;
+        c.text(i, "type", Some(&d.kind), 32)?;
+        c.order(i, &d.start_datetime, &d.end_datetime)?;
+    }
+
+    let c = Check { collection: "daily_spo2" };
+    for (i, (d, _)) in p.daily_spo2.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "spo2_percentage.average", d.spo2_percentage.as_ref().and_then(|s| s.average), 0.0, 100.0)?;
+        c.range(i, "breathing_disturbance_index", d.breathing_disturbance_index, 0, 1000)?;
+    }
+    c.one_per_day(p.daily_spo2.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "daily_stress" };
+    for (i, (d, _)) in p.daily_stress.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "stress_high", d.stress_high, 0, DAY)?;
+        c.range(i, "recovery_high", d.recovery_high, 0, DAY)?;
+    }
+    c.one_per_day(p.daily_stress.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "daily_resilience" };
+    for (i, (d, _)) in p.daily_resilience.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.text(i, "level", d.level.as_deref(), 32)?;
+        let k = d.contributors.as_ref();
+        c.range(i, "contributors.sleep_recovery", k.and_then(|k| k.sleep_recovery), 0.0, 100.0)?;
+        c.range(i, "contributors.daytime_recovery", k.and_then(|k| k.daytime_recovery), 0.0, 100.0)?;
+        c.range(i, "contributors.stress", k.and_then(|k| k.stress), 0.0, 100.0)?;
+    }
+    c.one_per_day(p.daily_resilience.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "daily_cardiovascular_age" };
+    for (i, (d, _)) in p.daily_cardiovascular_age.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "vascular_age", d.vascular_age, 0, 150)?;
+    }
+    c.one_per_day(p.daily_cardiovascular_age.iter().map(|(d, _)| d.day))?;
+
+    let c = Check { collection: "vO2_max" };
+    for (i, (d, _)) in p.vo2_max.iter().enumerate() {
+        c.day(i, d.day)?;
+        c.text(i, "id", d.id.as_deref(), 128)?;
+        c.range(i, "vo2_max", d.vo2_max, 0.0, 150.0)?;
+    }
+
+    if let Some(r) = &p.collector {
+        for f in &r.failures {
+            if !COLLECTIONS.contains(&f.collection.as_str()) || !FAILURE_REASONS.contains(&f.reason.as_str()) {
+                return Err(AppError::Invalid(format!(
+                    "collector.failures: `{}`/`{}` is not a known collection and reason",
+                    f.collection, f.reason
+                )));
+            }
         }
     }
-    // One row per key: a batch that says two things about one day is ambiguous.
-    let dup = |kind: &str, days: Vec<NaiveDate>| -> Result<(), AppError> {
-        let mut seen = std::collections::BTreeSet::new();
-        match days.into_iter().find(|d| !seen.insert(*d)) {
-            Some(d) => Err(AppError::Invalid(format!("{kind}: day {d} appears twice in the batch"))),
-            None => Ok(()),
-        }
-    };
-    dup("sleep", p.sleep.iter().map(|(d, _)| d.day).collect())?;
-    dup("activity", p.activity.iter().map(|(d, _)| d.day).collect())?;
-    dup("readiness", p.readiness.iter().map(|(d, _)| d.day).collect())?;
     Ok(())
 }
 
-async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Counts>, AppError> {
+async fn ingest(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BTreeMap<&'static str, usize>>, AppError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -254,161 +608,573 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
     let mut p = parse(&body)?;
     validate(&p)?;
     // A sample sent twice in one batch is one sample (and one row may only be upserted once per statement).
-    p.heart_rate.sort_by(|a, b| (a.timestamp, &a.source).cmp(&(b.timestamp, &b.source)));
-    p.heart_rate.dedup_by(|a, b| a.timestamp == b.timestamp && a.source == b.source);
-    let counts = timed("ingest", store(&s.pool, &p)).await?;
-    if let Some(c) = p.collector {
-        myhealth_common::metrics::counter!("oura_api_requests_total").increment(c.oura_requests);
-        myhealth_common::metrics::counter!("oura_api_rate_limited_total").increment(c.oura_rate_limited);
+    p.heartrate.sort_by(|a, b| (a.timestamp, &a.source).cmp(&(b.timestamp, &b.source)));
+    p.heartrate.dedup_by(|a, b| a.timestamp == b.timestamp && a.source == b.source);
+    // VO2max has an id and a timestamp but one typed row per day: the latest
+    // measurement of a day wins (its raw documents are all kept).
+    let counts = counts(&p);
+    if counts.values().any(|n| *n > 0) {
+        timed("ingest", store(&s.pool, &p)).await?;
     }
-    myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "sleep").increment(counts.sleep as u64);
-    myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "activity")
-        .increment(counts.activity as u64);
-    myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "readiness")
-        .increment(counts.readiness as u64);
-    myhealth_common::metrics::counter!("ingested_documents_total", "kind" => "heart_rate")
-        .increment(counts.heart_rate as u64);
-    tracing::info!(
-        sleep = counts.sleep,
-        activity = counts.activity,
-        readiness = counts.readiness,
-        heart_rate = counts.heart_rate,
-        "stored batch"
-    );
+    if let Some(c) = &p.collector {
+        export(c);
+    }
+    for (kind, n) in &counts {
+        myhealth_common::metrics::counter!("ingested_documents_total", "kind" => *kind).increment(*n as u64);
+    }
+    let stored: usize = counts.values().sum();
+    if stored > 0 {
+        tracing::info!(documents = stored, ?counts, "stored batch");
+    }
     Ok(Json(counts))
 }
 
-/// One transaction, one statement per kind.
-async fn store(pool: &sqlx::PgPool, p: &Parsed<'_>) -> Result<Counts, AppError> {
+fn counts(p: &Parsed) -> BTreeMap<&'static str, usize> {
+    BTreeMap::from([
+        ("daily_sleep", p.daily_sleep.len()),
+        ("sleep", p.sleep.len()),
+        ("daily_activity", p.daily_activity.len()),
+        ("daily_readiness", p.daily_readiness.len()),
+        ("heartrate", p.heartrate.len()),
+        ("workout", p.workout.len()),
+        ("session", p.session.len()),
+        ("daily_spo2", p.daily_spo2.len()),
+        ("daily_stress", p.daily_stress.len()),
+        ("daily_resilience", p.daily_resilience.len()),
+        ("daily_cardiovascular_age", p.daily_cardiovascular_age.len()),
+        ("vO2_max", p.vo2_max.len()),
+    ])
+}
+
+fn export(c: &CollectorReport) {
+    use myhealth_common::metrics::counter;
+    counter!("oura_api_requests_total").increment(c.oura_requests);
+    counter!("oura_api_rate_limited_total").increment(c.oura_rate_limited);
+    counter!("oura_token_refreshes_total").increment(c.token_refreshes);
+    if let Some(o) = c.outcome {
+        let o = match o {
+            Outcome::Ok => "ok",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+        };
+        counter!("oura_collector_runs_total", "outcome" => o).increment(1);
+    }
+    for f in &c.failures {
+        // Both labels were checked against closed lists in `validate`.
+        counter!("oura_collection_failures_total", "collection" => f.collection.clone(), "reason" => f.reason.clone())
+            .increment(1);
+        tracing::warn!(collection = %f.collection, reason = %f.reason, "the collector reports a failed collection");
+    }
+}
+
+/// The raw documents' key: the Oura id, or the day where a collection's
+/// documents carry none (older `daily_cardiovascular_age` answers).
+fn key(id: &Option<String>, day: NaiveDate) -> String {
+    id.clone().unwrap_or_else(|| format!("day:{day}"))
+}
+
+/// Which tables cannot hold any key of this batch yet: their statements are
+/// plain inserts. ON CONFLICT's speculative insertion costs as much again as
+/// the insert (docs/performance.md); a first load and a backfill skip it.
+#[derive(Default)]
+struct Fresh {
+    raw: bool,
+    sleep_metrics: bool,
+    sleep_periods: bool,
+    activity_metrics: bool,
+    readiness_metrics: bool,
+    workouts: bool,
+    sessions: bool,
+    spo2_metrics: bool,
+    stress_metrics: bool,
+    resilience_metrics: bool,
+    cardiovascular_age_metrics: bool,
+    vo2_max_metrics: bool,
+}
+
+/// Documents of a table in one batch below which its statement simply upserts.
+const FRESH_CHECK_MIN: usize = 64;
+
+/// The statement without its ON CONFLICT clause when its table is fresh for the batch.
+fn upsert(sql: &'static str, fresh: bool) -> std::borrow::Cow<'static, str> {
+    match sql.split_once("ON CONFLICT") {
+        Some((insert, _)) if fresh => insert.into(),
+        _ => sql.into(),
+    }
+}
+
+/// Whether `table` holds no row of the days `days` (a document keeps its day,
+/// so a table without the batch's days holds none of its keys; should one
+/// have moved, the insert fails on the key and the batch is stored again
+/// with upserts).
+async fn fresh_days(c: &mut sqlx::PgConnection, table: &str, days: &[NaiveDate]) -> Result<bool, AppError> {
+    // A few documents (a run's usual overlap) are not worth the extra round trip.
+    if days.len() < FRESH_CHECK_MIN {
+        return Ok(false);
+    }
+    let (Some(lo), Some(hi)) = (days.iter().min(), days.iter().max()) else { return Ok(false) };
+    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE day BETWEEN $1 AND $2)");
+    Ok(sqlx::query_scalar(&sql).bind(lo).bind(hi).fetch_one(&mut *c).await?)
+}
+
+/// Store the batch: first with plain inserts where tables are fresh, again
+/// with upserts only should a key exist after all.
+async fn store(pool: &sqlx::PgPool, p: &Parsed<'_>) -> Result<(), AppError> {
+    match store_once(pool, p, true).await {
+        Err(AppError::Conflict) => store_once(pool, p, false).await,
+        other => other,
+    }
+}
+
+/// One transaction, one statement per table.
+async fn store_once(pool: &sqlx::PgPool, p: &Parsed<'_>, fast: bool) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    if !p.sleep.is_empty() {
-        let d = &p.sleep;
-        sqlx::query(
-            "INSERT INTO sleep_metrics (day, oura_id, score, total_sleep_seconds, deep_sleep_seconds, light_sleep_seconds, rem_sleep_seconds, efficiency, latency_seconds, average_hrv, lowest_heart_rate)
-             SELECT * FROM UNNEST($1::date[], $2::text[], $3::int2[], $4::int4[], $5::int4[], $6::int4[], $7::int4[], $8::int2[], $9::int4[], $10::float4[], $11::int2[])
-             ON CONFLICT (day) DO UPDATE SET oura_id = EXCLUDED.oura_id, score = EXCLUDED.score, total_sleep_seconds = EXCLUDED.total_sleep_seconds,
-               deep_sleep_seconds = EXCLUDED.deep_sleep_seconds, light_sleep_seconds = EXCLUDED.light_sleep_seconds, rem_sleep_seconds = EXCLUDED.rem_sleep_seconds,
-               efficiency = EXCLUDED.efficiency, latency_seconds = EXCLUDED.latency_seconds, average_hrv = EXCLUDED.average_hrv,
-               lowest_heart_rate = EXCLUDED.lowest_heart_rate, updated_at = now()",
+    let c = &mut *tx;
+    let mut fresh = Fresh::default();
+    if fast {
+        let days = |v: &mut dyn Iterator<Item = NaiveDate>| v.collect::<Vec<_>>();
+        fresh.sleep_metrics = fresh_days(c, "sleep_metrics", &days(&mut p.daily_sleep.iter().map(|d| d.0.day))).await?;
+        fresh.sleep_periods = fresh_days(c, "sleep_periods", &days(&mut p.sleep.iter().map(|d| d.0.day))).await?;
+        fresh.activity_metrics =
+            fresh_days(c, "activity_metrics", &days(&mut p.daily_activity.iter().map(|d| d.0.day))).await?;
+        fresh.readiness_metrics =
+            fresh_days(c, "readiness_metrics", &days(&mut p.daily_readiness.iter().map(|d| d.0.day))).await?;
+        fresh.workouts = fresh_days(c, "workouts", &days(&mut p.workout.iter().map(|d| d.0.day))).await?;
+        fresh.sessions = fresh_days(c, "sessions", &days(&mut p.session.iter().map(|d| d.0.day))).await?;
+        fresh.spo2_metrics = fresh_days(c, "spo2_metrics", &days(&mut p.daily_spo2.iter().map(|d| d.0.day))).await?;
+        fresh.stress_metrics =
+            fresh_days(c, "stress_metrics", &days(&mut p.daily_stress.iter().map(|d| d.0.day))).await?;
+        fresh.resilience_metrics =
+            fresh_days(c, "resilience_metrics", &days(&mut p.daily_resilience.iter().map(|d| d.0.day))).await?;
+        fresh.cardiovascular_age_metrics =
+            fresh_days(c, "cardiovascular_age_metrics", &days(&mut p.daily_cardiovascular_age.iter().map(|d| d.0.day)))
+                .await?;
+        fresh.vo2_max_metrics = fresh_days(c, "vo2_max_metrics", &days(&mut p.vo2_max.iter().map(|d| d.0.day))).await?;
+    }
+
+    // Raw documents first, every collection in one statement.
+    let mut raws: Vec<(&str, String, NaiveDate, &str)> = Vec::new();
+    raws.extend(p.daily_sleep.iter().map(|(d, v)| ("daily_sleep", key(&d.id, d.day), d.day, *v)));
+    raws.extend(p.sleep.iter().map(|(d, v)| ("sleep", d.id.clone(), d.day, *v)));
+    raws.extend(p.daily_activity.iter().map(|(d, v)| ("daily_activity", key(&d.id, d.day), d.day, *v)));
+    raws.extend(p.daily_readiness.iter().map(|(d, v)| ("daily_readiness", key(&d.id, d.day), d.day, *v)));
+    raws.extend(p.workout.iter().map(|(d, v)| ("workout", d.id.clone(), d.day, *v)));
+    raws.extend(p.session.iter().map(|(d, v)| ("session", d.id.clone(), d.day, *v)));
+    raws.extend(p.daily_spo2.iter().map(|(d, v)| ("daily_spo2", key(&d.id, d.day), d.day, *v)));
+    raws.extend(p.daily_stress.iter().map(|(d, v)| ("daily_stress", key(&d.id, d.day), d.day, *v)));
+    raws.extend(p.daily_resilience.iter().map(|(d, v)| ("daily_resilience", key(&d.id, d.day), d.day, *v)));
+    raws.extend(
+        p.daily_cardiovascular_age.iter().map(|(d, v)| ("daily_cardiovascular_age", key(&d.id, d.day), d.day, *v)),
+    );
+    raws.extend(p.vo2_max.iter().map(|(d, v)| ("vO2_max", key(&d.id, d.day), d.day, *v)));
+    // A document twice in one batch (overlapping request windows) is one document.
+    raws.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    raws.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    if fast && raws.len() >= FRESH_CHECK_MIN {
+        let kinds: Vec<&str> = {
+            let mut k: Vec<&str> = raws.iter().map(|r| r.0).collect();
+            k.dedup();
+            k
+        };
+        let lo = raws.iter().map(|r| r.2).min();
+        let hi = raws.iter().map(|r| r.2).max();
+        fresh.raw = sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT 1 FROM raw_documents WHERE kind = ANY($1) AND day BETWEEN $2 AND $3)",
         )
-        .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.id.clone()).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.score).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.total_sleep_duration).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.deep_sleep_duration).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.light_sleep_duration).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.rem_sleep_duration).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.efficiency).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.latency).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.average_hrv).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.lowest_heart_rate).collect::<Vec<_>>())
-        .execute(&mut *tx)
+        .bind(&kinds)
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(&mut *c)
         .await?;
     }
-    if !p.activity.is_empty() {
-        let d = &p.activity;
+    if !raws.is_empty() {
+        sqlx::query(&upsert(
+            "INSERT INTO raw_documents (kind, oura_id, day, payload)
+             SELECT k, id, d, p::jsonb FROM UNNEST($1::text[], $2::text[], $3::date[], $4::text[]) AS t(k, id, d, p)
+             ON CONFLICT (kind, oura_id) DO UPDATE SET day = EXCLUDED.day, payload = EXCLUDED.payload, received_at = now()
+             WHERE raw_documents.payload IS DISTINCT FROM EXCLUDED.payload",
+            fresh.raw,
+        ))
+        .bind(raws.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind(raws.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
+        .bind(raws.iter().map(|r| r.2).collect::<Vec<_>>())
+        .bind(raws.iter().map(|r| r.3).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.daily_sleep.is_empty() {
+        let d = &p.daily_sleep;
+        let k = |f: fn(&SleepContributors) -> Option<i16>| -> Vec<Option<i16>> {
+            d.iter().map(|(x, _)| x.contributors.as_ref().and_then(f)).collect()
+        };
+        sqlx::query(&upsert(
+            "INSERT INTO sleep_metrics AS m (day, oura_id, score, contributor_deep_sleep, contributor_efficiency, contributor_latency,
+                 contributor_rem_sleep, contributor_restfulness, contributor_timing, contributor_total_sleep)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::int2[], $4::int2[], $5::int2[], $6::int2[], $7::int2[], $8::int2[], $9::int2[], $10::int2[])
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id), score = COALESCE(EXCLUDED.score, m.score),
+               contributor_deep_sleep = COALESCE(EXCLUDED.contributor_deep_sleep, m.contributor_deep_sleep),
+               contributor_efficiency = COALESCE(EXCLUDED.contributor_efficiency, m.contributor_efficiency),
+               contributor_latency = COALESCE(EXCLUDED.contributor_latency, m.contributor_latency),
+               contributor_rem_sleep = COALESCE(EXCLUDED.contributor_rem_sleep, m.contributor_rem_sleep),
+               contributor_restfulness = COALESCE(EXCLUDED.contributor_restfulness, m.contributor_restfulness),
+               contributor_timing = COALESCE(EXCLUDED.contributor_timing, m.contributor_timing),
+               contributor_total_sleep = COALESCE(EXCLUDED.contributor_total_sleep, m.contributor_total_sleep),
+               updated_at = now()",
+            fresh.sleep_metrics,
+        ))
+        .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.score).collect::<Vec<_>>())
+        .bind(k(|c| c.deep_sleep))
+        .bind(k(|c| c.efficiency))
+        .bind(k(|c| c.latency))
+        .bind(k(|c| c.rem_sleep))
+        .bind(k(|c| c.restfulness))
+        .bind(k(|c| c.timing))
+        .bind(k(|c| c.total_sleep))
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.sleep.is_empty() {
+        let mut d: Vec<&SleepPeriodDoc> = p.sleep.iter().map(|(x, _)| x).collect();
+        d.sort_by(|a, b| a.id.cmp(&b.id));
+        d.dedup_by(|a, b| a.id == b.id);
+        sqlx::query(&upsert(
+            "INSERT INTO sleep_periods AS s (oura_id, day, type, period, bedtime_start, bedtime_end, time_in_bed_seconds, total_sleep_seconds,
+                 deep_sleep_seconds, light_sleep_seconds, rem_sleep_seconds, awake_seconds, efficiency, latency_seconds, average_hrv,
+                 average_heart_rate, lowest_heart_rate, average_breath, restless_periods, readiness_score, sleep_phase_5_min, heart_rate, hrv)
+             SELECT t.id, t.day, t.type, t.period, t.bs, t.be, t.tib, t.total, t.deep, t.light, t.rem, t.awake, t.eff, t.lat, t.hrv_avg,
+                    t.hr_avg, t.hr_low, t.breath, t.restless, t.readiness, t.phases, t.hr::jsonb, t.hrv::jsonb
+             FROM UNNEST($1::text[], $2::date[], $3::text[], $4::int2[], $5::timestamptz[], $6::timestamptz[], $7::int4[], $8::int4[],
+                 $9::int4[], $10::int4[], $11::int4[], $12::int4[], $13::int2[], $14::int4[], $15::float4[], $16::float4[], $17::int2[],
+                 $18::float4[], $19::int4[], $20::int2[], $21::text[], $22::text[], $23::text[])
+               AS t(id, day, type, period, bs, be, tib, total, deep, light, rem, awake, eff, lat, hrv_avg, hr_avg, hr_low, breath, restless,
+                    readiness, phases, hr, hrv)
+             ON CONFLICT (oura_id) DO UPDATE SET day = EXCLUDED.day, type = COALESCE(EXCLUDED.type, s.type),
+               period = COALESCE(EXCLUDED.period, s.period), bedtime_start = EXCLUDED.bedtime_start, bedtime_end = EXCLUDED.bedtime_end,
+               time_in_bed_seconds = COALESCE(EXCLUDED.time_in_bed_seconds, s.time_in_bed_seconds),
+               total_sleep_seconds = COALESCE(EXCLUDED.total_sleep_seconds, s.total_sleep_seconds),
+               deep_sleep_seconds = COALESCE(EXCLUDED.deep_sleep_seconds, s.deep_sleep_seconds),
+               light_sleep_seconds = COALESCE(EXCLUDED.light_sleep_seconds, s.light_sleep_seconds),
+               rem_sleep_seconds = COALESCE(EXCLUDED.rem_sleep_seconds, s.rem_sleep_seconds),
+               awake_seconds = COALESCE(EXCLUDED.awake_seconds, s.awake_seconds),
+               efficiency = COALESCE(EXCLUDED.efficiency, s.efficiency),
+               latency_seconds = COALESCE(EXCLUDED.latency_seconds, s.latency_seconds),
+               average_hrv = COALESCE(EXCLUDED.average_hrv, s.average_hrv),
+               average_heart_rate = COALESCE(EXCLUDED.average_heart_rate, s.average_heart_rate),
+               lowest_heart_rate = COALESCE(EXCLUDED.lowest_heart_rate, s.lowest_heart_rate),
+               average_breath = COALESCE(EXCLUDED.average_breath, s.average_breath),
+               restless_periods = COALESCE(EXCLUDED.restless_periods, s.restless_periods),
+               readiness_score = COALESCE(EXCLUDED.readiness_score, s.readiness_score),
+               sleep_phase_5_min = COALESCE(EXCLUDED.sleep_phase_5_min, s.sleep_phase_5_min),
+               heart_rate = COALESCE(EXCLUDED.heart_rate, s.heart_rate), hrv = COALESCE(EXCLUDED.hrv, s.hrv), updated_at = now()",
+            fresh.sleep_periods,
+        ))
+        .bind(d.iter().map(|x| x.id.as_str()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.kind.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.period).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.bedtime_start.to_utc()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.bedtime_end.to_utc()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.time_in_bed).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.total_sleep_duration).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.deep_sleep_duration).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.light_sleep_duration).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.rem_sleep_duration).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.awake_time).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.efficiency).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.latency).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.average_hrv).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.average_heart_rate).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.lowest_heart_rate).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.average_breath).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.restless_periods).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.readiness.as_ref().and_then(|r| r.score)).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.sleep_phase_5_min.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.heart_rate.map(RawValue::get)).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.hrv.map(RawValue::get)).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await?;
+        // The day's night for the daily table: its longest long_sleep period,
+        // chosen among the *stored* periods — a batch without the night
+        // leaves the night that is stored.
+        let mut days: Vec<NaiveDate> = d.iter().map(|x| x.day).collect();
+        days.sort();
+        days.dedup();
+        sqlx::query(
+            "INSERT INTO sleep_metrics AS m (day, sleep_period_id, total_sleep_seconds, deep_sleep_seconds, light_sleep_seconds,
+                 rem_sleep_seconds, efficiency, latency_seconds, average_hrv, lowest_heart_rate, time_in_bed_seconds, bedtime_start, bedtime_end)
+             SELECT DISTINCT ON (p.day) p.day, p.oura_id, p.total_sleep_seconds, p.deep_sleep_seconds, p.light_sleep_seconds,
+                 p.rem_sleep_seconds, p.efficiency, p.latency_seconds, p.average_hrv, p.lowest_heart_rate, p.time_in_bed_seconds,
+                 p.bedtime_start, p.bedtime_end
+             FROM sleep_periods p
+             WHERE p.day = ANY($1::date[]) AND (p.type = 'long_sleep' OR p.type IS NULL)
+             ORDER BY p.day, p.total_sleep_seconds DESC NULLS LAST, p.oura_id
+             ON CONFLICT (day) DO UPDATE SET sleep_period_id = EXCLUDED.sleep_period_id,
+               total_sleep_seconds = COALESCE(EXCLUDED.total_sleep_seconds, m.total_sleep_seconds),
+               deep_sleep_seconds = COALESCE(EXCLUDED.deep_sleep_seconds, m.deep_sleep_seconds),
+               light_sleep_seconds = COALESCE(EXCLUDED.light_sleep_seconds, m.light_sleep_seconds),
+               rem_sleep_seconds = COALESCE(EXCLUDED.rem_sleep_seconds, m.rem_sleep_seconds),
+               efficiency = COALESCE(EXCLUDED.efficiency, m.efficiency),
+               latency_seconds = COALESCE(EXCLUDED.latency_seconds, m.latency_seconds),
+               average_hrv = COALESCE(EXCLUDED.average_hrv, m.average_hrv),
+               lowest_heart_rate = COALESCE(EXCLUDED.lowest_heart_rate, m.lowest_heart_rate),
+               time_in_bed_seconds = COALESCE(EXCLUDED.time_in_bed_seconds, m.time_in_bed_seconds),
+               bedtime_start = EXCLUDED.bedtime_start, bedtime_end = EXCLUDED.bedtime_end, updated_at = now()",
+        )
+        .bind(&days)
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.daily_activity.is_empty() {
+        let d = &p.daily_activity;
         let active = |x: &ActivityDoc| match (x.high_activity_time, x.medium_activity_time) {
             (None, None) => None,
             (h, m) => Some(h.unwrap_or(0) + m.unwrap_or(0)),
         };
-        sqlx::query(
-            "INSERT INTO activity_metrics (day, oura_id, score, steps, active_calories, total_calories, active_seconds)
+        sqlx::query(&upsert(
+            "INSERT INTO activity_metrics AS m (day, oura_id, score, steps, active_calories, total_calories, active_seconds)
              SELECT * FROM UNNEST($1::date[], $2::text[], $3::int2[], $4::int4[], $5::int4[], $6::int4[], $7::int4[])
-             ON CONFLICT (day) DO UPDATE SET oura_id = EXCLUDED.oura_id, score = EXCLUDED.score, steps = EXCLUDED.steps,
-               active_calories = EXCLUDED.active_calories, total_calories = EXCLUDED.total_calories,
-               active_seconds = EXCLUDED.active_seconds, updated_at = now()",
-        )
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id), score = COALESCE(EXCLUDED.score, m.score),
+               steps = COALESCE(EXCLUDED.steps, m.steps), active_calories = COALESCE(EXCLUDED.active_calories, m.active_calories),
+               total_calories = COALESCE(EXCLUDED.total_calories, m.total_calories),
+               active_seconds = COALESCE(EXCLUDED.active_seconds, m.active_seconds), updated_at = now()",
+            fresh.activity_metrics,
+        ))
         .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.id.clone()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| x.score).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| x.steps).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| x.active_calories).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| x.total_calories).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| active(x)).collect::<Vec<_>>())
-        .execute(&mut *tx)
+        .execute(&mut *c)
         .await?;
     }
-    if !p.readiness.is_empty() {
-        let d = &p.readiness;
-        sqlx::query(
-            "INSERT INTO readiness_metrics (day, oura_id, score, temperature_deviation, resting_heart_rate_score, hrv_balance_score)
+
+    if !p.daily_readiness.is_empty() {
+        let d = &p.daily_readiness;
+        sqlx::query(&upsert(
+            "INSERT INTO readiness_metrics AS m (day, oura_id, score, temperature_deviation, resting_heart_rate_score, hrv_balance_score)
              SELECT * FROM UNNEST($1::date[], $2::text[], $3::int2[], $4::float4[], $5::int2[], $6::int2[])
-             ON CONFLICT (day) DO UPDATE SET oura_id = EXCLUDED.oura_id, score = EXCLUDED.score, temperature_deviation = EXCLUDED.temperature_deviation,
-               resting_heart_rate_score = EXCLUDED.resting_heart_rate_score, hrv_balance_score = EXCLUDED.hrv_balance_score, updated_at = now()",
-        )
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id), score = COALESCE(EXCLUDED.score, m.score),
+               temperature_deviation = COALESCE(EXCLUDED.temperature_deviation, m.temperature_deviation),
+               resting_heart_rate_score = COALESCE(EXCLUDED.resting_heart_rate_score, m.resting_heart_rate_score),
+               hrv_balance_score = COALESCE(EXCLUDED.hrv_balance_score, m.hrv_balance_score), updated_at = now()",
+            fresh.readiness_metrics,
+        ))
         .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.id.clone()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| x.score).collect::<Vec<_>>())
         .bind(d.iter().map(|(x, _)| x.temperature_deviation).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.contributors.resting_heart_rate).collect::<Vec<_>>())
-        .bind(d.iter().map(|(x, _)| x.contributors.hrv_balance).collect::<Vec<_>>())
-        .execute(&mut *tx)
+        .bind(d.iter().map(|(x, _)| x.contributors.as_ref().and_then(|c| c.resting_heart_rate)).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.contributors.as_ref().and_then(|c| c.hrv_balance)).collect::<Vec<_>>())
+        .execute(&mut *c)
         .await?;
     }
-    if !p.heart_rate.is_empty() {
-        let h = &p.heart_rate;
-        let ts: Vec<DateTime<Utc>> = h.iter().map(|x| x.timestamp).collect();
-        let source: Vec<&str> = h.iter().map(|x| x.source.as_str()).collect();
-        let bpm: Vec<i16> = h.iter().map(|x| x.bpm).collect();
-        // Samples are the volume stream. A batch covering time nothing is
-        // stored for yet (a backfill, a first load) takes a plain insert;
-        // ON CONFLICT's per-row speculative insertion costs as much again
-        // (docs/performance.md). Otherwise — the overlap re-fetched every
-        // run — upsert: a sample re-sent with the same time and source is
-        // the same sample. Should two writers race on a new range (the
-        // CronJob forbids concurrent runs), the loser fails on the primary
-        // key, rolls back whole, and is answered 409 to retry.
-        let (first, last) = (ts[0], ts[ts.len() - 1]); // sorted above
-        let stored: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM heart_rate_samples WHERE ts BETWEEN $1 AND $2)")
-                .bind(first)
-                .bind(last)
-                .fetch_one(&mut *tx)
-                .await?;
-        let upsert = if stored {
-            " ON CONFLICT (ts, source) DO UPDATE SET bpm = EXCLUDED.bpm WHERE heart_rate_samples.bpm IS DISTINCT FROM EXCLUDED.bpm"
-        } else {
-            ""
-        };
-        sqlx::query(&format!(
-            "INSERT INTO heart_rate_samples (ts, source, bpm) SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int2[]){upsert}"
+
+    if !p.heartrate.is_empty() {
+        store_heart_rate(c, &p.heartrate, fast).await?;
+    }
+
+    if !p.workout.is_empty() {
+        let mut d: Vec<&WorkoutDoc> = p.workout.iter().map(|(x, _)| x).collect();
+        d.sort_by(|a, b| a.id.cmp(&b.id));
+        d.dedup_by(|a, b| a.id == b.id);
+        sqlx::query(&upsert(
+            "INSERT INTO workouts AS w (oura_id, day, activity, intensity, source, label, calories, distance_meters, start_datetime, end_datetime)
+             SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float4[], $8::float4[],
+                 $9::timestamptz[], $10::timestamptz[])
+             ON CONFLICT (oura_id) DO UPDATE SET day = EXCLUDED.day, activity = EXCLUDED.activity,
+               intensity = COALESCE(EXCLUDED.intensity, w.intensity), source = COALESCE(EXCLUDED.source, w.source),
+               label = COALESCE(EXCLUDED.label, w.label), calories = COALESCE(EXCLUDED.calories, w.calories),
+               distance_meters = COALESCE(EXCLUDED.distance_meters, w.distance_meters),
+               start_datetime = EXCLUDED.start_datetime, end_datetime = EXCLUDED.end_datetime, updated_at = now()",
+            fresh.workouts,
         ))
-        .bind(&ts)
-        .bind(&source)
-        .bind(&bpm)
-        .execute(&mut *tx)
+        .bind(d.iter().map(|x| x.id.as_str()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.activity.as_str()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.intensity.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.source.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.label.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.calories).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.distance).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.start_datetime.to_utc()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.end_datetime.to_utc()).collect::<Vec<_>>())
+        .execute(&mut *c)
         .await?;
     }
-    // The raw documents, keyed by kind and Oura id.
-    let raws: Vec<(&str, &str, NaiveDate, &str)> = p
-        .sleep
-        .iter()
-        .map(|(d, v)| ("sleep", d.id.as_str(), d.day, *v))
-        .chain(p.activity.iter().map(|(d, v)| ("activity", d.id.as_str(), d.day, *v)))
-        .chain(p.readiness.iter().map(|(d, v)| ("readiness", d.id.as_str(), d.day, *v)))
-        .collect();
-    if !raws.is_empty() {
-        sqlx::query(
-            "INSERT INTO raw_documents (kind, oura_id, day, payload)
-             SELECT k, id, d, p::jsonb FROM UNNEST($1::text[], $2::text[], $3::date[], $4::text[]) AS t(k, id, d, p)
-             ON CONFLICT (kind, oura_id) DO UPDATE SET day = EXCLUDED.day, payload = EXCLUDED.payload, received_at = now()",
-        )
-        .bind(raws.iter().map(|r| r.0.to_string()).collect::<Vec<_>>())
-        .bind(raws.iter().map(|r| r.1.to_string()).collect::<Vec<_>>())
-        .bind(raws.iter().map(|r| r.2).collect::<Vec<_>>())
-        .bind(raws.iter().map(|r| r.3).collect::<Vec<_>>())
-        .execute(&mut *tx)
+
+    if !p.session.is_empty() {
+        let mut d: Vec<&SessionDoc> = p.session.iter().map(|(x, _)| x).collect();
+        d.sort_by(|a, b| a.id.cmp(&b.id));
+        d.dedup_by(|a, b| a.id == b.id);
+        sqlx::query(&upsert(
+            "INSERT INTO sessions AS s (oura_id, day, type, mood, start_datetime, end_datetime, heart_rate, hrv)
+             SELECT t.id, t.day, t.type, t.mood, t.s, t.e, t.hr::jsonb, t.hrv::jsonb
+             FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[])
+               AS t(id, day, type, mood, s, e, hr, hrv)
+             ON CONFLICT (oura_id) DO UPDATE SET day = EXCLUDED.day, type = EXCLUDED.type, mood = COALESCE(EXCLUDED.mood, s.mood),
+               start_datetime = EXCLUDED.start_datetime, end_datetime = EXCLUDED.end_datetime,
+               heart_rate = COALESCE(EXCLUDED.heart_rate, s.heart_rate), hrv = COALESCE(EXCLUDED.hrv, s.hrv), updated_at = now()",
+            fresh.sessions,
+        ))
+        .bind(d.iter().map(|x| x.id.as_str()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.kind.as_str()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.mood.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.start_datetime.to_utc()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.end_datetime.to_utc()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.heart_rate.map(RawValue::get)).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.heart_rate_variability.map(RawValue::get)).collect::<Vec<_>>())
+        .execute(&mut *c)
         .await?;
     }
-    // Readers that cache (the api-service dashboard) drop their answer when this commits.
-    sqlx::query("SELECT pg_notify('myhealth_ingest', '')").execute(&mut *tx).await?;
+
+    if !p.daily_spo2.is_empty() {
+        let d = &p.daily_spo2;
+        sqlx::query(&upsert(
+            "INSERT INTO spo2_metrics AS m (day, oura_id, spo2_average, breathing_disturbance_index)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::float4[], $4::int2[])
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id),
+               spo2_average = COALESCE(EXCLUDED.spo2_average, m.spo2_average),
+               breathing_disturbance_index = COALESCE(EXCLUDED.breathing_disturbance_index, m.breathing_disturbance_index),
+               updated_at = now()",
+            fresh.spo2_metrics,
+        ))
+        .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.spo2_percentage.as_ref().and_then(|s| s.average)).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.breathing_disturbance_index).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.daily_stress.is_empty() {
+        let d = &p.daily_stress;
+        sqlx::query(&upsert(
+            "INSERT INTO stress_metrics AS m (day, oura_id, stress_high_seconds, recovery_high_seconds, day_summary)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::int4[], $4::int4[], $5::text[])
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id),
+               stress_high_seconds = COALESCE(EXCLUDED.stress_high_seconds, m.stress_high_seconds),
+               recovery_high_seconds = COALESCE(EXCLUDED.recovery_high_seconds, m.recovery_high_seconds),
+               day_summary = COALESCE(EXCLUDED.day_summary, m.day_summary), updated_at = now()",
+            fresh.stress_metrics,
+        ))
+        .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.stress_high).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.recovery_high).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.day_summary.as_deref()).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.daily_resilience.is_empty() {
+        let d = &p.daily_resilience;
+        let k = |f: fn(&ResilienceContributors) -> Option<f32>| -> Vec<Option<f32>> {
+            d.iter().map(|(x, _)| x.contributors.as_ref().and_then(f)).collect()
+        };
+        sqlx::query(&upsert(
+            "INSERT INTO resilience_metrics AS m (day, oura_id, level, sleep_recovery, daytime_recovery, stress)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::float4[], $5::float4[], $6::float4[])
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id), level = COALESCE(EXCLUDED.level, m.level),
+               sleep_recovery = COALESCE(EXCLUDED.sleep_recovery, m.sleep_recovery),
+               daytime_recovery = COALESCE(EXCLUDED.daytime_recovery, m.daytime_recovery),
+               stress = COALESCE(EXCLUDED.stress, m.stress), updated_at = now()",
+            fresh.resilience_metrics,
+        ))
+        .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.level.as_deref()).collect::<Vec<_>>())
+        .bind(k(|c| c.sleep_recovery))
+        .bind(k(|c| c.daytime_recovery))
+        .bind(k(|c| c.stress))
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.daily_cardiovascular_age.is_empty() {
+        let d = &p.daily_cardiovascular_age;
+        sqlx::query(&upsert(
+            "INSERT INTO cardiovascular_age_metrics AS m (day, oura_id, vascular_age)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::int2[])
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id),
+               vascular_age = COALESCE(EXCLUDED.vascular_age, m.vascular_age), updated_at = now()",
+            fresh.cardiovascular_age_metrics,
+        ))
+        .bind(d.iter().map(|(x, _)| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.id.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|(x, _)| x.vascular_age).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await?;
+    }
+
+    if !p.vo2_max.is_empty() {
+        // One typed row per day: the day's latest measurement.
+        let mut d: Vec<&Vo2MaxDoc> = p.vo2_max.iter().map(|(x, _)| x).collect();
+        d.sort_by(|a, b| (a.day, b.timestamp).cmp(&(b.day, a.timestamp)));
+        d.dedup_by(|a, b| a.day == b.day);
+        sqlx::query(&upsert(
+            "INSERT INTO vo2_max_metrics AS m (day, oura_id, measured_at, vo2_max)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::timestamptz[], $4::float4[])
+             ON CONFLICT (day) DO UPDATE SET oura_id = COALESCE(EXCLUDED.oura_id, m.oura_id),
+               measured_at = COALESCE(EXCLUDED.measured_at, m.measured_at), vo2_max = COALESCE(EXCLUDED.vo2_max, m.vo2_max),
+               updated_at = now()",
+            fresh.vo2_max_metrics,
+        ))
+        .bind(d.iter().map(|x| x.day).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.id.as_deref()).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.timestamp.map(|t| t.to_utc())).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.vo2_max).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await?;
+    }
+
+    // Readers that cache (the api-service) drop their answers when this commits.
+    sqlx::query("SELECT pg_notify('myhealth_ingest', '')").execute(&mut *c).await?;
     tx.commit().await?;
-    Ok(Counts {
-        sleep: p.sleep.len(),
-        activity: p.activity.len(),
-        readiness: p.readiness.len(),
-        heart_rate: p.heart_rate.len(),
-    })
+    Ok(())
+}
+
+/// Heart-rate samples, sorted and deduplicated by the caller.
+async fn store_heart_rate(c: &mut sqlx::PgConnection, h: &[HeartRateSample], fast: bool) -> Result<(), AppError> {
+    let ts: Vec<DateTime<Utc>> = h.iter().map(|x| x.timestamp).collect();
+    let source: Vec<&str> = h.iter().map(|x| x.source.as_str()).collect();
+    let bpm: Vec<i16> = h.iter().map(|x| x.bpm).collect();
+    // Samples are the volume stream. A batch covering time nothing is
+    // stored for yet (a backfill, a first load) takes a plain insert;
+    // ON CONFLICT's per-row speculative insertion costs as much again
+    // (docs/performance.md). Otherwise — the overlap re-fetched every
+    // run — upsert: a sample re-sent with the same time and source is
+    // the same sample. Should two writers race on a new range (the
+    // CronJob forbids concurrent runs), the loser fails on the primary
+    // key, rolls back whole, and is stored again with upserts.
+    let (first, last) = (ts[0], ts[ts.len() - 1]);
+    let stored: bool = !fast
+        || sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM heart_rate_samples WHERE ts BETWEEN $1 AND $2)")
+            .bind(first)
+            .bind(last)
+            .fetch_one(&mut *c)
+            .await?;
+    let upsert = if stored {
+        " ON CONFLICT (ts, source) DO UPDATE SET bpm = EXCLUDED.bpm WHERE heart_rate_samples.bpm IS DISTINCT FROM EXCLUDED.bpm"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
+        "INSERT INTO heart_rate_samples (ts, source, bpm) SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int2[]){upsert}"
+    ))
+    .bind(&ts)
+    .bind(&source)
+    .bind(&bpm)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -418,30 +1184,50 @@ mod tests {
 
     #[test]
     fn rejects_out_of_range_with_the_field_path() {
-        let body = json!({ "sleep": [{ "id": "a", "day": "2026-11-01", "score": 140 }] }).to_string();
+        let body = json!({ "daily_sleep": [{ "id": "a", "day": "2026-11-01", "score": 140 }] }).to_string();
         let p = parse(body.as_bytes()).unwrap();
-        let e = validate(&p).unwrap_err().to_string();
-        assert_eq!(e, "sleep[0].score: 140 is outside 0..=100");
+        let e = validate(&p).unwrap_err();
+        assert_eq!(e.to_string(), "daily_sleep[0].score: 140 is outside 0..=100");
+        assert!(matches!(e, AppError::InvalidDocument { collection, .. } if collection == "daily_sleep"));
     }
 
     #[test]
-    fn rejects_unknown_kinds_and_bad_types() {
+    fn rejects_unknown_collections_and_bad_types() {
         let e = parse(br#"{ "steps": [] }"#).unwrap_err().to_string();
-        assert!(e.contains("unknown field `steps`, expected one of `sleep`, `activity`"), "{e}");
-        let e = parse(br#"{ "activity": [{ "id": "a", "day": "yesterday" }] }"#).unwrap_err().to_string();
-        assert!(e.starts_with("activity[0]: "), "{e}");
-        let e = parse(br#"{ "heart_rate": [{ "bpm": 60, "source": "awake", "timestamp": "2026-11-01T00:00:00Z" }, { "bpm": "fast" }] }"#)
+        assert!(e.contains("unknown field `steps`, expected one of `daily_sleep`, `sleep`"), "{e}");
+        let e = parse(br#"{ "daily_activity": [{ "id": "a", "day": "yesterday" }] }"#).unwrap_err().to_string();
+        assert!(e.starts_with("daily_activity[0]: "), "{e}");
+        let e = parse(br#"{ "heartrate": [{ "bpm": 60, "source": "awake", "timestamp": "2026-11-01T00:00:00Z" }, { "bpm": "fast" }] }"#)
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("heart_rate[1].bpm: invalid type"), "{e}");
+        assert!(e.starts_with("heartrate[1].bpm: invalid type"), "{e}");
         assert!(matches!(parse(b"{ \"sleep\": [").unwrap_err(), AppError::BadRequest(_)));
+        let e = parse(br#"{ "sleep": [{ "id": "p", "day": "2026-11-01", "bedtime_start": "late", "bedtime_end": "2026-11-01T07:00:00+03:00" }] }"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("sleep[0]: "), "{e}");
     }
 
     #[test]
-    fn rejects_a_day_twice() {
-        let body = json!({ "readiness": [{ "id": "a", "day": "2026-11-01" }, { "id": "b", "day": "2026-11-01" }] });
+    fn rejects_a_day_twice_but_not_two_periods_of_a_day() {
+        let body =
+            json!({ "daily_readiness": [{ "id": "a", "day": "2026-11-01" }, { "id": "b", "day": "2026-11-01" }] });
         let body = body.to_string();
         let p = parse(body.as_bytes()).unwrap();
-        assert_eq!(validate(&p).unwrap_err().to_string(), "readiness: day 2026-11-01 appears twice in the batch");
+        assert_eq!(validate(&p).unwrap_err().to_string(), "daily_readiness: day 2026-11-01 appears twice in the batch");
+        let body = json!({ "sleep": [
+            { "id": "n", "day": "2026-11-01", "bedtime_start": "2026-10-31T23:00:00+03:00", "bedtime_end": "2026-11-01T07:00:00+03:00" },
+            { "id": "nap", "day": "2026-11-01", "bedtime_start": "2026-11-01T14:00:00+03:00", "bedtime_end": "2026-11-01T14:40:00+03:00" }
+        ] })
+        .to_string();
+        validate(&parse(body.as_bytes()).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_collector_report_names_known_collections_only() {
+        let body = json!({ "collector": { "outcome": "partial", "failures": [{ "collection": "heartrate", "reason": "scope" }] } });
+        validate(&parse(body.to_string().as_bytes()).unwrap()).unwrap();
+        let body = json!({ "collector": { "failures": [{ "collection": "weight", "reason": "scope" }] } });
+        assert!(validate(&parse(body.to_string().as_bytes()).unwrap()).is_err());
     }
 }

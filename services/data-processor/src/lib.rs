@@ -13,6 +13,7 @@ pub mod sync;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use clap::Parser;
 use myhealth_common::db::DbArgs;
 use sqlx::PgPool;
@@ -70,6 +71,8 @@ pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, max_body
         .merge(sync::router())
         .with_state(state.clone())
         .merge(myhealth_common::health::router(state.pool, metrics))
+        // axum's own 2 MiB default would answer 413 first, whatever MAX_BODY_BYTES says.
+        .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(max_body));
     myhealth_common::http::standard(routes, Duration::from_secs(30))
 }

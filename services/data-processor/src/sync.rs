@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::error::AppError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/sync/{stream}", get(read).put(write))
+    Router::new().route("/api/v1/sync", get(list)).route("/api/v1/sync/{stream}", get(read).put(write))
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,6 +29,13 @@ fn check(stream: &str) -> Result<(), AppError> {
         return Err(AppError::Invalid(format!("`{stream}` is not a stream name (lowercase letters, digits, `_`)")));
     }
     Ok(())
+}
+
+/// Every stream's state at once (the collector reads one per collection).
+async fn list(State(s): State<AppState>) -> Result<Json<std::collections::BTreeMap<String, NaiveDate>>, AppError> {
+    let rows: Vec<(String, NaiveDate)> =
+        sqlx::query_as("SELECT stream, last_synced_day FROM sync_state").fetch_all(&s.pool).await?;
+    Ok(Json(rows.into_iter().collect()))
 }
 
 async fn read(State(s): State<AppState>, Path(stream): Path<String>) -> Result<Json<SyncState>, AppError> {

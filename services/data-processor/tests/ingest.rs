@@ -1,6 +1,7 @@
 //! data-processor against a real PostgreSQL (a throwaway cluster started
 //! with initdb/pg_ctl): round trip, idempotency, refusal of bad batches
-//! with nothing stored, sync state, and an outage in the middle.
+//! with nothing stored, a stored value never replaced by less, raw documents
+//! kept as sent, the body limit, sync state, and an outage in the middle.
 
 use std::net::SocketAddr;
 
@@ -14,6 +15,10 @@ struct Server {
 }
 
 async fn server(pg: &TempPostgres, db: &str) -> Server {
+    server_with_limit(pg, db, 1024 * 1024).await
+}
+
+async fn server_with_limit(pg: &TempPostgres, db: &str, max_body: usize) -> Server {
     let url = pg.database(db).await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
@@ -22,23 +27,41 @@ async fn server(pg: &TempPostgres, db: &str) -> Server {
         .await
         .unwrap();
     MIGRATOR.run(&pool).await.unwrap();
-    let addr =
-        serve(app(AppState { pool: pool.clone() }, myhealth_common::telemetry::init_metrics(), 1024 * 1024)).await;
+    let addr = serve(app(AppState { pool: pool.clone() }, myhealth_common::telemetry::init_metrics(), max_body)).await;
     Server { addr, pool }
+}
+
+fn night(id: &str, day: &str, kind: &str, total: Option<i64>) -> Value {
+    json!({ "id": id, "day": day, "type": kind, "period": 1, "bedtime_start": format!("{day}T00:30:00+03:00"), "bedtime_end": format!("{day}T08:00:00+03:00"),
+            "time_in_bed": 27000, "total_sleep_duration": total, "deep_sleep_duration": 5400, "light_sleep_duration": 15000, "rem_sleep_duration": 6600,
+            "efficiency": 91, "latency": 540, "average_hrv": 48.5, "lowest_heart_rate": 51, "average_heart_rate": 55.5,
+            "heart_rate": { "interval": 300.0, "items": [52.0, null, 50.0], "timestamp": format!("{day}T00:30:00+03:00") },
+            "readiness": { "contributors": {}, "score": 80 } })
 }
 
 fn batch() -> Value {
     json!({
-        "sleep": [
-            { "id": "s1", "day": "2026-11-01", "score": 82, "total_sleep_duration": 27000, "deep_sleep_duration": 5400, "light_sleep_duration": 15000, "rem_sleep_duration": 6600, "efficiency": 91, "latency": 540, "average_hrv": 48.5, "lowest_heart_rate": 51 },
-            { "id": "s2", "day": "2026-11-02", "score": 75 }
+        "daily_sleep": [
+            { "id": "ds1", "day": "2026-11-01", "score": 82, "contributors": { "deep_sleep": 90, "timing": 70 }, "timestamp": "2026-11-01T00:00:00+00:00" },
+            { "id": "ds2", "day": "2026-11-02", "score": 75, "contributors": {}, "timestamp": "2026-11-02T00:00:00+00:00" }
         ],
-        "activity": [ { "id": "a1", "day": "2026-11-01", "score": 88, "steps": 10234, "active_calories": 512, "total_calories": 2500, "high_activity_time": 1200, "medium_activity_time": 2400 } ],
-        "readiness": [ { "id": "r1", "day": "2026-11-01", "score": 79, "temperature_deviation": -0.2, "contributors": { "resting_heart_rate": 90, "hrv_balance": 70 } } ],
-        "heart_rate": [
+        "sleep": [ night("n1", "2026-11-01", "long_sleep", Some(27000)),
+                   { "id": "nap1", "day": "2026-11-01", "type": "sleep", "bedtime_start": "2026-11-01T14:00:00+03:00", "bedtime_end": "2026-11-01T14:30:00+03:00", "total_sleep_duration": 1700 } ],
+        "daily_activity": [ { "id": "a1", "day": "2026-11-01", "score": 88, "steps": 10234, "active_calories": 512, "total_calories": 2500, "high_activity_time": 1200, "medium_activity_time": 2400 } ],
+        "daily_readiness": [ { "id": "r1", "day": "2026-11-01", "score": 79, "temperature_deviation": -0.2, "contributors": { "resting_heart_rate": 90, "hrv_balance": 70 } } ],
+        "heartrate": [
             { "bpm": 58, "source": "awake", "timestamp": "2026-11-01T08:00:00Z" },
             { "bpm": 61, "source": "awake", "timestamp": "2026-11-01T08:05:00Z" }
-        ]
+        ],
+        "workout": [ { "id": "w1", "day": "2026-11-01", "activity": "running", "intensity": "hard", "source": "manual", "calories": 400.5, "distance": 8000.0,
+                       "start_datetime": "2026-11-01T07:00:00+03:00", "end_datetime": "2026-11-01T07:45:00+03:00" } ],
+        "session": [ { "id": "se1", "day": "2026-11-01", "type": "breathing", "mood": "good", "start_datetime": "2026-11-01T18:00:00+03:00", "end_datetime": "2026-11-01T18:10:00+03:00",
+                       "heart_rate": { "interval": 5.0, "items": [60.0, 59.0], "timestamp": "2026-11-01T18:00:00+03:00" } } ],
+        "daily_spo2": [ { "id": "o1", "day": "2026-11-01", "spo2_percentage": { "average": 96.5 }, "breathing_disturbance_index": 4 } ],
+        "daily_stress": [ { "id": "st1", "day": "2026-11-01", "stress_high": 3600, "recovery_high": 7200, "day_summary": "normal" } ],
+        "daily_resilience": [ { "id": "re1", "day": "2026-11-01", "level": "solid", "contributors": { "sleep_recovery": 55.5, "daytime_recovery": 40.0, "stress": 30.0 } } ],
+        "daily_cardiovascular_age": [ { "day": "2026-11-01", "vascular_age": 38 } ],
+        "vO2_max": [ { "id": "v1", "day": "2026-11-01", "timestamp": "2026-11-01T12:00:00+03:00", "vo2_max": 44 } ]
     })
 }
 
@@ -46,15 +69,25 @@ async fn count(pool: &sqlx::PgPool, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(pool).await.unwrap()
 }
 
-async fn counts(pool: &sqlx::PgPool) -> [i64; 5] {
+async fn counts(pool: &sqlx::PgPool) -> [i64; 7] {
     [
         count(pool, "sleep_metrics").await,
+        count(pool, "sleep_periods").await,
         count(pool, "activity_metrics").await,
         count(pool, "readiness_metrics").await,
         count(pool, "heart_rate_samples").await,
+        count(pool, "workouts").await
+            + count(pool, "sessions").await
+            + count(pool, "spo2_metrics").await
+            + count(pool, "stress_metrics").await
+            + count(pool, "resilience_metrics").await
+            + count(pool, "cardiovascular_age_metrics").await
+            + count(pool, "vo2_max_metrics").await,
         count(pool, "raw_documents").await,
     ]
 }
+
+const ALL: [i64; 7] = [2, 2, 1, 1, 2, 7, 13];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ingest_round_trip_idempotency_and_refusals() {
@@ -66,11 +99,28 @@ async fn ingest_round_trip_idempotency_and_refusals() {
     // Stored, with counts.
     let res = http.post(url("/api/v1/ingest")).json(&batch()).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({ "sleep": 2, "activity": 1, "readiness": 1, "heart_rate": 2 })
-    );
-    assert_eq!(counts(&s.pool).await, [2, 1, 1, 2, 4]);
+    let stored = res.json::<Value>().await.unwrap();
+    assert_eq!(stored["daily_sleep"], 2);
+    assert_eq!(stored["sleep"], 2);
+    assert_eq!(stored["heartrate"], 2);
+    assert_eq!(stored["vO2_max"], 1);
+    assert_eq!(counts(&s.pool).await, ALL);
+    // Raw documents are kept as sent, per collection and id (a document without an id by its day).
+    let raw: Value = sqlx::query_scalar::<_, sqlx::types::Json<Value>>(
+        "SELECT payload FROM raw_documents WHERE kind = 'sleep' AND oura_id = 'n1'",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .unwrap()
+    .0;
+    assert_eq!(raw, batch()["sleep"][0]);
+    let cva: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM raw_documents WHERE kind = 'daily_cardiovascular_age' AND oura_id = 'day:2026-11-01'",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .unwrap();
+    assert_eq!(cva, 1);
 
     // Read back.
     let got: Value = http
@@ -81,19 +131,26 @@ async fn ingest_round_trip_idempotency_and_refusals() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        got["data"],
-        json!([{ "day": "2026-11-01", "score": 82, "total_sleep_seconds": 27000, "deep_sleep_seconds": 5400, "light_sleep_seconds": 15000, "rem_sleep_seconds": 6600, "efficiency": 91, "latency_seconds": 540, "average_hrv": 48.5, "lowest_heart_rate": 51 }])
-    );
+    // The day: daily_sleep's score and contributors, the long sleep's durations (not the nap's).
+    let day = &got["data"][0];
+    assert_eq!(day["score"], 82);
+    assert_eq!(day["contributor_deep_sleep"], 90);
+    assert_eq!(day["total_sleep_seconds"], 27000);
+    assert_eq!(day["deep_sleep_seconds"], 5400);
+    assert_eq!(day["average_hrv"], 48.5);
+    assert_eq!(day["lowest_heart_rate"], 51);
+    assert_eq!(day["time_in_bed_seconds"], 27000);
+    let spo2: Value = http.get(url("/api/v1/metrics/spo2")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(spo2["data"][0]["spo2_average"], 96.5);
     let act: Value = http.get(url("/api/v1/metrics/activity")).send().await.unwrap().json().await.unwrap();
     assert_eq!(act["data"][0]["active_seconds"], 3600);
 
     // The same batch again: the same rows, nothing duplicated.
     assert_eq!(http.post(url("/api/v1/ingest")).json(&batch()).send().await.unwrap().status(), 200);
-    assert_eq!(counts(&s.pool).await, [2, 1, 1, 2, 4]);
+    assert_eq!(counts(&s.pool).await, ALL);
     // A corrected score replaces the old one.
     let mut fixed = batch();
-    fixed["sleep"][1]["score"] = json!(77);
+    fixed["daily_sleep"][1]["score"] = json!(77);
     http.post(url("/api/v1/ingest")).json(&fixed).send().await.unwrap();
     let s2: i16 = sqlx::query_scalar("SELECT score FROM sleep_metrics WHERE day = '2026-11-02'")
         .fetch_one(&s.pool)
@@ -102,27 +159,30 @@ async fn ingest_round_trip_idempotency_and_refusals() {
     assert_eq!(s2, 77);
     // A corrected sample too, and a sample twice in one batch is one sample.
     let mut hr = batch();
-    hr["heart_rate"][0]["bpm"] = json!(99);
-    let dup = hr["heart_rate"][0].clone();
-    hr["heart_rate"].as_array_mut().unwrap().push(dup);
+    hr["heartrate"][0]["bpm"] = json!(99);
+    let dup = hr["heartrate"][0].clone();
+    hr["heartrate"].as_array_mut().unwrap().push(dup);
     assert_eq!(http.post(url("/api/v1/ingest")).json(&hr).send().await.unwrap().status(), 200);
     let bpm: Vec<i16> =
         sqlx::query_scalar("SELECT bpm FROM heart_rate_samples ORDER BY ts").fetch_all(&s.pool).await.unwrap();
     assert!(bpm.contains(&99), "{bpm:?}");
-    assert_eq!(counts(&s.pool).await, [2, 1, 1, 2, 4]);
+    assert_eq!(counts(&s.pool).await, ALL);
     // Not JSON by content type: 415.
     let res = http.post(url("/api/v1/ingest")).body(batch().to_string()).send().await.unwrap();
     assert_eq!(res.status(), 415);
 
     // A bad record anywhere: 422 with the path, and nothing of the batch stored.
     let mut bad = batch();
-    bad["sleep"][0]["day"] = json!("2026-11-10");
-    bad["activity"][0]["day"] = json!("2026-11-10");
-    bad["readiness"][0]["score"] = json!(140);
+    bad["daily_sleep"][0]["day"] = json!("2026-11-10");
+    bad["daily_activity"][0]["day"] = json!("2026-11-10");
+    bad["daily_readiness"][0]["score"] = json!(140);
     let res = http.post(url("/api/v1/ingest")).json(&bad).send().await.unwrap();
     assert_eq!(res.status(), 422);
-    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "error": "readiness[0].score: 140 is outside 0..=100" }));
-    assert_eq!(counts(&s.pool).await, [2, 1, 1, 2, 4]);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "error": "daily_readiness[0].score: 140 is outside 0..=100", "collection": "daily_readiness" })
+    );
+    assert_eq!(counts(&s.pool).await, ALL);
 
     // Not JSON at all: 400.
     let res = http
@@ -134,12 +194,12 @@ async fn ingest_round_trip_idempotency_and_refusals() {
         .unwrap();
     assert_eq!(res.status(), 400);
     // Too large: 413.
-    let huge = json!({ "heart_rate": (0..20000).map(|i| json!({ "bpm": 60, "source": "awake", "timestamp": format!("2026-11-01T00:00:{:02}Z", i % 60) })).collect::<Vec<_>>() });
+    let huge = json!({ "heartrate": (0..20000).map(|i| json!({ "bpm": 60, "source": "awake", "timestamp": format!("2026-11-01T00:00:{:02}Z", i % 60) })).collect::<Vec<_>>() });
     assert_eq!(http.post(url("/api/v1/ingest")).json(&huge).send().await.unwrap().status(), 413);
     // Unknown kind of metric: 404.
     assert_eq!(http.get(url("/api/v1/metrics/steps")).send().await.unwrap().status(), 404);
 
-    // Sync state only moves forward.
+    // Sync state only moves forward; every stream can be read at once.
     assert_eq!(http.get(url("/api/v1/sync/daily_sleep")).send().await.unwrap().status(), 404);
     let put = |d: &'static str| http.put(url("/api/v1/sync/daily_sleep")).json(&json!({ "last_synced_day": d })).send();
     assert_eq!(
@@ -150,6 +210,8 @@ async fn ingest_round_trip_idempotency_and_refusals() {
         put("2026-10-01").await.unwrap().json::<Value>().await.unwrap(),
         json!({ "last_synced_day": "2026-11-02" })
     );
+    let all: Value = http.get(url("/api/v1/sync")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(all, json!({ "daily_sleep": "2026-11-02" }));
 
     // Probes and metrics.
     assert_eq!(http.get(url("/health")).send().await.unwrap().status(), 200);
@@ -187,5 +249,85 @@ async fn an_outage_answers_503_and_loses_nothing() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert_eq!(status, 200);
-    assert_eq!(counts(&s.pool).await, [2, 1, 1, 2, 4]);
+    assert_eq!(counts(&s.pool).await, ALL);
+}
+
+/// The bug this replaced: a later fetch that lacked the night (or sent
+/// fields as null) overwrote the stored durations with NULL.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stored_value_is_never_replaced_by_less() {
+    let pg = TempPostgres::start();
+    let s = server(&pg, "never_less").await;
+    let http = reqwest::Client::new();
+    let post = |b: Value| http.post(format!("http://{}/api/v1/ingest", s.addr)).json(&b).send();
+    assert_eq!(post(batch()).await.unwrap().status(), 200);
+    // daily_sleep again without the night, with a revised score: the score changes, the night stays.
+    let again = json!({ "daily_sleep": [{ "id": "ds1", "day": "2026-11-01", "score": 84, "contributors": { "deep_sleep": null }, "timestamp": "2026-11-01T00:00:00+00:00" }] });
+    assert_eq!(post(again).await.unwrap().status(), 200);
+    // The night again with its fields null: nothing is erased.
+    let mut nulls = night("n1", "2026-11-01", "long_sleep", None);
+    for k in ["deep_sleep_duration", "average_hrv", "lowest_heart_rate", "heart_rate"] {
+        nulls[k] = Value::Null;
+    }
+    assert_eq!(
+        post(json!({ "sleep": [nulls], "daily_spo2": [{ "id": "o1", "day": "2026-11-01", "spo2_percentage": null }] }))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    type Night = (i16, Option<i16>, Option<i32>, Option<i32>, Option<f32>, Option<i16>);
+    let row: Night = sqlx::query_as(
+        "SELECT score, contributor_deep_sleep, total_sleep_seconds, deep_sleep_seconds, average_hrv, lowest_heart_rate FROM sleep_metrics WHERE day = '2026-11-01'",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .unwrap();
+    assert_eq!(row, (84, Some(90), Some(27000), Some(5400), Some(48.5), Some(51)));
+    let series: Option<sqlx::types::Json<Value>> =
+        sqlx::query_scalar("SELECT heart_rate FROM sleep_periods WHERE oura_id = 'n1'")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+    assert_eq!(series.unwrap().0["items"], json!([52.0, null, 50.0]));
+    let spo2: Option<f32> =
+        sqlx::query_scalar("SELECT spo2_average FROM spo2_metrics").fetch_one(&s.pool).await.unwrap();
+    assert_eq!(spo2, Some(96.5));
+    // A document whose day moved to one with nothing stored yet: the plain
+    // insert of a "fresh" day meets its key, and the batch is stored again with upserts.
+    // (Large enough a batch for the plain-insert path: 70 nights of days nothing is stored for.)
+    let first: chrono::NaiveDate = "2026-08-01".parse().unwrap();
+    let mut nights: Vec<Value> = (1..70)
+        .map(|i| {
+            let day = (first + chrono::Days::new(i)).to_string();
+            night(&format!("m{i}"), &day, "long_sleep", Some(25000))
+        })
+        .collect();
+    nights.push(night("n1", "2026-08-01", "long_sleep", Some(26000)));
+    assert_eq!(post(json!({ "sleep": nights })).await.unwrap().status(), 200);
+    let days: Vec<chrono::NaiveDate> =
+        sqlx::query_scalar("SELECT day FROM sleep_periods WHERE oura_id = 'n1'").fetch_all(&s.pool).await.unwrap();
+    assert_eq!(days, vec![first]);
+    assert_eq!(count(&s.pool, "sleep_periods").await, 71);
+}
+
+/// MAX_BODY_BYTES is the limit: larger bodies are refused, smaller ones
+/// accepted even above axum's own 2 MiB default.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_body_limit_is_max_body_bytes() {
+    let pg = TempPostgres::start();
+    let big = json!({ "heartrate": (0..40_000).map(|i| json!({ "bpm": 60, "source": "awake", "timestamp": format!("2026-10-{:02}T{:02}:{:02}:{:02}Z", 1 + i / 3600 % 28, i / 60 % 24, i % 60, i % 60) })).collect::<Vec<_>>(), "collector": { "oura_requests": 0 } });
+    let body = serde_json::to_vec(&big).unwrap();
+    assert!(body.len() > 2 << 20, "above axum's default: {} bytes", body.len());
+    let roomy = server_with_limit(&pg, "roomy", 8 << 20).await;
+    let tight = server_with_limit(&pg, "tight", 1 << 20).await;
+    let http = reqwest::Client::new();
+    let send = |s: &Server| {
+        http.post(format!("http://{}/api/v1/ingest", s.addr))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(send(&roomy).await.unwrap().status(), 200);
+    assert_eq!(send(&tight).await.unwrap().status(), 413);
 }

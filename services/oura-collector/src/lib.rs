@@ -1,22 +1,34 @@
-//! oura-collector: one run of the CronJob. Reads where each stream stopped
-//! (the processor's sync state), fetches Oura API v2 from a few days before
-//! that (late data is common), pages through `next_token`, merges each
-//! day's sleep score with the night's long sleep period, posts the batch to
-//! the data-processor, and only then advances the sync state.
+//! oura-collector: one run of the CronJob. For every Oura collection it
+//! reads that collection's own sync state (`oura_<collection>` at the
+//! processor), fetches from a few days before it in chunks of at most 30
+//! days (oldest first, round-robin over the collections), posts the
+//! documents exactly as Oura sent them in batches under the processor's body
+//! limit, and advances each collection's state only once its documents are
+//! stored. A collection that fails — a withheld scope, Oura refusing or
+//! failing, the processor refusing its documents — is reported and skipped;
+//! the others go on (exit code 3, "partial"). See docs/services.md.
 
+mod batch;
+pub mod clock;
+pub mod collections;
 #[cfg(feature = "fake-oura")]
 pub mod fake;
 pub mod oura;
 pub mod processor;
 pub mod tokens;
 
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::clock::{Clock, SystemClock};
+use crate::collections::{Chunk, Collection};
+use crate::oura::FetchError;
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "oura-collector", version, about = "Collects Oura Ring data into the data-processor")]
@@ -35,12 +47,24 @@ pub struct Settings {
     pub token_file: Option<PathBuf>,
     #[arg(long, env = "PROCESSOR_URL", default_value = "http://data-processor:8080")]
     pub processor_url: String,
-    /// Days re-fetched before the last synced day (Oura revises recent days)
+    /// Days re-fetched before each collection's last synced day (Oura revises recent days)
     #[arg(long, env = "OVERLAP_DAYS", default_value_t = 2)]
     pub overlap_days: u64,
     /// Fetch this many days back instead of resuming from the sync state
     #[arg(long)]
     pub backfill: Option<u64>,
+    /// Days fetched on a collection's first run (no sync state yet)
+    #[arg(long, env = "FIRST_RUN_DAYS", default_value_t = 7)]
+    pub first_run_days: u64,
+    /// The collections to fetch, comma-separated Oura names (default: all)
+    #[arg(long, env = "OURA_COLLECTIONS", value_delimiter = ',')]
+    pub collections: Vec<String>,
+    /// Requests to Oura one run may start (a long backlog continues in the next runs)
+    #[arg(long, env = "MAX_REQUESTS_PER_RUN", default_value_t = 1000)]
+    pub max_requests_per_run: u64,
+    /// Largest batch posted to the data-processor, in bytes (its MAX_BODY_BYTES is 8 MiB by default)
+    #[arg(long, env = "BATCH_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub batch_max_bytes: usize,
     /// Seconds before an HTTP request is abandoned
     #[arg(long, env = "HTTP_TIMEOUT_SECONDS", default_value_t = 30)]
     pub http_timeout_seconds: u64,
@@ -52,90 +76,267 @@ pub struct Settings {
     pub backoff_base_ms: u64,
 }
 
-/// What one run did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Report {
-    pub start: Option<NaiveDate>,
-    pub end: Option<NaiveDate>,
-    pub sleep: usize,
-    pub activity: usize,
-    pub readiness: usize,
-    pub heart_rate: usize,
+/// How a run ended: the process's exit code says it (0, 1, 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every collection asked for was fetched and stored (a backlog may remain for the next runs).
+    Ok,
+    /// Nothing could be collected (tokens, the processor, or every collection failed).
+    Failed,
+    /// Some collections were stored, others failed (see the log and `oura_collection_failures_total`).
+    Partial,
 }
 
-/// The sync-state stream this collector advances.
-pub const STREAM: &str = "oura";
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Failed => 1,
+            Outcome::Partial => 3,
+        }
+    }
+}
 
+/// What a run did with one collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionReport {
+    pub name: &'static str,
+    /// Documents fetched and stored (after deduplication across chunks).
+    pub documents: usize,
+    /// The collection's sync state after the run.
+    pub synced_through: Option<NaiveDate>,
+    /// Why it failed (`scope`, `rate_limited`, `unavailable`, `refused`, `invalid`, `error`).
+    pub failure: Option<&'static str>,
+    pub detail: Option<String>,
+    /// Chunks left for the next run (the request budget ran out).
+    pub chunks_left: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub collections: Vec<CollectionReport>,
+    pub stats: oura::Stats,
+}
+
+impl Report {
+    pub fn get(&self, name: &str) -> &CollectionReport {
+        self.collections.iter().find(|c| c.name == name).expect("a collection of this run")
+    }
+}
+
+/// One collection's work in a run.
+struct Job {
+    c: &'static Collection,
+    chunks: VecDeque<Chunk>,
+    state: Option<NaiveDate>,
+    seen: HashSet<String>,
+    documents: usize,
+    /// Chunks fetched in this run.
+    fetched: usize,
+    failure: Option<(&'static str, String)>,
+    /// Refused 401 before the access token was proven: retried after the others.
+    deferred: bool,
+}
+
+impl Job {
+    fn active(&self) -> bool {
+        self.failure.is_none() && !self.deferred && !self.chunks.is_empty()
+    }
+    fn fail(&mut self, reason: &'static str, detail: String) {
+        tracing::warn!(collection = self.c.name, reason, error = %detail, "collection failed; the others go on");
+        self.failure = Some((reason, detail));
+    }
+}
+
+/// A run with the real clock.
 pub async fn run(s: &Settings) -> anyhow::Result<Report> {
+    run_with(s, Arc::new(SystemClock)).await
+}
+
+/// A run with the given clock (tests drive the schedule with a manual one).
+pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(s.http_timeout_seconds)).build()?;
     let retry = oura::Retry { max_attempts: s.max_attempts, base: Duration::from_millis(s.backoff_base_ms) };
-    let processor =
-        processor::Processor { http: http.clone(), base: s.processor_url.trim_end_matches('/').to_string(), retry };
-    let today = Utc::now().date_naive();
-    let start = match s.backfill {
-        Some(days) => today - Days::new(days),
-        None => match processor.sync_state(STREAM).await? {
-            Some(last) => last - Days::new(s.overlap_days),
-            None => today - Days::new(7),
-        },
+    let processor = processor::Processor {
+        http: http.clone(),
+        base: s.processor_url.trim_end_matches('/').to_string(),
+        retry,
+        clock: clock.clone(),
+    };
+    let selected: Vec<&'static Collection> = if s.collections.is_empty() {
+        collections::ALL.iter().collect()
+    } else {
+        s.collections
+            .iter()
+            .map(|n| {
+                collections::by_name(n.trim()).ok_or_else(|| {
+                    anyhow::anyhow!("OURA_COLLECTIONS: `{n}` is not an Oura collection this collector knows")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
     };
     let store = match (&s.token_secret_id, &s.token_file) {
         (Some(id), _) => tokens::Store::Secret(tokens::SecretStore::new(id.clone()).await),
         (None, Some(path)) => tokens::Store::File(tokens::FileStore::new(path.clone())),
         (None, None) => anyhow::bail!("set OURA_TOKEN_SECRET_ID (or OURA_TOKEN_FILE) to where the Oura tokens live"),
     };
-    let mut client = oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry).await?;
+    let states = processor.sync_states().await?;
+    let mut client =
+        oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry, clock.clone()).await?;
 
-    let daily_sleep = client.collection("daily_sleep", start, today).await.context("daily_sleep")?;
-    let sleep_periods = client.collection("sleep", start, today).await.context("sleep")?;
-    let activity = client.collection("daily_activity", start, today).await.context("daily_activity")?;
-    let readiness = client.collection("daily_readiness", start, today).await.context("daily_readiness")?;
-    let heart_rate = client.heart_rate(start, today).await.context("heartrate")?;
+    let today = clock.now().date_naive();
+    let legacy = states.get(collections::LEGACY_STREAM).copied();
+    let mut jobs: Vec<Job> = selected
+        .into_iter()
+        .map(|c| {
+            let state = states.get(c.stream).copied().or(if c.legacy { legacy } else { None });
+            let first = match (s.backfill, state) {
+                (Some(days), _) => today - Days::new(days),
+                (None, Some(last)) => last - Days::new(s.overlap_days),
+                (None, None) => today - Days::new(s.first_run_days),
+            };
+            Job {
+                c,
+                chunks: collections::chunks(first, today).into(),
+                state: states.get(c.stream).copied(),
+                seen: HashSet::new(),
+                documents: 0,
+                fetched: 0,
+                failure: None,
+                deferred: false,
+            }
+        })
+        .collect();
 
-    let sleep = merge_sleep(&daily_sleep, &sleep_periods);
-    let report = Report {
-        start: Some(start),
-        end: Some(today),
-        sleep: sleep.len(),
-        activity: activity.len(),
-        readiness: readiness.len(),
-        heart_rate: heart_rate.len(),
-    };
-    let batch = json!({ "sleep": sleep, "activity": activity, "readiness": readiness, "heart_rate": heart_rate,
-                        "collector": client.stats });
-    processor.ingest(&batch).await.context("posting to the data-processor")?;
-    // Only now: the data is stored, so the next run may start later.
-    processor.advance(STREAM, today).await?;
-    Ok(report)
-}
-
-/// One sleep document per day: the score of `daily_sleep` with the
-/// durations, HRV and heart rate of that day's longest `long_sleep` period.
-pub fn merge_sleep(daily: &[Value], periods: &[Value]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for d in daily {
-        let Some(day) = d.get("day").and_then(Value::as_str) else { continue };
-        let night = periods
-            .iter()
-            .filter(|p| p.get("day").and_then(Value::as_str) == Some(day))
-            .filter(|p| p.get("type").and_then(Value::as_str).is_none_or(|t| t == "long_sleep"))
-            .max_by_key(|p| p.get("total_sleep_duration").and_then(Value::as_i64).unwrap_or(0));
-        let mut doc = json!({ "id": d.get("id"), "day": day, "score": d.get("score") });
-        if let Some(n) = night {
-            for k in [
-                "total_sleep_duration",
-                "deep_sleep_duration",
-                "light_sleep_duration",
-                "rem_sleep_duration",
-                "efficiency",
-                "latency",
-                "average_hrv",
-                "lowest_heart_rate",
-            ] {
-                doc[k] = n.get(k).cloned().unwrap_or(Value::Null);
+    let mut batch = batch::Batch::new(s.batch_max_bytes);
+    let mut fatal: Option<String> = None;
+    let mut budget_hit = false;
+    // Round-robin over the collections, one chunk each per turn: the oldest
+    // data of every collection first, and a budget that runs out leaves them
+    // all about as far along.
+    'turns: for pass in 0..2 {
+        if pass == 1 {
+            // Collections refused 401 before the token was proven.
+            if !jobs.iter().any(|j| j.deferred) {
+                break;
+            }
+            if client.token_proven {
+                for j in jobs.iter_mut().filter(|j| j.deferred) {
+                    j.deferred = false;
+                    j.fail("scope", "401 with an access token other collections accepted: scope not granted".into());
+                }
+                break;
+            }
+            // Nothing accepted this token: it has expired or been revoked.
+            if let Err(e) = client.refresh().await {
+                fatal = Some(format!("{e:#}"));
+                break;
+            }
+            for j in jobs.iter_mut() {
+                j.deferred = false;
             }
         }
-        out.push(doc);
+        while jobs.iter().any(Job::active) {
+            for i in 0..jobs.len() {
+                if !jobs[i].active() {
+                    continue;
+                }
+                if client.stats.oura_requests >= s.max_requests_per_run {
+                    budget_hit = true;
+                    break 'turns;
+                }
+                let chunk = jobs[i].chunks[0];
+                match client.chunk(jobs[i].c, &chunk).await {
+                    Ok(docs) => {
+                        let j = &mut jobs[i];
+                        j.chunks.pop_front();
+                        j.fetched += 1;
+                        // Touching chunks can both hold a document on their boundary:
+                        // keyed only when there is more than one chunk (a key costs a parse).
+                        let chunked = !j.seen.is_empty() || !j.chunks.is_empty();
+                        for d in docs {
+                            if !chunked || j.seen.insert(batch::key(j.c, &d)) {
+                                j.documents += 1;
+                                batch.push(i, j.c.name, d);
+                            }
+                        }
+                        batch.advance(i, chunk.synced_through);
+                        if batch.full()
+                            && let Err(e) = batch.flush(&processor, &mut jobs).await
+                        {
+                            fatal = Some(format!("{e:#}"));
+                            break 'turns;
+                        }
+                    }
+                    Err(FetchError::Unauthorized) => jobs[i].deferred = true,
+                    Err(FetchError::Token(e)) => {
+                        fatal = Some(format!("{e:#}"));
+                        break 'turns;
+                    }
+                    Err(e @ FetchError::RateLimited(_)) => {
+                        // Every further request would be refused too: the next run goes on.
+                        let detail = e.to_string();
+                        for j in jobs.iter_mut().filter(|j| j.active() || j.deferred) {
+                            j.deferred = false;
+                            j.fail("rate_limited", detail.clone());
+                        }
+                        break 'turns;
+                    }
+                    Err(e) => jobs[i].fail(e.reason(), e.to_string()),
+                }
+            }
+        }
     }
-    out
+    if fatal.is_none()
+        && let Err(e) = batch.flush(&processor, &mut jobs).await
+    {
+        fatal = Some(format!("{e:#}"));
+    }
+    if let Some(e) = &fatal {
+        tracing::error!(error = %e, "the run cannot go on");
+        for j in jobs.iter_mut().filter(|j| j.failure.is_none() && (!j.chunks.is_empty() || j.deferred)) {
+            j.failure = Some(("error", e.clone()));
+        }
+    }
+    if budget_hit {
+        let left: usize = jobs.iter().map(|j| j.chunks.len()).sum();
+        tracing::info!(chunks_left = left, "request budget of this run spent; the next run goes on (oldest first)");
+    }
+
+    let failed = jobs.iter().filter(|j| j.failure.is_some()).count();
+    let outcome = if failed == 0 {
+        Outcome::Ok
+    } else if jobs.iter().all(|j| j.fetched == 0 || j.failure.as_ref().is_some_and(|f| f.0 == "invalid")) {
+        // Nothing of this run reached the processor.
+        Outcome::Failed
+    } else {
+        Outcome::Partial
+    };
+    let report = json!({
+        "oura_requests": client.stats.oura_requests,
+        "oura_rate_limited": client.stats.oura_rate_limited,
+        "token_refreshes": client.stats.token_refreshes,
+        "outcome": outcome,
+        "failures": jobs.iter().filter_map(|j| j.failure.as_ref().map(|(r, _)| json!({ "collection": j.c.name, "reason": r }))).collect::<Vec<_>>(),
+    });
+    if let Err(e) = processor.report(&report).await {
+        tracing::warn!(error = %format!("{e:#}"), "the run's report did not reach the data-processor");
+    }
+    Ok(Report {
+        outcome,
+        stats: client.stats,
+        collections: jobs
+            .into_iter()
+            .map(|j| CollectionReport {
+                name: j.c.name,
+                documents: j.documents,
+                synced_through: j.state,
+                failure: j.failure.as_ref().map(|f| f.0),
+                detail: j.failure.map(|f| f.1),
+                chunks_left: j.chunks.len(),
+            })
+            .collect(),
+    })
 }

@@ -1,15 +1,27 @@
-//! Oura API v2 client: `/v2/usercollection/{collection}` with `start_date`
-//! / `end_date` (heart rate: `start_datetime` / `end_datetime`), `next_token`
-//! pagination, bearer tokens refreshed on 401, and retries with exponential
-//! backoff and jitter on 429 (honouring `Retry-After`), 5xx and transport errors.
+//! Oura API v2 client: `/v2/usercollection/{collection}` with a chunk's
+//! range (`start_date`/`end_date`, heart rate `start_datetime`/`end_datetime`),
+//! `next_token` paging, documents kept byte for byte as Oura sent them, and
+//! retries with exponential backoff and jitter on 429 (honouring
+//! `Retry-After`), 5xx and transport errors.
+//!
+//! Tokens: Oura's refresh tokens are single use, so the rotated one is saved
+//! before the new access token is used. The access token is refreshed before
+//! it expires, or once on a 401 *while no request has proven it valid* — a
+//! 401 or 403 on one collection after another collection succeeded with the
+//! same token is a scope the user withheld, answered as such without burning
+//! a refresh (see [`FetchError::Unauthorized`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use chrono::NaiveDate;
+use anyhow::Context;
+use chrono::Utc;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
+use crate::clock::Clock;
+use crate::collections::{Chunk, Collection, Range};
 use crate::tokens::{Store, TokenSet};
 
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +47,50 @@ pub fn retry_after(res: &reqwest::Response) -> Option<Duration> {
     Some(Duration::from_secs(v.trim().parse::<u64>().unwrap_or(1).min(300)))
 }
 
+/// Why a collection could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// 401 with an access token no request has proven yet: expired, or the
+    /// scope is withheld — the caller decides once other collections answered.
+    #[error("Oura answered 401 (token not yet proven in this run)")]
+    Unauthorized,
+    /// 401/403 with a token that works elsewhere: the user did not grant this collection's scope.
+    #[error("Oura refused the collection ({0}): its scope is not granted (or the subscription has lapsed)")]
+    ScopeWithheld(StatusCode),
+    #[error("rate limited by Oura after {0} attempts")]
+    RateLimited(u32),
+    #[error("Oura unavailable: {0}")]
+    Unavailable(String),
+    /// Another 4xx (400, 422: the request itself; retrying will not help).
+    #[error("Oura refused the request ({status}): {detail}")]
+    Refused { status: StatusCode, detail: String },
+    /// The token refresh failed: nothing can be fetched.
+    #[error(transparent)]
+    Token(anyhow::Error),
+}
+
+impl FetchError {
+    /// The label the processor exports (`oura_collection_failures_total{reason}`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FetchError::Unauthorized | FetchError::ScopeWithheld(_) => "scope",
+            FetchError::RateLimited(_) => "rate_limited",
+            FetchError::Unavailable(_) => "unavailable",
+            FetchError::Refused { .. } => "refused",
+            FetchError::Token(_) => "error",
+        }
+    }
+}
+
+/// A page of a collection: the documents untouched.
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    data: Vec<Box<RawValue>>,
+    #[serde(default)]
+    next_token: Option<String>,
+}
+
 pub struct Client {
     http: reqwest::Client,
     base: String,
@@ -43,18 +99,23 @@ pub struct Client {
     store: Store,
     tokens: TokenSet,
     retry: Retry,
+    clock: Arc<dyn Clock>,
+    /// Some request succeeded with the current access token.
+    pub token_proven: bool,
     /// What this run asked of Oura (reported to the processor, which exports it).
     pub stats: Stats,
 }
 
-/// Requests sent to Oura in this run, and how many it refused with 429.
+/// Requests sent to Oura in this run, how many it refused with 429, and refreshes.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct Stats {
     pub oura_requests: u64,
     pub oura_rate_limited: u64,
+    pub token_refreshes: u64,
 }
 
 impl Client {
+    #[allow(clippy::too_many_arguments)]
     pub async fn new(
         http: reqwest::Client,
         base: &str,
@@ -62,6 +123,7 @@ impl Client {
         client_secret: &str,
         store: Store,
         retry: Retry,
+        clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Client> {
         let tokens = store.load().await?;
         Ok(Client {
@@ -72,102 +134,137 @@ impl Client {
             store,
             tokens,
             retry,
+            clock,
+            token_proven: false,
             stats: Stats::default(),
         })
     }
 
     /// Exchange the refresh token for new tokens, persisting the rotated
     /// refresh token before anything uses the new access token.
-    async fn refresh(&mut self) -> anyhow::Result<()> {
+    pub async fn refresh(&mut self) -> anyhow::Result<()> {
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", self.tokens.refresh_token.as_str()),
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.as_str()),
         ];
+        self.stats.token_refreshes += 1;
         let res =
             self.http.post(format!("{}/oauth/token", self.base)).form(&form).send().await.context("token refresh")?;
         if !res.status().is_success() {
-            bail!(
+            anyhow::bail!(
                 "token refresh was refused ({}): the refresh token may be revoked; set a new one in the token secret",
                 res.status()
             );
         }
-        let body: Value = res.json().await?;
-        let access = body.get("access_token").and_then(Value::as_str).context("token response without access_token")?;
-        let refresh = body.get("refresh_token").and_then(Value::as_str).unwrap_or(&self.tokens.refresh_token);
-        let next = TokenSet { refresh_token: refresh.to_string(), access_token: Some(access.to_string()) };
+        #[derive(Deserialize)]
+        struct Answer {
+            access_token: String,
+            refresh_token: Option<String>,
+            expires_in: Option<i64>,
+        }
+        let a: Answer = res.json().await.context("token response without access_token")?;
+        let expires_at = a.expires_in.map(|s| self.clock.now() + chrono::Duration::seconds(s));
+        let next = TokenSet {
+            refresh_token: a.refresh_token.unwrap_or_else(|| self.tokens.refresh_token.clone()),
+            access_token: Some(a.access_token),
+            expires_at,
+        };
         self.store.save(&next).await?;
         self.tokens = next;
+        // A token Oura has just issued is valid: a 401 with it is about scope.
+        self.token_proven = true;
         tracing::info!("refreshed the Oura access token (refresh token rotated and persisted)");
         Ok(())
     }
 
-    /// GET with retries; refreshes the token once on 401.
-    async fn get(&mut self, url: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
-        if self.tokens.access_token.is_none() {
-            self.refresh().await?;
+    fn expiring(&self) -> bool {
+        self.tokens.access_token.is_none()
+            || self.tokens.expires_at.is_some_and(|at| at - chrono::Duration::minutes(5) <= self.clock.now())
+    }
+
+    /// GET with retries. A 401 refreshes the token once if it is not proven;
+    /// 401/403 with a proven token is a withheld scope.
+    async fn get(&mut self, url: &str, query: &[(&str, String)]) -> Result<Page, FetchError> {
+        if self.expiring() {
+            self.refresh().await.map_err(FetchError::Token)?;
         }
-        let mut refreshed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let token = self.tokens.access_token.clone().unwrap_or_default();
             let sent = self.http.get(url).bearer_auth(token).query(query).send().await;
             self.stats.oura_requests += 1;
-            if sent.as_ref().is_ok_and(|r| r.status() == StatusCode::TOO_MANY_REQUESTS) {
-                self.stats.oura_rate_limited += 1;
-            }
             let (wait, why) = match sent {
-                Ok(res) if res.status().is_success() => return Ok(res.json().await?),
-                Ok(res) if res.status() == StatusCode::UNAUTHORIZED && !refreshed => {
-                    refreshed = true;
-                    self.refresh().await?;
-                    continue;
+                Ok(res) if res.status().is_success() => {
+                    let page = res.json::<Page>().await.map_err(|e| FetchError::Refused {
+                        status: StatusCode::OK,
+                        detail: format!("not a page of documents: {e}"),
+                    })?;
+                    self.token_proven = true;
+                    return Ok(page);
                 }
-                Ok(res) if res.status() == StatusCode::TOO_MANY_REQUESTS || res.status().is_server_error() => {
-                    (retry_after(&res), format!("{}", res.status()))
+                Ok(res) if matches!(res.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                    if self.token_proven || res.status() == StatusCode::FORBIDDEN {
+                        return Err(FetchError::ScopeWithheld(res.status()));
+                    }
+                    return Err(FetchError::Unauthorized);
                 }
-                Ok(res) => bail!("Oura answered {} for {url}", res.status()),
+                Ok(res) if res.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    self.stats.oura_rate_limited += 1;
+                    let wait = retry_after(&res);
+                    if attempt >= self.retry.max_attempts {
+                        return Err(FetchError::RateLimited(attempt));
+                    }
+                    (wait, "429".to_string())
+                }
+                Ok(res) if res.status().is_server_error() => (retry_after(&res), res.status().to_string()),
+                Ok(res) => {
+                    let status = res.status();
+                    let detail = res.text().await.unwrap_or_default().chars().take(300).collect();
+                    return Err(FetchError::Refused { status, detail });
+                }
                 Err(e) => (None, format!("transport error: {e}")),
             };
             if attempt >= self.retry.max_attempts {
-                bail!("giving up on {url} after {attempt} attempts ({why})");
+                return Err(FetchError::Unavailable(format!("giving up on {url} after {attempt} attempts ({why})")));
             }
             let delay = self.retry.delay(attempt, wait);
             tracing::warn!(url, attempt, reason = why, delay_ms = delay.as_millis() as u64, "retrying");
-            tokio::time::sleep(delay).await;
+            self.clock.sleep(delay).await;
         }
     }
 
-    async fn paged(&mut self, path: &str, mut query: Vec<(&'static str, String)>) -> anyhow::Result<Vec<Value>> {
-        let url = format!("{}/v2/usercollection/{path}", self.base);
+    /// Every document of one chunk of a collection, following `next_token`.
+    pub async fn chunk(&mut self, c: &Collection, chunk: &Chunk) -> Result<Vec<Box<RawValue>>, FetchError> {
+        let url = format!("{}/v2/usercollection/{}", self.base, c.name);
+        let mut query: Vec<(&str, String)> = match c.range {
+            Range::Dates => vec![
+                ("start_date", chunk.start.date_naive().to_string()),
+                ("end_date", chunk.end.date_naive().to_string()),
+            ],
+            Range::DateTimes => vec![
+                ("start_datetime", chunk.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                ("end_datetime", chunk.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            ],
+        };
         let mut out = Vec::new();
         loop {
             let page = self.get(&url, &query).await?;
-            out.extend(page.get("data").and_then(Value::as_array).cloned().unwrap_or_default());
-            match page.get("next_token").and_then(Value::as_str) {
+            out.extend(page.data);
+            match page.next_token {
                 Some(t) if !t.is_empty() => {
                     query.retain(|(k, _)| *k != "next_token");
-                    query.push(("next_token", t.to_string()));
+                    query.push(("next_token", t));
                 }
                 _ => return Ok(out),
             }
         }
     }
 
-    /// A daily collection (`daily_sleep`, `sleep`, `daily_activity`, `daily_readiness`).
-    pub async fn collection(&mut self, name: &str, start: NaiveDate, end: NaiveDate) -> anyhow::Result<Vec<Value>> {
-        self.paged(name, vec![("start_date", start.to_string()), ("end_date", end.to_string())]).await
-    }
-
-    /// Heart-rate samples between two days.
-    pub async fn heart_rate(&mut self, start: NaiveDate, end: NaiveDate) -> anyhow::Result<Vec<Value>> {
-        let end = end.succ_opt().unwrap_or(end);
-        self.paged(
-            "heartrate",
-            vec![("start_datetime", format!("{start}T00:00:00Z")), ("end_datetime", format!("{end}T00:00:00Z"))],
-        )
-        .await
+    /// The clock's now (for callers that hold the client).
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
     }
 }

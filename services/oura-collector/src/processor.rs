@@ -1,18 +1,36 @@
-//! The data-processor as the collector sees it: read and advance the sync
-//! state, post batches (retried on 503 / transport errors — the processor
-//! upserts, so a retry never duplicates).
+//! The data-processor as the collector sees it: read every stream's sync
+//! state, advance one, post batches (retried on 503 / 409 / transport errors
+//! — the processor upserts, so a retry never duplicates) and the run's report.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::bail;
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::clock::Clock;
 use crate::oura::{Retry, retry_after};
 
 pub struct Processor {
     pub http: reqwest::Client,
     pub base: String,
     pub retry: Retry,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why a batch was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// 422 naming the collection whose document is invalid.
+    #[error("the data-processor refused a `{collection}` document: {message}")]
+    Invalid { collection: String, message: String },
+    /// 413: the processor's body limit is lower than ours.
+    #[error("the batch is larger than the data-processor accepts")]
+    TooLarge,
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl Processor {
@@ -37,42 +55,58 @@ impl Processor {
             }
             let delay = self.retry.delay(attempt, wait);
             tracing::warn!(attempt, reason = why, delay_ms = delay.as_millis() as u64, "retrying the data-processor");
-            tokio::time::sleep(delay).await;
+            self.clock.sleep(delay).await;
         }
     }
 
-    pub async fn sync_state(&self, stream: &str) -> anyhow::Result<Option<NaiveDate>> {
-        let url = format!("{}/api/v1/sync/{stream}", self.base);
+    /// Every stream's last synced day.
+    pub async fn sync_states(&self) -> anyhow::Result<BTreeMap<String, NaiveDate>> {
+        let url = format!("{}/api/v1/sync", self.base);
         let res = self.send(|| self.http.get(&url)).await?;
-        match res.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => {
-                let v: Value = res.json().await?;
-                Ok(v.get("last_synced_day").and_then(Value::as_str).and_then(|d| d.parse().ok()))
-            }
-            s => bail!("reading the sync state failed: {s}"),
+        if !res.status().is_success() {
+            bail!("reading the sync state failed: {}", res.status());
         }
+        Ok(res.json().await?)
     }
 
-    pub async fn ingest(&self, batch: &Value) -> anyhow::Result<Value> {
+    pub async fn ingest(&self, body: Vec<u8>) -> Result<(), IngestError> {
         let url = format!("{}/api/v1/ingest", self.base);
-        let res = self.send(|| self.http.post(&url).json(batch)).await?;
+        let res = self
+            .send(|| self.http.post(&url).header("content-type", "application/json").body(body.clone()))
+            .await
+            .map_err(|e| IngestError::Failed(format!("{e:#}")))?;
         let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!(
-                "the data-processor refused the batch ({status}): {}",
-                body.get("error").and_then(Value::as_str).unwrap_or("no reason given")
-            );
+        if status.is_success() {
+            return Ok(());
         }
-        Ok(body)
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return Err(IngestError::TooLarge);
+        }
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        let message = body.get("error").and_then(Value::as_str).unwrap_or("no reason given").to_string();
+        match body.get("collection").and_then(Value::as_str) {
+            Some(c) if status == StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(IngestError::Invalid { collection: c.to_string(), message })
+            }
+            _ => Err(IngestError::Failed(format!("the data-processor refused the batch ({status}): {message}"))),
+        }
     }
 
     pub async fn advance(&self, stream: &str, day: NaiveDate) -> anyhow::Result<()> {
         let url = format!("{}/api/v1/sync/{stream}", self.base);
         let res = self.send(|| self.http.put(&url).json(&json!({ "last_synced_day": day }))).await?;
         if !res.status().is_success() {
-            bail!("advancing the sync state failed: {}", res.status());
+            bail!("advancing the sync state of {stream} failed: {}", res.status());
+        }
+        Ok(())
+    }
+
+    /// The run's report (`{"collector": …}`), which the processor exports as metrics.
+    pub async fn report(&self, report: &Value) -> anyhow::Result<()> {
+        let url = format!("{}/api/v1/ingest", self.base);
+        let res = self.send(|| self.http.post(&url).json(&json!({ "collector": report }))).await?;
+        if !res.status().is_success() {
+            bail!("the data-processor refused the run report: {}", res.status());
         }
         Ok(())
     }

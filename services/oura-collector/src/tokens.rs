@@ -17,6 +17,10 @@ pub struct TokenSet {
     pub refresh_token: String,
     #[serde(default)]
     pub access_token: Option<String>,
+    /// When the access token expires (from `expires_in`): refreshed shortly
+    /// before, instead of waiting for Oura's 401.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where the token set is kept.
@@ -44,7 +48,11 @@ impl Store {
 /// Parse what a store holds: the JSON token set, or a bare refresh token
 /// (what an operator pastes first).
 fn parse(text: &str) -> TokenSet {
-    serde_json::from_str(text).unwrap_or(TokenSet { refresh_token: text.trim().to_string(), access_token: None })
+    serde_json::from_str(text).unwrap_or(TokenSet {
+        refresh_token: text.trim().to_string(),
+        access_token: None,
+        expires_at: None,
+    })
 }
 
 /// An AWS Secrets Manager secret; each save is a new version (`AWSCURRENT`).

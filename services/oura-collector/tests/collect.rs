@@ -1,137 +1,214 @@
-//! The collector against a fake Oura API (documented v2 shapes: `data` +
-//! `next_token` pages, OAuth refresh with rotating refresh tokens, 429 with
-//! `Retry-After`, a 500) and the real data-processor on a real PostgreSQL.
+//! The collector against the fake Oura API built from the contract and the
+//! real data-processor on a real PostgreSQL: every collection stored raw
+//! and typed, retries, rotated tokens, request windows as the API reads
+//! them, independent collections (a failing or withheld one does not
+//! discard the others, and a withheld scope burns no refresh), batches
+//! under the processor's body limit, the old `oura` stream honoured, and
+//! the binary as the CronJob runs it with its exit codes.
+
+mod common;
 
 use std::net::SocketAddr;
 
-use myhealth_common::testing::{TempPostgres, serve};
-use oura_collector::fake::{self, Oura};
-use oura_collector::{Settings, run};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use common::{counter, world};
+use myhealth_common::testing::TempPostgres;
+use oura_collector::Outcome;
 use serde_json::Value;
 
-async fn processor(pg: &TempPostgres, db: &str) -> (SocketAddr, sqlx::PgPool) {
-    let url = pg.database(db).await;
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    data_processor::MIGRATOR.run(&pool).await.unwrap();
-    let app = data_processor::app(
-        data_processor::AppState { pool: pool.clone() },
-        myhealth_common::telemetry::init_metrics(),
-        1 << 20,
-    );
-    (serve(app).await, pool)
-}
-
-fn settings(oura: SocketAddr, proc_addr: SocketAddr, token_file: &std::path::Path) -> Settings {
-    Settings {
-        oura_base_url: format!("http://{oura}"),
-        client_id: "cid".into(),
-        client_secret: "csecret".into(),
-        token_secret_id: None,
-        token_file: Some(token_file.to_path_buf()),
-        processor_url: format!("http://{proc_addr}"),
-        overlap_days: 2,
-        backfill: Some(30),
-        http_timeout_seconds: 5,
-        max_attempts: 4,
-        backoff_base_ms: 10,
-    }
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn collects_pages_retries_rotates_tokens_and_stores() {
+async fn collects_every_collection_raw_and_typed_with_retries_and_rotated_tokens() {
     let pg = TempPostgres::start();
-    let (proc_addr, pool) = processor(&pg, "collect").await;
-    let (oura, state) = fake::start(Oura {
-        scripted: vec![("daily_activity".into(), 1, 429), ("daily_readiness".into(), 1, 502)],
-        ..Default::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("oura-token.json");
-    std::fs::write(&token_file, "refresh-0").unwrap();
+    // 12:30 at UTC+3: today's activity exists, tonight's sleep not yet.
+    let w = world(&pg, "collect", 180, at("2026-10-20T09:30:00Z"), 29).await;
+    w.fake.lock().unwrap().scripted = vec![("daily_activity".into(), 1, 429), ("daily_readiness".into(), 1, 502)];
+    let mut s = w.settings();
+    s.backfill = Some(30);
 
-    let report = run(&settings(oura, proc_addr, &token_file)).await.unwrap();
-    assert_eq!((report.sleep, report.activity, report.readiness, report.heart_rate), (2, 1, 1, 1));
-
-    // The rotated refresh token was persisted; the old one is dead.
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+    let report = w.run(&s).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{report:#?}");
+    w.assert_everything_stored().await;
+    // Today's activity was collected on the day.
+    let today = w.now().date_naive();
+    let act: Option<i32> = sqlx::query_scalar("SELECT steps FROM activity_metrics WHERE day = $1")
+        .bind(today)
+        .fetch_optional(&w.pool)
+        .await
+        .unwrap()
+        .flatten();
+    assert!(act.is_some_and(|s| s > 0), "today's activity: {act:?}");
+    // The 429 and the 502 were retried; heart rate was asked in ranges of at most 30 days.
+    {
+        let f = w.fake.lock().unwrap();
+        // Two chunks (31 days and then some), one page each, plus the retry.
+        assert_eq!(f.calls["daily_sleep"], 2);
+        assert_eq!(f.calls["daily_activity"], 3);
+        assert_eq!(f.calls["daily_readiness"], 3);
+        for (c, q) in f.queries.iter().filter(|(c, _)| c == "heartrate") {
+            let (a, b): (DateTime<Utc>, DateTime<Utc>) =
+                (q["start_datetime"].parse().unwrap(), q["end_datetime"].parse().unwrap());
+            assert!(b - a <= chrono::Duration::days(30), "{c} {q:?}");
+        }
+        assert!(f.queries.iter().filter(|(c, _)| c == "heartrate").count() >= 2, "31+ days need two chunks");
+    }
+    // The rotated refresh token was persisted; each collection has its own state.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&w.token_file).unwrap()).unwrap();
     assert_eq!(saved["refresh_token"], "refresh-1");
-    // The 429 and the 502 were retried.
-    let calls = state.lock().unwrap().calls.clone();
-    assert_eq!(calls["daily_activity"], 2);
-    assert_eq!(calls["daily_readiness"], 2);
-    assert_eq!(calls["daily_sleep"], 2, "two pages");
-    // The run reported its Oura requests and the 429 to the processor, which exports them.
-    let metrics = reqwest::get(format!("http://{proc_addr}/metrics")).await.unwrap().text().await.unwrap();
-    let counter = |name: &str| -> u64 {
-        metrics.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
-    };
-    assert!(counter("oura_api_rate_limited_total ") >= 1, "{metrics}");
-    assert!(counter("oura_api_requests_total ") >= 8, "{metrics}");
+    for c in oura_collector::collections::ALL {
+        assert_eq!(w.synced(c.stream).await, Some(today), "{}", c.stream);
+    }
+    // Every period of a day, not only the long sleep; the day's night is its long sleep.
+    let types: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT DISTINCT type FROM sleep_periods").fetch_all(&w.pool).await.unwrap();
+    for t in ["long_sleep", "sleep", "rest", "deleted", "late_nap"] {
+        assert!(types.contains(&Some(t.to_string())), "{t} missing from {types:?}");
+    }
+    let mismatched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sleep_metrics m JOIN sleep_periods p ON p.oura_id = m.sleep_period_id
+         WHERE p.type <> 'long_sleep' OR m.total_sleep_seconds IS DISTINCT FROM p.total_sleep_seconds",
+    )
+    .fetch_one(&w.pool)
+    .await
+    .unwrap();
+    assert_eq!(mismatched, 0);
+    // The run reported its requests, the 429 and the outcome to the processor, which exports them.
+    let m = w.metrics().await;
+    assert!(counter(&m, "oura_api_rate_limited_total") >= 1.0, "{m}");
+    assert!(counter(&m, "oura_api_requests_total") >= 14.0, "{m}");
+    assert!(counter(&m, "oura_collector_runs_total{outcome=\"ok\"}") >= 1.0, "{m}");
 
-    // Merged sleep: the score of daily_sleep, the durations of the long sleep (not the nap).
-    let (score, total, hrv): (i16, i32, f32) =
-        sqlx::query_as("SELECT score, total_sleep_seconds, average_hrv FROM sleep_metrics WHERE day = '2026-11-01'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!((score, total, hrv), (82, 27000, 48.0));
-    let day2: (i16, Option<i32>) =
-        sqlx::query_as("SELECT score, total_sleep_seconds FROM sleep_metrics WHERE day = '2026-11-02'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(day2, (71, None));
-    let synced: chrono::NaiveDate = sqlx::query_scalar("SELECT last_synced_day FROM sync_state WHERE stream = 'oura'")
-        .fetch_one(&pool)
+    // A second run an hour later resumes from the stored states; its access
+    // token has expired meanwhile, so it refreshes (rotating again).
+    let before = w.count("raw_documents").await;
+    w.fake.lock().unwrap().expired = true;
+    w.clock.advance(std::time::Duration::from_secs(3600));
+    let report = w.run(&w.settings()).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{report:#?}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&w.token_file).unwrap()).unwrap();
+    assert_eq!(saved["refresh_token"], "refresh-2");
+    assert!(w.count("raw_documents").await >= before, "re-collecting loses nothing");
+    w.assert_everything_stored().await;
+    // It asked from the night before (its state − overlap − 1), not 30 days.
+    let f = w.fake.lock().unwrap();
+    let (_, q) = f.queries.iter().rev().find(|(c, _)| c == "sleep").unwrap();
+    assert_eq!(q["start_date"], (today - Days::new(3)).to_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_collection_does_not_discard_the_others() {
+    let pg = TempPostgres::start();
+    let w = world(&pg, "failing", -300, at("2026-10-20T18:00:00Z"), 20).await;
+    w.fake.lock().unwrap().broken = vec!["daily_readiness".into()];
+    let report = w.run(&w.settings()).await;
+    assert_eq!(report.outcome, Outcome::Partial);
+    assert_eq!(report.get("daily_readiness").failure, Some("unavailable"));
+    assert_eq!(w.fake.lock().unwrap().calls["daily_readiness"], 4, "retried up to max_attempts");
+    // Everything else stored and advanced; readiness left where it was.
+    assert_eq!(w.synced("oura_daily_readiness").await, None);
+    assert_eq!(w.synced("oura_sleep").await, Some(w.now().date_naive()));
+    assert_eq!(w.count("readiness_metrics").await, 0);
+    assert!(w.count("sleep_periods").await > 0 && w.count("workouts").await > 0);
+    let m = w.metrics().await;
+    assert!(
+        counter(&m, "oura_collection_failures_total{collection=\"daily_readiness\",reason=\"unavailable\"}") >= 1.0,
+        "{m}"
+    );
+    assert!(counter(&m, "oura_collector_runs_total{outcome=\"partial\"}") >= 1.0, "{m}");
+
+    // Repaired: the next run catches up readiness too.
+    w.fake.lock().unwrap().broken.clear();
+    w.clock.advance(std::time::Duration::from_secs(300));
+    assert_eq!(w.run(&w.settings()).await.outcome, Outcome::Ok);
+    w.assert_everything_stored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withheld_scope_fails_alone_and_burns_no_refresh() {
+    let pg = TempPostgres::start();
+    let w = world(&pg, "scope", 180, at("2026-10-20T07:00:00Z"), 20).await;
+    w.fake.lock().unwrap().granted.remove("heartrate");
+    let report = w.run(&w.settings()).await;
+    assert_eq!(report.outcome, Outcome::Partial, "{report:#?}");
+    assert_eq!(report.get("heartrate").failure, Some("scope"));
+    assert_eq!(report.stats.token_refreshes, 1, "the first access token");
+    assert!(w.count("sleep_periods").await > 0);
+    assert_eq!(w.count("heart_rate_samples").await, 0);
+    // Later runs: the token is proven by the other collections, so the 401
+    // (or 403) costs no refresh.
+    for status in [401, 403] {
+        w.fake.lock().unwrap().withheld_status = status;
+        w.clock.advance(std::time::Duration::from_secs(300));
+        let report = w.run(&w.settings()).await;
+        assert_eq!(report.get("heartrate").failure, Some("scope"));
+        assert_eq!(report.stats.token_refreshes, 0, "{status}: a refresh for a withheld scope");
+    }
+    assert_eq!(w.fake.lock().unwrap().generation, 1);
+    // Granted again: heart rate catches up by itself.
+    w.fake.lock().unwrap().granted.insert("heartrate");
+    w.clock.advance(std::time::Duration::from_secs(300));
+    assert_eq!(w.run(&w.settings()).await.outcome, Outcome::Ok);
+    assert!(w.count("heart_rate_samples").await > 0);
+    // Excluding a withheld collection on purpose (OURA_COLLECTIONS) makes runs ok again.
+    w.fake.lock().unwrap().granted.remove("heartrate");
+    let mut s = w.settings();
+    s.collections =
+        oura_collector::collections::ALL.iter().filter(|c| c.name != "heartrate").map(|c| c.name.to_string()).collect();
+    w.clock.advance(std::time::Duration::from_secs(300));
+    assert_eq!(w.run(&s).await.outcome, Outcome::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_fit_the_processors_body_limit_and_the_old_stream_is_honoured() {
+    let pg = TempPostgres::start();
+    let mut w = world(&pg, "limits", 60, at("2026-10-20T12:00:00Z"), 40).await;
+    // A processor that takes 64 KiB at most; the collector starts at 1 MiB and learns.
+    let (small, pool) = common::processor(&pg, "small", 64 << 10).await;
+    w.processor = small;
+    w.pool = pool;
+    // The single stream of the old collector says it synced to three days ago.
+    let old = w.now().date_naive() - Days::new(3);
+    sqlx::query("INSERT INTO sync_state (stream, last_synced_day) VALUES ('oura', $1)")
+        .bind(old)
+        .execute(&w.pool)
         .await
         .unwrap();
-    assert_eq!(synced, chrono::Utc::now().date_naive());
-
-    // A second run starts from the persisted tokens; its access token has
-    // expired meanwhile, so it refreshes (rotating again) and carries on.
-    state.lock().unwrap().expired = true;
-    run(&settings(oura, proc_addr, &token_file)).await.unwrap();
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
-    assert_eq!(saved["refresh_token"], "refresh-2");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sleep_metrics").fetch_one(&pool).await.unwrap();
-    assert_eq!(rows, 2, "re-collecting stores nothing twice");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failure_half_way_stores_nothing_and_leaves_the_sync_state() {
-    let pg = TempPostgres::start();
-    let (proc_addr, pool) = processor(&pg, "failure").await;
-    let (oura, state) = fake::start(Oura { broken: vec!["daily_readiness".into()], ..Default::default() }).await;
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("oura-token.json");
-    std::fs::write(&token_file, "refresh-0").unwrap();
-
-    let err = run(&settings(oura, proc_addr, &token_file)).await.unwrap_err();
-    assert!(format!("{err:#}").contains("giving up"), "{err:#}");
-    assert_eq!(state.lock().unwrap().calls["daily_readiness"], 4, "retried up to max_attempts");
-    let synced: Option<chrono::NaiveDate> =
-        sqlx::query_scalar("SELECT last_synced_day FROM sync_state WHERE stream = 'oura'")
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-    assert_eq!(synced, None, "the sync state must not advance");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM raw_documents").fetch_one(&pool).await.unwrap();
-    assert_eq!(rows, 0);
-    // Even a failed run keeps the rotated token it was given.
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
-    assert_eq!(saved["refresh_token"], "refresh-1");
+    let mut s = w.settings();
+    s.first_run_days = 7;
+    s.batch_max_bytes = 1 << 20;
+    let report = w.run(&s).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{report:#?}");
+    // The five collections the old stream covered resumed from it; the new ones started FIRST_RUN_DAYS back.
+    let (daily_sleep, workout) = {
+        let f = w.fake.lock().unwrap();
+        let first = |c: &str| -> NaiveDate {
+            f.queries.iter().find(|(n, _)| n == c).map(|(_, q)| q["start_date"].parse().unwrap()).unwrap()
+        };
+        (first("daily_sleep"), first("workout"))
+    };
+    assert_eq!(daily_sleep, old - Days::new(3));
+    assert_eq!(workout, w.now().date_naive() - Days::new(8));
+    // Stored everything it asked for, in many small batches.
+    let periods: i64 = w.count("sleep_periods").await;
+    assert!(periods > 5);
+    let m = w.metrics().await;
+    assert!(counter(&m, "http_requests_total{method=\"POST\",route=\"/api/v1/ingest\",status=\"413\"}") >= 1.0);
 }
 
 /// The binary as the CronJob runs it: environment only, the tokens in an AWS
-/// Secrets Manager secret (moto), exit status 0 on success and non-zero on
-/// failure so the Job shows it.
+/// Secrets Manager secret (moto); exit 0 when everything was stored, 3 when
+/// one collection failed, 1 when nothing could be (the refresh token refused).
 #[tokio::test(flavor = "multi_thread")]
-async fn the_binary_keeps_rotated_tokens_in_secrets_manager() {
+async fn the_binary_keeps_rotated_tokens_in_secrets_manager_and_says_partial() {
     let Some(moto) = myhealth_common::testing::Moto::start() else { return };
     let pg = TempPostgres::start();
-    let (proc_addr, pool) = processor(&pg, "binary").await;
-    let (oura, state) = fake::start(Oura::default()).await;
+    // The binary runs on the real clock: a fake whose days end now.
+    let now = Utc::now();
+    let w = world(&pg, "binary", 120, now, 10).await;
+    w.fake.lock().unwrap().clock = std::sync::Arc::new(oura_collector::clock::SystemClock);
 
     let creds = aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "test");
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -158,7 +235,7 @@ async fn the_binary_keeps_rotated_tokens_in_secrets_manager() {
             .env("OURA_CLIENT_ID", "cid")
             .env("OURA_CLIENT_SECRET", "csecret")
             .env("OURA_TOKEN_SECRET_ID", &arn)
-            .env("PROCESSOR_URL", format!("http://{proc_addr}"))
+            .env("PROCESSOR_URL", format!("http://{}", w.processor))
             .env("MAX_ATTEMPTS", "2")
             .env("BACKOFF_BASE_MS", "10")
             .env("AWS_ENDPOINT_URL", &moto.endpoint)
@@ -167,36 +244,38 @@ async fn the_binary_keeps_rotated_tokens_in_secrets_manager() {
             .env("AWS_SECRET_ACCESS_KEY", "testing");
         cmd
     };
-    let out = tokio::task::spawn_blocking({
-        let mut cmd = collector(oura);
-        move || cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
-    let logs = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{logs}");
+    let exec = |mut cmd: std::process::Command| async move {
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+        let logs = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), logs)
+    };
+    let (code, logs) = exec(collector(w.oura)).await;
+    assert_eq!(code, Some(0), "{logs}");
     assert!(logs.contains("collection complete"), "{logs}");
     assert!(
         !logs.contains("csecret") && !logs.contains("refresh-1") && !logs.contains("access-1"),
         "secrets in logs: {logs}"
     );
-
     // The rotated token is the secret's current version; the old one is dead at Oura.
-    let now = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
-    let saved: Value = serde_json::from_str(now.secret_string().unwrap()).unwrap();
+    let current = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
+    let saved: Value = serde_json::from_str(current.secret_string().unwrap()).unwrap();
     assert_eq!(saved["refresh_token"], "refresh-1");
-    assert_eq!(state.lock().unwrap().generation, 1);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sleep_metrics").fetch_one(&pool).await.unwrap();
-    assert_eq!(rows, 2);
+    assert!(w.count("sleep_periods").await > 0);
 
-    // A failing run: exit status 1.
-    let (broken, _) = fake::start(Oura { broken: vec!["sleep".into()], generation: 1, ..Default::default() }).await;
-    let out = tokio::task::spawn_blocking({
-        let mut cmd = collector(broken);
-        move || cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("collection failed"));
+    // One collection failing: exit 3, "partial".
+    w.fake.lock().unwrap().broken = vec!["sleep".into()];
+    let (code, logs) = exec(collector(w.oura)).await;
+    assert_eq!(code, Some(3), "{logs}");
+    assert!(logs.contains("collection partial") && logs.contains("sleep=failed(unavailable)"), "{logs}");
+
+    // The refresh token refused: exit 1.
+    {
+        let mut f = w.fake.lock().unwrap();
+        f.broken.clear();
+        f.generation += 5;
+    }
+    sm.put_secret_value().secret_id(&arn).secret_string("refresh-0").send().await.unwrap();
+    let (code, logs) = exec(collector(w.oura)).await;
+    assert_eq!(code, Some(1), "{logs}");
+    assert!(logs.contains("collection failed"), "{logs}");
 }
