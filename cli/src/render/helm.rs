@@ -170,6 +170,10 @@ pub struct CronJobSpec {
     pub active_deadline_seconds: u32,
     pub successful_jobs_history_limit: u32,
     pub failed_jobs_history_limit: u32,
+    /// Exit codes that end the Job at once instead of retrying it (the
+    /// collector's "partial": some collections failed, the rest is stored;
+    /// the next scheduled run tries them again).
+    pub fail_job_on_exit_codes: Vec<u32>,
 }
 
 /// A peer workload of the release.
@@ -450,6 +454,7 @@ fn workload(n: &Names<'_>, s: &Service) -> Workload {
         active_deadline_seconds: policy::COLLECTOR_DEADLINE_SECONDS,
         successful_jobs_history_limit: policy::COLLECTOR_SUCCESSFUL_HISTORY,
         failed_jobs_history_limit: policy::COLLECTOR_FAILED_HISTORY,
+        fail_job_on_exit_codes: if name == names::COLLECTOR { vec![policy::COLLECTOR_PARTIAL_EXIT] } else { vec![] },
     });
     Workload {
         name: n.workload(name),

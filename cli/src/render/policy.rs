@@ -11,6 +11,8 @@ pub const COLLECTOR_BACKOFF_LIMIT: u32 = 2;
 pub const COLLECTOR_DEADLINE_SECONDS: u32 = 240;
 pub const COLLECTOR_SUCCESSFUL_HISTORY: u32 = 3;
 pub const COLLECTOR_FAILED_HISTORY: u32 = 5;
+/// The collector's exit code for a partial run (docs/services.md).
+pub const COLLECTOR_PARTIAL_EXIT: u32 = 3;
 /// The schedule when a cronjob names none (validation requires one for `cronjob`).
 pub const DEFAULT_SCHEDULE: &str = "*/5 * * * *";
 
