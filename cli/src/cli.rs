@@ -20,7 +20,8 @@ Exit codes:
   0  success
   1  a check or diff found a difference (e.g. `diff`, `render --check`)
   2  an error: invalid config, bad arguments, a failed tool
-  `plan` follows terraform's -detailed-exitcode: 0 no changes, 2 changes, 1 error or drift
+  `plan`, once a plan ran, follows terraform's -detailed-exitcode: 0 no changes,
+     2 changes, 1 the plan failed (usage and config errors still exit 2, drift 1)
   `deploy`/`destroy`: 1 also when refused (drift, or the plan not approved)
 
 Examples:
@@ -125,7 +126,7 @@ pub enum Command {
     Build(commands::build::BuildCmd),
     /// Terraform plan of an environment, summarised (refused while generated/ has drifted)
     #[command(
-        after_help = "Exit codes (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 error or drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
+        after_help = "Exit codes, once a plan ran (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 the plan failed.\nBefore that, as every command: 2 usage or config error, 1 drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
     )]
     Plan(commands::plan::PlanCmd),
     /// Build, push, apply the infrastructure and roll out the release of an environment, then smoke-test it

@@ -1,9 +1,11 @@
 //! A rendered file tree in memory (`Tree`: relative path → bytes), read from
-//! disk or from git, and written atomically: render into a temporary
-//! directory beside the target, then swap the two directories in one
-//! `renameat2(RENAME_EXCHANGE)`, so a failed or killed render leaves the
-//! previous tree intact and files that are no longer produced disappear.
-
+//! disk or from git, and written atomically across the generated tree and the
+//! workflows directory (`Outputs::write`): stage both, record the plan in a
+//! journal, swap the generated tree in with one `renameat2(RENAME_EXCHANGE)`,
+//! then rename the staged workflows over their targets. A failed or killed
+//! render leaves both trees old or both new (the next read or write finishes
+//! or undoes it); writers take turns on a lock of the directory holding the
+//! tree; files no render of ours wrote are kept unless pruned.
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
