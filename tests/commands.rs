@@ -436,7 +436,7 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     let order = [
         "check that generated/ matches the config",
         "build api-service, data-processor, oura-collector",
-        "$ cargo build --release --locked -p api-service -p data-processor -p oura-collector",
+        "$ cargo build --profile dist --locked -p api-service -p data-processor -p oura-collector",
         "$ terraform -chdir=generated/terraform/envs/staging init -input=false -no-color -plugin-dir=/opt/tf-plugins",
         "$ terraform -chdir=generated/terraform/envs/staging plan -input=false -json -detailed-exitcode -out=myhealthctl.tfplan",
         "prompt: type `yes` (`--yes` to skip)",
@@ -446,7 +446,8 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
         "$ aws eks update-kubeconfig --name myhealth-staging --region us-east-1 --kubeconfig target/deploy/staging/kubeconfig",
         "$ kubectl --kubeconfig target/deploy/staging/kubeconfig apply --server-side --field-manager=myhealthctl -f target/deploy/staging/namespace.yaml",
         "$ helm upgrade --install myhealth generated/helm/myhealth --namespace myhealth --values generated/helm/values-staging.yaml --values target/deploy/staging/images.yaml --atomic --wait --timeout 10m --kubeconfig target/deploy/staging/kubeconfig",
-        "GET <terraform output api_url, else https://api.myhealth.eric-n.com>/health until 200 (up to 120 s)",
+        "$ terraform -chdir=generated/terraform/envs/staging output -json (its `api_url`, else https://api.myhealth.eric-n.com)",
+        "GET <api_url>/health until 200 (up to 120 s)",
         "on failure: $ helm rollback myhealth --namespace myhealth --wait --timeout 10m --kubeconfig target/deploy/staging/kubeconfig",
     ];
     let mut at = 0;
@@ -464,10 +465,16 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     )
     .unwrap();
     let labels = app["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"].as_mapping().unwrap();
-    let mut argo: Vec<String> =
-        labels.iter().map(|(k, v)| format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap())).collect();
-    argo.sort();
-    assert!(text.contains(&format!("target/deploy/staging/namespace.yaml: {}\n", argo.join(", "))), "{text}");
+    let json = dry_run(&path, &["staging", "--json"]);
+    let steps: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ns = steps["steps"].as_array().unwrap().iter().find(|s| s["step"] == "namespace").expect("a namespace step");
+    let manifest: serde_yaml_ng::Value = serde_yaml_ng::Deserializer::from_str(ns["manifest"].as_str().unwrap())
+        .map(|d| <serde_yaml_ng::Value as serde::Deserialize>::deserialize(d).unwrap())
+        .next()
+        .unwrap();
+    assert_eq!(manifest["metadata"]["labels"].as_mapping(), Some(labels), "{json}");
+    // The text shows the same manifest.
+    assert!(text.contains("target/deploy/staging/namespace.yaml:\n       apiVersion: v1"), "{text}");
 
     // Production asks for its name; --yes is the only way round the prompt.
     assert!(dry_run(&path, &["prod"]).contains("prompt: type `prod` (production; `--yes` to skip)"));
@@ -479,7 +486,12 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
 
     // --only / --skip-*: the list shrinks to what is asked.
     let only = dry_run(&path, &["dev", "--only", "api-service", "--skip-infra", "--kube-context", "ctx"]);
-    assert!(!only.contains("$ terraform") && !only.contains("update-kubeconfig"), "{only}");
+    // No init/plan/apply; only the read of the endpoint from the state.
+    assert!(
+        !only.contains(" init -input") && !only.contains(" plan -input") && !only.contains(" apply -input"),
+        "{only}"
+    );
+    assert!(!only.contains("update-kubeconfig") && only.contains("output -json"), "{only}");
     assert!(only.contains("build api-service\n"), "{only}");
     assert!(only.contains("/myhealth/api-service:") && !only.contains("/myhealth/data-processor:"), "{only}");
     assert!(only.contains("--reset-then-reuse-values --atomic --wait --timeout 10m --kube-context ctx"), "{only}");

@@ -5,8 +5,14 @@
 //! the pulled layer is complete: the binary starts with only the libraries
 //! the image carries. Then `deploy dev --skip-infra` with STAND-INS for
 //! `helm` and `kubectl` (scripts that record their arguments; no cluster
-//! here) and for the API endpoint (a local `/health`): the release gets the
-//! registry's digests, a failed smoke test rolls it back, `--only` works.
+//! here; `cargo` wrapped so that its command line is recorded too) and for
+//! the API endpoint (a local `/health`): the release gets the registry's
+//! digests, a failed smoke test rolls it back, `--only` works, and every
+//! command a run issues is exactly one its `--dry-run --json` listed.
+//!
+//! The records (`images/`, `deploy/`) go to a throwaway work directory
+//! (`MYHEALTHCTL_WORK_DIR`): the suite leaves the project's `target/images`
+//! and `target/deploy` pointing at nothing of the test's.
 
 mod common;
 
@@ -15,7 +21,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cmd, require_tool, root};
+use common::{require_tool, root};
+
+/// The work directory of every myhealthctl run here.
+fn work() -> &'static Path {
+    static W: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    W.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn cmd() -> assert_cmd::Command {
+    let mut c = common::cmd();
+    c.env("MYHEALTHCTL_WORK_DIR", work());
+    c
+}
 
 /// `docker-registry` on a free port of 127.0.0.1, storage in a temp dir.
 struct Registry {
@@ -118,7 +136,7 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
     let revision =
         String::from_utf8(Command::new("git").args(["rev-parse", "HEAD"]).current_dir(root()).output().unwrap().stdout)
             .unwrap();
-    let work = tempfile::tempdir().unwrap();
+    let pulls = tempfile::tempdir().unwrap();
     for (p, b) in pushed.as_array().unwrap().iter().zip(first.as_array().unwrap()) {
         let service = b["service"].as_str().unwrap();
         assert_eq!(p["digest"], b["digest"], "{service}: the registry's digest is the built one");
@@ -137,12 +155,12 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
         assert_eq!(config["os"], "linux");
 
         // Pull it back and start the binary with only what the image holds.
-        let pulled = work.path().join(service);
+        let pulled = pulls.path().join(service);
         skopeo(&["copy", "--src-tls-verify=false", &reference, &format!("dir:{}", pulled.display())]);
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(pulled.join("manifest.json")).unwrap()).unwrap();
         let layer = manifest["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
-        let rootfs = work.path().join(format!("{service}-rootfs"));
+        let rootfs = pulls.path().join(format!("{service}-rootfs"));
         unpack(&pulled.join(layer), &rootfs);
         assert!(rootfs.join("etc/ssl/certs/ca-certificates.crt").is_file(), "{service}: CA certificates");
         assert!(std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap().contains(":65532:65532:"));
@@ -172,7 +190,7 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
     let again = json(&["push", "dev", "--registry", &registry.host, "--json"]);
     assert!(again.as_array().unwrap().iter().all(|p| p["already_present"] == true), "{again:#}");
     let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root().join("target/images/pushed-dev.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(work().join("images/pushed-dev.json")).unwrap()).unwrap();
     assert_eq!(record, again, "push records what it pushed for deploy");
 
     deploy_rolls_out_the_pushed_digests(&registry);
@@ -182,6 +200,36 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
 /// here): a script that only appends its name and arguments to `$STAND_IN_LOG`
 /// and succeeds. What it records is what a real Helm would have been asked.
 const STAND_IN: &str = "#!/bin/sh\n# stand-in for helm/kubectl: records its arguments, does nothing else\nprintf '%s\\n' \"$(basename \"$0\") $*\" >> \"$STAND_IN_LOG\"\n";
+
+/// Not a stand-in: the real cargo, its command line recorded on the way.
+const RECORDING_CARGO: &str =
+    "#!/bin/sh\nprintf '%s\\n' \"cargo $*\" >> \"$STAND_IN_LOG\"\nexec \"$REAL_CARGO\" \"$@\"\n";
+
+/// The commands a run of `dry` (a `deploy --dry-run --json`) issues, in
+/// order: the probes made while planning, then each step's command line
+/// (the smoke test's rollback when it fails).
+fn listed_commands(dry: &serde_json::Value, smoke_fails: bool) -> Vec<String> {
+    let line =
+        |a: &serde_json::Value| a.as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    let mut out: Vec<String> = dry["probes"].as_array().unwrap().iter().map(line).collect();
+    for s in dry["steps"].as_array().unwrap() {
+        match s["step"].as_str().unwrap() {
+            "build" | "terraform_init" | "terraform_plan" | "terraform_apply" | "kubeconfig" | "namespace" | "helm" => {
+                out.push(line(&s["argv"]))
+            }
+            "smoke" => {
+                if !s["endpoint_argv"].is_null() {
+                    out.push(line(&s["endpoint_argv"]));
+                }
+                if smoke_fails {
+                    out.push(line(&s["rollback"]));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
 
 /// A stand-in for the environment's API endpoint: answers `GET /health` with
 /// `status` and counts the requests.
@@ -223,15 +271,14 @@ impl Health {
 fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
     use std::os::unix::fs::PermissionsExt;
     let bin = tempfile::tempdir().unwrap();
-    for tool in ["helm", "kubectl"] {
+    for (tool, script) in [("helm", STAND_IN), ("kubectl", STAND_IN), ("cargo", RECORDING_CARGO)] {
         let f = bin.path().join(tool);
-        std::fs::write(&f, STAND_IN).unwrap();
+        std::fs::write(&f, script).unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let log = bin.path().join("calls.log");
     let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
     let deploy = |health: &Health, extra: &[&str]| {
-        let _ = std::fs::remove_file(&log);
         let mut args = vec![
             "deploy",
             "dev",
@@ -246,15 +293,37 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
             "3",
         ];
         args.extend_from_slice(extra);
-        let out = cmd().args(&args).env("PATH", &path).env("STAND_IN_LOG", &log).output().unwrap();
-        let calls = std::fs::read_to_string(&log).unwrap_or_default();
-        (out, calls.lines().map(str::to_string).collect::<Vec<_>>())
+        let run = |more: &[&str]| {
+            let _ = std::fs::remove_file(&log);
+            let out = cmd()
+                .args(&args)
+                .args(more)
+                .env("PATH", &path)
+                .env("STAND_IN_LOG", &log)
+                .env("REAL_CARGO", env!("CARGO"))
+                .output()
+                .unwrap();
+            let calls = std::fs::read_to_string(&log).unwrap_or_default();
+            (out, calls.lines().map(str::to_string).collect::<Vec<_>>())
+        };
+        let (listing, _) = run(&["--dry-run", "--json"]);
+        assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+        let dry: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+        let (out, calls) = run(&[]);
+        // What is shown is what runs: every command, byte for byte, in order.
+        assert_eq!(
+            calls,
+            listed_commands(&dry, !out.status.success()),
+            "the run issued other commands than its dry run listed"
+        );
+        (out, calls)
     };
     let root = root();
     let r = root.display();
-    let deploy_dir = root.join("target/deploy/dev");
+    let w = work().display();
+    let deploy_dir = work().join("deploy/dev");
     let helm_upgrade = format!(
-        "helm upgrade --install myhealth {r}/generated/helm/myhealth --namespace myhealth --values {r}/generated/helm/values-dev.yaml --values {r}/target/deploy/dev/images.yaml"
+        "helm upgrade --install myhealth {r}/generated/helm/myhealth --namespace myhealth --values {r}/generated/helm/values-dev.yaml --values {w}/deploy/dev/images.yaml"
     );
 
     // 1. Everything healthy.
@@ -266,8 +335,9 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         calls,
         [
             "helm version --short".to_string(),
+            "cargo build --profile dist --locked -p api-service -p data-processor -p oura-collector".to_string(),
             format!(
-                "kubectl --context stand-in apply --server-side --field-manager=myhealthctl -f {r}/target/deploy/dev/namespace.yaml"
+                "kubectl --context stand-in apply --server-side --field-manager=myhealthctl -f {w}/deploy/dev/namespace.yaml"
             ),
             format!("{helm_upgrade} --atomic --wait --timeout 10m --kube-context stand-in"),
         ]

@@ -203,6 +203,45 @@ pub fn kind_word(k: Kind) -> &'static str {
     }
 }
 
+/// The letter `--stat` shows for a change.
+pub fn kind_letter(k: Kind) -> char {
+    match k {
+        Kind::Added => 'A',
+        Kind::Changed => 'M',
+        Kind::Removed => 'D',
+    }
+}
+
+/// `s` in the ANSI style `code` when `color`.
+pub fn paint(color: bool, code: &str, s: &str) -> String {
+    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+}
+
+/// A unified diff coloured line by line (headers bold, additions green,
+/// removals red, hunks cyan) when `color`.
+pub fn colorize(color: bool, diff: &str) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.split_inclusive('\n')
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else if l.starts_with("@@") {
+                "36"
+            } else {
+                return l.to_string();
+            };
+            let (body, nl) = l.strip_suffix('\n').map_or((l, ""), |b| (b, "\n"));
+            format!("{}{nl}", paint(true, code, body))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::config::model::Environment;
-use crate::config::raw::{CapacityType, NatMode};
+use crate::config::model::{CapacityType, NatMode};
 
 pub const PRICES_AS_OF: &str = "2026-11-01";
 pub const PRICE_REGION: &str = "us-east-1";

@@ -87,6 +87,27 @@ pub struct Report {
 }
 
 impl Report {
+    /// The diagnostics as data, for editors and CI annotations (`--json`),
+    /// credentials masked.
+    pub fn to_json(&self) -> serde_json::Value {
+        let m = crate::credentials::mask_credentials;
+        let problems: Vec<_> = self
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let (line, column) =
+                    d.span.as_ref().map(|s| line_col(&self.source.text, s.start)).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+                let severity = match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                serde_json::json!({ "severity": severity, "message": m(&d.message), "file": self.source.name, "line": line,
+                        "column": column, "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m) })
+            })
+            .collect();
+        serde_json::json!({ "valid": false, "config": self.source.name, "problems": problems })
+    }
+
     /// Render every diagnostic, plus a closing count when there are several.
     pub fn render(&self, color: bool) -> String {
         let renderer = if color { Renderer::styled() } else { Renderer::plain() };
@@ -114,7 +135,7 @@ impl std::error::Error for Report {}
 fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
     // Every credential-shaped stretch of the file is masked in every snippet,
     // not only the one this diagnostic is about.
-    let all = printable_source(&crate::config::doc::mask_credentials(&source.text));
+    let all = printable_source(&crate::credentials::mask_credentials(&source.text));
     let masked;
     let text: &str = match (&d.span, d.redact) {
         (Some(span), true) => {
@@ -123,7 +144,7 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
         }
         _ => &all,
     };
-    let m = |t: &str| printable(&crate::config::doc::mask_credentials(t));
+    let m = |t: &str| printable(&crate::credentials::mask_credentials(t));
     let (message, label, help, key) =
         (m(&d.message), d.label.as_deref().map(m), d.help.as_deref().map(m), d.key.as_deref().map(m));
     let d = &Diagnostic { message, label, help, key, ..d.clone() };

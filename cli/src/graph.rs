@@ -17,7 +17,7 @@ pub struct Graph {
 }
 
 fn re(cell: &'static OnceLock<Regex>, p: &str) -> &'static Regex {
-    crate::config::validate::re(cell, p)
+    crate::pattern::re(cell, p)
 }
 
 /// Parse the top-level blocks of `terraform fmt`-formatted HCL: a block

@@ -21,16 +21,22 @@ macro_rules! out {
     }};
 }
 
+pub mod args;
 pub mod changes;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod cost;
+pub mod credentials;
 pub mod diagnostics;
+pub mod exit;
 pub mod git;
 pub mod graph;
 pub mod image;
 pub mod names;
+pub mod ops;
+pub mod pattern;
+pub mod project;
 pub mod redact;
 pub mod registry;
 pub mod render;

@@ -12,9 +12,9 @@
 //! ArgoCD objects. Cross-layer *policy* (which workload talks to which)
 //! lives with it, in [`Names::links`].
 
+use crate::config::model::ServiceKind;
 use crate::config::model::{Environment, Service};
-use crate::config::raw::ServiceKind;
-use crate::config::{Config, raw::SecretRef};
+use crate::config::{Config, model::SecretRef};
 
 /// The chart's name: the platform's chart, whatever the project is called.
 pub const CHART_NAME: &str = "myhealth";

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::config::Config;
-use crate::config::doc::find_credentials;
+use crate::credentials::find_credentials;
 
 /// What replaces a redacted value.
 pub const MASK: &str = "«redacted»";

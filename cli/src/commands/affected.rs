@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 use clap::Args;
 use serde::Serialize;
 
+use crate::args::{Global, RenderArgs};
 use crate::changes;
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::exit::Outcome;
+use crate::ops::drift;
+use crate::project::Project;
 use crate::render::env_of_path;
 
 #[derive(Args, Debug)]
@@ -44,10 +47,10 @@ impl AffectedCmd {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
         let opts = p.render_options(&cfg, &self.args)?;
-        let new = crate::render::render(&cfg, &p.templates(&self.args)?, &opts)?;
+        let new = crate::render::render(&cfg, &p.templates(&self.args.tree)?, &opts)?;
         let top = crate::git::toplevel(&p.root)?;
         let commit = crate::git::resolve_commit(&top, &self.base)?;
-        let old = super::diff::committed_at(&p, &cfg, &self.args, &top, &commit)?;
+        let old = drift::committed_at(&p, &cfg, &self.args, &top, &commit)?;
         let changed = changes::compare(&old, &new);
 
         let shared: Vec<String> =

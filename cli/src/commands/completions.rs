@@ -1,9 +1,9 @@
 //! `myhealthctl completions SHELL`: shell completion scripts (clap_complete).
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, Outcome};
+use crate::exit::Outcome;
 
 #[derive(Args, Debug)]
 pub struct CompletionsCmd {
@@ -12,8 +12,12 @@ pub struct CompletionsCmd {
 }
 
 impl CompletionsCmd {
-    pub fn run(self) -> anyhow::Result<Outcome> {
-        clap_complete::generate(self.shell, &mut Cli::command(), "myhealthctl", &mut std::io::stdout());
+    /// `cli`: the whole command-line definition (the completions describe it).
+    pub fn run(self, mut cli: clap::Command) -> anyhow::Result<Outcome> {
+        let mut out = Vec::new();
+        clap_complete::generate(self.shell, &mut cli, "myhealthctl", &mut out);
+        // Written with a checked write: a closed pipe ends the command quietly.
+        std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
         Ok(Outcome::Ok)
     }
 }

@@ -2,8 +2,10 @@
 
 use clap::Args;
 
-use crate::cli::{Global, Outcome, Project};
+use crate::args::Global;
 use crate::cost::{self, Assumptions, PRICE_REGION, PRICES_AS_OF, usd};
+use crate::exit::Outcome;
+use crate::project::Project;
 
 #[derive(Args, Debug)]
 pub struct CostCmd {
@@ -31,14 +33,8 @@ impl CostCmd {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
         let only: Vec<String> = self.env.iter().cloned().collect();
-        p.render_options(&cfg, &crate::cli::RenderArgs { envs: only.clone(), ..Default::default() })?;
         let a = Assumptions { api_requests_millions: self.requests, ..Assumptions::default() };
-        let estimates: Vec<_> = cfg
-            .environments
-            .iter()
-            .filter(|e| only.is_empty() || only.contains(&e.name.value))
-            .map(|e| cost::estimate(e, &a))
-            .collect();
+        let estimates: Vec<_> = p.environments(&cfg, &only)?.into_iter().map(|e| cost::estimate(e, &a)).collect();
         if self.json {
             let v = serde_json::json!({ "prices_as_of": PRICES_AS_OF, "price_region": PRICE_REGION, "assumptions": a, "environments": estimates });
             crate::outln!("{}", serde_json::to_string_pretty(&v)?);

@@ -2,13 +2,13 @@
 //! shown with every stateful resource it loses called out, then applied only
 //! after the user types the environment's name (or passes `--yes`).
 
-use std::process::{Command, Stdio};
-
-use anyhow::{Context, bail};
 use clap::Args;
 
-use super::plan::{self, DESTROY_PLAN_FILE};
-use crate::cli::{Global, Outcome, Project, TreeArgs};
+use crate::args::{Global, InitArgs, TreeArgs};
+use crate::exit::Outcome;
+use crate::ops::terraform::{self, DESTROY_PLAN_FILE};
+use crate::ops::ui::ask;
+use crate::project::Project;
 
 #[derive(Args, Debug)]
 pub struct DestroyCmd {
@@ -21,22 +21,21 @@ pub struct DestroyCmd {
     #[arg(long)]
     pub yes: bool,
     #[command(flatten)]
-    pub init: plan::InitArgs,
+    pub init: InitArgs,
 }
 
 impl DestroyCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        let args = self.args.for_env(&self.env);
-        p.render_options(&cfg, &args)?;
-        let dir = p.out_dir(&args).join("terraform/envs").join(&self.env);
-        let summary = plan::plan(&dir, &self.env, &self.init, true)?;
+        let t = p.target(&cfg, &self.env, &self.args)?;
+        let name = t.name();
+        let summary = terraform::init_and_plan(&t.tf_dir, name, &self.init, true)?;
         if summary.destroy + summary.replace == 0 {
-            crate::outln!("`{}` has nothing to destroy", self.env);
+            crate::outln!("`{name}` has nothing to destroy");
             return Ok(Outcome::Ok);
         }
-        crate::out!("{}", plan::text(&summary));
+        crate::out!("{}", terraform::text(&summary));
         if !summary.stateful_losses.is_empty() {
             eprintln!(
                 "\nwarning: {} stateful resource(s) go with it; databases get a final snapshot only where the config keeps one",
@@ -44,21 +43,13 @@ impl DestroyCmd {
             );
         }
         if !self.yes {
-            let answer = plan::ask(&format!("type the environment's name (`{}`) to destroy it", self.env))?;
-            if answer != self.env {
-                eprintln!("not destroyed: `{answer}` is not `{}`", self.env);
+            let answer = ask(&format!("type the environment's name (`{name}`) to destroy it"))?;
+            if answer != name {
+                eprintln!("not destroyed: `{answer}` is not `{name}`");
                 return Ok(Outcome::Differs);
             }
         }
-        let status = Command::new("terraform")
-            .args(plan::apply_argv(&dir, DESTROY_PLAN_FILE))
-            .env("TF_IN_AUTOMATION", "1")
-            .stdin(Stdio::null())
-            .status()
-            .context("cannot run `terraform`")?;
-        if !status.success() {
-            bail!("`terraform apply` of the destroy plan failed in `{}`", dir.display());
-        }
+        terraform::apply(&terraform::apply_argv(&t.tf_dir, DESTROY_PLAN_FILE), name)?;
         Ok(Outcome::Ok)
     }
 }

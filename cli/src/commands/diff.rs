@@ -3,29 +3,17 @@
 //! at REV (read through git) vs a fresh render of the working tree, grouped
 //! by environment. Every printed line is redacted.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
-use clap::{Args, ValueEnum};
-use serde_json::json;
+use clap::Args;
 
-use crate::changes::{self, FileChange, Kind};
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::args::{Format, Global, RenderArgs};
+use crate::changes;
 use crate::config::Config;
+use crate::exit::Outcome;
+use crate::ops::drift;
+use crate::project::Project;
 use crate::redact::Redactor;
-use crate::render::env_of_path;
-use crate::tree::{self, Tree};
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Format {
-    /// For people (`diff`: a unified diff)
-    #[default]
-    Text,
-    /// For a pull-request comment (`diff`: a summary table and a collapsible section per environment)
-    Markdown,
-    /// Machine-readable summary
-    Json,
-}
 
 #[derive(Args, Debug)]
 pub struct DiffCmd {
@@ -45,32 +33,24 @@ pub struct DiffCmd {
     pub exit_code: bool,
 }
 
-/// The hidden marker that lets a workflow find and update its own PR comment.
-pub const COMMENT_MARKER: &str = "<!-- myhealthctl-diff -->";
-
 impl DiffCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
         match &self.base {
-            None => drift(g, &self.args, self.format, self.stat),
-            Some(rev) => self.against_base(g, rev),
+            None => drift::show(&p, &cfg, &self.args, self.format, self.stat),
+            Some(rev) => self.against_base(&p, &cfg, rev),
         }
     }
 
-    /// The CI gate shared with `render --check`.
-    pub fn drift_gate(g: &Global, args: &RenderArgs) -> anyhow::Result<Outcome> {
-        drift(g, args, Format::Text, false)
-    }
-
-    fn against_base(&self, g: &Global, rev: &str) -> anyhow::Result<Outcome> {
-        let p = Project::locate(g)?;
-        let cfg = p.load()?;
-        let opts = p.render_options(&cfg, &self.args)?;
-        let new = crate::render::render(&cfg, &p.templates(&self.args)?, &opts)?;
+    fn against_base(&self, p: &Project, cfg: &Config, rev: &str) -> anyhow::Result<Outcome> {
+        let opts = p.render_options(cfg, &self.args)?;
+        let new = crate::render::render(cfg, &p.templates(&self.args.tree)?, &opts)?;
 
         let top = crate::git::toplevel(&p.root)?;
         let top_canon = top.canonicalize().unwrap_or(top.clone());
         let commit = crate::git::resolve_commit(&top, rev)?;
-        let old = filter_envs(committed_at(&p, &cfg, &self.args, &top, &commit)?, &opts.only_envs);
+        let old = drift::filter_envs(drift::committed_at(p, cfg, &self.args, &top, &commit)?, &opts.only_envs);
 
         // Redact what was sensitive on either side of the change.
         let cfg_rel = p
@@ -84,10 +64,10 @@ impl DiffCmd {
             .and_then(|text| {
                 crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok()
             });
-        let redactor = Redactor::for_configs(std::iter::once(&cfg).chain(base_cfg.as_ref()));
+        let redactor = Redactor::for_configs(std::iter::once(cfg).chain(base_cfg.as_ref()));
 
         let ch = changes::compare(&old, &new);
-        let costs = cost_changes(base_cfg.as_ref(), &cfg);
+        let costs = cost_changes(base_cfg.as_ref(), cfg);
         let label = if rev.len() > 12 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
             rev[..12].to_string()
         } else {
@@ -96,7 +76,7 @@ impl DiffCmd {
         let mut stdout = std::io::stdout().lock();
         match self.format {
             Format::Markdown => {
-                write!(stdout, "{}", changes::markdown(&ch, &label, &redactor, COMMENT_MARKER))?;
+                write!(stdout, "{}", changes::markdown(&ch, &label, &redactor, drift::COMMENT_MARKER))?;
                 if !costs.is_empty() {
                     writeln!(
                         stdout,
@@ -115,7 +95,7 @@ impl DiffCmd {
                 }
             }
             Format::Json => {
-                let mut v = json_report(&ch, Some(&label));
+                let mut v = drift::json_report(&ch, Some(&label));
                 v["cost"] = serde_json::to_value(&costs)?;
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&v)?)?
             }
@@ -141,15 +121,19 @@ impl DiffCmd {
                     } else {
                         format!("environment `{env}`")
                     };
-                    writeln!(stdout, "{}", paint(p.color, "1", &format!("== {title}: {}", changes::stat_line(&s))))?;
+                    writeln!(
+                        stdout,
+                        "{}",
+                        changes::paint(p.color, "1", &format!("== {title}: {}", changes::stat_line(&s)))
+                    )?;
                     for f in files {
                         if self.stat {
-                            writeln!(stdout, "  {} {}", kind_letter(f.kind), f.path)?;
+                            writeln!(stdout, "  {} {}", changes::kind_letter(f.kind), f.path)?;
                         } else {
                             write!(
                                 stdout,
                                 "{}",
-                                colorize(p.color, &changes::unified(f, &label, "working-tree", &redactor))
+                                changes::colorize(p.color, &changes::unified(f, &label, "working-tree", &redactor))
                             )?;
                         }
                     }
@@ -158,132 +142,6 @@ impl DiffCmd {
         }
         Ok(if self.exit_code && !ch.is_empty() { Outcome::Differs } else { Outcome::Ok })
     }
-}
-
-/// The output committed at `commit`: the generated tree, plus our workflows
-/// when they live in their own directory.
-pub fn committed_at(
-    p: &Project,
-    cfg: &Config,
-    args: &RenderArgs,
-    top: &std::path::Path,
-    commit: &str,
-) -> anyhow::Result<Tree> {
-    let top_canon = top.canonicalize().unwrap_or(top.to_path_buf());
-    let in_repo = |dir: &std::path::Path| -> anyhow::Result<String> {
-        let abs = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
-        let canon = abs.canonicalize().unwrap_or(abs);
-        Ok(canon
-            .strip_prefix(&top_canon)
-            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", dir.display(), top.display()))?
-            .to_string_lossy()
-            .replace('\\', "/"))
-    };
-    let outputs = p.outputs(cfg, args);
-    let mut tree = crate::git::tree_at(top, commit, &in_repo(&outputs.generated)?)?;
-    if let Some(dir) = &outputs.workflows {
-        tree.retain(|path, _| !path.starts_with(tree::WORKFLOWS));
-        // The directory may not exist yet in the working tree: resolve its parent.
-        let rel = match dir.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(parent) if !dir.exists() => {
-                format!("{}/{}", in_repo(parent)?, dir.file_name().unwrap_or_default().to_string_lossy())
-            }
-            _ => in_repo(dir)?,
-        };
-        tree.extend(tree::ours_as_workflows(crate::git::tree_at(top, commit, rel.trim_start_matches('/'))?));
-    }
-    Ok(tree)
-}
-
-fn drift(g: &Global, args: &RenderArgs, format: Format, stat: bool) -> anyhow::Result<Outcome> {
-    let p = Project::locate(g)?;
-    let cfg = p.load()?;
-    let opts = p.render_options(&cfg, args)?;
-    let fresh = crate::render::render(&cfg, &p.templates(args)?, &opts)?;
-    let out = p.out_dir(args);
-    let on_disk = filter_envs(p.outputs(&cfg, args).read()?, &opts.only_envs);
-    let ch = changes::compare(&on_disk, &fresh);
-    let redactor = Redactor::for_configs([&cfg]);
-    let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
-    let workflows_shown =
-        p.outputs(&cfg, args).workflows.map(|w| w.strip_prefix(&p.root).unwrap_or(&w).display().to_string());
-    let mut stdout = std::io::stdout().lock();
-    match format {
-        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
-        Format::Markdown => {
-            write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER))?
-        }
-        Format::Text => {
-            for f in &ch {
-                if stat {
-                    writeln!(stdout, "{} {}", kind_letter(f.kind), f.path)?;
-                } else {
-                    // Workflows living in their own directory are shown there.
-                    let text = match (f.path.strip_prefix(tree::WORKFLOWS), &workflows_shown) {
-                        (Some(name), Some(dir)) => {
-                            let named = changes::FileChange { path: name, kind: f.kind, old: f.old, new: f.new };
-                            changes::unified(&named, dir, "rendered", &redactor)
-                        }
-                        _ => changes::unified(f, &shown, "rendered", &redactor),
-                    };
-                    write!(stdout, "{}", colorize(p.color, &text))?;
-                }
-            }
-        }
-    }
-    let (what, are) = match &workflows_shown {
-        Some(w) => (format!("`{shown}/` and `{w}/`"), "are"),
-        None => (format!("`{shown}/`"), "is"),
-    };
-    if ch.is_empty() {
-        eprintln!("{what} {are} up to date with `{}`", p.display);
-        return Ok(Outcome::Ok);
-    }
-    eprintln!(
-        "error: {what} {are} out of date with `{}`: {} files differ\n  = help: run `{}` and commit the result",
-        p.display,
-        ch.len(),
-        fix_command(&p, args)
-    );
-    Ok(Outcome::Differs)
-}
-
-/// The exact command that brings the tree up to date.
-fn fix_command(p: &Project, args: &RenderArgs) -> String {
-    let mut cmd = String::from("myhealthctl render");
-    if p.display != crate::config::DEFAULT_FILE {
-        cmd.push_str(&format!(" --config {}", p.display));
-    }
-    for e in &args.envs {
-        cmd.push_str(&format!(" --env {e}"));
-    }
-    if let Some(t) = &args.templates {
-        cmd.push_str(&format!(" --templates {}", t.display()));
-    }
-    if let Some(o) = &args.out {
-        cmd.push_str(&format!(" --out {}", o.display()));
-    }
-    cmd
-}
-
-/// Keep shared files and those of `only` (all when empty).
-fn filter_envs(t: Tree, only: &[String]) -> Tree {
-    if only.is_empty() {
-        return t;
-    }
-    t.into_iter().filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e))).collect()
-}
-
-fn json_report(ch: &[FileChange<'_>], base: Option<&str>) -> serde_json::Value {
-    let groups = changes::group(ch);
-    let envs: BTreeMap<&String, serde_json::Value> = groups
-        .iter()
-        .map(|(env, files)| {
-            let files: Vec<_> = files.iter().map(|f| json!({ "path": f.path, "change": f.kind })).collect();
-            (env, json!({ "summary": changes::summarize(&groups[env]), "files": files }))
-        })
-        .collect();
-    json!({ "base": base, "differs": !ch.is_empty(), "groups": envs })
 }
 
 /// An environment whose estimated monthly cost changes.
@@ -319,39 +177,4 @@ fn opt_usd(x: Option<f64>) -> String {
 fn delta(c: &CostChange) -> String {
     let d = c.after.unwrap_or(0.0) - c.before.unwrap_or(0.0);
     if d >= 0.0 { format!("+{}", crate::cost::usd(d)) } else { crate::cost::usd(d) }
-}
-
-fn kind_letter(k: Kind) -> char {
-    match k {
-        Kind::Added => 'A',
-        Kind::Changed => 'M',
-        Kind::Removed => 'D',
-    }
-}
-
-fn paint(color: bool, code: &str, s: &str) -> String {
-    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
-}
-
-fn colorize(color: bool, diff: &str) -> String {
-    if !color {
-        return diff.to_string();
-    }
-    diff.split_inclusive('\n')
-        .map(|l| {
-            let code = if l.starts_with("+++") || l.starts_with("---") {
-                "1"
-            } else if l.starts_with('+') {
-                "32"
-            } else if l.starts_with('-') {
-                "31"
-            } else if l.starts_with("@@") {
-                "36"
-            } else {
-                return l.to_string();
-            };
-            let (body, nl) = l.strip_suffix('\n').map_or((l, ""), |b| (b, "\n"));
-            format!("{}{nl}", paint(true, code, body))
-        })
-        .collect()
 }

@@ -4,8 +4,10 @@
 
 use clap::Args;
 
-use crate::cli::{Global, Outcome, Project};
-use crate::config::raw::CapacityType;
+use crate::args::Global;
+use crate::config::model::CapacityType;
+use crate::exit::Outcome;
+use crate::project::Project;
 
 #[derive(Args, Debug)]
 pub struct EnvsCmd {
@@ -21,9 +23,7 @@ impl EnvsCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.load()?;
-        p.render_options(&cfg, &crate::cli::RenderArgs { envs: self.envs.clone(), ..Default::default() })?;
-        let envs: Vec<_> =
-            cfg.environments.iter().filter(|e| self.envs.is_empty() || self.envs.contains(&e.name.value)).collect();
+        let envs = p.environments(&cfg, &self.envs)?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&envs)?);
             return Ok(Outcome::Ok);

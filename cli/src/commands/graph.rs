@@ -3,7 +3,9 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::args::{Global, RenderArgs};
+use crate::exit::Outcome;
+use crate::project::Project;
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum GraphFormat {
@@ -28,7 +30,7 @@ impl GraphCmd {
         let cfg = p.load()?;
         let args = RenderArgs { envs: vec![self.env.clone()], ..Default::default() };
         let opts = p.render_options(&cfg, &args)?;
-        let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
+        let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
         let main = tree
             .get(&format!("terraform/envs/{}/main.tf", self.env))
             .ok_or_else(|| anyhow::anyhow!("environment `{}` renders no Terraform root", self.env))?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::cli::Outcome;
+use crate::exit::Outcome;
 
 /// The starter config; a test proves it validates.
 pub const STARTER: &str = include_str!("../../assets/starter.toml");

@@ -2,8 +2,11 @@
 
 use clap::Args;
 
+use crate::args::{Global, RenderArgs};
 use crate::changes::{Kind, compare};
-use crate::cli::{Global, Outcome, Project, RenderArgs};
+use crate::exit::Outcome;
+use crate::ops::drift;
+use crate::project::Project;
 use crate::render::env_of_path;
 use crate::tree::Tree;
 
@@ -21,18 +24,18 @@ pub struct RenderCmd {
 
 impl RenderCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
-        if self.check {
-            return super::diff::DiffCmd::drift_gate(g, &self.args);
-        }
         let p = Project::locate(g)?;
         let cfg = p.load()?;
+        if self.check {
+            return drift::gate(&p, &cfg, &self.args);
+        }
         if let Some(w) = &cfg.warnings {
             eprint!("{}", w.render(p.color));
         }
         let opts = p.render_options(&cfg, &self.args)?;
-        let templates = p.templates(&self.args)?;
-        let out = p.out_dir(&self.args);
-        let outputs = p.outputs(&cfg, &self.args);
+        let templates = p.templates(&self.args.tree)?;
+        let out = p.out_dir(&self.args.tree);
+        let outputs = p.outputs(&cfg, &self.args.tree);
         let fresh = crate::render::render(&cfg, &templates, &opts)?;
         let existing = outputs.read()?;
         let next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());

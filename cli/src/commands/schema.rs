@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
-use crate::cli::Outcome;
+use crate::exit::Outcome;
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SchemaFormat {

@@ -4,8 +4,9 @@
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::{Global, Outcome, Project, RenderArgs};
-use crate::diagnostics::{Report, line_col};
+use crate::args::{Global, RenderArgs, TreeArgs};
+use crate::exit::Outcome;
+use crate::project::Project;
 
 #[derive(Args, Debug)]
 pub struct ValidateCmd {
@@ -22,12 +23,13 @@ impl ValidateCmd {
         let p = Project::locate(g)?;
         // With `--json`, a refused config is printed as JSON by the caller (`cli::run`).
         let cfg = p.load()?;
-        let args = RenderArgs { templates: self.templates, ..RenderArgs::default() };
+        let args =
+            RenderArgs { tree: TreeArgs { templates: self.templates, ..TreeArgs::default() }, ..RenderArgs::default() };
         let opts = p.render_options(&cfg, &args)?;
-        let tree = crate::render::render(&cfg, &p.templates(&args)?, &opts)?;
+        let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
         let names = cfg.env_names();
         if self.json {
-            let warnings = cfg.warnings.as_ref().map(|w| report_json(w)["problems"].clone()).unwrap_or(json!([]));
+            let warnings = cfg.warnings.as_ref().map(|w| w.to_json()["problems"].clone()).unwrap_or(json!([]));
             crate::outln!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
@@ -49,23 +51,4 @@ impl ValidateCmd {
         }
         Ok(Outcome::Ok)
     }
-}
-
-/// Diagnostics as data, for editors and CI annotations.
-pub fn report_json(r: &Report) -> serde_json::Value {
-    let problems: Vec<_> = r
-        .diagnostics
-        .iter()
-        .map(|d| {
-            let (line, column) = d.span.as_ref().map(|s| line_col(&r.source.text, s.start)).map_or((None, None), |(l, c)| (Some(l), Some(c)));
-            let severity = match d.severity {
-                crate::diagnostics::Severity::Error => "error",
-                crate::diagnostics::Severity::Warning => "warning",
-            };
-            let m = crate::config::doc::mask_credentials;
-            json!({ "severity": severity, "message": m(&d.message), "file": r.source.name, "line": line, "column": column,
-                    "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m) })
-        })
-        .collect();
-    json!({ "valid": false, "config": r.source.name, "problems": problems })
 }

@@ -3,9 +3,9 @@
 //! was set at (or none for a built-in default), so validation can point at
 //! the exact line — including which override set it.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::raw::{CapacityType, MtlsMode, NatMode, SecretRef, ServiceKind, TagMutability, TaintEffect};
 use super::span::Sp;
 
 /// The whole resolved config.
@@ -279,4 +279,96 @@ pub struct CiJob {
     pub run: Sp<String>,
     pub needs: Vec<Sp<String>>,
     pub timeout_minutes: Sp<u32>,
+}
+
+// ------------------------------------------------ value types of the config
+
+/// How NAT gateways are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NatMode {
+    /// One NAT gateway shared by all private subnets (cheapest; one AZ is a single point of failure).
+    Single,
+    /// One NAT gateway per availability zone.
+    PerAz,
+    /// No NAT: private subnets reach AWS only through VPC endpoints.
+    None,
+}
+
+/// EC2 capacity type of a node group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum CapacityType {
+    /// Spot instances (cheap, may be reclaimed).
+    #[serde(rename = "SPOT")]
+    Spot,
+    /// On-demand instances.
+    #[serde(rename = "ON_DEMAND")]
+    OnDemand,
+}
+
+/// Effect of a taint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum TaintEffect {
+    /// Pods without a toleration are not scheduled.
+    #[serde(rename = "NO_SCHEDULE")]
+    NoSchedule,
+    /// Avoid scheduling pods without a toleration.
+    #[serde(rename = "PREFER_NO_SCHEDULE")]
+    PreferNoSchedule,
+    /// Evict running pods without a toleration.
+    #[serde(rename = "NO_EXECUTE")]
+    NoExecute,
+}
+
+/// Tag mutability of an ECR repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum TagMutability {
+    /// Tags can be moved.
+    #[serde(rename = "MUTABLE")]
+    Mutable,
+    /// Tags, once pushed, never move.
+    #[serde(rename = "IMMUTABLE")]
+    Immutable,
+}
+
+/// How a service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceKind {
+    /// A long-running Deployment behind a Service.
+    Deployment,
+    /// A CronJob run on `schedule`.
+    Cronjob,
+}
+
+/// Mutual TLS mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum MtlsMode {
+    /// Only mTLS traffic is accepted.
+    #[serde(rename = "STRICT")]
+    Strict,
+    /// mTLS and plain text are accepted.
+    #[serde(rename = "PERMISSIVE")]
+    Permissive,
+}
+
+/// A reference to a secret in AWS Secrets Manager: its name (path-like, e.g. `myhealth/oura/client`) or its ARN. Never the secret value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct SecretRef(pub String);
+
+/// Pattern a secret reference must match: an ARN, or a name with at least one `/`.
+pub const SECRET_REF_PATTERN: &str = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)+)$";
+
+impl JsonSchema for SecretRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A reference to a secret in AWS Secrets Manager: its name (path-like, e.g. `myhealth/oura/client`) or its ARN. Never the secret value.",
+            "pattern": SECRET_REF_PATTERN,
+        })
+    }
 }

@@ -4,6 +4,7 @@
 //! These types are also the source of the JSON Schema (`myhealthctl schema`)
 //! and of `docs/config.md`, so their doc comments are user-facing text.
 
+use super::model::{CapacityType, MtlsMode, NatMode, SecretRef, ServiceKind, TagMutability, TaintEffect};
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use super::span::Sp;
 
 /// The whole file: project identity, defaults, and per-environment overrides.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "myhealth.toml")]
 pub struct RawConfig {
@@ -27,7 +28,7 @@ pub struct RawConfig {
 }
 
 /// Project identity.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProject {
     /// Short DNS-safe project name, used as the prefix of every resource name.
@@ -41,7 +42,7 @@ pub struct RawProject {
 }
 
 /// A GitHub repository.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGithub {
     /// Owner (user or organisation).
@@ -87,7 +88,7 @@ pub struct RawSettings {
 }
 
 /// ArgoCD: the Application of the chart and of the platform add-ons.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawArgocd {
     /// Git revision ArgoCD follows, e.g. `main`.
@@ -101,7 +102,7 @@ pub struct RawArgocd {
 }
 
 /// Pinned versions of the platform add-on Helm charts.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAddonCharts {
     /// Istio (`base`, `istiod` and `gateway` charts), e.g. `1.27.3`.
@@ -119,7 +120,7 @@ pub struct RawAddonCharts {
 }
 
 /// Static frontend on S3 behind CloudFront.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFrontend {
     /// Create the bucket and distribution.
@@ -129,7 +130,7 @@ pub struct RawFrontend {
 }
 
 /// AWS account and region.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAws {
     /// AWS region, e.g. `us-east-1`.
@@ -139,7 +140,7 @@ pub struct RawAws {
 }
 
 /// Terraform state backend (S3 with native lock files).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTerraform {
     /// S3 bucket holding the state. Default: `<project>-tfstate-<account_id>`.
@@ -148,20 +149,8 @@ pub struct RawTerraform {
     pub state_region: Option<Sp<String>>,
 }
 
-/// How NAT gateways are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NatMode {
-    /// One NAT gateway shared by all private subnets (cheapest; one AZ is a single point of failure).
-    Single,
-    /// One NAT gateway per availability zone.
-    PerAz,
-    /// No NAT: private subnets reach AWS only through VPC endpoints.
-    None,
-}
-
 /// VPC layout.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
     /// The VPC's IPv4 CIDR block, e.g. `10.0.0.0/16`.
@@ -183,7 +172,7 @@ pub struct RawNetwork {
 }
 
 /// EKS cluster.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEks {
     /// Cluster name. Default: `<project>-<environment>`.
@@ -207,7 +196,7 @@ pub struct RawEks {
 }
 
 /// EKS managed add-ons.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAddons {
     /// Amazon VPC CNI (with prefix delegation).
@@ -220,19 +209,8 @@ pub struct RawAddons {
     pub ebs_csi: Option<Sp<bool>>,
 }
 
-/// EC2 capacity type of a node group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-pub enum CapacityType {
-    /// Spot instances (cheap, may be reclaimed).
-    #[serde(rename = "SPOT")]
-    Spot,
-    /// On-demand instances.
-    #[serde(rename = "ON_DEMAND")]
-    OnDemand,
-}
-
 /// A managed node group.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNodeGroup {
     /// EC2 instance types, e.g. `["t3.medium"]`.
@@ -255,20 +233,6 @@ pub struct RawNodeGroup {
     pub taints: Option<Vec<RawTaint>>,
 }
 
-/// Effect of a taint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-pub enum TaintEffect {
-    /// Pods without a toleration are not scheduled.
-    #[serde(rename = "NO_SCHEDULE")]
-    NoSchedule,
-    /// Avoid scheduling pods without a toleration.
-    #[serde(rename = "PREFER_NO_SCHEDULE")]
-    PreferNoSchedule,
-    /// Evict running pods without a toleration.
-    #[serde(rename = "NO_EXECUTE")]
-    NoExecute,
-}
-
 /// A node taint.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -282,7 +246,7 @@ pub struct RawTaint {
 }
 
 /// PostgreSQL on RDS.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRds {
     /// PostgreSQL engine version: the major, e.g. `16` (RDS picks and upgrades the minor), or an exact `16.4` with `auto_minor_version_upgrade = false`.
@@ -313,19 +277,8 @@ pub struct RawRds {
     pub performance_insights: Option<Sp<bool>>,
 }
 
-/// Tag mutability of an ECR repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-pub enum TagMutability {
-    /// Tags can be moved.
-    #[serde(rename = "MUTABLE")]
-    Mutable,
-    /// Tags, once pushed, never move.
-    #[serde(rename = "IMMUTABLE")]
-    Immutable,
-}
-
 /// Container registries.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEcr {
     /// `MUTABLE` or `IMMUTABLE`.
@@ -337,7 +290,7 @@ pub struct RawEcr {
 }
 
 /// HTTP API in front of the cluster.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawApiGateway {
     /// Origins allowed by CORS, e.g. `["https://eric-n.com"]`.
@@ -352,18 +305,8 @@ pub struct RawApiGateway {
     pub access_log_retention_days: Option<Sp<u32>>,
 }
 
-/// How a service runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceKind {
-    /// A long-running Deployment behind a Service.
-    Deployment,
-    /// A CronJob run on `schedule`.
-    Cronjob,
-}
-
 /// A bundled service.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     /// `deployment` or `cronjob`.
@@ -385,7 +328,7 @@ pub struct RawService {
 }
 
 /// Horizontal pod autoscaling.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAutoscaling {
     /// Enable the HorizontalPodAutoscaler.
@@ -399,7 +342,7 @@ pub struct RawAutoscaling {
 }
 
 /// Container resources as Kubernetes quantities.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResources {
     /// CPU request, e.g. `100m`.
@@ -412,29 +355,8 @@ pub struct RawResources {
     pub memory_limit: Option<Sp<String>>,
 }
 
-/// A reference to a secret in AWS Secrets Manager: its name (path-like, e.g. `myhealth/oura/client`) or its ARN. Never the secret value.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(transparent)]
-pub struct SecretRef(pub String);
-
-/// Pattern a secret reference must match: an ARN, or a name with at least one `/`.
-pub const SECRET_REF_PATTERN: &str = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)+)$";
-
-impl JsonSchema for SecretRef {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "SecretRef".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "A reference to a secret in AWS Secrets Manager: its name (path-like, e.g. `myhealth/oura/client`) or its ARN. Never the secret value.",
-            "pattern": SECRET_REF_PATTERN,
-        })
-    }
-}
-
 /// References to the platform's secrets in AWS Secrets Manager.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSecrets {
     /// Oura OAuth client id and secret.
@@ -452,7 +374,7 @@ pub struct RawSecrets {
 }
 
 /// Prometheus, Grafana and alerting.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMonitoring {
     /// Deploy the monitoring stack.
@@ -467,19 +389,8 @@ pub struct RawMonitoring {
     pub alerts: Option<Sp<bool>>,
 }
 
-/// Mutual TLS mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-pub enum MtlsMode {
-    /// Only mTLS traffic is accepted.
-    #[serde(rename = "STRICT")]
-    Strict,
-    /// mTLS and plain text are accepted.
-    #[serde(rename = "PERMISSIVE")]
-    Permissive,
-}
-
 /// Istio service mesh.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIstio {
     /// Route traffic through Istio.
@@ -489,7 +400,7 @@ pub struct RawIstio {
 }
 
 /// GitHub Actions workflows.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCi {
     /// Where workflows are written, relative to the project root.

@@ -55,7 +55,7 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
 
 /// Resolve one environment from its merged raw settings.
 pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Vec<Diagnostic>) -> Option<Environment> {
-    let aws_raw = raw.aws.unwrap_or(RawAws { region: None, account_id: None });
+    let aws_raw = raw.aws.unwrap_or_default();
     let region = or(aws_raw.region, "us-east-1".into());
     let Some(account_id) = aws_raw.account_id else {
         out.push(
@@ -69,7 +69,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     };
     let aws = Aws { region, account_id };
 
-    let tf = raw.terraform.unwrap_or(RawTerraform { state_bucket: None, state_region: None });
+    let tf = raw.terraform.unwrap_or_default();
     let terraform = Terraform {
         state_bucket: or_else(tf.state_bucket, || format!("{}-tfstate-{}", p.name.value, aws.account_id.value)),
         state_region: or_else(tf.state_region, || aws.region.value.clone()),
@@ -79,26 +79,14 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     let eks = eks(p, &name.value, raw.eks);
     let rds = rds(p, raw.rds);
 
-    let ecr = match raw.ecr {
-        Some(e) => Ecr {
-            image_tag_mutability: or(e.image_tag_mutability, TagMutability::Immutable),
-            keep_last: or(e.keep_last, 30),
-            scan_on_push: or(e.scan_on_push, true),
-        },
-        None => Ecr {
-            image_tag_mutability: Sp::builtin(TagMutability::Immutable),
-            keep_last: Sp::builtin(30),
-            scan_on_push: Sp::builtin(true),
-        },
+    let e = raw.ecr.unwrap_or_default();
+    let ecr = Ecr {
+        image_tag_mutability: or(e.image_tag_mutability, TagMutability::Immutable),
+        keep_last: or(e.keep_last, 30),
+        scan_on_push: or(e.scan_on_push, true),
     };
 
-    let g = raw.api_gateway.unwrap_or(RawApiGateway {
-        cors_allow_origins: None,
-        throttling_rate_limit: None,
-        throttling_burst_limit: None,
-        custom_domain: None,
-        access_log_retention_days: None,
-    });
+    let g = raw.api_gateway.unwrap_or_default();
     let api_gateway = ApiGateway {
         cors_allow_origins: or_else(g.cors_allow_origins, || vec![Sp::builtin(format!("https://{}", p.domain.value))]),
         throttling_rate_limit: or(g.throttling_rate_limit, 50),
@@ -109,14 +97,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
 
     let services = raw.services.unwrap_or_default().into_iter().map(|(n, s)| service(n, s)).collect();
 
-    let s = raw.secrets.unwrap_or(RawSecrets {
-        oura_client: None,
-        oura_refresh_token: None,
-        jwt_signing_key: None,
-        api_password_hash: None,
-        grafana_admin: None,
-        grafana_db: None,
-    });
+    let s = raw.secrets.unwrap_or_default();
     let sref = |v: Option<Sp<SecretRef>>, path: &str| {
         or_else(v, || SecretRef(format!("{}/{}/{path}", p.name.value, name.value)))
     };
@@ -129,13 +110,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         grafana_db: sref(s.grafana_db, "grafana/database"),
     };
 
-    let m = raw.monitoring.unwrap_or(RawMonitoring {
-        enabled: None,
-        prometheus_retention: None,
-        scrape_interval: None,
-        grafana: None,
-        alerts: None,
-    });
+    let m = raw.monitoring.unwrap_or_default();
     let monitoring = Monitoring {
         enabled: or(m.enabled, true),
         prometheus_retention: or(m.prometheus_retention, "15d".into()),
@@ -144,16 +119,10 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         alerts: or(m.alerts, true),
     };
 
-    let i = raw.istio.unwrap_or(RawIstio { enabled: None, mtls_mode: None });
+    let i = raw.istio.unwrap_or_default();
     let istio = Istio { enabled: or(i.enabled, true), mtls_mode: or(i.mtls_mode, MtlsMode::Strict) };
 
-    let c = raw.ci.unwrap_or(RawCi {
-        workflows_dir: None,
-        pin_actions: None,
-        runs_on: None,
-        require_approval: None,
-        extra_jobs: None,
-    });
+    let c = raw.ci.unwrap_or_default();
     let ci = Ci {
         workflows_dir: or(c.workflows_dir, ".github/workflows".into()),
         pin_actions: or(c.pin_actions, true),
@@ -172,18 +141,11 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
             .collect(),
     };
 
-    let f = raw.frontend.unwrap_or(RawFrontend { enabled: None, price_class: None });
+    let f = raw.frontend.unwrap_or_default();
     let frontend = Frontend { enabled: or(f.enabled, false), price_class: or(f.price_class, "PriceClass_100".into()) };
     let production = or_else(raw.production, || matches!(name.value.as_str(), "prod" | "production"));
-    let a = raw.argocd.unwrap_or(RawArgocd { target_revision: None, auto_sync: None, charts: None, version: None });
-    let ch = a.charts.unwrap_or(RawAddonCharts {
-        istio: None,
-        external_secrets: None,
-        kube_prometheus_stack: None,
-        metrics_server: None,
-        cluster_autoscaler: None,
-        aws_load_balancer_controller: None,
-    });
+    let a = raw.argocd.unwrap_or_default();
+    let ch = a.charts.unwrap_or_default();
     let argocd = Argocd {
         target_revision: or(a.target_revision, "main".into()),
         auto_sync: or(a.auto_sync, !production.value),
@@ -221,16 +183,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
 /// Subnets default to the first `az_count` /+4 blocks of the VPC (public)
 /// and the blocks from the middle of it (private), so a bare `vpc_cidr` is enough.
 fn network(region: &str, raw: Option<RawNetwork>) -> Network {
-    let n = raw.unwrap_or(RawNetwork {
-        vpc_cidr: None,
-        az_count: None,
-        azs: None,
-        public_subnets: None,
-        private_subnets: None,
-        nat: None,
-        vpc_endpoints: None,
-        flow_logs_retention_days: None,
-    });
+    let n = raw.unwrap_or_default();
     let vpc_cidr = or(n.vpc_cidr, "10.0.0.0/16".into());
     let az_count = or(n.az_count, 2);
     let derived = |offset: usize| -> Vec<Sp<String>> {
@@ -258,22 +211,12 @@ fn network(region: &str, raw: Option<RawNetwork>) -> Network {
 }
 
 fn eks(p: &Project, env: &str, raw: Option<RawEks>) -> Eks {
-    let e = raw.unwrap_or(RawEks {
-        cluster_name: None,
-        version: None,
-        endpoint_public_access: None,
-        endpoint_private_access: None,
-        public_access_cidrs: None,
-        log_retention_days: None,
-        log_types: None,
-        addons: None,
-        node_groups: None,
-    });
-    let a = e.addons.unwrap_or(RawAddons { vpc_cni: None, coredns: None, kube_proxy: None, ebs_csi: None });
+    let e = raw.unwrap_or_default();
+    let a = e.addons.unwrap_or_default();
     let mut node_groups: Vec<NodeGroup> =
         e.node_groups.unwrap_or_default().into_iter().map(|(n, g)| node_group(n, g)).collect();
     if node_groups.is_empty() {
-        node_groups.push(node_group(Sp::builtin("general".into()), empty_node_group()));
+        node_groups.push(node_group(Sp::builtin("general".into()), RawNodeGroup::default()));
     }
     Eks {
         cluster_name: or_else(e.cluster_name, || format!("{}-{env}", p.name.value)),
@@ -290,20 +233,6 @@ fn eks(p: &Project, env: &str, raw: Option<RawEks>) -> Eks {
             ebs_csi: or(a.ebs_csi, true),
         },
         node_groups,
-    }
-}
-
-fn empty_node_group() -> RawNodeGroup {
-    RawNodeGroup {
-        instance_types: None,
-        capacity_type: None,
-        min_size: None,
-        desired_size: None,
-        max_size: None,
-        disk_size_gb: None,
-        max_unavailable: None,
-        labels: None,
-        taints: None,
     }
 }
 
@@ -331,21 +260,7 @@ fn node_group(name: Sp<String>, g: RawNodeGroup) -> NodeGroup {
 }
 
 fn rds(p: &Project, raw: Option<RawRds>) -> Rds {
-    let r = raw.unwrap_or(RawRds {
-        engine_version: None,
-        auto_minor_version_upgrade: None,
-        instance_class: None,
-        allocated_storage_gb: None,
-        max_allocated_storage_gb: None,
-        multi_az: None,
-        deletion_protection: None,
-        backup_retention_days: None,
-        backup_window: None,
-        maintenance_window: None,
-        database_name: None,
-        master_username: None,
-        performance_insights: None,
-    });
+    let r = raw.unwrap_or_default();
     let ident = p.name.value.replace('-', "_");
     let allocated = or(r.allocated_storage_gb, 20);
     let instance_class = or(r.instance_class, "db.t3.micro".to_string());
@@ -369,18 +284,8 @@ fn rds(p: &Project, raw: Option<RawRds>) -> Rds {
 }
 
 fn service(name: Sp<String>, s: RawService) -> Service {
-    let a = s.autoscaling.unwrap_or(RawAutoscaling {
-        enabled: None,
-        min_replicas: None,
-        max_replicas: None,
-        target_cpu_percent: None,
-    });
-    let r = s.resources.unwrap_or(RawResources {
-        cpu_request: None,
-        cpu_limit: None,
-        memory_request: None,
-        memory_limit: None,
-    });
+    let a = s.autoscaling.unwrap_or_default();
+    let r = s.resources.unwrap_or_default();
     let replicas = or(s.replicas, 1);
     let min_replicas = or_else(a.min_replicas, || replicas.value);
     let max_replicas = or_else(a.max_replicas, || min_replicas.value.max(3));

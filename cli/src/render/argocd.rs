@@ -274,7 +274,7 @@ pub fn context(cfg: &Config, env: &Environment) -> minijinja::Value {
             platform_repos.push(r);
         }
     }
-    super::ctx(Context {
+    minijinja::Value::from(minijinja::value::Serde(Context {
         environment: n.environment().to_string(),
         argocd_version: a.version.value.clone(),
         argocd_namespace: names::ARGOCD_NAMESPACE,
@@ -299,5 +299,5 @@ pub fn context(cfg: &Config, env: &Environment) -> minijinja::Value {
             platform_repos,
         },
         addons,
-    })
+    }))
 }

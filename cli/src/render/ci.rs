@@ -100,7 +100,7 @@ pub fn context(cfg: &Config) -> minijinja::Value {
             timeout_minutes: j.timeout_minutes.value,
         })
         .collect();
-    super::ctx(Context {
+    minijinja::Value::from(minijinja::value::Serde(Context {
         project: cfg.project.name.value.clone(),
         runs_on: ci.runs_on.value.clone(),
         terraform_version: TERRAFORM_VERSION,
@@ -108,5 +108,5 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         environments,
         services: cfg.service_names(),
         extra_jobs,
-    })
+    }))
 }

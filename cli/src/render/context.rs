@@ -8,10 +8,9 @@ use minijinja::Value;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use super::ctx;
 use crate::config::Config;
 use crate::config::model::Environment;
-use crate::config::raw::{CapacityType, NatMode, SecretRef};
+use crate::config::model::{CapacityType, NatMode, SecretRef};
 use crate::config::span::Sp;
 use crate::names::{self, Names};
 
@@ -298,7 +297,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    ctx(TerraformEnv {
+    minijinja::Value::from(minijinja::value::Serde(TerraformEnv {
         project: cfg.project.name.value.clone(),
         environment: e.name.value.clone(),
         region: e.aws.region.value.clone(),
@@ -318,7 +317,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         oura_token_arn: arn_expr("oura_refresh_token", &e.secrets.oura_refresh_token),
         grafana_db_arn: arn_expr("grafana_db", &e.secrets.grafana_db),
         frontend: e.frontend.enabled.value,
-    })
+    }))
     .merge_tags(tags(cfg, env))
 }
 
@@ -332,11 +331,11 @@ pub struct TerraformShared {
 }
 
 pub fn terraform_shared(_cfg: &Config) -> Value {
-    ctx(TerraformShared {
+    minijinja::Value::from(minijinja::value::Serde(TerraformShared {
         terraform_version: TERRAFORM_VERSION,
         aws_provider_version: AWS_PROVIDER_VERSION,
         provider_lock: AWS_PROVIDER_LOCK,
-    })
+    }))
 }
 
 /// Adds the default tags to a context (kept out of the struct so every
@@ -374,7 +373,7 @@ pub struct IndexEnv {
 }
 
 pub fn index(cfg: &Config) -> Value {
-    ctx(Index {
+    minijinja::Value::from(minijinja::value::Serde(Index {
         project: cfg.project.name.value.clone(),
         domain: cfg.project.domain.value.clone(),
         api_host: cfg.project.api_host.value.clone(),
@@ -413,5 +412,5 @@ pub fn index(cfg: &Config) -> Value {
                 services: e.services.len(),
             })
             .collect(),
-    })
+    }))
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::policy;
 use crate::config::Config;
 use crate::config::model::{Environment, Service};
-use crate::config::raw::{MtlsMode, ServiceKind};
+use crate::config::model::{MtlsMode, ServiceKind};
 use crate::names::{self, Names};
 
 /// Everything the chart's templates read.
@@ -622,8 +622,14 @@ pub fn schema() -> serde_json::Value {
 }
 
 /// Context of `helm/values-{env}.yaml`.
+#[derive(Serialize)]
+struct EnvValuesContext {
+    values: Values,
+}
+
+/// Context of `helm/values-{env}.yaml`: the environment's values.
 pub fn env_context(cfg: &Config, env: &Environment) -> minijinja::Value {
-    super::ctx(serde_json::json!({ "values": values(cfg, env) }))
+    minijinja::Value::from(minijinja::value::Serde(EnvValuesContext { values: values(cfg, env) }))
 }
 
 /// The chart's metadata.
@@ -647,7 +653,7 @@ struct ChartContext {
 pub fn chart_context(cfg: &Config) -> minijinja::Value {
     let base = cfg.defaults.as_ref().or(cfg.environments.first()).expect("at least one environment");
     let kube = cfg.environments.iter().map(|e| e.eks.version.value.clone()).min().unwrap_or_default();
-    super::ctx(ChartContext {
+    minijinja::Value::from(minijinja::value::Serde(ChartContext {
         chart: ChartMeta {
             name: names::CHART_NAME,
             version: env!("CARGO_PKG_VERSION"),
@@ -656,5 +662,5 @@ pub fn chart_context(cfg: &Config) -> minijinja::Value {
         },
         values: values(cfg, base),
         schema: schema(),
-    })
+    }))
 }

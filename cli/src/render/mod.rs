@@ -19,7 +19,6 @@ use std::path::Path;
 use anyhow::{Context as _, Result, anyhow, bail};
 use include_dir::{Dir, include_dir};
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use crate::config::Config;
@@ -312,11 +311,6 @@ fn template_error(path: &str, e: minijinja::Error) -> anyhow::Error {
         msg.push_str(&format!(" ({src})"));
     }
     anyhow!(msg)
-}
-
-/// Serialize a typed context for a template.
-pub fn ctx<T: serde::Serialize>(v: T) -> Value {
-    Value::from(Serde(v))
 }
 
 #[cfg(test)]

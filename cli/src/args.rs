@@ -1,0 +1,93 @@
+//! The argument types several commands share (global flags, the render and
+//! tree options, terraform's pass-through flags, output formats). A leaf:
+//! the clap tree (`cli`), the commands and the project context read these,
+//! and this module reads nothing of ours.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Config file [default: `myhealth.toml` in this or the nearest parent directory]
+    #[arg(long, short = 'c', global = true, env = "MYHEALTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Colour diagnostics and diffs
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour what goes to stderr (`NO_COLOR` and a non-terminal turn `auto` off).
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+/// Options shared by the commands that render.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RenderArgs {
+    /// Only these environments (repeatable) [default: all]
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub envs: Vec<String>,
+    #[command(flatten)]
+    pub tree: TreeArgs,
+}
+
+/// Where the rendered output is and which templates make it: the options of
+/// the commands that act on one environment's rendered output (`plan`,
+/// `deploy`, `destroy`; their positional ENV is the environment), and part
+/// of [`RenderArgs`].
+#[derive(Args, Debug, Clone, Default)]
+pub struct TreeArgs {
+    /// Lay the templates in DIR over the built-in ones (same relative paths)
+    #[arg(long, env = "MYHEALTH_TEMPLATES", value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// The generated tree [default: `generated/` beside the config]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where the GitHub workflows go [default: `ci.workflows_dir` beside the config; with `--out DIR`, `DIR/workflows/`]
+    #[arg(long, value_name = "DIR")]
+    pub workflows_out: Option<PathBuf>,
+}
+
+impl TreeArgs {
+    /// The render options narrowed to `env`.
+    pub fn for_env(&self, env: &str) -> RenderArgs {
+        RenderArgs { envs: vec![env.to_string()], tree: self.clone() }
+    }
+}
+
+/// What `terraform init` gets passed through (`plan`, `deploy`, `destroy`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct InitArgs {
+    /// Passed to `terraform init -plugin-dir` (a provider mirror; repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Passed to `terraform init -backend-config` (e.g. an endpoint; repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub backend_config: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// For people (`diff`: a unified diff)
+    #[default]
+    Text,
+    /// For a pull-request comment (`diff`: a summary table and a collapsible section per environment)
+    Markdown,
+    /// Machine-readable summary
+    Json,
+}

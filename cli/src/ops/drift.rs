@@ -1,0 +1,146 @@
+//! The generated output against the config: the drift gate (the tree on
+//! disk vs a fresh in-memory render of the config the caller holds), and
+//! the output committed at a git revision (`diff --base`, `affected`).
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::args::{Format, RenderArgs};
+use crate::changes;
+use crate::config::Config;
+use crate::exit::Outcome;
+use crate::project::Project;
+use crate::redact::Redactor;
+use crate::render::env_of_path;
+use crate::tree::{self, Tree};
+
+/// The hidden marker that lets a workflow find and update its own PR comment.
+pub const COMMENT_MARKER: &str = "<!-- myhealthctl-diff -->";
+
+/// The CI gate (`diff`, `render --check`, and first in `plan` and `deploy`):
+/// quiet when the tree is fresh but for one line on stderr; otherwise the
+/// diff on stdout and the fix on stderr, and [`Outcome::Differs`].
+pub fn gate(p: &Project, cfg: &Config, args: &RenderArgs) -> anyhow::Result<Outcome> {
+    show(p, cfg, args, Format::Text, false)
+}
+
+/// The drift check, shown in `format` (`stat`: only the changed files).
+pub fn show(p: &Project, cfg: &Config, args: &RenderArgs, format: Format, stat: bool) -> anyhow::Result<Outcome> {
+    let opts = p.render_options(cfg, args)?;
+    let fresh = crate::render::render(cfg, &p.templates(&args.tree)?, &opts)?;
+    let out = p.out_dir(&args.tree);
+    let outputs = p.outputs(cfg, &args.tree);
+    let on_disk = filter_envs(outputs.read()?, &opts.only_envs);
+    let ch = changes::compare(&on_disk, &fresh);
+    let redactor = Redactor::for_configs([cfg]);
+    let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
+    let workflows_shown = outputs.workflows.map(|w| w.strip_prefix(&p.root).unwrap_or(&w).display().to_string());
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
+        Format::Markdown => {
+            write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER))?
+        }
+        Format::Text => {
+            for f in &ch {
+                if stat {
+                    writeln!(stdout, "{} {}", changes::kind_letter(f.kind), f.path)?;
+                } else {
+                    // Workflows living in their own directory are shown there.
+                    let text = match (f.path.strip_prefix(tree::WORKFLOWS), &workflows_shown) {
+                        (Some(name), Some(dir)) => {
+                            let named = changes::FileChange { path: name, kind: f.kind, old: f.old, new: f.new };
+                            changes::unified(&named, dir, "rendered", &redactor)
+                        }
+                        _ => changes::unified(f, &shown, "rendered", &redactor),
+                    };
+                    write!(stdout, "{}", changes::colorize(p.color, &text))?;
+                }
+            }
+        }
+    }
+    let (what, are) = match &workflows_shown {
+        Some(w) => (format!("`{shown}/` and `{w}/`"), "are"),
+        None => (format!("`{shown}/`"), "is"),
+    };
+    if ch.is_empty() {
+        eprintln!("{what} {are} up to date with `{}`", p.display);
+        return Ok(Outcome::Ok);
+    }
+    eprintln!(
+        "error: {what} {are} out of date with `{}`: {} files differ\n  = help: run `{}` and commit the result",
+        p.display,
+        ch.len(),
+        fix_command(p, args)
+    );
+    Ok(Outcome::Differs)
+}
+
+/// The exact command that brings the tree up to date.
+fn fix_command(p: &Project, args: &RenderArgs) -> String {
+    let mut cmd = String::from("myhealthctl render");
+    if p.display != crate::config::DEFAULT_FILE {
+        cmd.push_str(&format!(" --config {}", p.display));
+    }
+    for e in &args.envs {
+        cmd.push_str(&format!(" --env {e}"));
+    }
+    if let Some(t) = &args.tree.templates {
+        cmd.push_str(&format!(" --templates {}", t.display()));
+    }
+    if let Some(o) = &args.tree.out {
+        cmd.push_str(&format!(" --out {}", o.display()));
+    }
+    cmd
+}
+
+/// Keep shared files and those of `only` (all when empty).
+pub fn filter_envs(t: Tree, only: &[String]) -> Tree {
+    if only.is_empty() {
+        return t;
+    }
+    t.into_iter().filter(|(p, _)| env_of_path(p).is_none_or(|e| only.contains(&e))).collect()
+}
+
+/// A change list as JSON, grouped by environment.
+pub fn json_report(ch: &[changes::FileChange<'_>], base: Option<&str>) -> serde_json::Value {
+    use serde_json::json;
+    let groups = changes::group(ch);
+    let envs: std::collections::BTreeMap<&String, serde_json::Value> = groups
+        .iter()
+        .map(|(env, files)| {
+            let files: Vec<_> = files.iter().map(|f| json!({ "path": f.path, "change": f.kind })).collect();
+            (env, json!({ "summary": changes::summarize(&groups[env]), "files": files }))
+        })
+        .collect();
+    json!({ "base": base, "differs": !ch.is_empty(), "groups": envs })
+}
+
+/// The output committed at `commit`: the generated tree, plus our workflows
+/// when they live in their own directory.
+pub fn committed_at(p: &Project, cfg: &Config, args: &RenderArgs, top: &Path, commit: &str) -> anyhow::Result<Tree> {
+    let top_canon = top.canonicalize().unwrap_or(top.to_path_buf());
+    let in_repo = |dir: &Path| -> anyhow::Result<String> {
+        let abs = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
+        let canon = abs.canonicalize().unwrap_or(abs);
+        Ok(canon
+            .strip_prefix(&top_canon)
+            .map_err(|_| anyhow::anyhow!("`{}` is not inside the git repository `{}`", dir.display(), top.display()))?
+            .to_string_lossy()
+            .replace('\\', "/"))
+    };
+    let outputs = p.outputs(cfg, &args.tree);
+    let mut tree = crate::git::tree_at(top, commit, &in_repo(&outputs.generated)?)?;
+    if let Some(dir) = &outputs.workflows {
+        tree.retain(|path, _| !path.starts_with(tree::WORKFLOWS));
+        // The directory may not exist yet in the working tree: resolve its parent.
+        let rel = match dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(parent) if !dir.exists() => {
+                format!("{}/{}", in_repo(parent)?, dir.file_name().unwrap_or_default().to_string_lossy())
+            }
+            _ => in_repo(dir)?,
+        };
+        tree.extend(tree::ours_as_workflows(crate::git::tree_at(top, commit, rel.trim_start_matches('/'))?));
+    }
+    Ok(tree)
+}

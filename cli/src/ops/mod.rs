@@ -1,0 +1,11 @@
+//! The operations under the commands: what `plan`, `deploy`, `destroy`,
+//! `build`, `push`, `diff` and `affected` do, as functions of a resolved
+//! project and environment. A command parses its arguments, resolves its
+//! target once (`Project::target`), calls these and reports; commands never
+//! call one another, and nothing here knows about clap.
+
+pub mod deploy;
+pub mod drift;
+pub mod images;
+pub mod terraform;
+pub mod ui;

@@ -1,0 +1,180 @@
+//! The project a command works on: where its config is (flag, environment
+//! or discovery), where the rendered output, the workflows and the build
+//! records live, and the one place an environment name given on the command
+//! line is resolved (`Project::environment`, `Project::target`): an unknown
+//! name is a usage error with a did-you-mean, and what is passed on from
+//! there is the resolved environment, never the name.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+use crate::args::{Global, RenderArgs, TreeArgs};
+use crate::config::model::Environment;
+use crate::config::{self, Config};
+use crate::render::{self, Templates};
+
+/// Where things are, for commands working on a project.
+pub struct Project {
+    pub config_path: PathBuf,
+    /// The config path as shown in messages.
+    pub display: String,
+    pub root: PathBuf,
+    pub color: bool,
+}
+
+/// One environment, resolved once: the model, and where its rendered output is.
+pub struct Target<'c> {
+    pub cfg: &'c Config,
+    pub env: &'c Environment,
+    /// The render options narrowed to this environment (for the drift gate).
+    pub render: RenderArgs,
+    /// Its Terraform root in the generated tree.
+    pub tf_dir: PathBuf,
+    /// The generated tree.
+    pub out: PathBuf,
+}
+
+impl Target<'_> {
+    pub fn name(&self) -> &str {
+        &self.env.name.value
+    }
+}
+
+/// The project's workflows directory (`[defaults.ci]`, else the first environment's).
+pub fn workflows_dir(cfg: &Config) -> String {
+    cfg.defaults
+        .as_ref()
+        .or(cfg.environments.first())
+        .map(|e| e.ci.workflows_dir.value.clone())
+        .unwrap_or_else(|| ".github/workflows".into())
+}
+
+impl Project {
+    /// Locate the config (flag, env or discovery).
+    pub fn locate(global: &Global) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir()?;
+        let config_path = match &global.config {
+            Some(p) => p.clone(),
+            None => config::discover(&cwd).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no `{}` in `{}` or any parent directory\n  = help: run `myhealthctl init` to write one, or pass `--config FILE`",
+                    config::DEFAULT_FILE,
+                    cwd.display()
+                )
+            })?,
+        };
+        let abs = if config_path.is_absolute() { config_path.clone() } else { cwd.join(&config_path) };
+        let display = abs.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or_else(|_| config_path.clone());
+        let root = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone());
+        Ok(Project {
+            display: display.to_string_lossy().into_owned(),
+            config_path: abs,
+            root,
+            color: global.color.enabled(),
+        })
+    }
+
+    pub fn load(&self) -> anyhow::Result<Config> {
+        config::load_file(&self.config_path, &self.display)
+    }
+
+    /// The config file's name, written into generated headers.
+    pub fn config_name(&self) -> String {
+        self.config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| config::DEFAULT_FILE.into())
+    }
+
+    pub fn out_dir(&self, args: &TreeArgs) -> PathBuf {
+        args.out.clone().unwrap_or_else(|| self.root.join("generated"))
+    }
+
+    /// Where a render lands (see [`crate::tree::Outputs`]).
+    pub fn outputs(&self, cfg: &Config, args: &TreeArgs) -> crate::tree::Outputs {
+        let workflows = match (&args.workflows_out, &args.out) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(self.root.join(workflows_dir(cfg))),
+        };
+        crate::tree::Outputs { generated: self.out_dir(args), workflows }
+    }
+
+    pub fn templates(&self, args: &TreeArgs) -> anyhow::Result<Templates> {
+        match &args.templates {
+            Some(dir) => Templates::with_overrides(dir),
+            None => Ok(Templates::embedded()),
+        }
+    }
+
+    /// The environment called `name`, or a usage error naming the closest one.
+    pub fn environment<'c>(&self, cfg: &'c Config, name: &str) -> anyhow::Result<&'c Environment> {
+        if let Some(e) = cfg.env(name) {
+            return Ok(e);
+        }
+        let names = cfg.env_names();
+        let hint = names
+            .iter()
+            .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
+            .filter(|n| strsim::jaro_winkler(name, n) > 0.7)
+            .map(|n| format!("did you mean `{n}`?"))
+            .unwrap_or_else(|| {
+                format!("environments: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+            });
+        bail!("no environment `{name}` in `{}`\n  = help: {hint}", self.display)
+    }
+
+    /// The environments `names` (all when empty), each checked.
+    pub fn environments<'c>(&self, cfg: &'c Config, names: &[String]) -> anyhow::Result<Vec<&'c Environment>> {
+        for n in names {
+            self.environment(cfg, n)?;
+        }
+        Ok(cfg.environments.iter().filter(|e| names.is_empty() || names.contains(&e.name.value)).collect())
+    }
+
+    /// The one environment a command acts on, and its rendered output.
+    pub fn target<'c>(&self, cfg: &'c Config, name: &str, tree: &TreeArgs) -> anyhow::Result<Target<'c>> {
+        let env = self.environment(cfg, name)?;
+        let out = self.out_dir(tree);
+        Ok(Target { cfg, env, render: tree.for_env(name), tf_dir: out.join("terraform/envs").join(name), out })
+    }
+
+    /// Check `--env` names against the config and build render options.
+    pub fn render_options(&self, cfg: &Config, args: &RenderArgs) -> anyhow::Result<render::Options> {
+        self.environments(cfg, &args.envs)?;
+        Ok(render::Options { only_envs: args.envs.clone(), config_name: self.config_name() })
+    }
+
+    /// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/` of the project).
+    pub fn cargo_target_dir(&self) -> PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|t| self.root.join(t))
+            .unwrap_or_else(|| self.root.join("target"))
+    }
+
+    /// Where `build`, `push` and `deploy` keep their records and work files:
+    /// `MYHEALTHCTL_WORK_DIR`, else cargo's target directory.
+    pub fn work_dir(&self) -> PathBuf {
+        std::env::var_os("MYHEALTHCTL_WORK_DIR")
+            .map(PathBuf::from)
+            .map(|t| self.root.join(t))
+            .unwrap_or_else(|| self.cargo_target_dir())
+    }
+
+    /// The images `build` writes and the records `push` and `deploy` read.
+    pub fn images_dir(&self) -> PathBuf {
+        self.work_dir().join("images")
+    }
+
+    /// A service is bundled when this repository has its crate.
+    pub fn is_bundled(&self, service: &str) -> bool {
+        self.root.join("services").join(service).join("Cargo.toml").is_file()
+    }
+
+    /// The bundled services of the config, in its order.
+    pub fn bundled(&self, cfg: &Config) -> Vec<String> {
+        cfg.service_names().into_iter().filter(|s| self.is_bundled(s)).collect()
+    }
+}
