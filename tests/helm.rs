@@ -17,13 +17,7 @@ use std::process::Command;
 use common::{cmd, require_tool, root};
 use serde::Deserialize;
 
-const CONFIGS: [(&str, &str); 5] = [
-    ("default", "myhealth.toml"),
-    ("minimal", "tests/fixtures/minimal.toml"),
-    ("multi_region", "tests/fixtures/multi-region.toml"),
-    ("moto", "tests/fixtures/moto.toml"),
-    ("extra_env_service", "tests/fixtures/extra-env-service.toml"),
-];
+use common::CONFIGS;
 
 fn python() -> PathBuf {
     require_tool("python3")
@@ -85,7 +79,13 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn lint_is_clean() {
-    let generated = generate("myhealth.toml");
+    for (name, config) in CONFIGS {
+        lint_config(name, config);
+    }
+}
+
+fn lint_config(name: &str, config: &str) {
+    let generated = generate(config);
     let chart = generated.path().join("helm/myhealth");
     for (_, version) in environments(generated.path()) {
         let out = driver(&["lint".as_ref(), chart.as_os_str(), version.as_ref()]);
@@ -95,7 +95,7 @@ fn lint_is_clean() {
         assert_eq!(report["errors"], serde_json::json!([]), "{report}");
         let serious: Vec<&serde_json::Value> =
             report["messages"].as_array().unwrap().iter().filter(|m| m["severity"].as_u64() >= Some(2)).collect();
-        assert!(serious.is_empty(), "lint warnings or errors for Kubernetes {version}: {serious:#?}");
+        assert!(serious.is_empty(), "{name}: lint warnings or errors for Kubernetes {version}: {serious:#?}");
     }
 }
 
@@ -205,19 +205,41 @@ fn helm_refuses_values_that_break_the_schema() {
     }
 }
 
-/// checkov (offline, kubernetes framework) over the prod release: nothing
-/// failed, and every suppression is documented in docs/security.md.
+/// checkov (offline, kubernetes framework) over the release of every
+/// production environment of every config, rendered side by side and scanned
+/// in one run: nothing failed, and every suppression is documented in
+/// docs/security.md.
 #[test]
-fn prod_release_is_clean_under_checkov() {
-    let generated = generate("myhealth.toml");
-    let chart = generated.path().join("helm/myhealth");
-    let values = generated.path().join("helm/values-prod.yaml");
-    let out_dir = generated.path().join("rendered/prod");
-    let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (report, failed) = common::checkov(&out_dir, "kubernetes");
-    assert_eq!(report["summary"]["failed"], 0, "checkov failed checks in prod: {failed:#?}");
-    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 200, "scanned too little: {}", report["summary"]);
+fn production_releases_are_clean_under_checkov() {
+    let scan = tempfile::tempdir().unwrap();
+    let mut kept = Vec::new();
+    for (name, config) in CONFIGS {
+        let production: Vec<String> = common::resolved(config)
+            .iter()
+            .filter(|e| e["production"] == true)
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
+        if production.is_empty() {
+            continue;
+        }
+        let generated = generate(config);
+        let chart = generated.path().join("helm/myhealth");
+        for env in production {
+            let values = generated.path().join(format!("helm/values-{env}.yaml"));
+            let out_dir = scan.path().join(format!("{name}-{env}"));
+            let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
+            assert!(out.status.success(), "{name}/{env}: {}", String::from_utf8_lossy(&out.stderr));
+            kept.push(format!("{name}-{env}"));
+        }
+    }
+    assert!(kept.len() >= 3, "production releases scanned: {kept:?}");
+    let (report, failed) = common::checkov(scan.path(), "kubernetes");
+    assert_eq!(report["summary"]["failed"], 0, "checkov failed checks in {kept:?}: {failed:#?}");
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap_or(0) > 200 * kept.len() as u64,
+        "scanned too little: {}",
+        report["summary"]
+    );
     let doc = std::fs::read_to_string(root().join("docs/security.md")).unwrap();
     for c in report["results"]["skipped_checks"].as_array().into_iter().flatten() {
         let id = c["check_id"].as_str().unwrap();
@@ -244,15 +266,27 @@ fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &[&str]) -> Vec<&'a serde_yaml_
 /// but production. What they point at is tests/wiring.rs.
 #[test]
 fn argocd_applications_are_pinned_and_production_syncs_by_hand() {
-    let generated = generate("myhealth.toml");
+    for (name, config) in CONFIGS {
+        argocd_config(name, config);
+    }
+}
+
+fn argocd_config(name: &str, config: &str) {
+    let generated = generate(config);
+    let resolved = common::resolved(config);
     for (env, _) in environments(generated.path()) {
-        let dir = generated.path().join(format!("argocd/{env}"));
+        let e = resolved.iter().find(|e| e["name"] == env.as_str()).unwrap();
+        let env = format!("{name}/{env}");
+        let dir = generated.path().join(format!("argocd/{}", e["name"].as_str().unwrap()));
         let install = std::fs::read_to_string(dir.join("install/kustomization.yaml")).unwrap();
         let k: serde_yaml_ng::Value = serde_yaml_ng::from_str(&install).unwrap();
         assert_eq!(k["kind"], serde_yaml_ng::Value::from("Kustomization"), "{env}");
         assert_eq!(
             k["resources"][0].as_str().unwrap(),
-            "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/install.yaml",
+            format!(
+                "https://raw.githubusercontent.com/argoproj/argo-cd/v{}/manifests/install.yaml",
+                e["argocd"]["version"].as_str().unwrap()
+            ),
             "{env}: ArgoCD's install is the pinned version's"
         );
         let mut projects = Vec::new();
@@ -280,18 +314,23 @@ fn argocd_applications_are_pinned_and_production_syncs_by_hand() {
                 );
             }
             let automated = &app["spec"]["syncPolicy"]["automated"];
-            if env == "prod" {
+            if e["production"] == true {
                 assert!(automated.is_null(), "{env}/{name}: production syncs manually");
             } else {
                 assert_eq!(automated["selfHeal"], serde_yaml_ng::Value::Bool(true), "{env}/{name}");
             }
         }
         // What istiod and the load balancer controller change at run time is no drift.
+        let istio = e["istio"]["enabled"] == true;
         for (app, kind, object) in [
             ("istio-base", "ValidatingWebhookConfiguration", "istiod-default-validator"),
             ("istiod", "ValidatingWebhookConfiguration", "istio-validator-istio-system"),
             ("aws-load-balancer-controller", "MutatingWebhookConfiguration", "aws-load-balancer-webhook"),
         ] {
+            if app.starts_with("istio") && !istio {
+                assert!(!apps.iter().any(|a| a["metadata"]["name"] == app), "{env}: {app} without Istio");
+                continue;
+            }
             let a = apps.iter().find(|a| a["metadata"]["name"] == app).unwrap_or_else(|| panic!("{env}: no {app}"));
             let ignored = a["spec"]["ignoreDifferences"].as_sequence().cloned().unwrap_or_default();
             assert!(
@@ -340,16 +379,33 @@ fn documents(dir: &Path) -> Vec<serde_yaml_ng::Value> {
 /// there.
 #[test]
 fn grafana_gets_its_admin_datasource_and_dashboards() {
-    let generated = generate("myhealth.toml");
+    let mut checked = 0;
+    for (name, config) in CONFIGS {
+        checked += grafana_config(name, config);
+    }
+    assert!(checked >= 5, "environments with Grafana checked: {checked}");
+}
+
+fn grafana_config(name: &str, config: &str) -> usize {
+    let generated = generate(config);
     let chart = generated.path().join("helm/myhealth");
     let s = |v: &serde_yaml_ng::Value| v.as_str().unwrap_or_default().to_string();
+    let resolved = common::resolved(config);
+    let mut checked = 0;
     for (env, _) in environments(generated.path()) {
-        let values = generated.path().join(format!("helm/values-{env}.yaml"));
-        let out_dir = generated.path().join(format!("rendered/{env}"));
+        let e = resolved.iter().find(|e| e["name"] == env.as_str()).unwrap();
+        if e["monitoring"]["grafana"] != true {
+            continue;
+        }
+        checked += 1;
+        let env_dir = env.clone();
+        let env = format!("{name}/{env}");
+        let values = generated.path().join(format!("helm/values-{env_dir}.yaml"));
+        let out_dir = generated.path().join(format!("rendered/{env_dir}"));
         let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
         assert!(out.status.success(), "{env}: {}", String::from_utf8_lossy(&out.stderr));
         let objects = documents(&out_dir);
-        let argocd = documents(&generated.path().join(format!("argocd/{env}")));
+        let argocd = documents(&generated.path().join(format!("argocd/{env_dir}")));
         let kps = argocd
             .iter()
             .find(|a| a["metadata"]["name"] == "kube-prometheus-stack")
@@ -385,10 +441,23 @@ fn grafana_gets_its_admin_datasource_and_dashboards() {
         let (label, value) = sidecar("dashboards");
         let dashboards: Vec<&serde_yaml_ng::Value> =
             in_ns("ConfigMap").into_iter().filter(|c| s(&c["metadata"]["labels"][label.as_str()]) == value).collect();
+        // Without db-init nothing creates the datasource's role: no
+        // datasource then, and no dashboard reading it.
+        let db_init = objects.iter().any(|o| o["kind"] == "Job" && s(&o["metadata"]["name"]).ends_with("db-init"));
+        let (label, value) = sidecar("datasources");
+        if !db_init {
+            assert_eq!(dashboards.len(), 1, "{env}: only the service health dashboard without a database reader");
+            assert!(
+                !in_ns("ExternalSecret")
+                    .iter()
+                    .any(|e| s(&e["spec"]["target"]["template"]["metadata"]["labels"][label.as_str()]) == value),
+                "{env}: a datasource whose role nothing creates"
+            );
+            continue;
+        }
         assert_eq!(dashboards.len(), 2, "{env}: the Oura overview and service health dashboards in `{ns}`");
 
         // The datasource: found by the sidecar, with the uid the panels name.
-        let (label, value) = sidecar("datasources");
         let ds_es = in_ns("ExternalSecret")
             .into_iter()
             .find(|e| s(&e["spec"]["target"]["template"]["metadata"]["labels"][label.as_str()]) == value)
@@ -466,20 +535,28 @@ fn grafana_gets_its_admin_datasource_and_dashboards() {
             "{env}: the services' AppProject may not write into `{ns}`"
         );
     }
+    checked
 }
 
 /// The digests `deploy` writes into its release values pin every workload's
 /// image (`registry/repository@sha256:…`), db-init's (the processor's image)
-/// too; without them the tag is used.
+/// too; without them the tag is used — for every config's first environment.
 #[test]
 fn release_values_with_digests_pin_the_images() {
-    let generated = generate("myhealth.toml");
+    for (name, config) in CONFIGS {
+        digests_config(name, config);
+    }
+}
+
+fn digests_config(name: &str, config: &str) {
+    let generated = generate(config);
     let chart = generated.path().join("helm/myhealth");
+    // (image, container) of every workload container.
     let images = |values: &Path| -> Vec<String> {
         let out_dir = generated.path().join("out");
         let _ = std::fs::remove_dir_all(&out_dir);
         let out = driver(&["render".as_ref(), chart.as_os_str(), values.as_os_str(), out_dir.as_os_str()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let mut v: Vec<String> = documents(&out_dir)
             .iter()
             .flat_map(|d| {
@@ -492,23 +569,41 @@ fn release_values_with_digests_pin_the_images() {
         v.sort();
         v
     };
-    let dev = generated.path().join("helm/values-dev.yaml");
-    let registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth";
-    // data-processor twice: its Deployment and db-init.
-    let services = ["api-service", "data-processor", "data-processor", "oura-collector"];
-    assert_eq!(images(&dev), services.map(|s| format!("{registry}/{s}:0.1.0")), "without digests: the tag");
-    // The values layered as `helm upgrade --values values-dev.yaml --values images.yaml` merges them.
-    let mut merged: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&dev).unwrap()).unwrap();
-    let digest = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
-    for (key, n) in [("api-service", 1), ("data-processor", 2), ("oura-collector", 3)] {
-        merged["services"][key]["digest"] = digest(n).into();
+    let (env, _) = environments(generated.path()).into_iter().next().unwrap();
+    let first = generated.path().join(format!("helm/values-{env}.yaml"));
+    let mut merged: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&first).unwrap()).unwrap();
+    let registry = merged["global"]["imageRegistry"].as_str().unwrap().to_string();
+    let tag = merged["global"]["imageTag"].as_str().map(str::to_string);
+    let services: Vec<(String, String)> = merged["services"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_string(), v["image"].as_str().unwrap().to_string()))
+        .collect();
+    let without = images(&first);
+    if services.is_empty() {
+        assert!(without.is_empty(), "{name}: images without services: {without:?}");
+        return;
+    }
+    for image in &without {
+        let (repo, t) = image.rsplit_once(':').unwrap();
+        assert!(repo.starts_with(&format!("{registry}/")), "{name}: {image} is not from {registry}");
+        assert!(services.iter().any(|(_, i)| repo.ends_with(&format!("/{i}"))), "{name}: {image} is no service's");
+        assert!(!t.starts_with("sha256") && tag.as_deref().is_none_or(|x| x == t), "{name}: {image}: the tag");
+    }
+    // The values layered as `helm upgrade --values values-<env>.yaml --values images.yaml` merges them.
+    let digest = |n: usize| format!("sha256:{}", format!("{:02x}", n + 1).repeat(32));
+    for (n, (key, _)) in services.iter().enumerate() {
+        merged["services"][key.as_str()]["digest"] = digest(n).into();
     }
     merged["global"]["imageTag"] = "3f2a9c1d0b7e".into();
     let with = generated.path().join("with-digests.yaml");
     std::fs::write(&with, serde_yaml_ng::to_string(&merged).unwrap()).unwrap();
-    assert_eq!(
-        images(&with),
-        [("api-service", 1), ("data-processor", 2), ("data-processor", 2), ("oura-collector", 3)]
-            .map(|(s, n)| format!("{registry}/{s}@{}", digest(n)))
-    );
+    let pinned = images(&with);
+    assert_eq!(pinned.len(), without.len(), "{name}");
+    for image in &pinned {
+        let (repo, d) = image.split_once('@').unwrap_or_else(|| panic!("{name}: {image} is not pinned by digest"));
+        let n = services.iter().position(|(_, i)| repo == format!("{registry}/{i}")).unwrap();
+        assert_eq!(d, digest(n), "{name}: {image} carries another service's digest");
+    }
 }

@@ -15,38 +15,53 @@ fn render_to(config: &Path, out: &Path) {
 
 #[test]
 fn whole_tree_snapshots() {
-    for (name, config) in [
-        ("default", "myhealth.toml"),
-        ("minimal", "tests/fixtures/minimal.toml"),
-        ("multi_region", "tests/fixtures/multi-region.toml"),
-    ] {
+    for (name, config) in common::CONFIGS {
         let out = tempfile::tempdir().unwrap();
         render_to(&root().join(config), out.path());
         insta::assert_snapshot!(format!("tree_{name}"), tree_text(out.path()));
     }
 }
 
+/// `common::CONFIGS` names every fixture: a new one is tested everywhere.
+#[test]
+fn every_fixture_is_a_config() {
+    for e in std::fs::read_dir(root().join("tests/fixtures")).unwrap().flatten() {
+        let rel = format!("tests/fixtures/{}", e.file_name().to_string_lossy());
+        if rel.ends_with(".toml") {
+            assert!(common::CONFIGS.iter().any(|(_, c)| *c == rel), "{rel} is not in common::CONFIGS");
+        }
+    }
+}
+
 #[test]
 fn output_is_byte_identical_across_runs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    render_to(&root().join("tests/fixtures/multi-region.toml"), a.path());
-    render_to(&root().join("tests/fixtures/multi-region.toml"), b.path());
-    let (ta, tb) = (myhealthctl::tree::read_dir(a.path()).unwrap(), myhealthctl::tree::read_dir(b.path()).unwrap());
-    assert!(!ta.is_empty());
-    assert_eq!(ta, tb);
+    for (name, config) in common::CONFIGS {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        render_to(&root().join(config), a.path());
+        render_to(&root().join(config), b.path());
+        let (ta, tb) = (myhealthctl::tree::read_dir(a.path()).unwrap(), myhealthctl::tree::read_dir(b.path()).unwrap());
+        assert!(!ta.is_empty(), "{name}");
+        assert!(ta == tb, "{name}: two renders differ");
+    }
 }
 
 #[test]
 fn every_file_with_comments_carries_the_generated_header() {
-    let out = tempfile::tempdir().unwrap();
-    render_to(&root().join("myhealth.toml"), out.path());
-    for (path, bytes) in myhealthctl::tree::read_dir(out.path()).unwrap() {
-        let text = String::from_utf8(bytes).unwrap();
-        match myhealthctl::render::header_for(&path, "myhealth.toml") {
-            Some(h) => assert!(text.starts_with(&h), "`{path}` lacks the header"),
-            None => assert!(!text.contains("do not edit"), "`{path}` cannot carry comments"),
+    for (name, config) in common::CONFIGS {
+        let out = tempfile::tempdir().unwrap();
+        render_to(&root().join(config), out.path());
+        let file = std::path::Path::new(config).file_name().unwrap().to_string_lossy().into_owned();
+        for (path, bytes) in myhealthctl::tree::read_dir(out.path()).unwrap() {
+            let text = String::from_utf8(bytes).unwrap();
+            match myhealthctl::render::header_for(&path, &file) {
+                Some(h) => assert!(text.starts_with(&h), "{name}: `{path}` lacks the header"),
+                None => assert!(!text.contains("do not edit"), "{name}: `{path}` cannot carry comments"),
+            }
+            assert!(
+                text.ends_with('\n') && !text.ends_with("\n\n"),
+                "{name}: `{path}` must end with exactly one newline"
+            );
         }
-        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "`{path}` must end with exactly one newline");
     }
 }
 

@@ -90,15 +90,34 @@ fn generated_roots_pass_fmt_init_and_validate() {
     });
 }
 
-/// checkov (offline) over the prod root of the default config: nothing failed.
+/// checkov (offline) over the root of every production environment of every
+/// config: nothing failed.
 #[test]
-fn prod_root_is_clean_under_checkov() {
-    let out_dir = tempfile::tempdir().unwrap();
-    cmd().args(["render", "--out"]).arg(out_dir.path()).assert().success();
-    let (report, failed) = common::checkov(&out_dir.path().join("terraform/envs/prod"), "terraform");
-    let summary = &report["summary"];
-    assert_eq!(summary["failed"], 0, "checkov failed checks in prod: {failed:#?}");
-    assert!(summary["passed"].as_u64().unwrap_or(0) > 250, "checkov scanned too little: {summary}");
+fn production_roots_are_clean_under_checkov() {
+    let mut scanned = 0;
+    for (name, config) in common::CONFIGS {
+        let production: Vec<String> = common::resolved(config)
+            .iter()
+            .filter(|e| e["production"] == true)
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
+        if production.is_empty() {
+            continue;
+        }
+        let out_dir = tempfile::tempdir().unwrap();
+        cmd().args(["render", "--config", config, "--out"]).arg(out_dir.path()).assert().success();
+        for env in &production {
+            let (report, failed) = common::checkov(&out_dir.path().join("terraform/envs").join(env), "terraform");
+            let summary = &report["summary"];
+            assert_eq!(summary["failed"], 0, "checkov failed checks in {name}/{env}: {failed:#?}");
+            assert!(
+                summary["passed"].as_u64().unwrap_or(0) > 250,
+                "{name}/{env}: checkov scanned too little: {summary}"
+            );
+            scanned += 1;
+        }
+    }
+    assert!(scanned >= 3, "production roots scanned: {scanned}");
 }
 
 /// Every check a template suppresses is listed, with its reason, in docs/security.md.

@@ -14,12 +14,7 @@ use std::process::Command;
 use common::{TempProject, cmd, cmd_in, require_tool, root};
 use serde_yaml_ng::Value;
 
-const CONFIGS: [(&str, &str); 4] = [
-    ("default", "myhealth.toml"),
-    ("minimal", "tests/fixtures/minimal.toml"),
-    ("multi_region", "tests/fixtures/multi-region.toml"),
-    ("extra_env_service", "tests/fixtures/extra-env-service.toml"),
-];
+use common::CONFIGS;
 
 /// Render `config` into a temporary project; the workflows land where
 /// GitHub reads them (`<dir>/.github/workflows`, which checkov requires).
@@ -49,6 +44,14 @@ fn load(path: &Path) -> Value {
 }
 
 fn judge(name: &str, dir: &Path, wf: &Path) {
+    lint(name, wf);
+    let (report, failed) = common::checkov(dir, "github_actions");
+    assert_eq!(report["summary"]["failed"], 0, "{name}: checkov: {failed:#?}");
+    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 50, "{name}: checkov scanned too little");
+}
+
+/// The GitHub workflow schema and actionlint.
+fn lint(name: &str, wf: &Path) {
     let fs = files(wf);
     let names: Vec<String> = fs.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
     for expected in ["ci.yml", "deploy.yml", "pr.yml", "terraform-apply.yml"] {
@@ -67,9 +70,6 @@ fn judge(name: &str, dir: &Path, wf: &Path) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let (report, failed) = common::checkov(dir, "github_actions");
-    assert_eq!(report["summary"]["failed"], 0, "{name}: checkov: {failed:#?}");
-    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 50, "{name}: checkov scanned too little");
 }
 
 #[test]
@@ -95,14 +95,27 @@ fn every_config_passes_schema_actionlint_and_checkov() {
 /// checks their inputs and that none runs on a deprecated Node runtime.
 #[test]
 fn unpinned_actions_are_current_and_used_correctly() {
-    let p = TempProject::new(&root().join("myhealth.toml"));
-    p.edit("pin_actions = true", "pin_actions = false");
-    let (dir, wf) = workflows(&p.config());
-    judge("unpinned", dir.path(), &wf);
-    let all: String = files(&wf).iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
-    for (_, repo, version, sha) in myhealthctl::render::ci::ACTIONS {
-        assert!(all.contains(&format!("{repo}@{version}")), "{repo}@{version} unused?");
-        assert!(!all.contains(sha), "pin_actions = false still pins {repo}");
+    for (name, config) in CONFIGS {
+        let p = TempProject::new(&root().join(config));
+        let text = std::fs::read_to_string(p.config()).unwrap();
+        if text.contains("pin_actions = true") {
+            p.edit("pin_actions = true", "pin_actions = false");
+        } else {
+            // No `[defaults.ci]` of its own (`pin_actions` defaults to true): add one.
+            assert!(!text.contains("[defaults.ci]"), "{name}");
+            std::fs::write(p.config(), format!("{text}\n[defaults.ci]\npin_actions = false\n")).unwrap();
+        }
+        // Unpinned, actionlint checks each action's inputs and runtime
+        // against its own metadata (checkov judged the pinned ones above).
+        let (_dir, wf) = workflows(&p.config());
+        lint(&format!("{name}, unpinned"), &wf);
+        let all: String = files(&wf).iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+        for (_, repo, version, sha) in myhealthctl::render::ci::ACTIONS {
+            assert!(!all.contains(sha), "{name}: pin_actions = false still pins {repo}");
+            if name == "default" {
+                assert!(all.contains(&format!("{repo}@{version}")), "{repo}@{version} unused?");
+            }
+        }
     }
 }
 
@@ -112,10 +125,16 @@ fn unpinned_actions_are_current_and_used_correctly() {
 /// actions pinned to full commit SHAs.
 #[test]
 fn workflows_are_least_privilege_keyless_and_bounded() {
-    let (_dir, wf) = workflows(&root().join("myhealth.toml"));
+    for (name, config) in CONFIGS {
+        let (_dir, wf) = workflows(&root().join(config));
+        least_privilege(name, &wf);
+    }
+}
+
+fn least_privilege(config: &str, wf: &Path) {
     let sha = regex_lite(r"^[a-z0-9-]+/[a-z0-9-]+@[0-9a-f]{40} # v[0-9.]+$");
-    for f in files(&wf) {
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+    for f in files(wf) {
+        let name = format!("{config}: {}", f.file_name().unwrap().to_string_lossy());
         let text = std::fs::read_to_string(&f).unwrap();
         assert!(!text.contains("AWS_ACCESS_KEY_ID") && !text.contains("aws-access-key-id"), "{name}: static keys");
         assert!(!text.contains("secrets."), "{name}: reads repository secrets");
@@ -136,7 +155,7 @@ fn workflows_are_least_privilege_keyless_and_bounded() {
                     assert!(sha(line.trim_start_matches("uses: ")), "{name}/{job}: `{line}` is not pinned to a commit");
                 }
                 if let Some(role) = s["with"]["role-to-assume"].as_str() {
-                    let expect = if name == "pr.yml" { "-github-plan" } else { "-github-apply" };
+                    let expect = if name.ends_with(" pr.yml") { "-github-plan" } else { "-github-apply" };
                     assert!(role.ends_with(expect), "{name}/{job}: {role} (the {expect} role)");
                 }
             }

@@ -130,8 +130,14 @@ fn bench(name: &str, text: &str, iters: usize, goal_ms: f64) {
     println!("  myhealthctl render, as a process                        {:>10}  (median of {piters})", ms(proc_render));
     println!("  cp -r, as a process                                     {:>10}", ms(proc_copy));
     println!("  ratio process / cp -r                                   {pratio:>9.2}x");
-    let ok = full.as_secs_f64() * 1e3 <= goal_ms;
-    println!("  goal ≤ {goal_ms} ms: {}", if ok { "met" } else { "NOT met" });
+    // The goal is for an optimised build under `cargo bench`; the suite's
+    // smoke run (a debug build, a few iterations) only shows it works.
+    if cfg!(debug_assertions) || iters < 10 {
+        println!("  goal ≤ {goal_ms} ms: not judged (smoke run of a debug build; `cargo bench` measures it)");
+    } else {
+        let ok = full.as_secs_f64() * 1e3 <= goal_ms;
+        println!("  goal ≤ {goal_ms} ms: {}", if ok { "met" } else { "NOT met" });
+    }
 }
 
 fn main() {

@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${RUNS:-5}"
-cargo build --release --quiet -p myhealthctl -p oura-collector -p data-processor -p api-service
+cargo build --release --quiet -p myhealthctl
+cargo build --profile dist --quiet -p oura-collector -p data-processor -p api-service
 bin=target/release/myhealthctl
 
 median() {
@@ -22,7 +23,7 @@ median() {
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
-gzip_floor() { gzip -6 -c "target/release/$1" >/dev/null; }
+gzip_floor() { gzip -6 -c "target/dist/$1" >/dev/null; }
 
 echo "== image build per service (warm), median of $runs"
 printf '%-16s %9s %9s %8s %10s %10s\n' service build gzip ratio binary image
@@ -32,5 +33,5 @@ for s in api-service data-processor oura-collector; do
   size=$("$bin" build "$s" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["size"])')
   printf '%-16s %7.2f s %7.2f s %7.1fx %6.1f MiB %6.2f MiB\n' "$s" "$build" "$floor" \
     "$(echo "$build / $floor" | bc -l)" \
-    "$(echo "$(stat -c %s "target/release/$s") / 1048576" | bc -l)" "$(echo "$size / 1048576" | bc -l)"
+    "$(echo "$(stat -c %s "target/dist/$s") / 1048576" | bc -l)" "$(echo "$size / 1048576" | bc -l)"
 done

@@ -4,10 +4,10 @@
 # its figures with the ratio to a floor measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet -p oura-collector -p data-processor -p api-service
-echo "== release binary sizes (stripped, thin LTO)"
+cargo build --profile dist --quiet -p oura-collector -p data-processor -p api-service
+echo "== image binary sizes (profile dist: stripped, thin LTO)"
 for b in oura-collector data-processor api-service; do
-  printf '%-16s %6.1f MiB\n' "$b" "$(echo "$(stat -c %s "target/release/$b") / 1048576" | bc -l)"
+  printf '%-16s %6.1f MiB\n' "$b" "$(echo "$(stat -c %s "target/dist/$b") / 1048576" | bc -l)"
 done
 echo "== ingest vs COPY"
 cargo bench --quiet -p data-processor --bench ingest

@@ -10,6 +10,23 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The default config and every fixture (`every_fixture_is_a_config`
+/// keeps the list whole): each structural test runs over all of them.
+pub const CONFIGS: [(&str, &str); 5] = [
+    ("default", "myhealth.toml"),
+    ("minimal", "tests/fixtures/minimal.toml"),
+    ("multi_region", "tests/fixtures/multi-region.toml"),
+    ("moto", "tests/fixtures/moto.toml"),
+    ("extra_env_service", "tests/fixtures/extra-env-service.toml"),
+];
+
+/// The resolved environments of `config` (`myhealthctl envs --json`).
+pub fn resolved(config: &str) -> Vec<serde_json::Value> {
+    let out = cmd().args(["envs", "--json", "--config", config]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `myhealthctl` run from the repository root, without colour.
 pub fn cmd() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_myhealthctl"));

@@ -52,18 +52,21 @@ pub fn write_record(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Run `cargo` (a [`cargo_argv`]) from the project root. Variables cargo
-/// sets for the crate *it* is running (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`,
-/// …, present when myhealthctl itself runs under `cargo run` or a test) are
-/// removed: a build script reading one would otherwise see a different
-/// value than in a plain `myhealthctl build`, and cargo would rebuild.
+/// sets for the crate *it* is running (`OUT_DIR`, `CARGO_PKG_NAME`,
+/// `CARGO_MANIFEST_DIR`, …, present when myhealthctl itself runs under
+/// `cargo run` or a test) are removed: ring's build script, for one, is
+/// fingerprinted with `OUT_DIR`, and a build that saw one would be redone —
+/// minutes of ring, rustls, sqlx and the AWS SDK — by the next plain
+/// `myhealthctl build` or `deploy`.
 pub fn compile(p: &Project, argv: &[String]) -> anyhow::Result<()> {
     let mut cargo = Command::new(&argv[0]);
     cargo.current_dir(&p.root).args(&argv[1..]);
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
-        if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
-            .iter()
-            .any(|pre| k.starts_with(pre))
+        if k == "OUT_DIR"
+            || ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
+                .iter()
+                .any(|pre| k.starts_with(pre))
         {
             cargo.env_remove(k.as_ref());
         }

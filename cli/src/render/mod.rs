@@ -1,7 +1,8 @@
 //! The render engine: templates (embedded from `templates/`, optionally
 //! overlaid by `--templates DIR`) + one typed context per output family →
 //! an in-memory `Tree`. `.j2` files are rendered with minijinja, anything
-//! else is copied. The one family whose output uses `{{ }}` itself (GitHub's
+//! else is copied behind the generated header (`.j2` only where something is
+//! rendered: the Terraform modules' `main/variables/outputs.tf` are static). The one family whose output uses `{{ }}` itself (GitHub's
 //! `${{ }}`) uses the bracket syntax `[[ ]]`/`[% %]`; the Helm chart's own Go
 //! templates are copied, not rendered.
 
