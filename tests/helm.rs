@@ -214,11 +214,7 @@ fn production_releases_are_clean_under_checkov() {
     let scan = tempfile::tempdir().unwrap();
     let mut kept = Vec::new();
     for (name, config) in CONFIGS {
-        let production: Vec<String> = common::resolved(config)
-            .iter()
-            .filter(|e| e["production"] == true)
-            .map(|e| e["name"].as_str().unwrap().to_string())
-            .collect();
+        let production = common::production_environments(config);
         if production.is_empty() {
             continue;
         }

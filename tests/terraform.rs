@@ -96,11 +96,7 @@ fn generated_roots_pass_fmt_init_and_validate() {
 fn production_roots_are_clean_under_checkov() {
     let mut scanned = 0;
     for (name, config) in common::CONFIGS {
-        let production: Vec<String> = common::resolved(config)
-            .iter()
-            .filter(|e| e["production"] == true)
-            .map(|e| e["name"].as_str().unwrap().to_string())
-            .collect();
+        let production = common::production_environments(config);
         if production.is_empty() {
             continue;
         }

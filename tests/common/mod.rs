@@ -27,6 +27,15 @@ pub fn resolved(config: &str) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The names of `config`'s production environments.
+pub fn production_environments(config: &str) -> Vec<String> {
+    resolved(config)
+        .iter()
+        .filter(|e| e["production"] == true)
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// `myhealthctl` run from the repository root, without colour.
 pub fn cmd() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_myhealthctl"));
