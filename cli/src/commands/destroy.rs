@@ -49,7 +49,9 @@ impl DestroyCmd {
                 return Ok(Outcome::Differs);
             }
         }
-        terraform::apply(&terraform::apply_argv(&t.tf_dir, DESTROY_PLAN_FILE), name)?;
+        // Terraform's own account of what it destroyed ("Destroy complete! Resources: N destroyed.").
+        let out = terraform::apply(&terraform::apply_argv(&t.tf_dir, DESTROY_PLAN_FILE), name)?;
+        crate::out!("{out}");
         Ok(Outcome::Ok)
     }
 }

@@ -419,6 +419,7 @@ impl Deploy {
                 }
                 Step::TerraformApply { argv } => {
                     if plan.as_ref().is_some_and(|s| s.changes()) {
+                        // Its output is shown only when it fails: the plan above said what it does.
                         terraform::apply(argv, env)?;
                     }
                 }

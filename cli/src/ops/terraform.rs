@@ -321,14 +321,14 @@ pub fn plan(argv: &[String], env: &str) -> anyhow::Result<Summary> {
     Ok(summarise(env, &stream))
 }
 
-/// Run `argv` (an [`apply_argv`]).
-pub fn apply(argv: &[String], env: &str) -> anyhow::Result<()> {
+/// Run `argv` (an [`apply_argv`]); terraform's output when it succeeded.
+pub fn apply(argv: &[String], env: &str) -> anyhow::Result<String> {
     step(&format!("terraform apply ({env})"), || {
         let (code, out) = run(argv)?;
         if code != 0 {
             bail!("`terraform apply` failed in `{}`:\n{out}", dir_of(argv).display());
         }
-        Ok(())
+        Ok(out)
     })
 }
 
