@@ -446,7 +446,7 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
         "$ aws eks update-kubeconfig --name myhealth-staging --region us-east-1 --kubeconfig target/deploy/staging/kubeconfig",
         "$ kubectl --kubeconfig target/deploy/staging/kubeconfig apply --server-side --field-manager=myhealthctl -f target/deploy/staging/namespace.yaml",
         "$ helm upgrade --install myhealth generated/helm/myhealth --namespace myhealth --values generated/helm/values-staging.yaml --values target/deploy/staging/images.yaml --atomic --wait --timeout 10m --kubeconfig target/deploy/staging/kubeconfig",
-        "$ terraform -chdir=generated/terraform/envs/staging output -json (its `api_url`, else https://api.myhealth.eric-n.com)",
+        "$ terraform -chdir=generated/terraform/envs/staging output -json (its `api_url`, else https://staging.api.myhealth.eric-n.com)",
         "GET <api_url>/health until 200 (up to 120 s)",
         "on failure: $ helm rollback myhealth --namespace myhealth --wait --timeout 10m --kubeconfig target/deploy/staging/kubeconfig",
     ];

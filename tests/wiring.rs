@@ -1002,9 +1002,44 @@ fn check_gitops(env: &Env, generated: &Path) -> Vec<String> {
     p
 }
 
+/// Each environment's API host: its own (custom domain, certificate and DNS
+/// record are one per host), and the one `deploy`'s smoke test falls back to.
+fn check_hosts(platform: &Platform) -> Vec<String> {
+    let mut p = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for env in &platform.envs {
+        let inputs = env.tf.module_inputs("api_gateway");
+        let Some(domain) = inputs["custom_domain"].as_str() else { continue };
+        if let Some(first) = seen.insert(domain.to_string(), env.name.clone()) {
+            p.push(format!("{}: API Gateway custom domain `{domain}` is also {first}'s", env.name));
+        }
+        let out = common::cmd()
+            .args(["deploy", &env.name, "--dry-run", "--json", "--config"])
+            .arg(common::root().join(&platform.label))
+            .arg("--out")
+            .arg(platform.dir.path().join("generated"))
+            .output()
+            .unwrap();
+        let dry: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{}: deploy --dry-run --json: {e}: {}", env.name, String::from_utf8_lossy(&out.stderr))
+        });
+        let smoke = dry["steps"].as_array().unwrap().iter().find(|s| s["step"] == "smoke");
+        if let Some(smoke) = smoke {
+            if s(&smoke["fallback"]) != format!("https://{domain}") {
+                p.push(format!(
+                    "{}: deploy smoke-tests `{}`, API Gateway serves `{domain}`",
+                    env.name,
+                    s(&smoke["fallback"])
+                ));
+            }
+        }
+    }
+    p
+}
+
 fn all_checks(platform: &Platform) -> Vec<String> {
     let generated = platform.dir.path().join("generated");
-    let mut out = Vec::new();
+    let mut out: Vec<String> = check_hosts(platform).into_iter().map(|x| format!("{}/{x}", platform.label)).collect();
     for env in &platform.envs {
         let named =
             |v: Vec<String>| v.into_iter().map(|x| format!("{}/{}: {x}", platform.label, env.name)).collect::<Vec<_>>();
@@ -1046,6 +1081,15 @@ fn edit(file: &'static str, from: &'static str, to: &'static str) -> impl Fn(&Pa
 fn each_link_check_can_fail() {
     type Mutation = Box<dyn Fn(&Path)>;
     let cases: Vec<(&str, Mutation, &str)> = vec![
+        (
+            "dev's custom domain set to prod's host",
+            Box::new(edit(
+                "terraform/envs/dev/terraform.tfvars",
+                "api_custom_domain             = \"dev.api.myhealth.eric-n.com\"",
+                "api_custom_domain             = \"api.myhealth.eric-n.com\"",
+            )),
+            "API Gateway custom domain `api.myhealth.eric-n.com` is also",
+        ),
         (
             "the collector's ServiceAccount renamed in the chart's values",
             Box::new(edit(

@@ -402,9 +402,9 @@ impl<'a> Names<'a> {
     pub fn ingress_listener_port(&self) -> u16 {
         if self.backend_tls() { 443 } else { 80 }
     }
-    /// The host name requests carry inside the platform (API Gateway sets it).
+    /// This environment's API host (`api_gateway.host`): its custom domain, certificate and smoke test.
     pub fn api_host(&self) -> String {
-        self.cfg.project.api_host.value.clone()
+        self.env.api_gateway.host.value.clone()
     }
 
     // --- Terraform state ---------------------------------------------------

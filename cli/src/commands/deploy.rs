@@ -44,7 +44,7 @@ pub struct DeployCmd {
     /// Push to this registry (`host[:port]`) instead of the environment's ECR
     #[arg(long, value_name = "HOST")]
     pub registry: Option<String>,
-    /// Smoke-test this base URL [default: the Terraform output `api_url`, else `https://<project.api_host>`]
+    /// Smoke-test this base URL [default: the Terraform output `api_url`, else `https://<api_gateway.host>`]
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Use this kubeconfig context [default: a kubeconfig for the environment's cluster from `aws eks update-kubeconfig`]

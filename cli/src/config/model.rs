@@ -188,6 +188,8 @@ pub struct Ecr {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiGateway {
+    /// This environment's API host.
+    pub host: Sp<String>,
     pub cors_allow_origins: Sp<Vec<Sp<String>>>,
     pub throttling_rate_limit: Sp<u32>,
     pub throttling_burst_limit: Sp<u32>,

@@ -293,13 +293,15 @@ pub struct RawEcr {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawApiGateway {
-    /// Origins allowed by CORS, e.g. `["https://eric-n.com"]`.
+    /// The host name of this environment's API: its custom domain and certificate, what the VPC link verifies, the smoke test's URL. Default: `project.api_host` for a production environment, `<environment>.<project.api_host>` for the others (e.g. `dev.api.myhealth.example.com`). Each environment's must be its own, under `project.domain`.
+    pub host: Option<Sp<String>>,
+    /// Origins allowed by CORS, e.g. `["https://eric-n.com"]`. Default: `https://<project.domain>` for a production environment, `https://<environment>.<project.domain>` for the others.
     pub cors_allow_origins: Option<Sp<Vec<Sp<String>>>>,
     /// Steady-state requests per second on the default route.
     pub throttling_rate_limit: Option<Sp<u32>>,
     /// Burst of requests allowed on the default route (at least the rate limit).
     pub throttling_burst_limit: Option<Sp<u32>>,
-    /// Serve the API on `project.api_host` with an ACM certificate.
+    /// Serve the API on its `host` with an ACM certificate (a custom domain in `project.domain`'s hosted zone).
     pub custom_domain: Option<Sp<bool>>,
     /// Retention of access logs in CloudWatch, in days.
     pub access_log_retention_days: Option<Sp<u32>>,

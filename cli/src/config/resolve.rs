@@ -86,9 +86,17 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         scan_on_push: or(e.scan_on_push, true),
     };
 
+    let production = or_else(raw.production, || matches!(name.value.as_str(), "prod" | "production"));
     let g = raw.api_gateway.unwrap_or_default();
+    // Production is served on the project's hosts; every other environment
+    // on its own, below them.
+    let (host, origin) = match production.value {
+        true => (p.api_host.value.clone(), p.domain.value.clone()),
+        false => (format!("{}.{}", name.value, p.api_host.value), format!("{}.{}", name.value, p.domain.value)),
+    };
     let api_gateway = ApiGateway {
-        cors_allow_origins: or_else(g.cors_allow_origins, || vec![Sp::builtin(format!("https://{}", p.domain.value))]),
+        host: or(g.host, host),
+        cors_allow_origins: or_else(g.cors_allow_origins, || vec![Sp::builtin(format!("https://{origin}"))]),
         throttling_rate_limit: or(g.throttling_rate_limit, 50),
         throttling_burst_limit: or(g.throttling_burst_limit, 100),
         custom_domain: or(g.custom_domain, false),
@@ -143,7 +151,6 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
 
     let f = raw.frontend.unwrap_or_default();
     let frontend = Frontend { enabled: or(f.enabled, false), price_class: or(f.price_class, "PriceClass_100".into()) };
-    let production = or_else(raw.production, || matches!(name.value.as_str(), "prod" | "production"));
     let a = raw.argocd.unwrap_or_default();
     let ch = a.charts.unwrap_or_default();
     let argocd = Argocd {

@@ -206,7 +206,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         .iter()
         .find(|o| o.aws.account_id.value == e.aws.account_id.value)
         .is_some_and(|o| o.name.value == e.name.value);
-    let custom_domain = e.api_gateway.custom_domain.value.then(|| cfg.project.api_host.value.clone());
+    let custom_domain = e.api_gateway.custom_domain.value.then(|| e.api_gateway.host.value.clone());
 
     let vars: Vec<(TfVar, Json)> = vec![
         (TfVar { name: "project", ty: "string", description: "Project name." }, json!(cfg.project.name.value)),
@@ -355,7 +355,6 @@ impl MergeTags for Value {
 pub struct Index {
     pub project: String,
     pub domain: String,
-    pub api_host: String,
     pub repository: String,
     pub environments: Vec<IndexEnv>,
 }
@@ -363,6 +362,8 @@ pub struct Index {
 #[derive(Serialize)]
 pub struct IndexEnv {
     pub name: String,
+    /// Its API host.
+    pub api_host: String,
     pub region: String,
     pub cluster: String,
     pub kubernetes: String,
@@ -376,13 +377,13 @@ pub fn index(cfg: &Config) -> Value {
     minijinja::Value::from(minijinja::value::Serde(Index {
         project: cfg.project.name.value.clone(),
         domain: cfg.project.domain.value.clone(),
-        api_host: cfg.project.api_host.value.clone(),
         repository: format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value),
         environments: cfg
             .environments
             .iter()
             .map(|e| IndexEnv {
                 name: e.name.value.clone(),
+                api_host: e.api_gateway.host.value.clone(),
                 region: e.aws.region.value.clone(),
                 cluster: e.eks.cluster_name.value.clone(),
                 kubernetes: e.eks.version.value.clone(),

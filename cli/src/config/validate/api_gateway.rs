@@ -1,4 +1,5 @@
-//! `[api_gateway]`: CORS origins (no `*`, well-formed), throttling limits,
+//! `[api_gateway]`: the environment's API host (a host name under
+//! `project.domain`), CORS origins (no `*`, well-formed), throttling limits,
 //! access-log retention.
 
 use std::sync::OnceLock;
@@ -6,14 +7,39 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::ctx::*;
+use super::grammar::hostname;
 use crate::pattern::re;
 
 /// `[api_gateway]`: CORS origins, throttling, access-log retention.
 pub(super) fn api_gateway(c: &mut Ctx<'_, '_>) {
     let e = c.env;
+    let host = &e.api_gateway.host;
+    let domain = c.project.domain.value.clone();
+    // A derived host or origin is as valid as what it derives from (the
+    // environment's name, `project.api_host`, `project.domain`), which are
+    // checked themselves: only a value someone wrote is judged here.
+    let written = host.span.is_some();
+    if written && !hostname(&host.value) {
+        c.err(
+            host,
+            "api_gateway.host",
+            format!("`{}` is not a host name", host.value.escape_debug()),
+            format!("use a lowercase host name under `{domain}`, e.g. `{}.api.{domain}`", e.name.value),
+        );
+    } else if written && !host.value.ends_with(&format!(".{domain}")) {
+        c.err(
+            host,
+            "api_gateway.host",
+            format!("the API host `{}` is not under `project.domain` `{domain}`", host.value),
+            format!(
+                "its certificate and DNS record live in `{domain}`'s hosted zone: e.g. `{}.api.{domain}`",
+                e.name.value
+            ),
+        );
+    }
     static ORIGIN: OnceLock<Regex> = OnceLock::new();
     let origin = re(&ORIGIN, r"^https?://[a-z0-9.-]+(:\d{1,5})?$");
-    for o in &e.api_gateway.cors_allow_origins.value {
+    for o in e.api_gateway.cors_allow_origins.value.iter().filter(|o| o.span.is_some()) {
         if o.value == "*" {
             c.err(
                 o,

@@ -1,5 +1,5 @@
 //! Rules across environments: cluster names unique per account and region;
-//! project-wide CI keys not set per environment.
+//! API hosts unique; project-wide CI keys not set per environment.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ pub(super) fn cross_environment(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagn
     for e in &cfg.environments {
         let key = (e.aws.account_id.value.clone(), e.aws.region.value.clone(), e.eks.cluster_name.value.clone());
         if let Some(first) = seen.get(&key) {
-            let mut c = Ctx { doc, env: e, out };
+            let mut c = Ctx { doc, env: e, out, project: &cfg.project };
             c.err(
                 &e.eks.cluster_name,
                 "eks.cluster_name",
@@ -29,6 +29,29 @@ pub(super) fn cross_environment(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagn
             );
         } else {
             seen.insert(key, e.name.value.clone());
+        }
+    }
+    // Two environments on one API host would claim the same custom domain,
+    // certificate and DNS record.
+    let mut hosts: BTreeMap<String, String> = BTreeMap::new();
+    for e in &cfg.environments {
+        let host = &e.api_gateway.host;
+        match hosts.get(&host.value) {
+            Some(first) => {
+                let mut c = Ctx { doc, env: e, out, project: &cfg.project };
+                c.err(
+                    host,
+                    "api_gateway.host",
+                    format!("environments `{first}` and `{}` are both served on `{}`", e.name.value, host.value),
+                    format!(
+                        "give each environment its own: set `host` in `[environments.{}.api_gateway]`, e.g. `{}.{}`",
+                        e.name.value, e.name.value, cfg.project.api_host.value
+                    ),
+                );
+            }
+            None => {
+                hosts.insert(host.value.clone(), e.name.value.clone());
+            }
         }
     }
     // The workflows are one set for the project: a per-environment value of a

@@ -18,6 +18,8 @@ pub(super) struct Ctx<'a, 'd> {
     pub(super) doc: &'a Doc<'d>,
     pub(super) env: &'a Environment,
     pub(super) out: &'a mut Vec<Diagnostic>,
+    /// `[project]`, which several sections' names derive from or sit under.
+    pub(super) project: &'a Project,
 }
 
 impl Ctx<'_, '_> {

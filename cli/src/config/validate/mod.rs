@@ -40,7 +40,7 @@ use ctx::Ctx;
 pub fn validate(doc: &Doc<'_>, cfg: &Config, out: &mut Vec<Diagnostic>) {
     project::project(cfg, doc, out);
     for env in &cfg.environments {
-        let mut c = Ctx { doc, env, out };
+        let mut c = Ctx { doc, env, out, project: &cfg.project };
         environment(&mut c);
     }
     cross::cross_environment(doc, cfg, out);
