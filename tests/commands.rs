@@ -204,7 +204,7 @@ fn diff_markdown_is_a_pr_comment_with_a_section_per_environment() {
 }
 
 #[test]
-fn diffs_redact_sensitive_values() {
+fn diffs_redact_credentials_and_show_references() {
     let p = git_project();
     // A template that puts the secret reference into an output, so a change of it shows in the diff.
     let tpl = p.path().join("tpl/terraform/envs/{env}");
@@ -224,9 +224,21 @@ fn diffs_redact_sensitive_values() {
     ] {
         let out = cmd_in(p.path()).args(&args).output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("+# ref: «redacted» «redacted»"), "{args:?}: {text}");
-        assert!(!text.contains("jwt-signing-key") && !text.contains("AKIA"), "{args:?} leaked: {text}");
+        // The reference is a name, shown; the access key is a credential, masked.
+        assert!(text.contains("+# ref: myhealth-prod/api/jwt-signing-key «redacted»"), "{args:?}: {text}");
+        assert!(!text.contains("AKIA"), "{args:?} leaked: {text}");
     }
+    // A renamed secret reference reads as the rename it is.
+    p.edit("oura_client = \"myhealth-prod/oura/client\"", "oura_client = \"myhealth-prod/oura/oauth-client\"");
+    let out = cmd_in(p.path()).args(["diff", "--templates", "tpl", "--base", "HEAD"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("-  ouraClient: myhealth-prod/oura/client\n")
+            && text.contains("+  ouraClient: myhealth-prod/oura/oauth-client\n")
+            // The only masks left are the access key's.
+            && text.lines().filter(|l| l.contains(myhealthctl::redact::MASK)).all(|l| l.starts_with("+# ref: ")),
+        "{text}"
+    );
 }
 
 #[test]

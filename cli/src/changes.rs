@@ -270,7 +270,7 @@ mod tests {
     fn markdown_fence_outlasts_backticks() {
         let old = t(&[("README.md", "```\n")]);
         let new = t(&[("README.md", "````\n")]);
-        let md = markdown(&compare(&old, &new), "HEAD", &Redactor::default(), "<!-- m -->");
+        let md = markdown(&compare(&old, &new), "HEAD", &Redactor, "<!-- m -->");
         assert!(md.contains("`````diff"), "{md}");
     }
 }

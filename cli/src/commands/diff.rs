@@ -52,7 +52,7 @@ impl DiffCmd {
         let commit = crate::git::resolve_commit(&top, rev)?;
         let old = drift::filter_envs(drift::committed_at(p, cfg, &self.args, &top, &commit)?, &opts.only_envs);
 
-        // Redact what was sensitive on either side of the change.
+        // The config at the base, when it loads: the cost before the change.
         let cfg_rel = p
             .config_path
             .canonicalize()
@@ -64,7 +64,7 @@ impl DiffCmd {
             .and_then(|text| {
                 crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok()
             });
-        let redactor = Redactor::for_configs(std::iter::once(cfg).chain(base_cfg.as_ref()));
+        let redactor = Redactor;
 
         let ch = changes::compare(&old, &new);
         let costs = cost_changes(base_cfg.as_ref(), cfg);

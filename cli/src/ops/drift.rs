@@ -32,7 +32,7 @@ pub fn show(p: &Project, cfg: &Config, args: &RenderArgs, format: Format, stat: 
     let outputs = p.outputs(cfg, &args.tree);
     let on_disk = filter_envs(outputs.read()?, &opts.only_envs);
     let ch = changes::compare(&on_disk, &fresh);
-    let redactor = Redactor::for_configs([cfg]);
+    let redactor = Redactor;
     let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
     let workflows_shown = outputs.workflows.map(|w| w.strip_prefix(&p.root).unwrap_or(&w).display().to_string());
     let mut stdout = std::io::stdout().lock();
