@@ -28,7 +28,7 @@ fn token(key: &str, exp_offset: i64) -> String {
 fn keys() -> Arc<Keys> {
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let hash = argon2::Argon2::default().hash_password(PASSWORD.as_bytes(), &salt).unwrap().to_string();
-    Arc::new(Keys::new("me", &hash, KEY).unwrap())
+    Arc::new(Keys::new("me", &hash, KEY, &Default::default()).unwrap())
 }
 
 /// A database with the schema, the processor in front of it, and the API.

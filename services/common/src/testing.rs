@@ -143,12 +143,20 @@ impl Drop for TempPostgres {
     }
 }
 
-/// Serve `router` on a free port of 127.0.0.1 for the rest of the test.
+/// Serve `router` on a free port of 127.0.0.1 for the rest of the test,
+/// through the services' own connection loop (`http::serve`) with its
+/// default timeouts.
 pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    serve_with(router, crate::http::Timeouts::default()).await
+}
+
+/// The same, with other timeouts.
+pub async fn serve_with(router: axum::Router, timeouts: crate::http::Timeouts) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
     let addr = listener.local_addr().expect("local address");
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await.expect("test server") });
+    tokio::spawn(async move {
+        crate::http::serve_until(listener, router, timeouts, std::future::pending()).await.expect("test server")
+    });
     addr
 }
 
