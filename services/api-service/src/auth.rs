@@ -65,6 +65,7 @@ impl Keys {
         // It does not look at `iat`: `check` does.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.sub = Some(username.to_string());
         Ok(Keys {

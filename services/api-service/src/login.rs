@@ -254,8 +254,10 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let p = pool.clone();
         let request = tokio::spawn(async move { p.run(move || rx.recv()).await });
+        let started = std::time::Instant::now();
         while pool.permits.available_permits() == 1 {
-            tokio::task::yield_now().await;
+            assert!(started.elapsed() < Duration::from_secs(10), "the work never took the pool's slot");
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         // The client goes away (as the request timeout would drop it): the work still runs.
         request.abort();
