@@ -19,8 +19,8 @@
 //!   threshold to the size of every such block freed (up to 32 MiB). After
 //!   the first verification, the 19 MiB blocks came from the per-thread
 //!   arenas of the blocking threads, which glibc does not hand back to the
-//!   kernel: RSS grew with every burst (10 → 700 MiB after three bursts of
-//!   15; with the threshold fixed, the same bursts end at 13 MiB).
+//!   kernel: RSS grew with every burst (10 → 712 MiB after three bursts of
+//!   15; with the threshold fixed, three bursts of 40 ended at 13 MiB).
 //!   [`return_large_allocations`] fixes the threshold at start-up, which
 //!   also turns the dynamic adjustment off, so every verification's memory
 //!   is unmapped when it ends. The allocator is kept (jemalloc or mimalloc
