@@ -636,3 +636,29 @@ async fn logins_beyond_the_pool_are_refused_with_retry_after() {
     let res = http.post(format!("http://{api}/auth/login")).json(&json!({ "username": "me", "password": PASSWORD }));
     assert_eq!(res.send().await.unwrap().status(), 200);
 }
+
+/// `api-service hash-password` (the binary) prints a PHC string the
+/// service takes as `API_PASSWORD_HASH`, for that password only.
+#[test]
+fn hash_password_prints_what_the_service_accepts() {
+    use argon2::{PasswordHash, PasswordVerifier};
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_api-service"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let phc = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    let hash = PasswordHash::new(&phc).unwrap();
+    assert!(argon2::Argon2::default().verify_password(b"correct horse", &hash).is_ok());
+    assert!(
+        argon2::Argon2::default().verify_password(b"correct horse\n", &hash).is_err(),
+        "the newline is not part of it"
+    );
+    assert!(Keys::new("me", &phc, KEY, &Default::default()).is_ok());
+}
