@@ -118,7 +118,7 @@ async fn setup() -> (TempPostgres, std::net::SocketAddr) {
     }
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let hash = argon2::Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
-    let keys = Arc::new(Keys::new("me", &hash, KEY).unwrap());
+    let keys = Arc::new(Keys::new("me", &hash, KEY, &Default::default()).unwrap());
     let http = HttpSettings {
         rate_limit_per_second: 1_000_000,
         rate_limit_burst: 1_000_000,

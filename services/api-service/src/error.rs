@@ -19,6 +19,9 @@ pub enum ApiError {
     Rejected { status: StatusCode, message: String },
     #[error("database unavailable")]
     Unavailable,
+    /// Every password verification slot stayed busy for the queue wait.
+    #[error("busy")]
+    Busy,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -40,6 +43,11 @@ macro_rules! from_rejection {
     ($($t:ty),*) => {$(
         impl From<$t> for ApiError {
             fn from(r: $t) -> Self {
+                // A body that stalled past BODY_READ_TIMEOUT_SECONDS is the
+                // client's slowness, not a malformed request.
+                if myhealth_common::http::is_body_timeout(&r) {
+                    return ApiError::Rejected { status: StatusCode::REQUEST_TIMEOUT, message: "the request body stalled; send it faster".into() };
+                }
                 ApiError::Rejected { status: r.status(), message: r.body_text() }
             }
         }
@@ -49,11 +57,13 @@ from_rejection!(JsonRejection, QueryRejection, PathRejection);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let busy = matches!(self, ApiError::Busy);
         let (status, msg) = match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "missing, expired or invalid token".to_string()),
             ApiError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
             ApiError::Rejected { status, message } => (status, message),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable, retry later".into()),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "too many logins in progress, retry in 1 s".into()),
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
@@ -64,7 +74,9 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+            // A login slot frees within a verification's time; a database takes longer.
+            let wait = if busy { "1" } else { "5" };
+            res.headers_mut().insert("retry-after", HeaderValue::from_static(wait));
         }
         res
     }

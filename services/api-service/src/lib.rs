@@ -10,6 +10,7 @@ pub mod cache;
 pub mod data;
 pub mod error;
 pub mod limit;
+pub mod login;
 pub mod trends;
 
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
     name = "api-service",
     version,
     about = "Authenticated read API of myHealth",
-    after_help = "`api-service openapi` prints the OpenAPI document and exits."
+    after_help = "`api-service openapi` prints the OpenAPI document and exits; `api-service hash-password` reads a password on stdin and prints its argon2 hash for API_PASSWORD_HASH."
 )]
 pub struct Settings {
     #[arg(long, env = "PORT", default_value_t = 8080)]
@@ -44,6 +45,8 @@ pub struct Settings {
     /// The user name accepted at login
     #[arg(long, env = "API_USERNAME", default_value = "me")]
     pub username: String,
+    #[command(flatten)]
+    pub login: login::LoginSettings,
     #[command(flatten)]
     pub http: HttpSettings,
     #[command(flatten)]
@@ -65,12 +68,17 @@ pub struct HttpSettings {
     /// Login attempts per minute per client
     #[arg(long, env = "LOGIN_RATE_LIMIT_PER_MINUTE", default_value_t = 5)]
     pub login_rate_limit_per_minute: u32,
-    /// Proxies in front that append to X-Forwarded-For (0: rate-limit by peer address)
+    /// Proxies in front that append to X-Forwarded-For: the client is the entry this many from the right (0: the peer address)
     #[arg(long, env = "TRUSTED_PROXY_HOPS", default_value_t = 0)]
     pub trusted_proxy_hops: usize,
+    /// Peers whose X-Forwarded-For is believed, as CIDRs, comma-separated (default: loopback, the Istio sidecar's source)
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', default_value = "127.0.0.0/8,::1/128")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Longest a request may take before it is answered 503
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 10)]
     pub request_timeout_seconds: u64,
+    #[command(flatten)]
+    pub timeouts: myhealth_common::http::Timeouts,
 }
 
 impl Default for HttpSettings {
@@ -81,7 +89,9 @@ impl Default for HttpSettings {
             rate_limit_burst: 40,
             login_rate_limit_per_minute: 5,
             trusted_proxy_hops: 0,
+            trusted_proxies: vec!["127.0.0.0/8".parse().expect("a CIDR"), "::1/128".parse().expect("a CIDR")],
             request_timeout_seconds: 10,
+            timeouts: Default::default(),
         }
     }
 }
@@ -141,13 +151,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, http: &HttpSettings) -> anyhow::Result<Router> {
-    let key = limit::ClientIp { trusted_proxy_hops: http.trusted_proxy_hops };
+    let key = limit::ClientIp {
+        trusted_proxy_hops: http.trusted_proxy_hops,
+        trusted_proxies: http.trusted_proxies.clone().into(),
+    };
     let data_limit = limit::config(
         limit::Limit {
             period: Duration::from_secs(1) / http.rate_limit_per_second.max(1),
             burst: http.rate_limit_burst,
         },
-        key,
+        key.clone(),
     )?;
     let login_limit = limit::config(
         limit::Limit {
@@ -167,7 +180,11 @@ pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, http: &H
         .merge(myhealth_common::health::router(state.pool, metrics))
         .layer(CompressionLayer::new())
         .layer(cors(&http.cors_allowed_origins)?);
-    Ok(myhealth_common::http::standard(routes, Duration::from_secs(http.request_timeout_seconds)))
+    Ok(myhealth_common::http::standard(
+        routes,
+        Duration::from_secs(http.request_timeout_seconds),
+        http.timeouts.body_read(),
+    ))
 }
 
 fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
@@ -188,13 +205,15 @@ fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
 }
 
 pub async fn run(s: Settings) -> anyhow::Result<()> {
+    // Before the first verification: its memory must go back to the kernel.
+    login::return_large_allocations();
     myhealth_common::telemetry::init_logs("api-service");
     let metrics = myhealth_common::telemetry::init_metrics();
-    let keys = auth::Keys::new(&s.username, &s.password_hash, &s.jwt_signing_key)?;
+    let keys = auth::Keys::new(&s.username, &s.password_hash, &s.jwt_signing_key, &s.login)?;
     let state = AppState::new(s.db.pool()?, Arc::new(keys));
     let router = app(state, metrics, &s.http)?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
     tracing::info!(port = s.port, "listening");
-    myhealth_common::http::serve(listener, router).await?;
+    myhealth_common::http::serve(listener, router, s.http.timeouts).await?;
     Ok(())
 }

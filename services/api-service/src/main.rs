@@ -1,14 +1,24 @@
 //! `api-service`: the binary; everything lives in the library.
 //! `api-service openapi` prints the OpenAPI document (no secrets needed);
-//! anything else is the server, configured by flags or the environment.
+//! `api-service hash-password` reads a password on stdin and prints its
+//! argon2 PHC string (what `API_PASSWORD_HASH` holds); anything else is the
+//! server, configured by flags or the environment.
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if std::env::args_os().nth(1).is_some_and(|a| a == "openapi") {
-        println!("{}", serde_json::to_string_pretty(&api_service::openapi())?);
-        return Ok(());
+    match std::env::args_os().nth(1) {
+        Some(a) if a == "openapi" => {
+            println!("{}", serde_json::to_string_pretty(&api_service::openapi())?);
+            Ok(())
+        }
+        Some(a) if a == "hash-password" => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            println!("{}", api_service::auth::hash_password(password.trim_end_matches(['\r', '\n']))?);
+            Ok(())
+        }
+        _ => api_service::run(api_service::Settings::parse()).await,
     }
-    api_service::run(api_service::Settings::parse()).await
 }

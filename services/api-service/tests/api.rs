@@ -1,12 +1,14 @@
 //! api-service against a real PostgreSQL filled through the real
-//! data-processor: login, tokens (none, forged, expired → 401), the data
+//! data-processor: login, tokens (none, forged, expired, or signed with the
+//! right key but for another subject, not valid yet, or too long-lived →
+//! 401), the login pool's 503, client addresses behind a proxy, the data
 //! routes with cursor paging (days and timed documents: sleep periods with
 //! their series, workouts, sessions), the new daily series, the dashboard,
 //! trends, rate limits (429),
 //! CORS, request ids and compression; the OpenAPI document against the
 //! routes, and schemathesis against the running service.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use api_service::auth::{Claims, Keys};
@@ -28,7 +30,7 @@ fn token(key: &str, exp_offset: i64) -> String {
 fn keys() -> Arc<Keys> {
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let hash = argon2::Argon2::default().hash_password(PASSWORD.as_bytes(), &salt).unwrap().to_string();
-    Arc::new(Keys::new("me", &hash, KEY).unwrap())
+    Arc::new(Keys::new("me", &hash, KEY, &Default::default()).unwrap())
 }
 
 /// A database with the schema, the processor in front of it, and the API.
@@ -449,4 +451,214 @@ async fn schemathesis_finds_nothing() {
     let summary = stdout.lines().filter(|l| l.contains("Test cases") || l.contains("passed")).collect::<Vec<_>>();
     println!("schemathesis: {}", summary.join(" | "));
     assert!(!summary.is_empty(), "no summary in:\n{stdout}");
+}
+
+/// A token signed with the service's own key, with any claims.
+fn signed(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(KEY.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// The signature is not enough: a token must be one the service would have
+/// issued — its configured subject, an `iat` not ahead of the clock by more
+/// than the skew, no `nbf` still to come, a lifetime of at most 24 h.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_with_the_right_key_and_the_wrong_claims_is_refused() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy("postgres://nobody@127.0.0.1:9/none")
+        .unwrap();
+    let api =
+        serve(app(AppState::new(pool, keys()), myhealth_common::telemetry::init_metrics(), &relaxed()).unwrap()).await;
+    let http = reqwest::Client::new();
+    let now = chrono::Utc::now().timestamp();
+    let day = 24 * 3600;
+    // What the route answers past the token check: 503 (no database here) means the token was accepted.
+    let status = |tok: String| {
+        let req = http.get(format!("http://{api}/api/v1/dashboard")).bearer_auth(tok);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let accepted = 503;
+    assert_eq!(status(signed(json!({ "sub": "me", "iat": now, "exp": now + day }))).await, accepted);
+    // Another replica's clock a little ahead: within the skew.
+    assert_eq!(status(signed(json!({ "sub": "me", "iat": now + 30, "exp": now + 30 + day }))).await, accepted);
+    assert_eq!(status(signed(json!({ "sub": "me", "iat": now, "exp": now + day, "nbf": now - 5 }))).await, accepted);
+    for (why, claims) in [
+        ("another subject", json!({ "sub": "admin", "iat": now, "exp": now + day })),
+        ("no subject", json!({ "iat": now, "exp": now + day })),
+        ("not valid before an hour from now", json!({ "sub": "me", "iat": now, "exp": now + day, "nbf": now + 3600 })),
+        ("issued in the future", json!({ "sub": "me", "iat": now + 600, "exp": now + 600 + 3600 })),
+        ("valid until the year 3000", json!({ "sub": "me", "iat": now, "exp": 32_503_680_000_i64 })),
+        ("a lifetime of 24 h and a minute", json!({ "sub": "me", "iat": now, "exp": now + day + 60 })),
+        ("no issue time", json!({ "sub": "me", "exp": now + 3600 })),
+        ("no expiry", json!({ "sub": "me", "iat": now })),
+    ] {
+        assert_eq!(status(signed(claims)).await, 401, "{why}");
+    }
+}
+
+/// A stand-in for the proxies in front of api-service (API Gateway, Envoy):
+/// it listens on 127.0.0.1 and forwards every request to `upstream` from the
+/// source address `from`, appending its own peer's address to
+/// `X-Forwarded-For` as those proxies do. Nothing else.
+async fn proxy(upstream: SocketAddr, from: IpAddr) -> SocketAddr {
+    use axum::extract::{ConnectInfo, Request};
+    let client = reqwest::Client::builder().local_address(from).build().unwrap();
+    let forward = move |ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request| {
+        let client = client.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let xff = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+                Some(v) => format!("{v}, {}", peer.ip()),
+                None => peer.ip().to_string(),
+            };
+            let mut headers = parts.headers.clone();
+            headers.remove("host");
+            headers.insert("x-forwarded-for", xff.parse().unwrap());
+            let res = client
+                .request(parts.method, format!("http://{upstream}{}", parts.uri))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let mut out = axum::http::Response::builder().status(res.status());
+            for (k, v) in res.headers() {
+                out = out.header(k, v);
+            }
+            out.body(axum::body::Body::from(res.bytes().await.unwrap())).unwrap()
+        }
+    };
+    serve(axum::Router::new().fallback(forward)).await
+}
+
+/// A client connecting from `from` (a loopback address of its own).
+fn client_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(from.parse::<IpAddr>().unwrap()).build().unwrap()
+}
+
+/// The bypass the review found: with `TRUSTED_PROXY_HOPS=1` and the pod
+/// reachable without the proxy, a client rotating `X-Forwarded-For` got a
+/// new identity per request (no login limit) and could spend any chosen
+/// address's budget. Now only the trusted proxy's header is believed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_direct_connection_cannot_choose_its_client_address() {
+    let w = World::start(HttpSettings {
+        login_rate_limit_per_minute: 2,
+        trusted_proxy_hops: 1,
+        trusted_proxies: vec!["127.0.0.2/32".parse().unwrap()],
+        ..relaxed()
+    })
+    .await;
+    let proxy = proxy(w.api, "127.0.0.2".parse().unwrap()).await;
+    let guess = json!({ "username": "me", "password": "guess" });
+    let via_proxy = |from: &str, xff: Option<&str>| {
+        let mut req = client_from(from).post(format!("http://{proxy}/auth/login")).json(&guess);
+        if let Some(x) = xff {
+            req = req.header("x-forwarded-for", x);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let attacker = client_from("127.0.0.66");
+    let direct = |xff: String| {
+        let req = attacker.post(w.url("/auth/login")).header("x-forwarded-for", xff).json(&guess);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+
+    // Straight to the pod, naming the victim (127.0.0.10) and then a new address each time:
+    // all one client, the attacker's own address, limited after two guesses.
+    let mut statuses = vec![direct("127.0.0.10".into()).await, direct("127.0.0.10".into()).await];
+    for i in 0..8 {
+        statuses.push(direct(format!("198.51.100.{i}")).await);
+    }
+    assert_eq!(&statuses[..2], &[401, 401], "{statuses:?}");
+    assert!(statuses[2..].iter().all(|s| *s == 429), "rotating X-Forwarded-For is no new identity: {statuses:?}");
+
+    // The victim, through the proxy, still has its whole budget — and is limited in turn.
+    assert_eq!(via_proxy("127.0.0.10", None).await, 401);
+    assert_eq!(via_proxy("127.0.0.10", None).await, 401);
+    assert_eq!(via_proxy("127.0.0.10", None).await, 429);
+    // Through the proxy, what a client writes itself is left of the proxy's entry and never read.
+    assert_eq!(via_proxy("127.0.0.11", Some("127.0.0.12")).await, 401);
+    assert_eq!(via_proxy("127.0.0.11", Some("127.0.0.12")).await, 401);
+    assert_eq!(via_proxy("127.0.0.12", None).await, 401, "127.0.0.11 spent its own budget, not 127.0.0.12's");
+    // The user logs in through the proxy while all that goes on.
+    let res = client_from("127.0.0.13")
+        .post(format!("http://{proxy}/auth/login"))
+        .json(&json!({ "username": "me", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// More logins than the pool has slots: the excess is answered 503 with
+/// `Retry-After` (here without a queue, so some must be), never anything
+/// else, and the user's login goes through once the burst is over.
+#[tokio::test(flavor = "multi_thread")]
+async fn logins_beyond_the_pool_are_refused_with_retry_after() {
+    let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+    let hash = argon2::Argon2::default().hash_password(PASSWORD.as_bytes(), &salt).unwrap().to_string();
+    let one = api_service::login::LoginSettings { login_concurrency: Some(1), login_queue_seconds: 0 };
+    let keys = Arc::new(Keys::new("me", &hash, KEY, &one).unwrap());
+    assert_eq!(keys.pool.sizing.slots, 1);
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:9/none").unwrap();
+    let api =
+        serve(app(AppState::new(pool, keys), myhealth_common::telemetry::init_metrics(), &relaxed()).unwrap()).await;
+    let http = reqwest::Client::new();
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let req =
+                http.post(format!("http://{api}/auth/login")).json(&json!({ "username": "me", "password": "guess" }));
+            tokio::spawn(async move { req.send().await.unwrap() })
+        })
+        .collect();
+    let (mut refused, mut wrong) = (0, 0);
+    for r in burst {
+        let res = r.await.unwrap();
+        match res.status().as_u16() {
+            401 => wrong += 1,
+            503 => {
+                assert_eq!(res.headers()["retry-after"], "1");
+                let body: Value = res.json().await.unwrap();
+                assert!(body["error"].as_str().unwrap().contains("too many logins"), "{body}");
+                refused += 1;
+            }
+            other => panic!("a login answered {other}"),
+        }
+    }
+    assert!(wrong >= 1 && refused >= 1, "{wrong} verified, {refused} refused");
+    let res = http.post(format!("http://{api}/auth/login")).json(&json!({ "username": "me", "password": PASSWORD }));
+    assert_eq!(res.send().await.unwrap().status(), 200);
+}
+
+/// `api-service hash-password` (the binary) prints a PHC string the
+/// service takes as `API_PASSWORD_HASH`, for that password only.
+#[test]
+fn hash_password_prints_what_the_service_accepts() {
+    use argon2::{PasswordHash, PasswordVerifier};
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_api-service"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let phc = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    let hash = PasswordHash::new(&phc).unwrap();
+    assert!(argon2::Argon2::default().verify_password(b"correct horse", &hash).is_ok());
+    assert!(
+        argon2::Argon2::default().verify_password(b"correct horse\n", &hash).is_err(),
+        "the newline is not part of it"
+    );
+    assert!(Keys::new("me", &phc, KEY, &Default::default()).is_ok());
 }

@@ -25,7 +25,8 @@ async fn oura_to_api_through_an_outage() {
         serve(data_processor::app(data_processor::AppState { pool: pool.clone() }, metrics.clone(), 1 << 20)).await;
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let hash = argon2::Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
-    let keys = Arc::new(Keys::new("me", &hash, "an-e2e-signing-key-that-is-32-bytes-long").unwrap());
+    let keys =
+        Arc::new(Keys::new("me", &hash, "an-e2e-signing-key-that-is-32-bytes-long", &Default::default()).unwrap());
     let api = serve(app(AppState::new(pool.clone(), keys), metrics, &HttpSettings::default()).unwrap()).await;
     let user = User {
         utc_offset_minutes: 120,

@@ -1,6 +1,9 @@
-//! A throwaway PostgreSQL cluster for tests: `initdb` into a temporary
-//! directory, `pg_ctl start` on a free port of 127.0.0.1, stopped and
-//! deleted on drop. Binaries from `PG_BIN` or `/usr/lib/postgresql/15/bin`.
+//! What the services' tests share: a throwaway PostgreSQL cluster (`initdb`
+//! into a temporary directory, `pg_ctl start` on a free port of 127.0.0.1,
+//! stopped and deleted on drop; binaries from `PG_BIN` or
+//! `/usr/lib/postgresql/15/bin`), a router served through the services' own
+//! connection loop, a service binary started as the chart starts it, slow
+//! clients (slowloris) over raw TCP, the venv's Python tools, moto.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -143,12 +146,20 @@ impl Drop for TempPostgres {
     }
 }
 
-/// Serve `router` on a free port of 127.0.0.1 for the rest of the test.
+/// Serve `router` on a free port of 127.0.0.1 for the rest of the test,
+/// through the services' own connection loop (`http::serve`) with its
+/// default timeouts.
 pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    serve_with(router, crate::http::Timeouts::default()).await
+}
+
+/// The same, with other timeouts.
+pub async fn serve_with(router: axum::Router, timeouts: crate::http::Timeouts) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
     let addr = listener.local_addr().expect("local address");
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await.expect("test server") });
+    tokio::spawn(async move {
+        crate::http::serve_until(listener, router, timeouts, std::future::pending()).await.expect("test server")
+    });
     addr
 }
 
@@ -197,4 +208,125 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A service binary running on a free port of 127.0.0.1, started from the
+/// environment only (as the chart starts it), killed on drop.
+pub struct Binary {
+    child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Binary {
+    /// Start `path` with `env` (plus `PORT`) and wait until `/health` answers.
+    pub async fn start(path: &str, env: &[(&str, &str)]) -> Binary {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(path)
+            .env_clear()
+            .envs(env.iter().copied())
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {path}: {e}"));
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let b = Binary { child, addr };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+                let mut answer = String::new();
+                if s.read_to_string(&mut answer).await.is_ok() && answer.starts_with("HTTP/1.1 200") {
+                    return b;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} did not answer /health on {addr}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How a slow client behaves.
+#[derive(Clone, Copy, Debug)]
+pub enum Slow {
+    /// A request line and a first header, then one more header byte every interval.
+    Headers,
+    /// Complete headers announcing a body, its first byte, then nothing.
+    StalledBody,
+    /// Complete headers announcing a body, then one body byte every interval.
+    TricklingBody,
+}
+
+/// What one slow client saw.
+#[derive(Debug)]
+pub struct SlowOutcome {
+    /// When the server closed the connection (from the connect), if it did
+    /// before the client gave up.
+    pub closed_after: Option<std::time::Duration>,
+    /// Whatever the server answered before closing.
+    pub answer: String,
+}
+
+/// `n` slow clients at once against `addr` (a `POST` to `path` for the
+/// body kinds), each sending one byte every `every` until the server closes
+/// its connection or `give_up` passes.
+pub async fn slow_clients(
+    addr: std::net::SocketAddr,
+    path: &str,
+    n: usize,
+    how: Slow,
+    every: std::time::Duration,
+    give_up: std::time::Duration,
+) -> Vec<SlowOutcome> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = match how {
+        Slow::Headers => format!("GET {path} HTTP/1.1\r\nHost: t\r\nX-Slow: "),
+        Slow::StalledBody | Slow::TricklingBody => format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{"
+        ),
+    };
+    let clients: Vec<_> = (0..n)
+        .map(|_| {
+            let head = head.clone();
+            tokio::spawn(async move {
+                let start = std::time::Instant::now();
+                let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                s.write_all(head.as_bytes()).await.expect("send the head");
+                let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                let closed_after = loop {
+                    if start.elapsed() > give_up {
+                        break None;
+                    }
+                    tokio::select! {
+                        r = s.read(&mut buf) => match r {
+                            Ok(0) | Err(_) => break Some(start.elapsed()),
+                            Ok(k) => answer.extend_from_slice(&buf[..k]),
+                        },
+                        _ = tick.tick() => {
+                            let byte: &[u8] = match how { Slow::Headers => b"a", _ => b" " };
+                            if !matches!(how, Slow::StalledBody) && s.write_all(byte).await.is_err() {
+                                break Some(start.elapsed());
+                            }
+                        }
+                    }
+                };
+                SlowOutcome { closed_after, answer: String::from_utf8_lossy(&answer).into_owned() }
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for c in clients {
+        out.push(c.await.expect("a slow client"));
+    }
+    out
 }

@@ -1,9 +1,24 @@
 //! Errors as HTTP answers: clients get a clear message about *their* input;
 //! internals (SQL, connection strings) go to the log, never the response.
+//! Every answer that is not a success is `{"error": "…"}` (plus
+//! `collection` where one collection's document was refused): these, and
+//! what axum or tower-http refuse before a handler runs, which
+//! `myhealth_common::http` turns into the same shape.
 
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    pub error: String,
+    /// The collection whose document was refused (422): the collector can drop it and send the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -19,6 +34,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("expected `Content-Type: application/json`")]
     NotJson,
+    /// An extractor refused the request (bad query, path or body).
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
     /// Another request stored the same keys meanwhile: retry.
     #[error("another batch stored the same samples concurrently; retry")]
     Conflict,
@@ -43,6 +61,22 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+macro_rules! from_rejection {
+    ($($t:ty),*) => {$(
+        impl From<$t> for AppError {
+            fn from(r: $t) -> Self {
+                // A body that stalled past BODY_READ_TIMEOUT_SECONDS is the
+                // client's slowness, not a malformed request.
+                if myhealth_common::http::is_body_timeout(&r) {
+                    return AppError::Rejected { status: StatusCode::REQUEST_TIMEOUT, message: "the request body stalled; send it faster".into() };
+                }
+                AppError::Rejected { status: r.status(), message: r.body_text() }
+            }
+        }
+    )*};
+}
+from_rejection!(BytesRejection, JsonRejection, PathRejection, QueryRejection);
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
@@ -50,6 +84,7 @@ impl IntoResponse for AppError {
             AppError::InvalidDocument { message, .. } => (StatusCode::UNPROCESSABLE_ENTITY, message.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, self.to_string()),
+            AppError::Rejected { status, message } => (*status, message.clone()),
             AppError::Conflict => (StatusCode::CONFLICT, self.to_string()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
             AppError::Unavailable => {
@@ -61,10 +96,11 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
         };
-        let body = match &self {
-            AppError::InvalidDocument { collection, .. } => json!({ "error": message, "collection": collection }),
-            _ => json!({ "error": message }),
+        let collection = match self {
+            AppError::InvalidDocument { collection, .. } => Some(collection),
+            _ => None,
         };
+        let body = ErrorBody { error: message, collection };
         let mut res = (status, axum::Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("5"));
@@ -72,3 +108,24 @@ impl IntoResponse for AppError {
         res
     }
 }
+
+/// `Json<T>` whose rejection is an [`AppError`].
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `Query<T>` whose rejection is an [`AppError`].
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct Query<T>(pub T);
+
+/// `Path<T>` whose rejection is an [`AppError`].
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct Path<T>(pub T);

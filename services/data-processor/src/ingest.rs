@@ -8,20 +8,26 @@
 //! nothing, and a typed value is never replaced by NULL: a later document
 //! that lacks a field (or a batch that lacks the night) cannot erase what is
 //! stored. The collector's run report (`collector`) is exported as metrics.
+//!
+//! What is refused, always as a 4xx with a JSON body (never a 500): a body
+//! the database could not store (`guard`: nesting, NUL, lone surrogates),
+//! malformed JSON (400), a mistyped or implausible document or the same id
+//! twice in one collection (422, naming the collection).
 
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
-use axum::routing::post;
-use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody, Json};
 use myhealth_common::telemetry::timed;
 
 /// The Oura collections a batch may carry, by their API names.
@@ -43,7 +49,7 @@ pub const COLLECTIONS: [&str; 12] = [
 /// Why a collection failed in a collector run (a closed set: metric labels).
 pub const FAILURE_REASONS: [&str; 6] = ["scope", "rate_limited", "unavailable", "refused", "invalid", "error"];
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     // Counters exist from the start (at 0), so an alert's `increase()` sees
     // the first failure too, not only the second.
     for c in COLLECTIONS {
@@ -55,12 +61,12 @@ pub fn router() -> Router<AppState> {
     for o in ["ok", "partial", "failed"] {
         myhealth_common::metrics::counter!("oura_collector_runs_total", "outcome" => o).increment(0);
     }
-    Router::new().route("/api/v1/ingest", post(ingest))
+    OpenApiRouter::new().routes(utoipa_axum::routes!(ingest))
 }
 
 type Ts = DateTime<FixedOffset>;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ToSchema)]
 pub struct SleepContributors {
     pub deep_sleep: Option<i16>,
     pub efficiency: Option<i16>,
@@ -72,7 +78,7 @@ pub struct SleepContributors {
 }
 
 /// `daily_sleep`: the day's score and its contributors.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DailySleepDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -81,20 +87,22 @@ pub struct DailySleepDoc {
     pub contributors: Option<SleepContributors>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct EmbeddedReadiness {
     pub score: Option<i16>,
 }
 
 /// `sleep`: one sleep period (long sleep, nap, rest, …) with its series.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SleepPeriodDoc<'a> {
     pub id: String,
     pub day: NaiveDate,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub period: Option<i16>,
+    #[schema(value_type = String, format = DateTime)]
     pub bedtime_start: Ts,
+    #[schema(value_type = String, format = DateTime)]
     pub bedtime_end: Ts,
     pub time_in_bed: Option<i32>,
     pub total_sleep_duration: Option<i32>,
@@ -111,14 +119,17 @@ pub struct SleepPeriodDoc<'a> {
     pub restless_periods: Option<i32>,
     pub readiness: Option<EmbeddedReadiness>,
     pub sleep_phase_5_min: Option<String>,
+    /// The 5-minute series `{interval, items, timestamp}`, stored as sent.
     #[serde(borrow, default)]
+    #[schema(value_type = Option<Object>)]
     pub heart_rate: Option<&'a RawValue>,
     #[serde(borrow, default)]
+    #[schema(value_type = Option<Object>)]
     pub hrv: Option<&'a RawValue>,
 }
 
 /// `daily_activity`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ActivityDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -131,14 +142,14 @@ pub struct ActivityDoc {
     pub low_activity_time: Option<i32>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ToSchema)]
 pub struct ReadinessContributors {
     pub resting_heart_rate: Option<i16>,
     pub hrv_balance: Option<i16>,
 }
 
 /// `daily_readiness`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ReadinessDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -149,7 +160,7 @@ pub struct ReadinessDoc {
 }
 
 /// One `heartrate` sample (stored whole as a typed row: it has no id).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct HeartRateSample {
     pub bpm: i16,
     pub source: String,
@@ -157,7 +168,7 @@ pub struct HeartRateSample {
 }
 
 /// `workout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct WorkoutDoc {
     pub id: String,
     pub day: NaiveDate,
@@ -167,33 +178,39 @@ pub struct WorkoutDoc {
     pub label: Option<String>,
     pub calories: Option<f32>,
     pub distance: Option<f32>,
+    #[schema(value_type = String, format = DateTime)]
     pub start_datetime: Ts,
+    #[schema(value_type = String, format = DateTime)]
     pub end_datetime: Ts,
 }
 
 /// `session` (meditation, breathing, nap, …) with its series.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SessionDoc<'a> {
     pub id: String,
     pub day: NaiveDate,
     #[serde(rename = "type")]
     pub kind: String,
     pub mood: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
     pub start_datetime: Ts,
+    #[schema(value_type = String, format = DateTime)]
     pub end_datetime: Ts,
     #[serde(borrow, default)]
+    #[schema(value_type = Option<Object>)]
     pub heart_rate: Option<&'a RawValue>,
     #[serde(borrow, default)]
+    #[schema(value_type = Option<Object>)]
     pub heart_rate_variability: Option<&'a RawValue>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Spo2Values {
     pub average: Option<f32>,
 }
 
 /// `daily_spo2`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Spo2Doc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -202,7 +219,7 @@ pub struct Spo2Doc {
 }
 
 /// `daily_stress`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct StressDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -211,7 +228,7 @@ pub struct StressDoc {
     pub day_summary: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ResilienceContributors {
     pub sleep_recovery: Option<f32>,
     pub daytime_recovery: Option<f32>,
@@ -219,7 +236,7 @@ pub struct ResilienceContributors {
 }
 
 /// `daily_resilience`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ResilienceDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -228,7 +245,7 @@ pub struct ResilienceDoc {
 }
 
 /// `daily_cardiovascular_age`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CardioAgeDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
@@ -236,10 +253,11 @@ pub struct CardioAgeDoc {
 }
 
 /// `vO2_max`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Vo2MaxDoc {
     pub id: Option<String>,
     pub day: NaiveDate,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub timestamp: Option<Ts>,
     pub vo2_max: Option<f32>,
 }
@@ -264,33 +282,47 @@ struct Parsed<'a> {
 }
 
 /// The body: documents are kept raw until typed one by one (so an error
-/// names its collection and index); samples are typed straight away.
-#[derive(Deserialize)]
+/// names its collection and index); samples are typed straight away. Every
+/// collection is optional; documents may carry fields not named here (they
+/// are stored raw, as sent).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Batch)]
 struct Body<'a> {
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<DailySleepDoc>)]
     daily_sleep: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<SleepPeriodDoc>)]
     sleep: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<ActivityDoc>)]
     daily_activity: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<ReadinessDoc>)]
     daily_readiness: Vec<&'a RawValue>,
     #[serde(default)]
     heartrate: Vec<HeartRateSample>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<WorkoutDoc>)]
     workout: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<SessionDoc>)]
     session: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<Spo2Doc>)]
     daily_spo2: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<StressDoc>)]
     daily_stress: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<ResilienceDoc>)]
     daily_resilience: Vec<&'a RawValue>,
     #[serde(default, borrow)]
+    #[schema(value_type = Vec<CardioAgeDoc>)]
     daily_cardiovascular_age: Vec<&'a RawValue>,
     #[serde(default, borrow, rename = "vO2_max")]
+    #[schema(value_type = Vec<Vo2MaxDoc>)]
     vo2_max: Vec<&'a RawValue>,
     /// What the collector's run did (exported as metrics: the collector is
     /// a CronJob with nothing to scrape).
@@ -298,7 +330,7 @@ struct Body<'a> {
     collector: Option<CollectorReport>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum Outcome {
     Ok,
@@ -306,14 +338,16 @@ enum Outcome {
     Failed,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+/// A collection that failed in the run, and why (both from closed lists).
+#[derive(Debug, Deserialize, Clone, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Failure {
     collection: String,
     reason: String,
 }
 
-#[derive(Debug, Default, Deserialize, Clone)]
+/// The collector's run report.
+#[derive(Debug, Default, Deserialize, Clone, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CollectorReport {
     #[serde(default)]
@@ -419,6 +453,23 @@ impl Check<'_> {
         Ok(())
     }
 
+    /// One document per id: two with the same id say two things about one
+    /// document (the collector sends each once), so the batch is ambiguous.
+    fn unique_ids<'i>(&self, ids: impl Iterator<Item = Option<&'i str>>) -> Result<(), AppError> {
+        let mut seen = std::collections::HashMap::new();
+        for (i, id) in ids.enumerate() {
+            let Some(id) = id else { continue };
+            if let Some(first) = seen.insert(id, i) {
+                return Err(self.err(format!(
+                    "{c}: id `{}` appears twice in the batch ({c}[{first}] and {c}[{i}])",
+                    id.escape_debug(),
+                    c = self.collection
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// One row per day in day-keyed tables: a batch that says two things about one day is ambiguous.
     fn one_per_day(&self, days: impl Iterator<Item = NaiveDate>) -> Result<(), AppError> {
         let mut seen = std::collections::BTreeSet::new();
@@ -435,6 +486,7 @@ const DAY: i32 = 86_400;
 
 fn validate(p: &Parsed) -> Result<(), AppError> {
     let c = Check { collection: "daily_sleep" };
+    c.unique_ids(p.daily_sleep.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_sleep.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -456,6 +508,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     c.one_per_day(p.daily_sleep.iter().map(|(d, _)| d.day))?;
 
     let c = Check { collection: "sleep" };
+    c.unique_ids(p.sleep.iter().map(|(d, _)| Some(d.id.as_str())))?;
     for (i, (d, _)) in p.sleep.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", Some(&d.id), 128)?;
@@ -482,6 +535,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     }
 
     let c = Check { collection: "daily_activity" };
+    c.unique_ids(p.daily_activity.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_activity.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -500,6 +554,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     c.one_per_day(p.daily_activity.iter().map(|(d, _)| d.day))?;
 
     let c = Check { collection: "daily_readiness" };
+    c.unique_ids(p.daily_readiness.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_readiness.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -518,6 +573,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     }
 
     let c = Check { collection: "workout" };
+    c.unique_ids(p.workout.iter().map(|(d, _)| Some(d.id.as_str())))?;
     for (i, (d, _)) in p.workout.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", Some(&d.id), 128)?;
@@ -528,6 +584,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     }
 
     let c = Check { collection: "session" };
+    c.unique_ids(p.session.iter().map(|(d, _)| Some(d.id.as_str())))?;
     for (i, (d, _)) in p.session.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", Some(&d.id), 128)?;
@@ -536,6 +593,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     }
 
     let c = Check { collection: "daily_spo2" };
+    c.unique_ids(p.daily_spo2.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_spo2.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -545,6 +603,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     c.one_per_day(p.daily_spo2.iter().map(|(d, _)| d.day))?;
 
     let c = Check { collection: "daily_stress" };
+    c.unique_ids(p.daily_stress.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_stress.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -554,6 +613,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     c.one_per_day(p.daily_stress.iter().map(|(d, _)| d.day))?;
 
     let c = Check { collection: "daily_resilience" };
+    c.unique_ids(p.daily_resilience.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_resilience.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -566,6 +626,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     c.one_per_day(p.daily_resilience.iter().map(|(d, _)| d.day))?;
 
     let c = Check { collection: "daily_cardiovascular_age" };
+    c.unique_ids(p.daily_cardiovascular_age.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.daily_cardiovascular_age.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -574,6 +635,7 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     c.one_per_day(p.daily_cardiovascular_age.iter().map(|(d, _)| d.day))?;
 
     let c = Check { collection: "vO2_max" };
+    c.unique_ids(p.vo2_max.iter().map(|(d, _)| d.id.as_deref()))?;
     for (i, (d, _)) in p.vo2_max.iter().enumerate() {
         c.day(i, d.day)?;
         c.text(i, "id", d.id.as_deref(), 128)?;
@@ -593,11 +655,43 @@ fn validate(p: &Parsed) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Documents stored per collection (heart-rate samples after deduplication).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stored {
+    pub daily_sleep: usize,
+    pub sleep: usize,
+    pub daily_activity: usize,
+    pub daily_readiness: usize,
+    pub heartrate: usize,
+    pub workout: usize,
+    pub session: usize,
+    pub daily_spo2: usize,
+    pub daily_stress: usize,
+    pub daily_resilience: usize,
+    pub daily_cardiovascular_age: usize,
+    #[serde(rename = "vO2_max")]
+    pub vo2_max: usize,
+}
+
+/// Store a batch of Oura documents, all or nothing.
+#[utoipa::path(post, path = "/api/v1/ingest", tag = "ingest",
+    request_body(content = Body, content_type = "application/json",
+        description = "Documents of any Oura collections, keyed by the collection's API name, each as Oura sent it."),
+    responses(
+        (status = 200, description = "Stored; the documents per collection", body = Stored),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 408, description = "The body stalled for longer than `BODY_READ_TIMEOUT_SECONDS`", body = ErrorBody),
+        (status = 409, description = "Another batch stored the same keys at the same moment; retry", body = ErrorBody),
+        (status = 413, description = "Larger than `MAX_BODY_BYTES`", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "A document is invalid, implausible, nested too deep, holds a NUL or a lone surrogate, or shares its id with another of its collection: `collection` names it, so the rest can be resent; without `collection` the batch itself is wrong (an unknown collection, a bad run report)", body = ErrorBody),
+        (status = 503, description = "The database is unavailable, or the request took longer than the request timeout; retry", body = ErrorBody),
+    ))]
 async fn ingest(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<BTreeMap<&'static str, usize>>, AppError> {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Stored>, AppError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -605,6 +699,8 @@ async fn ingest(
     if !json {
         return Err(AppError::NotJson);
     }
+    let body = body?;
+    crate::guard::check(&body)?;
     let mut p = parse(&body)?;
     validate(&p)?;
     // A sample sent twice in one batch is one sample (and one row may only be upserted once per statement).
@@ -626,7 +722,20 @@ async fn ingest(
     if stored > 0 {
         tracing::info!(documents = stored, ?counts, "stored batch");
     }
-    Ok(Json(counts))
+    Ok(Json(Stored {
+        daily_sleep: p.daily_sleep.len(),
+        sleep: p.sleep.len(),
+        daily_activity: p.daily_activity.len(),
+        daily_readiness: p.daily_readiness.len(),
+        heartrate: p.heartrate.len(),
+        workout: p.workout.len(),
+        session: p.session.len(),
+        daily_spo2: p.daily_spo2.len(),
+        daily_stress: p.daily_stress.len(),
+        daily_resilience: p.daily_resilience.len(),
+        daily_cardiovascular_age: p.daily_cardiovascular_age.len(),
+        vo2_max: p.vo2_max.len(),
+    }))
 }
 
 fn counts(p: &Parsed) -> BTreeMap<&'static str, usize> {
@@ -767,7 +876,8 @@ async fn store_once(pool: &sqlx::PgPool, p: &Parsed<'_>, fast: bool) -> Result<(
         p.daily_cardiovascular_age.iter().map(|(d, v)| ("daily_cardiovascular_age", key(&d.id, d.day), d.day, *v)),
     );
     raws.extend(p.vo2_max.iter().map(|(d, v)| ("vO2_max", key(&d.id, d.day), d.day, *v)));
-    // A document twice in one batch (overlapping request windows) is one document.
+    // Ids are unique per collection (validate); documents without one are
+    // keyed by their day, and only vO2_max may have two of a day: one is kept.
     raws.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     raws.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     if fast && raws.len() >= FRESH_CHECK_MIN {

@@ -1,10 +1,13 @@
 //! data-processor: receives batches of Oura documents from the collector,
 //! validates them, and upserts them into PostgreSQL in set-based statements
 //! (idempotent: keyed by day / Oura id / sample time). Serves the stored
-//! metrics back, and the collector's sync state.
+//! metrics back, and the collector's sync state. The routes and the OpenAPI
+//! 3.1 document come from the same handler annotations (utoipa);
+//! `openapi.json` beside this crate is the committed copy, checked by a test.
 
 pub mod db_init;
 pub mod error;
+pub mod guard;
 pub mod ingest;
 pub mod query;
 pub mod reader;
@@ -16,8 +19,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use clap::Parser;
 use myhealth_common::db::DbArgs;
+use myhealth_common::http::Timeouts;
 use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -39,7 +44,9 @@ pub struct Cli {
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// As the master user: migrations, the services' roles and grants, Grafana's read-only role; then exit
-    DbInit(db_init::DbInitSettings),
+    DbInit(Box<db_init::DbInitSettings>),
+    /// Print the OpenAPI document and exit
+    Openapi,
 }
 
 /// Settings of the server, from flags or the environment the Helm chart sets.
@@ -51,6 +58,11 @@ pub struct Settings {
     /// Largest accepted request body, in bytes
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered 503
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    #[command(flatten)]
+    pub timeouts: Timeouts,
     #[command(flatten)]
     pub db: DbArgs,
     /// Run the migrations at start-up (off where db-init runs them as the master user, as in the chart)
@@ -63,18 +75,65 @@ pub struct AppState {
     pub pool: PgPool,
 }
 
-/// The whole HTTP surface.
-pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, max_body: usize) -> Router {
-    let routes = Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "myHealth data-processor",
+        description = "Stores the Oura documents the collector sends, serves them back, and keeps the collector's sync state. Inside the cluster only; every error is `{\"error\": \"…\"}`."
+    ),
+    components(schemas(error::ErrorBody, query::Kind))
+)]
+struct ApiDoc;
+
+/// The documented routes, before any layer.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(ingest::router())
         .merge(query::router())
         .merge(sync::router())
-        .with_state(state.clone())
+}
+
+/// The OpenAPI 3.1 document of the routes (what `/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = documented().into_openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc
+}
+
+/// What the HTTP surface needs besides its state.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub timeouts: Timeouts,
+}
+
+impl Limits {
+    /// The defaults, with this body limit.
+    pub fn with_max_body(max_body_bytes: usize) -> Limits {
+        Limits { max_body_bytes, request_timeout: Duration::from_secs(30), timeouts: Timeouts::default() }
+    }
+}
+
+/// The whole HTTP surface, with the default timeouts.
+pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, max_body: usize) -> Router {
+    app_with(state, metrics, &Limits::with_max_body(max_body))
+}
+
+/// The whole HTTP surface.
+pub fn app_with(state: AppState, metrics: myhealth_common::PrometheusHandle, limits: &Limits) -> Router {
+    let doc = serde_json::to_string_pretty(&openapi()).expect("the document serialises");
+    let (routes, _) = documented().with_state(state.clone()).split_for_parts();
+    let routes = routes
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }),
+        )
         .merge(myhealth_common::health::router(state.pool, metrics))
         // axum's own 2 MiB default would answer 413 first, whatever MAX_BODY_BYTES says.
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(max_body));
-    myhealth_common::http::standard(routes, Duration::from_secs(30))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes));
+    myhealth_common::http::standard(routes, limits.request_timeout, limits.timeouts.body_read())
 }
 
 pub async fn run(s: Settings) -> anyhow::Result<()> {
@@ -88,7 +147,12 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", s.port)).await?;
     tracing::info!(port = s.port, "listening");
-    myhealth_common::http::serve(listener, app(AppState { pool }, metrics, s.max_body_bytes)).await?;
+    let limits = Limits {
+        max_body_bytes: s.max_body_bytes,
+        request_timeout: Duration::from_secs(s.request_timeout_seconds),
+        timeouts: s.timeouts,
+    };
+    myhealth_common::http::serve(listener, app_with(AppState { pool }, metrics, &limits), s.timeouts).await?;
     Ok(())
 }
 

@@ -331,3 +331,136 @@ async fn the_body_limit_is_max_body_bytes() {
     assert_eq!(send(&roomy).await.unwrap().status(), 200);
     assert_eq!(send(&tight).await.unwrap().status(), 413);
 }
+
+/// Client mistakes that used to be 500s (the database refused what the
+/// processor had let through): every one is a 4xx with a JSON body naming
+/// the collection where there is one, and nothing of the batch is stored.
+/// Bodies are written as text: `\ud800` cannot be held by a `Value`.
+#[tokio::test(flavor = "multi_thread")]
+async fn client_mistakes_are_4xx_with_a_json_body() {
+    let pg = TempPostgres::start();
+    let s = server_with_limit(&pg, "mistakes", 8 << 20).await;
+    let http = reqwest::Client::new();
+    let post = |body: String| {
+        http.post(format!("http://{}/api/v1/ingest", s.addr))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let activity = |extra: &str| {
+        format!(r#"{{ "daily_activity": [{{ "id": "a1", "day": "2026-11-01", "steps": 5000{extra} }}] }}"#)
+    };
+    let workout = |id: &str, activity: &str, day: &str| {
+        format!(
+            r#"{{ "id": "{id}", "day": "{day}", "activity": "{activity}", "start_datetime": "{day}T07:00:00+03:00", "end_datetime": "{day}T07:45:00+03:00" }}"#
+        )
+    };
+    let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+    // (body, status, collection, what the message must say)
+    let cases: Vec<(String, u16, Option<&str>, &str)> = vec![
+        (activity(r#", "note": "x\u0000y""#), 422, Some("daily_activity"), "daily_activity[0].note"),
+        (activity(r#", "k\u0000": 1"#), 422, Some("daily_activity"), "daily_activity[0]"),
+        (
+            format!(r#"{{ "workout": [{}] }}"#, workout(r"w\u0000", "running", "2026-11-01")),
+            422,
+            Some("workout"),
+            "workout[0].id",
+        ),
+        (
+            r#"{ "heartrate": [{ "bpm": 60, "source": "aw\u0000ake", "timestamp": "2026-11-01T00:00:00Z" }] }"#.into(),
+            422,
+            Some("heartrate"),
+            "heartrate[0].source",
+        ),
+        (activity(r#", "note": "\ud800""#), 422, Some("daily_activity"), "surrogate"),
+        (activity(r#", "note": "\udc00x""#), 422, Some("daily_activity"), "surrogate"),
+        (
+            r#"{ "heartrate": [{ "bpm": 60, "source": "\ud800", "timestamp": "2026-11-01T00:00:00Z" }] }"#.into(),
+            422,
+            Some("heartrate"),
+            "surrogate",
+        ),
+        (
+            format!(
+                r#"{{ "workout": [{}, {}] }}"#,
+                workout("w1", "running", "2026-11-01"),
+                workout("w1", "cycling", "2026-11-01")
+            ),
+            422,
+            Some("workout"),
+            "`w1`",
+        ),
+        (
+            r#"{ "daily_activity": [{ "id": "a1", "day": "2026-11-01" }, { "id": "a1", "day": "2026-11-02" }] }"#
+                .into(),
+            422,
+            Some("daily_activity"),
+            "`a1`",
+        ),
+        (activity(&format!(r#", "deep": {}"#, deep(100_000))), 422, Some("daily_activity"), "deeper than 32"),
+        (activity(&format!(r#", "deep": {}"#, deep(32))), 422, Some("daily_activity"), "deeper than 32"),
+        (format!(r#"{{ "sleep": [], "extra": {} }}"#, deep(100_000)), 422, None, "extra"),
+        (
+            format!(
+                r#"{{ "heartrate": [{{ "bpm": 60, "source": "awake", "timestamp": "2026-11-01T00:00:00Z", "x": {} }}] }}"#,
+                deep(100_000)
+            ),
+            422,
+            Some("heartrate"),
+            "deeper than 32",
+        ),
+    ];
+    for (body, status, collection, says) in &cases {
+        let res = post(body.clone()).await.unwrap();
+        let got = res.status().as_u16();
+        assert!(
+            res.headers()["content-type"].to_str().unwrap().starts_with("application/json"),
+            "{}: not JSON",
+            &body[..body.len().min(120)]
+        );
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(got, *status, "{}: {answer}", &body[..body.len().min(120)]);
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{error:?} should say {says:?}");
+        assert_eq!(answer["collection"].as_str(), *collection, "{answer}");
+    }
+    assert_eq!(counts(&s.pool).await, [0; 7], "nothing of a refused batch is stored");
+
+    // What is fine is stored: an escaped backslash before `u0000` is text, a
+    // surrogate pair is one character, 31 levels under a document's own is the limit.
+    for body in [
+        activity(r#", "note": "C:\\u0000""#),
+        activity(&format!(r#", "deep": {}"#, deep(31))),
+        activity(r#", "note": "\ud83d\ude00""#),
+    ] {
+        let res = post(body.clone()).await.unwrap();
+        assert_eq!(res.status(), 200, "{body}: {}", res.text().await.unwrap());
+    }
+    let note: String = sqlx::query_scalar("SELECT payload->>'note' FROM raw_documents WHERE oura_id = 'a1'")
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+    assert_eq!(note, "\u{1F600}");
+
+    // The other ways to get it wrong answer JSON too.
+    let http_err = |method: reqwest::Method, path: &str, body: Option<&str>| {
+        let mut r = http.request(method, format!("http://{}{path}", s.addr));
+        if let Some(b) = body {
+            r = r.header("content-type", "application/json").body(b.to_string());
+        }
+        r.send()
+    };
+    for (method, path, body, status) in [
+        (reqwest::Method::GET, "/api/v1/metrics/sleep?start=yesterday", None, 400),
+        (reqwest::Method::GET, "/api/v1/nothing-here", None, 404),
+        (reqwest::Method::DELETE, "/api/v1/ingest", None, 405),
+        (reqwest::Method::PUT, "/api/v1/sync/oura", Some("{\"last_synced_day\": 5}"), 422),
+        (reqwest::Method::PUT, "/api/v1/sync/oura", Some("{"), 400),
+        (reqwest::Method::PUT, "/api/v1/sync/oura", Some("{\"last_synced_day\": \"\\u0000\"}"), 422),
+    ] {
+        let res = http_err(method.clone(), path, body).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{method} {path}");
+        let answer: Value = res.json().await.unwrap_or_else(|e| panic!("{method} {path}: not JSON: {e}"));
+        assert!(answer["error"].is_string(), "{method} {path}: {answer}");
+    }
+}
