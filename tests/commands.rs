@@ -108,7 +108,7 @@ fn drift_gate_fails_with_the_fix_command() {
         .stdout(contains("-# hand edit").and(contains("--- generated/terraform/envs/dev/main.tf")))
         .stderr(
             contains(
-                "error: `generated/` and `.github/workflows/` are out of date with `myhealth.toml`: 1 files differ",
+                "error: `generated/` and `.github/workflows/` are out of date with `myhealth.toml`: 1 file differs",
             )
             .and(contains("run `myhealthctl render` and commit the result")),
         );

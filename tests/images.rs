@@ -211,7 +211,7 @@ const RECORDING_CARGO: &str =
 fn listed_commands(dry: &serde_json::Value, smoke_fails: bool) -> Vec<String> {
     let line =
         |a: &serde_json::Value| a.as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(" ");
-    let mut out: Vec<String> = dry["probes"].as_array().unwrap().iter().map(line).collect();
+    let mut out: Vec<String> = dry["probes"].as_array().unwrap().iter().map(|p| line(&p["argv"])).collect();
     for s in dry["steps"].as_array().unwrap() {
         match s["step"].as_str().unwrap() {
             "build" | "terraform_init" | "terraform_plan" | "terraform_apply" | "kubeconfig" | "namespace" | "helm" => {

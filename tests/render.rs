@@ -248,6 +248,13 @@ fn unsafe_targets_are_refused_and_foreign_files_kept() {
         "warning: `generated/NOTES-mine.md` was not written by myhealthctl: left in place",
     ));
     assert!(p.path().join("generated/NOTES-mine.md").is_file());
+    // The drift gate sees it too, and says what fixes it (a plain render would not).
+    cmd_in(p.path()).arg("diff").assert().code(1).stderr(predicates::prelude::PredicateBooleanExt::and(
+        predicates::str::contains("1 file differs"),
+        predicates::str::contains(
+            "`generated/NOTES-mine.md` was not written by myhealthctl: delete it, or run `myhealthctl render --prune`",
+        ),
+    ));
     cmd_in(p.path())
         .args(["render", "--prune"])
         .assert()

@@ -1037,6 +1037,48 @@ fn check_hosts(platform: &Platform) -> Vec<String> {
     p
 }
 
+/// api-service believes `X-Forwarded-For` exactly as far as the proxies on
+/// the request's path: API Gateway, then Istio's gateway when the mesh is on
+/// (its sidecar connects from loopback, the service's default trust); without
+/// the mesh the load balancer connects from its subnets, which must be the
+/// trusted ones.
+fn check_client_addresses(env: &Env) -> Vec<String> {
+    let mut p = Vec::new();
+    let mesh = env.k8s.iter().any(|o| o.kind() == "Gateway");
+    for (pod, container) in pods(env).into_iter().flat_map(|(o, pod)| containers(pod).into_iter().map(move |c| (o, c)))
+    {
+        if env_var(&container, "TRUSTED_PROXY_HOPS").is_none() {
+            continue;
+        }
+        let hops = env_var(&container, "TRUSTED_PROXY_HOPS").unwrap_or_default();
+        let want = if mesh { "2" } else { "1" };
+        if hops != want {
+            p.push(format!("{} trusts {hops} proxy hops; the path has {want}", pod.id()));
+        }
+        let trusted = env_var(&container, "TRUSTED_PROXIES");
+        if mesh {
+            if trusted.is_some() {
+                p.push(format!("{} trusts {trusted:?} beside the mesh's loopback", pod.id()));
+            }
+            continue;
+        }
+        let lb_subnets = text(block(&env.tf.root, "module", &["api_gateway"]).and_then(|b| attr(b, "subnet_ids")));
+        let private: Vec<String> = env.tf.module_inputs("networking")["private_subnets"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        if lb_subnets != "module.networking.private_subnet_ids"
+            || trusted.as_deref() != Some(private.join(",").as_str())
+        {
+            p.push(format!(
+                "{} trusts `X-Forwarded-For` from {trusted:?}, but the load balancer sits in `{lb_subnets}` ({private:?})",
+                pod.id()
+            ));
+        }
+    }
+    p
+}
+
 fn all_checks(platform: &Platform) -> Vec<String> {
     let generated = platform.dir.path().join("generated");
     let mut out: Vec<String> = check_hosts(platform).into_iter().map(|x| format!("{}/{x}", platform.label)).collect();
@@ -1046,6 +1088,7 @@ fn all_checks(platform: &Platform) -> Vec<String> {
         out.extend(named(check_irsa(env)));
         out.extend(named(check_secrets(env)));
         out.extend(named(check_ingress(env)));
+        out.extend(named(check_client_addresses(env)));
         out.extend(named(check_calls(env)));
         out.extend(named(check_tls(env)));
         out.extend(named(check_metrics(env)));
@@ -1081,6 +1124,11 @@ fn edit(file: &'static str, from: &'static str, to: &'static str) -> impl Fn(&Pa
 fn each_link_check_can_fail() {
     type Mutation = Box<dyn Fn(&Path)>;
     let cases: Vec<(&str, Mutation, &str)> = vec![
+        (
+            "api-service told of one proxy hop behind the mesh",
+            Box::new(edit("helm/values-dev.yaml", "TRUSTED_PROXY_HOPS: '2'", "TRUSTED_PROXY_HOPS: '1'")),
+            "trusts 1 proxy hops; the path has 2",
+        ),
         (
             "dev's custom domain set to prod's host",
             Box::new(edit(
@@ -1250,4 +1298,21 @@ fn each_link_check_can_fail() {
         }
     }
     assert!(missed.is_empty(), "link checks that did not fail:\n  {}", missed.join("\n  "));
+}
+
+/// The no-mesh path (the moto fixture): trusting more than the load
+/// balancer's subnets is found.
+#[test]
+fn without_the_mesh_only_the_load_balancers_subnets_are_trusted() {
+    let platform = platform::load_mutated(
+        "tests/fixtures/moto.toml",
+        edit("helm/values-dev.yaml", "TRUSTED_PROXIES: 10.0.128.0/20,10.0.144.0/20", "TRUSTED_PROXIES: 0.0.0.0/0"),
+    );
+    let found = all_checks(&platform);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("trusts `X-Forwarded-For` from Some(\"0.0.0.0/0\"), but the load balancer sits in")),
+        "{found:#?}"
+    );
 }

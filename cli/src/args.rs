@@ -83,10 +83,10 @@ pub struct InitArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {
-    /// For people (`diff`: a unified diff)
+    /// For people
     #[default]
     Text,
-    /// For a pull-request comment (`diff`: a summary table and a collapsible section per environment)
+    /// For a pull-request comment
     Markdown,
     /// Machine-readable summary
     Json,

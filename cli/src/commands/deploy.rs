@@ -29,7 +29,7 @@ pub struct DeployCmd {
     /// With `--dry-run`: the steps as JSON (each with the command line it runs)
     #[arg(long, requires = "dry_run")]
     pub json: bool,
-    /// Build, push and roll out this service only (the others keep their deployed images)
+    /// Push and roll out this service only; the others keep their deployed images (cargo still compiles every bundled service: the digests must not depend on which were asked for)
     #[arg(long, value_name = "SERVICE")]
     pub only: Option<String>,
     /// No Terraform: deploy the application onto the existing infrastructure

@@ -38,6 +38,22 @@ impl<'i> Doc<'i> {
         self.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v)
     }
 
+    /// The span of the value at the key path `path` (tables and arrays of
+    /// tables walked by key; an array index as a number), if it is set.
+    pub fn span_of(&self, path: &[&str]) -> Option<std::ops::Range<usize>> {
+        let mut value: Option<&Spanned<DeValue<'i>>> = None;
+        for key in path {
+            let v = match value.map(Spanned::get_ref) {
+                None => self.root.get_ref().iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)?,
+                Some(DeValue::Table(t)) => t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)?,
+                Some(DeValue::Array(a)) => a.get(key.parse::<usize>().ok()?)?,
+                Some(_) => return None,
+            };
+            value = Some(v);
+        }
+        value.map(|v| v.span())
+    }
+
     /// The dotted key path of the innermost key or value containing `offset`.
     pub fn path_at(&self, offset: usize) -> String {
         let mut path = Vec::new();

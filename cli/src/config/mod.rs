@@ -3,6 +3,7 @@
 //! validation. Every failure is a `Diagnostic` pointing into the file.
 
 pub mod doc;
+pub mod keys;
 pub mod model;
 pub mod raw;
 pub mod resolve;

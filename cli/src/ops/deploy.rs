@@ -115,26 +115,41 @@ pub struct Deploy {
     #[serde(skip)]
     root: PathBuf,
     /// Commands run while working the steps out (`helm version --short`:
-    /// Helm 4 renamed `--atomic`), before any step.
-    pub probes: Vec<Vec<String>>,
+    /// Helm 4 renamed `--atomic`), before any step, and what they decided.
+    pub probes: Vec<Probe>,
     pub steps: Vec<Step>,
     /// ArgoCD syncs this environment's chart automatically: a direct release would be reverted.
     pub argocd_auto_sync: bool,
 }
 
+/// A command run while planning, and what its answer decided.
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    pub argv: Vec<String>,
+    pub decided: String,
+}
+
 /// `helm upgrade` flags that roll a failed release back, for the Helm that
-/// `probe` reports (Helm 4 renamed `--atomic`).
-fn rollback_flags(probe: &[String]) -> Vec<String> {
-    let v4 = Command::new(&probe[0])
-        .args(&probe[1..])
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim_start().starts_with("v4"));
-    if v4 {
+/// `argv` reports (Helm 4 renamed `--atomic`).
+fn rollback_flags(argv: Vec<String>) -> (Vec<String>, Probe) {
+    let answer = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).output();
+    let version = answer
+        .as_ref()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let v4 = version.as_deref().is_some_and(|v| v.starts_with("v4"));
+    let decided = match &version {
+        Some(v) if v4 => format!("{v}: Helm 4's `--rollback-on-failure --wait=watcher`"),
+        Some(v) => format!("{v}: `--atomic --wait`"),
+        None => format!("no answer (is `{}` on PATH?): Helm 3's `--atomic --wait`", argv[0]),
+    };
+    let flags = if v4 {
         vec!["--rollback-on-failure".into(), "--wait=watcher".into()]
     } else {
         vec!["--atomic".into(), "--wait".into()]
-    }
+    };
+    (flags, Probe { argv, decided })
 }
 
 fn argv(parts: &[&str]) -> Vec<String> {
@@ -252,8 +267,8 @@ impl Deploy {
                 // The other services keep the digests of their last release.
                 helm.push("--reset-then-reuse-values".into());
             }
-            let probe = argv(&["helm", "version", "--short"]);
-            helm.extend(rollback_flags(&probe));
+            let (flags, probe) = rollback_flags(argv(&["helm", "version", "--short"]));
+            helm.extend(flags);
             probes.push(probe);
             helm.extend(["--timeout".into(), o.timeout.clone()]);
             helm.extend(kube.clone());
@@ -298,7 +313,7 @@ impl Deploy {
             ));
         }
         for p in &self.probes {
-            out.push_str(&format!("asked while planning: $ {}\n", sh(p)));
+            out.push_str(&format!("asked while planning: $ {} → {}\n", sh(&p.argv), p.decided));
         }
         for (i, s) in self.steps.iter().enumerate() {
             let n = i + 1;

@@ -67,11 +67,30 @@ pub fn show(p: &Project, cfg: &Config, args: &RenderArgs, format: Format, stat: 
         eprintln!("{what} {are} up to date with `{}`", p.display);
         return Ok(Outcome::Ok);
     }
+    // Files myhealthctl did not write are kept by `render` (unless
+    // `--prune`): a plain render would not bring the tree up to date.
+    let foreign = tree::foreign_files(&out, &fresh)?;
+    let (theirs, ours): (Vec<_>, Vec<_>) = ch.iter().partition(|c| foreign.iter().any(|f| f == c.path));
+    let files = |n: usize| if n == 1 { "1 file differs".to_string() } else { format!("{n} files differ") };
+    let mut help = Vec::new();
+    if !ours.is_empty() {
+        help.push(format!("run `{}` and commit the result", fix_command(p, args)));
+    }
+    if !theirs.is_empty() {
+        let names: Vec<String> = theirs.iter().map(|c| format!("`{shown}/{}`", c.path)).collect();
+        help.push(format!(
+            "{} {} not written by myhealthctl: delete {}, or run `{} --prune`",
+            names.join(", "),
+            if names.len() == 1 { "was" } else { "were" },
+            if names.len() == 1 { "it" } else { "them" },
+            fix_command(p, args)
+        ));
+    }
     eprintln!(
-        "error: {what} {are} out of date with `{}`: {} files differ\n  = help: run `{}` and commit the result",
+        "error: {what} {are} out of date with `{}`: {}\n  = help: {}",
         p.display,
-        ch.len(),
-        fix_command(p, args)
+        files(ch.len()),
+        help.join("\n  = help: ")
     );
     Ok(Outcome::Differs)
 }

@@ -7,5 +7,6 @@
 pub mod deploy;
 pub mod drift;
 pub mod images;
+pub mod manifests;
 pub mod terraform;
 pub mod ui;

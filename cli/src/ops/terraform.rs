@@ -36,7 +36,7 @@ const STATEFUL: &[&str] = &[
     "aws_cloudwatch_log_group",
 ];
 
-#[derive(Serialize, Default, Debug)]
+#[derive(Serialize, serde::Deserialize, Default, Debug, Clone)]
 pub struct Summary {
     pub environment: String,
     pub add: usize,
@@ -47,11 +47,15 @@ pub struct Summary {
     pub resources: Vec<Resource>,
     /// Stateful resources a destroy or replace would lose.
     pub stateful_losses: Vec<String>,
+    /// What the plan does, as one value: `sha256:` of its (action, address)
+    /// pairs, sorted. The plan a PR reviewed and the plan applied after the
+    /// merge must have the same.
+    pub fingerprint: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
-    pub action: &'static str,
+    pub action: String,
     pub address: String,
     pub r#type: String,
 }
@@ -93,9 +97,24 @@ pub fn summarise(environment: &str, stream: &str) -> Summary {
         if (action == "delete" || action == "replace") && STATEFUL.contains(&r#type.as_str()) {
             s.stateful_losses.push(address.clone());
         }
-        s.resources.push(Resource { action, address, r#type });
+        s.resources.push(Resource { action: action.into(), address, r#type });
     }
+    s.fingerprint = fingerprint(&s.resources);
     s
+}
+
+/// `sha256:` of the `action address` lines of `resources`, sorted (terraform
+/// streams planned changes in no fixed order).
+pub fn fingerprint(resources: &[Resource]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut lines: Vec<String> = resources.iter().map(|r| format!("{} {}", r.action, r.address)).collect();
+    lines.sort();
+    let mut h = Sha256::new();
+    for l in lines {
+        h.update(l.as_bytes());
+        h.update(b"\n");
+    }
+    format!("sha256:{:x}", h.finalize())
 }
 
 /// The errors of a machine-readable UI stream, as terraform would print them.
@@ -153,6 +172,9 @@ pub fn text(s: &Summary) -> String {
         for a in &s.stateful_losses {
             out.push_str(&format!("  !! {a}\n"));
         }
+    }
+    if s.changes() {
+        out.push_str(&format!("\nplan fingerprint: {}\n", s.fingerprint));
     }
     out
 }

@@ -252,6 +252,10 @@ pub struct Istio {
     pub namespace: String,
     /// The label (key, value) the ingress gateway pods carry.
     pub gateway_selector: BTreeMap<String, String>,
+    /// How long the mesh keeps an idle connection to a service (below the
+    /// services' header read timeout), e.g. `5s`.
+    #[schemars(regex(pattern = "^[0-9]+s$"))]
+    pub idle_timeout: String,
 }
 
 /// Default deny, then explicit allows.
@@ -367,6 +371,11 @@ fn small_resources() -> Resources {
     }
 }
 
+/// The CIDR blocks of a list of subnets.
+fn cidrs(v: &[crate::config::span::Sp<String>]) -> Vec<String> {
+    v.iter().map(|c| c.value.clone()).collect()
+}
+
 /// Proxies between the client and api-service that append to
 /// `X-Forwarded-For`: API Gateway always, Istio's ingress gateway when on
 /// (the load balancer forwards TCP and adds nothing).
@@ -399,6 +408,9 @@ fn workload(n: &Names<'_>, s: &Service) -> Workload {
         env.insert("DB_IAM_AUTH".into(), "true".into());
         env.insert("AWS_REGION".into(), region.clone());
     }
+    if s.kind.value == ServiceKind::Deployment {
+        env.insert("HEADER_READ_TIMEOUT_SECONDS".into(), policy::HEADER_READ_TIMEOUT_SECONDS.to_string());
+    }
     match name {
         names::API => {
             env_from.push(n.api_secret());
@@ -407,6 +419,12 @@ fn workload(n: &Names<'_>, s: &Service) -> Workload {
             env.insert("RATE_LIMIT_PER_SECOND".into(), policy::API_RATE_LIMIT_PER_SECOND.to_string());
             env.insert("RATE_LIMIT_BURST".into(), policy::API_RATE_LIMIT_BURST.to_string());
             env.insert("TRUSTED_PROXY_HOPS".into(), trusted_proxy_hops(n.env).to_string());
+            // Without the mesh the load balancer connects from the private
+            // subnets: only from there is `X-Forwarded-For` believed. (With
+            // it, the sidecar on 127.0.0.6: the service's default.)
+            if !n.env.istio.enabled.value {
+                env.insert("TRUSTED_PROXIES".into(), cidrs(&n.env.network.private_subnets.value).join(","));
+            }
         }
         names::COLLECTOR => {
             env_from.push(n.oura_secret());
@@ -522,7 +540,6 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
     let collector =
         env.services.iter().find(|s| s.name.value == names::COLLECTOR && s.kind.value == ServiceKind::Cronjob);
     let istio = env.istio.enabled.value;
-    let cidrs = |v: &[crate::config::span::Sp<String>]| v.iter().map(|c| c.value.clone()).collect::<Vec<_>>();
     Values {
         global: Global {
             project: n.project().to_string(),
@@ -566,6 +583,7 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
                 names::GATEWAY_SELECTOR.0.to_string(),
                 names::GATEWAY_SELECTOR.1.to_string(),
             )]),
+            idle_timeout: format!("{}s", policy::MESH_IDLE_TIMEOUT_SECONDS),
         },
         external_secrets: ExternalSecrets {
             enabled: true,

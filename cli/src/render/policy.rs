@@ -26,6 +26,16 @@ pub const ALERT_ERROR_RATE_PERCENT: f64 = 5.0;
 pub const ALERT_P95_LATENCY_SECONDS: f64 = 1.0;
 pub const ALERT_COLLECTOR_STALE_MINUTES: u32 = 30;
 
+/// The services close a connection whose next request's headers do not
+/// arrive within this time (`HEADER_READ_TIMEOUT_SECONDS`), idle keep-alive
+/// connections included.
+pub const HEADER_READ_TIMEOUT_SECONDS: u32 = 10;
+/// The mesh closes idle connections to a service sooner (DestinationRule
+/// `idleTimeout`, which Istio applies on the server's sidecar too), so the
+/// sidecar never sends a request on a connection the service is closing.
+pub const MESH_IDLE_TIMEOUT_SECONDS: u32 = 5;
+const _: () = assert!(MESH_IDLE_TIMEOUT_SECONDS < HEADER_READ_TIMEOUT_SECONDS);
+
 /// Readiness: how long the database may not answer before a pod leaves its
 /// Service (period × failures). A blip shorter than this takes no replica out;
 /// a real outage takes them out together, which is then the truth.

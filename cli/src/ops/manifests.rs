@@ -1,0 +1,186 @@
+//! The Kubernetes objects an environment's release consists of, rendered by
+//! the real Helm (`helm template`, the program in `MYHEALTHCTL_HELM`, else
+//! `helm` on PATH) from a chart and that environment's values, and what a
+//! change does to them: objects added, changed and removed by kind and name,
+//! then each changed object's YAML diff. A Secret's data is never shown:
+//! its values are replaced before anything is compared or printed (a change
+//! of them is reported, not what they are).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use serde_yaml_ng::Value;
+
+/// One rendered object.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// `Kind namespace/name`.
+    pub id: String,
+    pub yaml: String,
+    /// A Secret whose data differs only in its hidden values still counts as changed.
+    pub secret_digest: Option<String>,
+}
+
+/// What to render: the chart, the release, its namespace, the values files in order.
+pub struct Release<'a> {
+    pub chart: &'a Path,
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub values: Vec<PathBuf>,
+}
+
+/// The Helm program used.
+pub fn helm_program() -> String {
+    std::env::var("MYHEALTHCTL_HELM").unwrap_or_else(|_| "helm".into())
+}
+
+/// `helm template NAME CHART --namespace NS --values F…`.
+pub fn template_argv(r: &Release<'_>) -> Vec<String> {
+    let mut v = vec![
+        helm_program(),
+        "template".into(),
+        r.name.into(),
+        r.chart.display().to_string(),
+        "--namespace".into(),
+        r.namespace.into(),
+    ];
+    for f in &r.values {
+        v.extend(["--values".into(), f.display().to_string()]);
+    }
+    v
+}
+
+/// Render `r` and split Helm's output into objects.
+pub fn render(r: &Release<'_>) -> anyhow::Result<Vec<Object>> {
+    let argv = template_argv(r);
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `{}` (install Helm, or set MYHEALTHCTL_HELM)", argv[0]))?;
+    if !out.status.success() {
+        bail!("`{}` failed:\n{}", argv.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    objects(&String::from_utf8_lossy(&out.stdout), r.namespace)
+}
+
+/// The objects of a multi-document YAML stream (`default_ns` for those without one).
+pub fn objects(text: &str, default_ns: &str) -> anyhow::Result<Vec<Object>> {
+    let mut out = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        let mut v = Value::deserialize(doc).context("Helm printed YAML that does not parse")?;
+        if v.is_null() {
+            continue;
+        }
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let kind = s(&v["kind"]);
+        let ns = match s(&v["metadata"]["namespace"]) {
+            n if n.is_empty() => default_ns.to_string(),
+            n => n,
+        };
+        let id = format!("{kind} {ns}/{}", s(&v["metadata"]["name"]));
+        let secret_digest = (kind == "Secret").then(|| hide_secret_data(&mut v));
+        out.push(Object { id, yaml: serde_yaml_ng::to_string(&v)?, secret_digest });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+use serde::Deserialize as _;
+
+/// Replace every value of a Secret's `data`/`stringData` with a placeholder;
+/// returns a digest of the hidden values, kept only to tell "changed" apart.
+fn hide_secret_data(v: &mut Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for field in ["data", "stringData"] {
+        if let Some(m) = v.get_mut(field).and_then(Value::as_mapping_mut) {
+            for (k, val) in m.iter_mut() {
+                h.update(serde_yaml_ng::to_string(k).unwrap_or_default());
+                h.update(serde_yaml_ng::to_string(val).unwrap_or_default());
+                *val = Value::String("(hidden)".into());
+            }
+        }
+    }
+    format!("{:x}", h.finalize())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Changed,
+    Removed,
+}
+
+/// One object a change touches.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectChange {
+    pub change: Change,
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// The YAML diff (empty for a Secret whose hidden data alone changed).
+    #[serde(skip)]
+    pub diff: String,
+}
+
+/// What differs between two renders of a release.
+pub fn compare(old: &[Object], new: &[Object]) -> Vec<ObjectChange> {
+    fn index(v: &[Object]) -> BTreeMap<String, &Object> {
+        v.iter().map(|o| (o.id.clone(), o)).collect()
+    }
+    let (a, b) = (index(old), index(new));
+    let mut ids: Vec<&String> = a.keys().chain(b.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let (o, n) = (a.get(id), b.get(id));
+        let change = match (o, n) {
+            (None, Some(_)) => Change::Added,
+            (Some(_), None) => Change::Removed,
+            (Some(x), Some(y)) if x.yaml != y.yaml || x.secret_digest != y.secret_digest => Change::Changed,
+            _ => continue,
+        };
+        let (ot, nt) = (o.map(|x| x.yaml.as_str()).unwrap_or(""), n.map(|x| x.yaml.as_str()).unwrap_or(""));
+        let diff = similar::TextDiff::from_lines(ot, nt).unified_diff().context_radius(3).header(id, id).to_string();
+        out.push(ObjectChange { change, object: id.clone(), diff });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_by_kind_and_name_secret_data_hidden() {
+        let old = objects(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: '1'}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: other}\ndata: {password: c2VjcmV0}\n",
+            "myhealth",
+        )
+        .unwrap();
+        let new = objects(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: '2'}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: other}\ndata: {password: bmV3c2VjcmV0}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n",
+            "myhealth",
+        )
+        .unwrap();
+        let ch = compare(&old, &new);
+        let seen: Vec<(Change, &str)> = ch.iter().map(|c| (c.change, c.object.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (Change::Changed, "ConfigMap myhealth/a"),
+                (Change::Changed, "Secret other/s"),
+                (Change::Added, "Service myhealth/b")
+            ]
+        );
+        for c in &ch {
+            assert!(!c.diff.contains("c2VjcmV0") && !c.diff.contains("bmV3c2VjcmV0"), "{}", c.diff);
+        }
+        assert!(ch[0].diff.contains("-  x: '1'") && ch[0].diff.contains("+  x: '2'"), "{}", ch[0].diff);
+    }
+}
