@@ -148,8 +148,10 @@ fn diff_base_groups_by_environment_and_summarises() {
     assert!(!text.contains("environment `dev`"), "dev did not change: {text}");
     cmd_in(p.path()).args(["diff", "--base", "HEAD", "--exit-code"]).assert().code(1);
 
+    let at =
+        std::fs::read_to_string(p.config()).unwrap().lines().position(|l| l.contains("db.r6g.xlarge")).unwrap() + 1;
     cmd_in(p.path()).args(["diff", "--base", "HEAD", "--stat"]).assert().success().stdout(
-        "cost of `prod`: $813.94 → $1,142.44 (+$328.50 per month)\n== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M terraform/envs/prod/terraform.tfvars\n== shared files: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M README.md\n",
+        format!("prod: `rds.instance_class` \"db.r6g.large\" → \"db.r6g.xlarge\" (myhealth.toml:{at})\n") + "cost of `prod`: $813.94 → $1,142.44 (+$328.50 per month)\n== environment `prod`: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M terraform/envs/prod/terraform.tfvars\n== shared files: 0 added, 1 changed, 0 removed (+1 -1 lines)\n  M README.md\n",
     );
     let json = cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -184,7 +186,7 @@ fn diff_base_reads_history_not_the_working_tree() {
 }
 
 #[test]
-fn diff_markdown_is_a_pr_comment_with_a_section_per_environment() {
+fn diff_markdown_is_a_pr_comment_with_a_row_per_environment() {
     let p = git_project();
     p.edit(
         "[environments.prod.rds]\ninstance_class = \"db.r6g.large\"",
@@ -193,14 +195,12 @@ fn diff_markdown_is_a_pr_comment_with_a_section_per_environment() {
     p.edit("[environments.dev]\n", "[environments.dev]\nnetwork = { nat = \"per_az\" }\n");
     let out = cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "markdown"]).output().unwrap();
     let md = String::from_utf8(out.stdout).unwrap();
-    assert!(md.starts_with("<!-- myhealthctl-diff -->\n### `myhealthctl diff` against `HEAD`\n"), "{md}");
-    assert!(md.contains("| `dev` | 0 | 1 | 0 | +1 −1 |"), "{md}");
-    assert!(md.contains("| `prod` | 0 | 1 | 0 | +1 −1 |"), "{md}");
-    assert_eq!(md.matches("<details><summary>").count(), 3, "dev, prod and shared: {md}");
-    assert!(
-        md.contains("```diff\n--- a/terraform/envs/dev/terraform.tfvars\n+++ b/terraform/envs/dev/terraform.tfvars"),
-        "{md}"
-    );
+    assert!(md.starts_with("<!-- myhealthctl-diff -->\n### Review against `HEAD`\n"), "{md}");
+    // (The chart is rendered only with --manifests.)
+    assert!(md.contains("| `dev` | +0 ~1 −0 | +1 −1 | not rendered |"), "{md}");
+    assert!(md.contains("| `prod` | +0 ~1 −0 | +1 −1 | not rendered | $813.94 → $1,142.44 (+$328.50) | — |"), "{md}");
+    assert!(!md.contains("| `staging` | +"), "staging did not change: {md}");
+    assert!(md.contains("**`terraform/envs/<env>/terraform.tfvars`** — changed in `dev`, `prod`"), "{md}");
 }
 
 #[test]

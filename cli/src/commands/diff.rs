@@ -1,17 +1,25 @@
 //! `myhealthctl diff`: (a) the drift gate — the generated tree on disk vs a
-//! fresh in-memory render; (b) `--base REV` — the generated tree committed
-//! at REV (read through git) vs a fresh render of the working tree, grouped
-//! by environment. Every printed line is redacted.
+//! fresh in-memory render; (b) `--base REV` — the review of a change: what
+//! it does to `myhealth.toml`'s settings per environment, to the generated
+//! tree committed at REV (read through git) against a fresh render of the
+//! working tree, to each environment's cost, its Kubernetes objects
+//! (`--manifests`, rendered by Helm) and its plan (`--plans`); as a
+//! pull-request comment with a size budget (`ops::review`). Every printed
+//! line is redacted.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::args::{Format, Global, RenderArgs};
 use crate::changes;
 use crate::config::Config;
 use crate::exit::Outcome;
-use crate::ops::drift;
+use crate::ops::review::{self, CostChange, Review};
+use crate::ops::{drift, manifests, terraform};
 use crate::project::Project;
 use crate::redact::Redactor;
 
@@ -31,6 +39,21 @@ pub struct DiffCmd {
     /// With `--base`: exit 1 when the output differs (without `--base` it always does)
     #[arg(long)]
     pub exit_code: bool,
+    /// With `--base`: also render the chart of every environment at both sides with Helm (`helm template`, or `$MYHEALTHCTL_HELM`) and show the Kubernetes objects that change
+    #[arg(long, requires = "base")]
+    pub manifests: bool,
+    /// With `--base`: plan summaries to include, one `<env>.json` per environment (`myhealthctl plan ENV --json`)
+    #[arg(long, value_name = "DIR", requires = "base")]
+    pub plans: Option<PathBuf>,
+    /// With `--format markdown`: the comment's size limit in characters (the summary always fits; details that do not are named)
+    #[arg(long, value_name = "N", default_value_t = review::DEFAULT_BUDGET, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2_000..=65_536))]
+    pub max_chars: usize,
+    /// With `--format markdown`: also write the full report, nothing left out, to FILE
+    #[arg(long, value_name = "FILE")]
+    pub full: Option<PathBuf>,
+    /// With `--format markdown`: where the full report can be read (the comment links it when details are left out)
+    #[arg(long, value_name = "URL")]
+    pub details_url: Option<String>,
 }
 
 impl DiffCmd {
@@ -52,18 +75,19 @@ impl DiffCmd {
         let commit = crate::git::resolve_commit(&top, rev)?;
         let old = drift::filter_envs(drift::committed_at(p, cfg, &self.args, &top, &commit)?, &opts.only_envs);
 
-        // The config at the base, when it loads: the cost before the change.
+        // The config at the base, when it loads: the settings and cost before the change.
         let cfg_rel = p
             .config_path
             .canonicalize()
             .ok()
             .and_then(|c| c.strip_prefix(&top_canon).ok().map(|r| r.to_string_lossy().into_owned()));
-        let base_cfg: Option<Config> = cfg_rel
+        let base_text: Option<String> = cfg_rel
             .and_then(|rel| crate::git::show(&top, &commit, &rel).ok().flatten())
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| {
-                crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok()
-            });
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let base_cfg: Option<Config> = base_text.clone().and_then(|text| {
+            crate::config::load_historic(crate::diagnostics::Source { name: p.display.clone(), text }).ok()
+        });
+        let head_text = std::fs::read_to_string(&p.config_path)?;
         let redactor = Redactor;
 
         let ch = changes::compare(&old, &new);
@@ -73,34 +97,61 @@ impl DiffCmd {
         } else {
             rev.to_string()
         };
+        let config = crate::config::keys::compare(base_cfg.as_ref().zip(base_text.as_deref()), (cfg, &head_text));
+        let objects = match self.manifests {
+            true => Some(manifests::release_changes(base_cfg.as_ref(), cfg, &old, &new)?),
+            false => None,
+        };
+        let plans = match &self.plans {
+            Some(dir) => read_plans(dir)?,
+            None => BTreeMap::new(),
+        };
+        let review = Review {
+            base_label: label.clone(),
+            config_file: p.config_name(),
+            config,
+            files: &ch,
+            costs,
+            plans,
+            objects,
+            order: {
+                let mut o = cfg.env_names();
+                o.extend(base_cfg.iter().flat_map(Config::env_names).filter(|n| cfg.env(n).is_none()));
+                o
+            },
+        };
         let mut stdout = std::io::stdout().lock();
         match self.format {
             Format::Markdown => {
-                write!(stdout, "{}", changes::markdown(&ch, &label, &redactor, drift::COMMENT_MARKER))?;
-                if !costs.is_empty() {
-                    writeln!(
-                        stdout,
-                        "\n#### Estimated monthly cost\n\n| environment | before | after | change |\n| --- | ---: | ---: | ---: |"
-                    )?;
-                    for c in &costs {
-                        writeln!(
-                            stdout,
-                            "| `{}` | {} | {} | {} |",
-                            c.environment,
-                            opt_usd(c.before),
-                            opt_usd(c.after),
-                            delta(c)
-                        )?;
-                    }
+                let comment = review.markdown(&redactor, self.max_chars, self.details_url.as_deref());
+                if let Some(f) = &self.full {
+                    std::fs::write(f, &comment.full).with_context(|| format!("cannot write `{}`", f.display()))?;
                 }
+                write!(stdout, "{}", comment.body)?;
             }
             Format::Json => {
                 let mut v = drift::json_report(&ch, Some(&label));
-                v["cost"] = serde_json::to_value(&costs)?;
+                v["cost"] = serde_json::to_value(&review.costs)?;
+                v["config"] = serde_json::to_value(&review.config)?;
+                if let Some(o) = &review.objects {
+                    v["objects"] = serde_json::to_value(o)?;
+                }
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&v)?)?
             }
             Format::Text => {
-                for c in &costs {
+                for k in &review.config.keys {
+                    let at = k.at.as_ref().map_or("built-in".into(), |a| format!("{}:{}", p.display, a.line));
+                    let show = |v: Option<&serde_json::Value>| v.map_or("—".to_string(), |v| v.to_string());
+                    writeln!(
+                        stdout,
+                        "{}: `{}` {} → {} ({at})",
+                        k.environment,
+                        k.key,
+                        redactor.apply(&show(k.before.as_ref())),
+                        redactor.apply(&show(k.after.as_ref()))
+                    )?;
+                }
+                for c in &review.costs {
                     writeln!(
                         stdout,
                         "cost of `{}`: {} → {} ({} per month)",
@@ -109,6 +160,11 @@ impl DiffCmd {
                         opt_usd(c.after),
                         delta(c)
                     )?;
+                }
+                for (env, objs) in review.objects.iter().flatten().filter(|(_, v)| !v.is_empty()) {
+                    for o in objs {
+                        writeln!(stdout, "{env}: {:?} {}", o.change, o.object)?;
+                    }
                 }
                 let groups = changes::group(&ch);
                 if groups.is_empty() {
@@ -144,12 +200,19 @@ impl DiffCmd {
     }
 }
 
-/// An environment whose estimated monthly cost changes.
-#[derive(Debug, serde::Serialize)]
-struct CostChange {
-    environment: String,
-    before: Option<f64>,
-    after: Option<f64>,
+/// `DIR/<env>.json`: what `myhealthctl plan ENV --json` printed.
+fn read_plans(dir: &std::path::Path) -> anyhow::Result<BTreeMap<String, terraform::Summary>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let s: terraform::Summary = serde_json::from_slice(&std::fs::read(&path)?).with_context(|| {
+                format!("`{}` is not a plan summary (`myhealthctl plan ENV --json`)", path.display())
+            })?;
+            out.insert(s.environment.clone(), s);
+        }
+    }
+    Ok(out)
 }
 
 /// Cost changes between the config at the base (when it loads) and now.

@@ -14,9 +14,6 @@ use crate::redact::Redactor;
 use crate::render::env_of_path;
 use crate::tree::{self, Tree};
 
-/// The hidden marker that lets a workflow find and update its own PR comment.
-pub const COMMENT_MARKER: &str = "<!-- myhealthctl-diff -->";
-
 /// The CI gate (`diff`, `render --check`, and first in `plan` and `deploy`):
 /// quiet when the tree is fresh but for one line on stderr; otherwise the
 /// diff on stdout and the fix on stderr, and [`Outcome::Differs`].
@@ -38,9 +35,11 @@ pub fn show(p: &Project, cfg: &Config, args: &RenderArgs, format: Format, stat: 
     let mut stdout = std::io::stdout().lock();
     match format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
-        Format::Markdown => {
-            write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, COMMENT_MARKER))?
-        }
+        Format::Markdown => write!(
+            stdout,
+            "{}",
+            changes::markdown(&ch, "the committed tree", &redactor, super::review::COMMENT_MARKER)
+        )?,
         Format::Text => {
             for f in &ch {
                 if stat {

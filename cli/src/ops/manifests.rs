@@ -152,6 +152,54 @@ pub fn compare(old: &[Object], new: &[Object]) -> Vec<ObjectChange> {
     out
 }
 
+/// What a change does to every environment's release: the chart and values
+/// of `old` (the tree committed at the base) and `new` (rendered now), each
+/// rendered by Helm with that side's release name and namespace. An
+/// environment only one side has is all added or all removed.
+pub fn release_changes(
+    base: Option<&crate::config::Config>,
+    head: &crate::config::Config,
+    old: &crate::tree::Tree,
+    new: &crate::tree::Tree,
+) -> anyhow::Result<BTreeMap<String, Vec<ObjectChange>>> {
+    let scratch = tempfile::tempdir()?;
+    let write = |tree: &crate::tree::Tree, dir: &Path| -> anyhow::Result<()> {
+        for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("helm/")) {
+            let dest = dir.join(path);
+            std::fs::create_dir_all(dest.parent().expect("a file has a directory"))?;
+            std::fs::write(dest, bytes)?;
+        }
+        Ok(())
+    };
+    let (a, b) = (scratch.path().join("base"), scratch.path().join("head"));
+    write(old, &a)?;
+    write(new, &b)?;
+    let side = |dir: &Path, cfg: Option<&crate::config::Config>, env: &str| -> anyhow::Result<Vec<Object>> {
+        let Some(cfg) = cfg else { return Ok(Vec::new()) };
+        let Some(e) = cfg.env(env) else { return Ok(Vec::new()) };
+        let n = crate::names::Names::of(cfg, e);
+        let (chart, values) = (dir.join(crate::names::CHART_DIR), dir.join(n.values_file()));
+        if !chart.join("Chart.yaml").is_file() || !values.is_file() {
+            return Ok(Vec::new());
+        }
+        let (name, namespace) = (n.release(), n.namespace());
+        render(&Release { chart: &chart, name: &name, namespace: &namespace, values: vec![values] })
+    };
+    let mut envs: Vec<String> = head.env_names();
+    for n in base.map(|c| c.env_names()).unwrap_or_default() {
+        if !envs.contains(&n) {
+            envs.push(n);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for env in envs {
+        let before = side(&a, base.or(Some(head)), &env)?;
+        let after = side(&b, Some(head), &env)?;
+        out.insert(env, compare(&before, &after));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

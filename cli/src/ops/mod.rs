@@ -8,5 +8,6 @@ pub mod deploy;
 pub mod drift;
 pub mod images;
 pub mod manifests;
+pub mod review;
 pub mod terraform;
 pub mod ui;
