@@ -277,6 +277,32 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
     let (_, listed) = terraform(&dev, &moto, &rc, &["state", "list"]);
     assert!(!listed.contains("module."), "a declined deploy changed the infrastructure:\n{listed}");
 
+    // `myhealthctl apply` of the plan the declined deploy saved: read back
+    // from the saved file (`terraform show -json`) it is the plan `plan`
+    // summarised — the same fingerprint — and a different approved
+    // fingerprint refuses it, applying nothing.
+    let mut apply_args = vec![
+        "apply",
+        "dev",
+        "--config",
+        "tests/fixtures/moto.toml",
+        "--out",
+        out_dir,
+        "--expect-fingerprint",
+        "sha256:0",
+    ];
+    apply_args.extend_from_slice(&backend);
+    let refused = myhealthctl(&moto, &rc, &apply_args);
+    let err_text = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err_text}");
+    let fingerprint = summary["fingerprint"].as_str().unwrap();
+    assert!(
+        err_text.contains(&format!("not applied: the saved plan is {fingerprint}, not the approved sha256:0")),
+        "{err_text}"
+    );
+    let (_, listed) = terraform(&dev, &moto, &rc, &["state", "list"]);
+    assert!(!listed.contains("module."), "a refused apply changed the infrastructure:\n{listed}");
+
     let deployed = deploy(&[], "yes\n");
     let (out_text, err_text) = (String::from_utf8_lossy(&deployed.stdout), String::from_utf8_lossy(&deployed.stderr));
     assert!(deployed.status.success(), "{out_text}{err_text}");

@@ -155,8 +155,31 @@ fn least_privilege(config: &str, wf: &Path) {
                     assert!(sha(line.trim_start_matches("uses: ")), "{name}/{job}: `{line}` is not pinned to a commit");
                 }
                 if let Some(role) = s["with"]["role-to-assume"].as_str() {
-                    let expect = if name.ends_with(" pr.yml") { "-github-plan" } else { "-github-apply" };
-                    assert!(role.ends_with(expect), "{name}/{job}: {role} (the {expect} role)");
+                    // Plans (the PR's and the post-merge one) read; only the
+                    // environment-gated apply jobs may write.
+                    let expect = if name.ends_with(" pr.yml") || job.starts_with("plan") {
+                        "-github-plan"
+                    } else {
+                        "-github-apply"
+                    };
+                    if role == "${{ matrix.role }}" {
+                        // The PR's plan matrix: the roles come from the `affected` job's table.
+                        let roles: serde_json::Value = w["jobs"]["affected"]["steps"]
+                            .as_sequence()
+                            .unwrap()
+                            .iter()
+                            .find_map(|s| s["env"]["ROLES"].as_str())
+                            .map(|r| serde_json::from_str(r).unwrap())
+                            .unwrap();
+                        let roles = roles.as_object().unwrap();
+                        assert!(!roles.is_empty(), "{name}: no plan roles");
+                        for (env, r) in roles {
+                            let role = r["role"].as_str().unwrap();
+                            assert!(role.ends_with(expect), "{name}/{job}/{env}: {role} (the {expect} role)");
+                        }
+                    } else {
+                        assert!(role.ends_with(expect), "{name}/{job}: {role} (the {expect} role)");
+                    }
                 }
             }
         }
@@ -205,13 +228,49 @@ fn an_extra_environment_and_service_change_matrix_and_order() {
         }
         order
     };
-    assert_eq!(chain(&base, "terraform-apply.yml", "apply-"), ["dev", "staging", "prod"]);
-    assert_eq!(chain(&extra, "terraform-apply.yml", "apply-"), ["dev", "staging", "qa", "prod"]);
+    assert_eq!(apply_chain(&base), ["dev", "staging", "prod"]);
+    assert_eq!(apply_chain(&extra), ["dev", "staging", "qa", "prod"]);
     assert_eq!(chain(&extra, "deploy.yml", "deploy-"), ["dev", "staging", "qa", "prod"]);
     let pr = std::fs::read_to_string(extra.join("pr.yml")).unwrap();
-    assert!(pr.contains("steps.affected.outputs['qa'] == 'true'"), "the PR plans qa when it is affected");
+    assert!(
+        pr.contains(r#""qa":{"role":"arn:aws:iam::123456789012:role/myhealth-qa-github-plan""#),
+        "the PR can plan qa, with its own plan role"
+    );
     let apply = std::fs::read_to_string(extra.join("terraform-apply.yml")).unwrap();
     assert!(apply.contains("# Approval required: the `qa` environment"), "qa asks for approval");
+}
+
+/// terraform-apply.yml's order: `plan-<env>` after `prepare` and the
+/// previous environment's plan, apply and replan; each plan is followed by an
+/// apply in the environment's GitHub environment and a replan in
+/// `<env>-replan`, both needing only that plan.
+fn apply_chain(dir: &Path) -> Vec<String> {
+    let w = load(&dir.join("terraform-apply.yml"));
+    let jobs = w["jobs"].as_mapping().unwrap();
+    let needs = |job: &str| -> Vec<String> {
+        let n = &w["jobs"][job]["needs"];
+        match n.as_str() {
+            Some(one) => vec![one.to_string()],
+            None => n.as_sequence().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect(),
+        }
+    };
+    let mut order: Vec<String> = Vec::new();
+    loop {
+        let want: Vec<String> = match order.last() {
+            None => vec!["prepare".into()],
+            Some(p) => vec!["prepare".into(), format!("plan-{p}"), format!("apply-{p}"), format!("replan-{p}")],
+        };
+        let next = jobs.keys().map(|k| k.as_str().unwrap()).find(|k| k.starts_with("plan-") && needs(k) == want);
+        let Some(next) = next else { break };
+        let env = next.strip_prefix("plan-").unwrap().to_string();
+        assert_eq!(needs(&format!("apply-{env}")), [next]);
+        assert_eq!(needs(&format!("replan-{env}")), [next]);
+        assert_eq!(w["jobs"][format!("apply-{env}").as_str()]["environment"], env.as_str());
+        assert_eq!(w["jobs"][format!("replan-{env}").as_str()]["environment"], format!("{env}-replan").as_str());
+        order.push(env);
+    }
+    assert_eq!(jobs.len(), 1 + 3 * order.len(), "terraform-apply.yml: one chain");
+    order
 }
 
 /// Jobs of one's own come from `ci.extra_jobs`, land in `ci.yml` and pass

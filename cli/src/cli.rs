@@ -62,6 +62,11 @@ pub enum Command {
         after_help = "Exit codes, once a plan ran (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 the plan failed.\nBefore that, as every command: 2 usage or config error, 1 drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
     )]
     Plan(commands::plan::PlanCmd),
+    /// Apply exactly the plan `plan` saved, after the drift gate (and only if it is the approved one, with `--expect-fingerprint`)
+    #[command(
+        after_help = "Exit codes: 0 applied (or nothing to apply); 1 refused (drift, another fingerprint, not approved); 2 an error.\n\nExamples:\n  myhealthctl plan dev && myhealthctl apply dev\n  myhealthctl apply prod --expect-fingerprint \"$FINGERPRINT\"   # CI: the plan the PR reviewed"
+    )]
+    Apply(commands::apply::ApplyCmd),
     /// Build, push, apply the infrastructure and roll out the release of an environment, then smoke-test it
     #[command(
         after_help = "Steps: drift check → build → terraform plan → approval → apply → push → release values (digests) → kubeconfig → namespace → helm upgrade --install (rolled back on failure) → smoke test of /health (rolled back on failure).\n\nExamples:\n  myhealthctl deploy dev --dry-run        # the ordered steps and exact commands, nothing run\n  myhealthctl deploy dev\n  myhealthctl deploy dev --only api-service --skip-infra\n  myhealthctl deploy prod --yes           # production is never applied unattended without --yes"
@@ -138,6 +143,7 @@ impl Command {
             Command::Build(c) => c.run(g),
             Command::Push(c) => c.run(g),
             Command::Plan(c) => c.run(g),
+            Command::Apply(c) => c.run(g),
             Command::Destroy(c) => c.run(g),
             Command::Deploy(c) => c.run(g),
             Command::Validate(c) => c.run(g),

@@ -20,6 +20,9 @@ use crate::config::{Config, model::SecretRef};
 pub const CHART_NAME: &str = "myhealth";
 /// Where the chart lives in the generated tree.
 pub const CHART_DIR: &str = "helm/myhealth";
+/// The branch pull requests merge into and the applies run from (the
+/// workflows' triggers, the plan role's trust of post-merge plans).
+pub const MAIN_BRANCH: &str = "main";
 /// Where the generated tree is committed, relative to the project root.
 pub const GENERATED_DIR: &str = "generated";
 
@@ -422,6 +425,12 @@ impl<'a> Names<'a> {
     }
     pub fn github_role(&self, kind: &str) -> String {
         self.role_arn(&self.github_role_name(kind))
+    }
+    /// The GitHub environment an apply runs in when its plan is not the one
+    /// the pull request reviewed: its own required reviewers re-approve (the
+    /// apply role trusts it beside the environment's own).
+    pub fn github_replan_environment(&self) -> String {
+        format!("{}-replan", self.environment())
     }
 
     // --- who talks to whom ---------------------------------------------------

@@ -3,6 +3,7 @@
 //! import one another; `cli` routes the parsed command line to them.
 
 pub mod affected;
+pub mod apply;
 pub mod build;
 pub mod completions;
 pub mod cost;

@@ -6,6 +6,7 @@
 //! (`crate::exit`): once a plan ran, terraform's `-detailed-exitcode` —
 //! 0 no changes, 2 changes, 1 failed.
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::args::{Format, Global, InitArgs, TreeArgs};
@@ -26,6 +27,12 @@ pub struct PlanCmd {
     /// Same as `--format json`
     #[arg(long)]
     pub json: bool,
+    /// Compare with a reviewed plan's summary (`plan --json` of the PR): the plan-versus-plan difference, and `against` in the JSON
+    #[arg(long, value_name = "FILE")]
+    pub against: Option<std::path::PathBuf>,
+    /// Also write the JSON summary to FILE, whatever the format printed (CI keeps it beside a markdown job summary)
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub init: InitArgs,
 }
@@ -45,11 +52,39 @@ impl PlanCmd {
                 return Ok(Outcome::Failed);
             }
         };
+        let against = match &self.against {
+            Some(f) => {
+                let reviewed: terraform::Summary = serde_json::from_slice(
+                    &std::fs::read(f).with_context(|| format!("cannot read `{}`", f.display()))?,
+                )
+                .with_context(|| format!("`{}` is not a plan summary (`myhealthctl plan ENV --json`)", f.display()))?;
+                Some(terraform::compare(&reviewed, &summary))
+            }
+            None => None,
+        };
+        let mut json = serde_json::to_value(&summary)?;
+        if let Some(c) = &against {
+            json["against"] = serde_json::to_value(c)?;
+        }
+        if let Some(f) = &self.json_out {
+            std::fs::write(f, serde_json::to_string_pretty(&json)?)
+                .with_context(|| format!("cannot write `{}`", f.display()))?;
+        }
         let format = if self.json { Format::Json } else { self.format };
         match format {
-            Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary)?),
-            Format::Markdown => crate::out!("{}", terraform::markdown(&summary)),
-            Format::Text => crate::out!("{}", terraform::text(&summary)),
+            Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&json)?),
+            Format::Markdown => {
+                crate::out!("{}", terraform::markdown(&summary));
+                if let Some(c) = &against {
+                    crate::out!("\n{}", crate::ops::review::fenced("text", &terraform::comparison_text(c)));
+                }
+            }
+            Format::Text => {
+                crate::out!("{}", terraform::text(&summary));
+                if let Some(c) = &against {
+                    crate::out!("\n{}", terraform::comparison_text(c));
+                }
+            }
         }
         Ok(if summary.changes() { Outcome::Changes } else { Outcome::Ok })
     }

@@ -84,7 +84,7 @@ fn shown(v: Option<&serde_json::Value>, r: &Redactor) -> String {
 }
 
 /// A fence longer than any run of backticks in `body`.
-fn fenced(lang: &str, body: &str) -> String {
+pub fn fenced(lang: &str, body: &str) -> String {
     let run = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(run.max(2) + 1);
     format!("{fence}{lang}\n{body}{}{fence}\n", if body.ends_with('\n') { "" } else { "\n" })

@@ -80,27 +80,91 @@ pub fn summarise(environment: &str, stream: &str) -> Summary {
         }
         let change = &msg["change"];
         let action = match change["action"].as_str() {
-            Some("create") => "create",
-            Some("update") => "update",
-            Some("delete") => "delete",
-            Some("replace") => "replace",
+            Some(a @ ("create" | "update" | "delete" | "replace")) => a,
             _ => continue, // noop, read, move, import
         };
-        match action {
-            "create" => s.add += 1,
-            "update" => s.change += 1,
-            "delete" => s.destroy += 1,
-            _ => s.replace += 1,
-        }
-        let address = change["resource"]["addr"].as_str().unwrap_or("?").to_string();
-        let r#type = change["resource"]["resource_type"].as_str().unwrap_or("").to_string();
-        if (action == "delete" || action == "replace") && STATEFUL.contains(&r#type.as_str()) {
-            s.stateful_losses.push(address.clone());
-        }
-        s.resources.push(Resource { action: action.into(), address, r#type });
+        let address = change["resource"]["addr"].as_str().unwrap_or("?");
+        let r#type = change["resource"]["resource_type"].as_str().unwrap_or("");
+        s.push(action, address, r#type);
     }
     s.fingerprint = fingerprint(&s.resources);
     s
+}
+
+/// The summary of a saved plan, from `terraform show -json PLAN`: what
+/// `apply` of that file would do (its `resource_changes`).
+pub fn summarise_show(environment: &str, json: &str) -> anyhow::Result<Summary> {
+    let plan: serde_json::Value = serde_json::from_str(json).context("`terraform show -json` printed no JSON")?;
+    let mut s = Summary { environment: environment.into(), ..Default::default() };
+    for rc in plan["resource_changes"].as_array().into_iter().flatten() {
+        let actions: Vec<&str> =
+            rc["change"]["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+        let action = match actions.as_slice() {
+            ["create"] => "create",
+            ["update"] => "update",
+            ["delete"] => "delete",
+            ["delete", "create"] | ["create", "delete"] => "replace",
+            _ => continue, // no-op, read, forget
+        };
+        s.push(action, rc["address"].as_str().unwrap_or("?"), rc["type"].as_str().unwrap_or(""));
+    }
+    s.fingerprint = fingerprint(&s.resources);
+    Ok(s)
+}
+
+impl Summary {
+    fn push(&mut self, action: &str, address: &str, r#type: &str) {
+        match action {
+            "create" => self.add += 1,
+            "update" => self.change += 1,
+            "delete" => self.destroy += 1,
+            _ => self.replace += 1,
+        }
+        if (action == "delete" || action == "replace") && STATEFUL.contains(&r#type) {
+            self.stateful_losses.push(address.to_string());
+        }
+        self.resources.push(Resource { action: action.into(), address: address.into(), r#type: r#type.into() });
+    }
+}
+
+/// A plan against the one a review saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub reviewed: String,
+    pub now: String,
+    pub matches: bool,
+    /// `action address` the reviewed plan had and this one has not, and the other way round.
+    pub only_reviewed: Vec<String>,
+    pub only_now: Vec<String>,
+}
+
+pub fn compare(reviewed: &Summary, now: &Summary) -> Comparison {
+    let lines = |s: &Summary| -> std::collections::BTreeSet<String> {
+        s.resources.iter().map(|r| format!("{} {}", r.action, r.address)).collect()
+    };
+    let (a, b) = (lines(reviewed), lines(now));
+    Comparison {
+        reviewed: reviewed.fingerprint.clone(),
+        now: now.fingerprint.clone(),
+        matches: reviewed.fingerprint == now.fingerprint,
+        only_reviewed: a.difference(&b).cloned().collect(),
+        only_now: b.difference(&a).cloned().collect(),
+    }
+}
+
+/// The plan-versus-plan diff, for a person.
+pub fn comparison_text(c: &Comparison) -> String {
+    if c.matches {
+        return format!("the plan is the reviewed plan ({})\n", c.now);
+    }
+    let mut out = format!("the plan DIFFERS from the reviewed plan: reviewed {}, now {}\n", c.reviewed, c.now);
+    for l in &c.only_reviewed {
+        out.push_str(&format!("  - {l}   (reviewed, no longer planned)\n"));
+    }
+    for l in &c.only_now {
+        out.push_str(&format!("  + {l}   (planned now, never reviewed)\n"));
+    }
+    out
 }
 
 /// `sha256:` of the `action address` lines of `resources`, sorted (terraform
@@ -248,6 +312,27 @@ pub fn apply_argv(dir: &Path, file: &str) -> Vec<String> {
     let mut v = chdir(dir);
     v.extend(["apply", "-input=false", "-no-color", file].map(String::from));
     v
+}
+
+/// `terraform -chdir=DIR show -json FILE` of a saved plan.
+pub fn show_argv(dir: &Path, file: &str) -> Vec<String> {
+    let mut v = chdir(dir);
+    v.extend(["show", "-json", "-no-color", file].map(String::from));
+    v
+}
+
+/// The summary of the plan saved as `file` in `dir` (what its apply would do).
+pub fn saved_plan(dir: &Path, env: &str, file: &str) -> anyhow::Result<Summary> {
+    if !dir.join(file).is_file() {
+        bail!("no saved plan `{}`: run `myhealthctl plan {env}` first", dir.join(file).display());
+    }
+    let (code, out) = step(&format!("terraform show ({env})"), || run(&show_argv(dir, file)))?;
+    if code != 0 {
+        bail!("`terraform show` of `{file}` failed in `{}`:\n{out}", dir.display());
+    }
+    // Only the JSON line: warnings (a CLI config) may come first on stderr.
+    let json = out.lines().find(|l| l.starts_with('{')).unwrap_or("");
+    summarise_show(env, json)
 }
 
 /// `terraform -chdir=DIR output -json`.
@@ -399,6 +484,25 @@ mod tests {
         assert!(t.contains("warning: this plan DESTROYS OR REPLACES 2 stateful resource(s)"), "{t}");
         assert!(markdown(&s).contains("[!CAUTION]"));
         assert!(!summarise("dev", "").changes());
+        // The saved plan's view of the same changes gives the same fingerprint.
+        let show = serde_json::json!({ "resource_changes": [
+            { "address": "module.rds.aws_db_instance.this", "type": "aws_db_instance", "change": { "actions": ["delete", "create"] } },
+            { "address": "aws_iam_role.x", "type": "aws_iam_role", "change": { "actions": ["create"] } },
+            { "address": "aws_iam_role.y", "type": "aws_iam_role", "change": { "actions": ["update"] } },
+            { "address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "change": { "actions": ["delete"] } },
+            { "address": "aws_vpc.this", "type": "aws_vpc", "change": { "actions": ["no-op"] } },
+        ]});
+        let saved = summarise_show("prod", &show.to_string()).unwrap();
+        assert_eq!(saved.fingerprint, s.fingerprint);
+        assert_eq!(saved.stateful_losses.len(), 2);
+        let c = compare(&s, &saved);
+        assert!(c.matches && c.only_now.is_empty());
+        let mut other = saved.clone();
+        other.push("delete", "aws_kms_key.logs", "aws_kms_key");
+        other.fingerprint = fingerprint(&other.resources);
+        let c = compare(&s, &other);
+        assert!(!c.matches && c.only_now == ["delete aws_kms_key.logs"], "{c:?}");
+        assert!(comparison_text(&c).contains("+ delete aws_kms_key.logs   (planned now, never reviewed)"));
         let failed = r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Invalid reference","detail":"No such module.","range":{"filename":"main.tf","start":{"line":3}}}}"#;
         assert_eq!(diagnostics(failed), "Error: Invalid reference\n  on main.tf line 3\n  No such module.\n");
     }

@@ -12,8 +12,11 @@ use crate::config::Config;
 /// The third-party actions the workflows use: (key, repository, version, commit).
 /// Versions run on Node 24 (GitHub removes Node 20 in 2026); commits are the
 /// tags' commits, so pinning changes nothing but what a moved tag could do.
-pub const ACTIONS: [(&str, &str, &str, &str); 4] = [
+pub const ACTIONS: [(&str, &str, &str, &str); 7] = [
     ("checkout", "actions/checkout", "v6.0.2", "de0fac2e4500dabe0009e67214ff5f5447ce83dd"),
+    ("upload_artifact", "actions/upload-artifact", "v6.0.0", "b7c566a772e6b6bfb58ed0dc250532a479d7789f"),
+    ("download_artifact", "actions/download-artifact", "v7.0.0", "37930b1c2abaa49bbe596cd826c3c89aef350131"),
+    ("setup_helm", "azure/setup-helm", "v5.0.0", "dda3372f752e03dde6b3237bc9431cdc2f7a02a2"),
     ("aws_credentials", "aws-actions/configure-aws-credentials", "v6.0.0", "8df5847569e6427dd6c4fb1cf565c83acfa8afa7"),
     ("setup_terraform", "hashicorp/setup-terraform", "v4.0.0", "5e8dbf3c6d9deaf4193ca7a8fb23f2ac83bb6c85"),
     ("trivy", "aquasecurity/trivy-action", "v0.36.0", "ed142fd0673e97e23eac54620cfb913e5ce36c25"),
@@ -21,12 +24,20 @@ pub const ACTIONS: [(&str, &str, &str, &str); 4] = [
 
 /// Terraform the workflows install (the version the roots are tested with).
 pub const TERRAFORM_VERSION: &str = "~1.11.0";
+/// Helm the review installs to render the chart (`diff --manifests`); the
+/// tests render with the Helm v4 SDK.
+pub const HELM_VERSION: &str = "v4.1.4";
 
 #[derive(Serialize)]
 struct Context {
     project: String,
     runs_on: String,
     terraform_version: &'static str,
+    helm_version: &'static str,
+    /// The branch pull requests merge into; the applies run from it.
+    main_branch: &'static str,
+    /// Each environment's plan role and region, as JSON (the review's plan matrix picks from it).
+    plan_roles: String,
     /// `uses:` value per action key.
     actions: serde_json::Map<String, serde_json::Value>,
     /// In the order they are applied (the config's order).
@@ -43,6 +54,8 @@ struct Env {
     /// Assumed by pull requests (read-only) and by the protected GitHub environment (apply).
     plan_role: String,
     apply_role: String,
+    /// The GitHub environment that re-approves an apply whose plan changed after the review.
+    replan_environment: String,
     /// The chart's ArgoCD Application (promotion syncs it).
     argocd_app: String,
     cluster: String,
@@ -81,6 +94,7 @@ pub fn context(cfg: &Config) -> minijinja::Value {
                 region: e.aws.region.value.clone(),
                 plan_role: n.github_role("plan"),
                 apply_role: n.github_role("apply"),
+                replan_environment: n.github_replan_environment(),
                 argocd_app: n.argocd_app(),
                 cluster: e.eks.cluster_name.value.clone(),
                 require_approval: e.ci.require_approval.value || e.production.value,
@@ -100,10 +114,17 @@ pub fn context(cfg: &Config) -> minijinja::Value {
             timeout_minutes: j.timeout_minutes.value,
         })
         .collect();
+    let plan_roles: serde_json::Map<String, serde_json::Value> = environments
+        .iter()
+        .map(|e| (e.name.clone(), serde_json::json!({ "role": e.plan_role, "region": e.region })))
+        .collect();
     minijinja::Value::from(minijinja::value::Serde(Context {
         project: cfg.project.name.value.clone(),
         runs_on: ci.runs_on.value.clone(),
         terraform_version: TERRAFORM_VERSION,
+        helm_version: HELM_VERSION,
+        main_branch: crate::names::MAIN_BRANCH,
+        plan_roles: serde_json::Value::Object(plan_roles).to_string(),
         actions,
         environments,
         services: cfg.service_names(),

@@ -281,6 +281,8 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         (TfVar { name: "github_repo", ty: "string", description: "GitHub repository CI runs in." }, json!(cfg.project.github_repo.value)),
         (TfVar { name: "github_plan_role_name", ty: "string", description: "Role pull requests assume to plan (the workflows name it)." }, json!(n.github_role_name("plan"))),
         (TfVar { name: "github_apply_role_name", ty: "string", description: "Role the protected GitHub environment assumes to apply (the workflows name it)." }, json!(n.github_role_name("apply"))),
+        (TfVar { name: "github_main_branch", ty: "string", description: "Branch whose post-merge plans the plan role serves (the applies run from it)." }, json!(crate::names::MAIN_BRANCH)),
+        (TfVar { name: "github_replan_environment", ty: "string", description: "GitHub environment that re-approves an apply whose plan differs from the reviewed one." }, json!(n.github_replan_environment())),
         (TfVar { name: "create_github_oidc_provider", ty: "bool", description: "Create the account's GitHub OIDC provider (true for the first environment in each account)." }, json!(first_in_account)),
         (TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." }, json!(e.terraform.state_bucket.value)),
         (TfVar { name: "state_key", ty: "string", description: "State object key of this environment." }, json!(n.state_key())),

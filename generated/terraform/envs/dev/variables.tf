@@ -305,6 +305,16 @@ variable "github_apply_role_name" {
   type        = string
 }
 
+variable "github_main_branch" {
+  description = "Branch whose post-merge plans the plan role serves (the applies run from it)."
+  type        = string
+}
+
+variable "github_replan_environment" {
+  description = "GitHub environment that re-approves an apply whose plan differs from the reviewed one."
+  type        = string
+}
+
 variable "create_github_oidc_provider" {
   description = "Create the account's GitHub OIDC provider (true for the first environment in each account)."
   type        = bool

@@ -160,6 +160,8 @@ module "github_oidc" {
   github_owner       = var.github_owner
   github_repo        = var.github_repo
   github_environment = var.environment
+  replan_environment = var.github_replan_environment
+  main_branch        = var.github_main_branch
   create_provider    = var.create_github_oidc_provider
   state_bucket       = var.state_bucket
   state_key          = var.state_key

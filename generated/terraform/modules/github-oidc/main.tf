@@ -18,7 +18,7 @@ resource "aws_iam_openid_connect_provider" "github" {
   tags = var.tags
 }
 
-# Pull requests: read-only plans.
+# Pull requests and the plan before each apply on the main branch: read-only plans.
 data "aws_iam_policy_document" "plan_assume" {
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -37,7 +37,7 @@ data "aws_iam_policy_document" "plan_assume" {
     condition {
       test     = "StringLike"
       variable = "${local.issuer}:sub"
-      values   = ["repo:${local.repository}:pull_request"]
+      values   = ["repo:${local.repository}:pull_request", "repo:${local.repository}:ref:refs/heads/${var.main_branch}"]
     }
   }
 }
@@ -81,7 +81,8 @@ resource "aws_iam_role_policy" "plan_state" {
   policy = data.aws_iam_policy_document.plan_state.json
 }
 
-# Deployments from the protected GitHub environment: apply.
+# Deployments from the protected GitHub environment: apply (and from its
+# re-approval environment, when the plan changed after the review).
 data "aws_iam_policy_document" "apply_assume" {
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -100,7 +101,10 @@ data "aws_iam_policy_document" "apply_assume" {
     condition {
       test     = "StringEquals"
       variable = "${local.issuer}:sub"
-      values   = ["repo:${local.repository}:environment:${var.github_environment}"]
+      values = [
+        "repo:${local.repository}:environment:${var.github_environment}",
+        "repo:${local.repository}:environment:${var.replan_environment}",
+      ]
     }
   }
 }

@@ -24,6 +24,16 @@ variable "github_environment" {
   type        = string
 }
 
+variable "replan_environment" {
+  description = "GitHub environment that re-approves an apply whose plan differs from the one the pull request reviewed; it may assume the apply role too."
+  type        = string
+}
+
+variable "main_branch" {
+  description = "Branch whose workflows may assume the plan role (the plan before an apply), beside pull requests."
+  type        = string
+}
+
 variable "create_provider" {
   description = "Create the account's GitHub OIDC provider (one per account: only the first environment in an account creates it)."
   type        = bool
