@@ -431,10 +431,24 @@ fn stand_in_helm(version: &str) -> (tempfile::TempDir, String) {
     (bin, path)
 }
 
-fn dry_run(path: &str, args: &[&str]) -> String {
-    let out = cmd().args(["deploy", "--dry-run"]).args(args).env("PATH", path).output().unwrap();
+fn dry_run_in(dir: &std::path::Path, path: &str, args: &[&str]) -> String {
+    let out = cmd_in(dir).args(["deploy", "--dry-run"]).args(args).env("PATH", path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// The default config with every environment released by Helm
+/// (`argocd.manage_release = false`), its services marked bundled, rendered.
+fn helm_released() -> TempProject {
+    let p = TempProject::new(&root().join("myhealth.toml"));
+    p.edit("[defaults.argocd]\n", "[defaults.argocd]\nmanage_release = false\n");
+    for s in ["api-service", "data-processor", "oura-collector"] {
+        let dir = p.path().join("services").join(s);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(root().join("services").join(s).join("Cargo.toml"), dir.join("Cargo.toml")).unwrap();
+    }
+    cmd_in(p.path()).arg("render").assert().success();
+    p
 }
 
 /// `deploy --dry-run` prints the ordered steps with the exact commands (paths
@@ -444,6 +458,8 @@ fn dry_run(path: &str, args: &[&str]) -> String {
 #[test]
 fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     let (_bin, path) = stand_in_helm("v3.19.2+g8766e71");
+    let helm = helm_released();
+    let dry_run = |path: &str, args: &[&str]| dry_run_in(helm.path(), path, args);
     let text = dry_run(&path, &["staging", "--plugin-dir", "/opt/tf-plugins"]);
     let order = [
         "check that generated/ matches the config",
@@ -468,8 +484,9 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
         at += found + line.len();
     }
     assert!(text.starts_with("deploy `staging`: 12 steps"), "{text}");
+    assert!(text.contains("released through Helm"), "{text}");
     // Nothing ran: no values, namespace or kubeconfig written.
-    assert!(!root().join("target/deploy/staging").exists(), "a dry run wrote files");
+    assert!(!helm.path().join("target/deploy/staging").exists(), "a dry run wrote files");
 
     // The namespace gets exactly the labels ArgoCD's Application gives it.
     let app: serde_yaml_ng::Value = serde_yaml_ng::from_str(
@@ -513,6 +530,28 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     assert!(!infra.contains("helm") && !infra.contains("cargo") && infra.contains("apply -input=false"), "{infra}");
     let prebuilt = dry_run(&path, &["dev", "--skip-build"]);
     assert!(!prebuilt.contains("cargo build") && prebuilt.contains("push the images"), "{prebuilt}");
+
+    // Where ArgoCD manages the release (the default): the record is
+    // committed and pushed to the branch the Application follows, ArgoCD
+    // syncs it, and a failed release is reverted — no Helm, no namespace.
+    let gitops = dry_run_in(&root(), &path, &["staging", "--skip-infra"]);
+    let order = [
+        "released through ArgoCD (it manages the release)",
+        "push the images, record their digests",
+        "write the pushed digests as the release record, and render",
+        "myhealth.toml: [environments.staging.release]",
+        "$ git add -- myhealth.toml generated .github/workflows",
+        "$ git push --quiet origin HEAD:main",
+        "ArgoCD syncs `myhealth-staging`",
+        "POST <--argocd-server>/api/v1/applications/myhealth-staging/sync",
+        "on failure: $ git revert --no-edit HEAD && git push --quiet origin HEAD:main, then ArgoCD syncs `myhealth-staging`",
+    ];
+    let mut at = 0;
+    for line in order {
+        let found = gitops[at..].find(line).unwrap_or_else(|| panic!("`{line}` missing or out of order in:\n{gitops}"));
+        at += found + line.len();
+    }
+    assert!(!gitops.contains("helm ") && !gitops.contains("kubectl"), "{gitops}");
 
     // Mistakes are errors before anything runs.
     cmd()
@@ -614,4 +653,84 @@ fn flags_are_checked_and_errors_are_usage_errors() {
         cmd().args([c, "nope"]).assert().code(2).stderr(contains("no environment `nope`"));
     }
     cmd().args(["graph", "nope"]).assert().code(2);
+}
+
+/// `promote FROM TO` copies FROM's release record to TO verbatim, shows the
+/// record, rendered and cost change, writes the config and the tree (the
+/// drift gate then holds), and is idempotent; `--check` writes nothing and
+/// exits 1; a source without a record is an error with the way to make one.
+/// `status` reads the records back.
+#[test]
+fn promote_copies_a_release_record_and_status_reads_it() {
+    let p = TempProject::new(&root().join("myhealth.toml"));
+    let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let text = std::fs::read_to_string(p.config()).unwrap();
+    std::fs::write(
+        p.config(),
+        format!(
+            "{text}\n[environments.dev.release]\ncommit = \"{commit}\"\nchart = \"0.1.0\"\n[environments.dev.release.images]\napi-service = \"{}\"\noura-collector = \"{}\"\n",
+            digest('a'),
+            digest('b')
+        ),
+    )
+    .unwrap();
+    cmd_in(p.path()).arg("render").assert().success();
+    let values = |env: &str| -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(
+            &std::fs::read_to_string(p.path().join(format!("generated/helm/values-{env}.yaml"))).unwrap(),
+        )
+        .unwrap()
+    };
+    // The record reaches dev's values, nobody else's.
+    assert_eq!(values("dev")["services"]["api-service"]["digest"].as_str(), Some(digest('a').as_str()));
+    assert_eq!(values("dev")["global"]["release"]["commit"].as_str(), Some(commit));
+    assert!(values("staging")["services"]["api-service"].get("digest").is_none());
+
+    let before = std::fs::read_to_string(p.config()).unwrap();
+    let check = cmd_in(p.path()).args(["promote", "dev", "staging", "--check"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(1), "{}", String::from_utf8_lossy(&check.stderr));
+    let shown = String::from_utf8(check.stdout).unwrap();
+    assert!(shown.contains("images.api-service: (none) → sha256:aaaaaaaaaaaa"), "{shown}");
+    assert!(
+        shown.contains("--- a/helm/values-staging.yaml") && shown.contains(&format!("+    digest: {}", digest('a'))),
+        "{shown}"
+    );
+    assert!(shown.contains("(unchanged: a release moves images, not infrastructure)"), "{shown}");
+    assert_eq!(std::fs::read_to_string(p.config()).unwrap(), before, "--check wrote the config");
+
+    cmd_in(p.path())
+        .args(["promote", "dev", "staging"])
+        .assert()
+        .success()
+        .stdout(contains("wrote the release of `staging`"));
+    let after = std::fs::read_to_string(p.config()).unwrap();
+    assert!(
+        after.starts_with(&before[..before.find("[environments.staging]").unwrap()]),
+        "the rest of the config is kept"
+    );
+    assert_eq!(values("staging")["services"]["oura-collector"]["digest"].as_str(), Some(digest('b').as_str()));
+    assert!(values("staging")["services"]["data-processor"].get("digest").is_none(), "not in the record: by tag");
+    cmd_in(p.path()).arg("diff").assert().code(0);
+    cmd_in(p.path())
+        .args(["promote", "dev", "staging"])
+        .assert()
+        .success()
+        .stdout(contains("already runs this release"));
+    cmd_in(p.path())
+        .args(["promote", "prod", "dev"])
+        .assert()
+        .code(2)
+        .stderr(contains("`prod` has no release record").and(contains("push prod --record")));
+    cmd_in(p.path()).args(["promote", "dev", "dev"]).assert().code(2);
+
+    let st = cmd_in(p.path()).args(["status", "--json"]).output().unwrap();
+    assert!(st.status.success());
+    let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(st[1]["environment"], "staging");
+    assert_eq!(st[1]["record"]["commit"], commit);
+    assert_eq!(st[1]["by_tag"], serde_json::json!(["data-processor"]));
+    assert_eq!(st[2]["record"], serde_json::Value::Null);
+    assert_eq!(st[2]["rolled_out_by"], "ArgoCD (synced by hand)");
+    cmd_in(p.path()).arg("status").assert().success().stdout(contains("no release record: every service runs the tag"));
 }

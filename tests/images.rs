@@ -3,12 +3,20 @@
 //! same digests, pushed to Debian's `docker-registry` on 127.0.0.1, pulled
 //! back and inspected with `skopeo` (user, entrypoint, labels, digest), and
 //! the pulled layer is complete: the binary starts with only the libraries
-//! the image carries. Then `deploy dev --skip-infra` with STAND-INS for
-//! `helm` and `kubectl` (scripts that record their arguments; no cluster
-//! here; `cargo` wrapped so that its command line is recorded too) and for
-//! the API endpoint (a local `/health`): the release gets the registry's
-//! digests, a failed smoke test rolls it back, `--only` works, and every
-//! command a run issues is exactly one its `--dry-run --json` listed.
+//! the image carries. Then `deploy dev --skip-infra --skip-build` of those
+//! images, in throwaway projects, both ways:
+//! - with Helm (`argocd.manage_release = false`), through STAND-INS for
+//!   `helm` and `kubectl` (scripts that record their arguments; no cluster
+//!   here) and for the API endpoint (a local `/health`): the release gets
+//!   the registry's digests, a failed smoke test rolls it back, `--only`
+//!   works, and every command a run issues is exactly one its
+//!   `--dry-run --json` listed;
+//! - through ArgoCD (the default), against a git remote and the STAND-IN
+//!   argocd-server (tests/argocd/argocd-server: ArgoCD's API and its
+//!   auto-sync rule, rendering the chart at the synced commit with the real
+//!   Helm SDK): the release record is committed, pushed and synced; the live
+//!   images are the recorded digests (`status`); a release ArgoCD reports
+//!   degraded is reverted and the previous one synced.
 //!
 //! The records (`images/`, `deploy/`) go to a throwaway work directory
 //! (`MYHEALTHCTL_WORK_DIR`): the suite leaves the project's `target/images`
@@ -194,6 +202,30 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
     assert_eq!(record, again, "push records what it pushed for deploy");
 
     deploy_rolls_out_the_pushed_digests(&registry);
+    deploy_through_argocd_commits_syncs_and_reverts(&registry, &first);
+}
+
+/// A throwaway project of the default config (services marked bundled by
+/// their manifests; the images are the ones built above), rendered,
+/// committed in a git repository with a bare remote `origin` on `main`.
+fn project(edit: impl FnOnce(&common::TempProject)) -> (common::TempProject, tempfile::TempDir) {
+    let p = common::TempProject::new(&root().join("myhealth.toml"));
+    for s in ["api-service", "data-processor", "oura-collector"] {
+        let dir = p.path().join("services").join(s);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(root().join("services").join(s).join("Cargo.toml"), dir.join("Cargo.toml")).unwrap();
+    }
+    edit(&p);
+    let out = cmd().current_dir(p.path()).arg("render").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let remote = tempfile::tempdir().unwrap();
+    let bare = remote.path().display().to_string();
+    p.git(&["init", "-q", "--bare", "-b", "main", &bare]);
+    p.git(&["init", "-q", "-b", "main"]);
+    p.commit_all("the project");
+    p.git(&["remote", "add", "origin", &bare]);
+    p.git(&["push", "-q", "origin", "main"]);
+    (p, remote)
 }
 
 /// A STAND-IN for `helm` and `kubectl` (there is no Kubernetes API server
@@ -222,7 +254,8 @@ fn listed_commands(dry: &serde_json::Value, smoke_fails: bool) -> Vec<String> {
                     out.push(line(&s["endpoint_argv"]));
                 }
                 if smoke_fails {
-                    out.push(line(&s["rollback"]));
+                    assert_eq!(s["rollback"]["by"], "helm", "{s}");
+                    out.push(line(&s["rollback"]["argv"]));
                 }
             }
             _ => {}
@@ -278,11 +311,16 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
     }
     let log = bin.path().join("calls.log");
     let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+    let (p, _remote) = project(|p| {
+        let text = std::fs::read_to_string(p.config()).unwrap();
+        std::fs::write(p.config(), format!("{text}\n[environments.dev.argocd]\nmanage_release = false\n")).unwrap();
+    });
     let deploy = |health: &Health, extra: &[&str]| {
         let mut args = vec![
             "deploy",
             "dev",
             "--skip-infra",
+            "--skip-build",
             "--registry",
             &registry.host,
             "--kube-context",
@@ -296,6 +334,7 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         let run = |more: &[&str]| {
             let _ = std::fs::remove_file(&log);
             let out = cmd()
+                .current_dir(p.path())
                 .args(&args)
                 .args(more)
                 .env("PATH", &path)
@@ -318,8 +357,7 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         );
         (out, calls)
     };
-    let root = root();
-    let r = root.display();
+    let r = p.path().display();
     let w = work().display();
     let deploy_dir = work().join("deploy/dev");
     let helm_upgrade = format!(
@@ -335,7 +373,6 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         calls,
         [
             "helm version --short".to_string(),
-            "cargo build --profile dist --locked -p api-service -p data-processor -p oura-collector".to_string(),
             format!(
                 "kubectl --context stand-in apply --server-side --field-manager=myhealthctl -f {w}/deploy/dev/namespace.yaml"
             ),
@@ -380,7 +417,7 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
     );
 
     // 3. `--only`: one service's digest; the others keep their release's.
-    let (out, calls) = deploy(&health, &["--only", "api-service", "--skip-build"]);
+    let (out, calls) = deploy(&health, &["--only", "api-service"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         calls.last().unwrap(),
@@ -393,4 +430,202 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         values["services"].get("data-processor").is_none() && values["global"].get("imageTag").is_none(),
         "{values:?}"
     );
+}
+
+/// The stand-in argocd-server (tests/argocd/argocd-server) on 127.0.0.1,
+/// holding `application` of the bare repository `repo`.
+struct ArgoCd {
+    child: Child,
+    url: String,
+    log: PathBuf,
+    sick: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+const TOKEN: &str = "argocd-stand-in-token";
+
+impl ArgoCd {
+    fn start(repo: &Path, application: &str) -> ArgoCd {
+        let dir = tempfile::tempdir().unwrap();
+        let port_file = dir.path().join("port");
+        let (log, sick) = (dir.path().join("requests.log"), dir.path().join("sick"));
+        let child = Command::new(root().join("tests/argocd/argocd-server"))
+            .args(["--repo", &repo.display().to_string(), "--application", application, "--token", TOKEN])
+            .args(["--port-file", &port_file.display().to_string()])
+            .args(["--log", &log.display().to_string(), "--sick", &sick.display().to_string()])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the argocd-server stand-in (python3 with PyYAML and helm-python-sdk: tests/run installs them)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !port_file.exists() {
+            assert!(Instant::now() < deadline, "the argocd-server stand-in did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let url = format!("http://127.0.0.1:{}", std::fs::read_to_string(&port_file).unwrap().trim());
+        ArgoCd { child, url, log, sick, _dir: dir }
+    }
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for ArgoCd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `deploy dev` where ArgoCD manages the release: the pushed digests become
+/// dev's release record, committed and pushed to the branch the Application
+/// follows, ArgoCD syncs it (without a revision of its own: the stand-in
+/// refuses one while auto-sync is on, as ArgoCD does) and the deploy waits
+/// until the Application is synced at that commit and healthy; what runs is
+/// the recorded digests. A release ArgoCD reports degraded is reverted —
+/// the revert pushed and synced — and the deploy says so.
+fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &serde_json::Value) {
+    let (p, remote) = project(|_| {});
+    let argocd = ArgoCd::start(remote.path(), "generated/argocd/dev/application.yaml");
+    let health = Health::start("200 OK");
+    let git = |args: &[&str]| -> String {
+        let out = Command::new("git").args(args).current_dir(p.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let remote_head = || {
+        let out = Command::new("git")
+            .args(["--git-dir", &remote.path().display().to_string(), "rev-parse", "main"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let deploy = |extra: &[&str]| {
+        cmd()
+            .current_dir(p.path())
+            .args(["deploy", "dev", "--skip-infra", "--skip-build", "--registry", &registry.host])
+            .args(["--argocd-server", &argocd.url, "--endpoint", &health.url, "--smoke-timeout", "3"])
+            .args(extra)
+            .env("ARGOCD_AUTH_TOKEN", TOKEN)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap()
+    };
+    // The built digests are the pushed ones (checked above).
+    let digest = |service: &str| -> String {
+        built.as_array().unwrap().iter().find(|x| x["service"] == service).unwrap()["digest"].as_str().unwrap().into()
+    };
+    let built_from = git(&["rev-parse", "HEAD"]);
+
+    // The dry run lists the GitOps steps, no Helm.
+    let dry = deploy(&["--dry-run", "--json"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let dry: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(dry["through"], "argocd");
+    let kinds: Vec<&str> = dry["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["drift", "push", "record", "commit", "git_push", "sync", "smoke"]);
+
+    // 1. A previous release of other digests is what dev runs; then the
+    //    deploy: recorded, committed, pushed, synced, healthy, smoke-tested.
+    let fake = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    let text = std::fs::read_to_string(p.config()).unwrap();
+    std::fs::write(
+        p.config(),
+        format!(
+            "{text}\n[environments.dev.release]\ncommit = \"{built_from}\"\nchart = \"0.1.0\"\n[environments.dev.release.images]\napi-service = \"{}\"\ndata-processor = \"{}\"\noura-collector = \"{}\"\n",
+            fake('1'), fake('2'), fake('3')
+        ),
+    )
+    .unwrap();
+    assert!(cmd().current_dir(p.path()).arg("render").output().unwrap().status.success());
+    p.commit_all("the previous release");
+    p.git(&["push", "-q", "origin", "main"]);
+    let previous = git(&["rev-parse", "HEAD"]);
+
+    let out = deploy(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deployed `dev`"), "{stderr}");
+    let release = git(&["rev-parse", "HEAD"]);
+    assert_ne!(release, previous, "a release commit");
+    assert_eq!(remote_head(), release, "pushed to the branch ArgoCD follows");
+    assert_eq!(git(&["log", "-1", "--format=%s"]), format!("release dev: the images of {}", &previous[..12]));
+    assert_eq!(git(&["status", "--porcelain"]), "", "the release commit holds everything the deploy wrote");
+    let cfg: toml::Value = toml::from_str(&std::fs::read_to_string(p.config()).unwrap()).unwrap();
+    let rec = &cfg["environments"]["dev"]["release"];
+    assert_eq!(rec["commit"].as_str(), Some(previous.as_str()), "the record names the commit that built the images");
+    for s in ["api-service", "data-processor", "oura-collector"] {
+        assert_eq!(rec["images"][s].as_str(), Some(digest(s).as_str()), "{s}");
+    }
+    // What ArgoCD runs (rendered from git at the release commit): the recorded digests.
+    let status = cmd()
+        .current_dir(p.path())
+        .args(["status", "dev", "--json", "--argocd-server", &argocd.url])
+        .env("ARGOCD_AUTH_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0), "{}", String::from_utf8_lossy(&status.stderr));
+    let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let app = &st[0]["live"]["application"];
+    assert_eq!((app["sync"].as_str(), app["health"].as_str()), (Some("Synced"), Some("Healthy")), "{st:#}");
+    assert_eq!(app["revision"].as_str(), Some(release.as_str()));
+    assert_eq!(st[0]["live"]["not_running_recorded"], serde_json::json!([]), "{st:#}");
+    for s in ["api-service", "data-processor", "oura-collector"] {
+        let image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/{s}@{}", digest(s));
+        assert!(app["images"].as_array().unwrap().iter().any(|i| i == &image), "{image} not live: {app:#}");
+    }
+    // Every request carried the token; no sync named a revision (auto-sync is on).
+    let requests = argocd.requests();
+    assert!(requests.iter().any(|r| r["path"] == "/api/v1/applications/myhealth-dev/sync"), "{requests:?}");
+    assert!(requests.iter().all(|r| r["authorization"] == "bearer"));
+    assert!(requests.iter().all(|r| !r["body"].as_str().unwrap().contains("revision")), "{requests:?}");
+    assert!(!stderr.contains(TOKEN) && !String::from_utf8_lossy(&out.stdout).contains(TOKEN));
+    // Without the token ArgoCD refuses, and status says why.
+    let refused = cmd().current_dir(p.path()).args(["status", "dev", "--argocd-server", &argocd.url]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("ARGOCD_AUTH_TOKEN"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // 2. The same images again: the record already names them — no commit.
+    let out = deploy(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(git(&["rev-parse", "HEAD"]), release, "nothing to commit");
+
+    // 3. A release ArgoCD reports degraded: reverted, the revert pushed and synced.
+    p.edit(&format!("api-service = \"{}\"", digest("api-service")), &format!("api-service = \"{}\"", fake('1')));
+    assert!(cmd().current_dir(p.path()).arg("render").output().unwrap().status.success());
+    p.commit_all("back to the previous api-service");
+    p.git(&["push", "-q", "origin", "main"]);
+    let before = git(&["rev-parse", "HEAD"]);
+    std::fs::write(&argocd.sick, format!("{}\n", digest("api-service"))).unwrap();
+    let out = deploy(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Degraded"), "{stderr}");
+    assert!(stderr.contains("the release commit was reverted and ArgoCD synced the previous release"), "{stderr}");
+    let head = git(&["rev-parse", "HEAD"]);
+    assert_eq!(remote_head(), head, "the revert is pushed");
+    assert_eq!(git(&["log", "-1", "--format=%s"]), format!("Revert \"release dev: the images of {}\"", &before[..12]));
+    assert!(std::fs::read_to_string(p.config()).unwrap().contains(&format!("api-service = \"{}\"", fake('1'))));
+    let st: serde_json::Value = serde_json::from_slice(
+        &cmd()
+            .current_dir(p.path())
+            .args(["status", "dev", "--json", "--argocd-server", &argocd.url])
+            .env("ARGOCD_AUTH_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(st[0]["live"]["application"]["revision"].as_str(), Some(head.as_str()), "{st:#}");
+    assert_eq!(st[0]["live"]["application"]["health"], "Healthy", "{st:#}");
 }

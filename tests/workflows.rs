@@ -208,29 +208,22 @@ fn an_extra_environment_and_service_change_matrix_and_order() {
     };
     assert_eq!(matrix(&base), ["api-service", "data-processor", "oura-collector"]);
     assert_eq!(matrix(&extra), ["api-service", "data-processor", "notifier", "oura-collector"]);
-    // The chain of `needs`, from the job without one.
-    let chain = |dir: &Path, file: &str, prefix: &str| -> Vec<String> {
-        let w = load(&dir.join(file));
-        let jobs = w["jobs"].as_mapping().unwrap();
-        let mut order = Vec::new();
-        let mut next = jobs.iter().find(|(_, j)| j["needs"].is_null()).map(|(k, _)| k.as_str().unwrap().to_string());
-        while let Some(job) = next {
-            order.push(job.strip_prefix(prefix).unwrap().to_string());
-            next = jobs
-                .iter()
-                .find(|(_, j)| j["needs"].as_str() == Some(job.as_str()))
-                .map(|(k, _)| k.as_str().unwrap().to_string());
-        }
-        assert_eq!(order.len(), jobs.len(), "{file}: one chain");
-        for (k, j) in jobs {
-            let env = k.as_str().unwrap().strip_prefix(prefix).unwrap();
-            assert_eq!(j["environment"], env, "{file}: {k:?} runs as its GitHub environment");
-        }
-        order
-    };
     assert_eq!(apply_chain(&base), ["dev", "staging", "prod"]);
     assert_eq!(apply_chain(&extra), ["dev", "staging", "qa", "prod"]);
-    assert_eq!(chain(&extra, "deploy.yml", "deploy-"), ["dev", "staging", "qa", "prod"]);
+    // Releases: one job per environment ArgoCD releases, as its GitHub
+    // environment; each environment after the first can be promoted to,
+    // from the one before it.
+    let deploy = load(&extra.join("deploy.yml"));
+    for env in ["dev", "staging", "qa", "prod"] {
+        assert_eq!(deploy["jobs"][format!("release-{env}").as_str()]["environment"], env, "deploy.yml");
+    }
+    let promote = deploy["jobs"]["promote"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["run"].as_str().filter(|r| r.contains("for pair in")))
+        .unwrap();
+    assert!(promote.contains("for pair in dev:staging staging:qa qa:prod; do"), "{promote}");
     let pr = std::fs::read_to_string(extra.join("pr.yml")).unwrap();
     assert!(
         pr.contains(r#""qa":{"role":"arn:aws:iam::123456789012:role/myhealth-qa-github-plan""#),

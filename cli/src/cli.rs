@@ -72,6 +72,16 @@ pub enum Command {
         after_help = "Steps: drift check → build → terraform plan → approval → apply → push → release values (digests) → kubeconfig → namespace → helm upgrade --install (rolled back on failure) → smoke test of /health (rolled back on failure).\n\nExamples:\n  myhealthctl deploy dev --dry-run        # the ordered steps and exact commands, nothing run\n  myhealthctl deploy dev\n  myhealthctl deploy dev --only api-service --skip-infra\n  myhealthctl deploy prod --yes           # production is never applied unattended without --yes"
     )]
     Deploy(commands::deploy::DeployCmd),
+    /// Copy one environment's release record (digests, chart, commit) to the next, show what changes there, write it for a PR
+    #[command(
+        after_help = "Exit codes: 0 promoted (or nothing to change); 1 with --check, the promotion would change TO; 2 an error.\n\nExamples:\n  myhealthctl promote dev staging          # writes myhealth.toml and generated/: commit, open a PR\n  myhealthctl promote staging prod --check"
+    )]
+    Promote(commands::promote::PromoteCmd),
+    /// What each environment runs (its release record) and, where its ArgoCD is reachable, what is live
+    #[command(
+        after_help = "Exit codes: 0; 1 when what is live is not synced, not healthy or not the recorded images; 2 an error.\n\nExamples:\n  myhealthctl status\n  ARGOCD_SERVER=https://127.0.0.1:8080 ARGOCD_AUTH_TOKEN=… myhealthctl status dev --argocd-insecure"
+    )]
+    Status(commands::status::StatusCmd),
     /// Destroy an environment's infrastructure, after typing its name (or `--yes`)
     #[command(
         after_help = "Examples:\n  myhealthctl destroy dev\n  myhealthctl destroy dev --yes   # no question asked: for scripts"
@@ -145,6 +155,8 @@ impl Command {
             Command::Plan(c) => c.run(g),
             Command::Apply(c) => c.run(g),
             Command::Destroy(c) => c.run(g),
+            Command::Promote(c) => c.run(g),
+            Command::Status(c) => c.run(g),
             Command::Deploy(c) => c.run(g),
             Command::Validate(c) => c.run(g),
             Command::Envs(c) => c.run(g),

@@ -19,6 +19,9 @@ use crate::config::{Config, model::SecretRef};
 /// The chart's name: the platform's chart, whatever the project is called.
 pub const CHART_NAME: &str = "myhealth";
 /// Where the chart lives in the generated tree.
+/// The chart's version (and the images' tag); defined with the config,
+/// whose release records are judged against it.
+pub use crate::config::model::CHART_VERSION;
 pub const CHART_DIR: &str = "helm/myhealth";
 /// The branch pull requests merge into and the applies run from (the
 /// workflows' triggers, the plan role's trust of post-merge plans).
@@ -31,6 +34,8 @@ pub const ISTIO_NAMESPACE: &str = "istio-system";
 pub const MONITORING_NAMESPACE: &str = "monitoring";
 pub const EXTERNAL_SECRETS_NAMESPACE: &str = "external-secrets";
 pub const KUBE_SYSTEM: &str = "kube-system";
+/// How long `deploy` waits for ArgoCD to sync a release and report it healthy (at least).
+pub const ARGOCD_SYNC_TIMEOUT_SECONDS: u64 = 600;
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 
 /// The istio/gateway chart's release: its Service, its Deployment's `istio` label.

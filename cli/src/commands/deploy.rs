@@ -1,5 +1,7 @@
 //! `myhealthctl deploy ENV`: the whole way from a commit to a running
-//! environment (`ops::deploy`): the steps are worked out first, then
+//! environment (`ops::deploy`) — through ArgoCD where it manages the
+//! release (the release record committed and pushed, the Application
+//! synced), else with Helm: the steps are worked out first, then
 //! `--dry-run` prints them (`--json`: as data) or a run executes them — the
 //! same values, so what is shown is what runs.
 
@@ -56,6 +58,15 @@ pub struct DeployCmd {
     /// How long the smoke test retries `/health` before it counts as failed (seconds)
     #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub smoke_timeout: u64,
+    /// ArgoCD's API of the environment's cluster, for environments whose release ArgoCD manages (URL or host; token in `ARGOCD_AUTH_TOKEN`)
+    #[arg(long, env = "ARGOCD_SERVER", value_name = "URL")]
+    pub argocd_server: Option<String>,
+    /// Accept argocd-server's self-signed certificate (behind `kubectl port-forward`)
+    #[arg(long, env = "ARGOCD_INSECURE")]
+    pub argocd_insecure: bool,
+    /// The git remote ArgoCD reads: the release commit is pushed there, to `argocd.target_revision`
+    #[arg(long, value_name = "REMOTE", default_value = "origin")]
+    pub git_remote: String,
     /// CA certificates to put in the images
     #[arg(long, value_name = "FILE", default_value = "/etc/ssl/certs/ca-certificates.crt")]
     pub ca_bundle: PathBuf,
@@ -96,6 +107,9 @@ impl DeployCmd {
             smoke_timeout: Duration::from_secs(self.smoke_timeout),
             ca_bundle: self.ca_bundle,
             init: self.init,
+            argocd_server: self.argocd_server,
+            argocd_insecure: self.argocd_insecure,
+            git_remote: self.git_remote,
         };
         let deploy = Deploy::plan(&p, &t, &options)?;
         match (self.dry_run, self.json) {

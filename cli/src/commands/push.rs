@@ -1,14 +1,18 @@
 //! `myhealthctl push ENV [SERVICE…]`: push the images `build` wrote to the
 //! environment's registry (its ECR, or `--registry`), as
 //! `<registry>/<project>/<service>:<tag>`, and record the digests in
-//! `target/images/pushed-<env>.json` for `deploy` (`ops::images`).
+//! `target/images/pushed-<env>.json` for `deploy` (`ops::images`). With
+//! `--record`, the digests become the environment's release record in
+//! `myhealth.toml` (and the tree is rendered again); with `--verify-record`,
+//! a digest other than the record's is refused (a promotion's rebuild at the
+//! recorded commit must give the recorded images).
 
 use anyhow::bail;
 use clap::Args;
 
-use crate::args::Global;
+use crate::args::{Global, TreeArgs};
 use crate::exit::Outcome;
-use crate::ops::images;
+use crate::ops::{images, release};
 use crate::project::Project;
 
 #[derive(Args, Debug)]
@@ -25,6 +29,14 @@ pub struct PushCmd {
     /// Print what was pushed as JSON
     #[arg(long)]
     pub json: bool,
+    /// Write the pushed digests as the environment's release record (`[environments.ENV.release]`) and render
+    #[arg(long, conflicts_with = "verify_record")]
+    pub record: bool,
+    /// Exit 1 unless every pushed digest is the one the environment's release record names
+    #[arg(long)]
+    pub verify_record: bool,
+    #[command(flatten)]
+    pub tree: TreeArgs,
 }
 
 impl PushCmd {
@@ -53,6 +65,8 @@ impl PushCmd {
             .filter(|b| self.services.is_empty() || self.services.contains(&b.service))
             .map(|b| (b.service, b.tag))
             .collect();
+        // Before anything is pushed: the commit the record will name.
+        let commit = if self.record { Some(release::build_commit(&p.root)?) } else { None };
         let (host, plan) = images::push_plan(&cfg, env, &tagged, self.registry.as_deref());
         let pushed = images::push(&p, env, &host, &plan)?;
         if self.json {
@@ -62,6 +76,39 @@ impl PushCmd {
                 let note = if x.already_present { " (already there)" } else { "" };
                 crate::outln!("{:<16} {}:{}@{}{note}", x.service, x.repository, x.tag, x.digest);
             }
+        }
+        let name = env.name.value.clone();
+        if self.verify_record {
+            let Some(rec) = release::Record::of(env) else {
+                eprintln!("error: `{name}` has no release record to verify against");
+                return Ok(Outcome::Differs);
+            };
+            let wrong: Vec<String> = pushed
+                .iter()
+                .filter(|x| rec.images.get(&x.service) != Some(&x.digest))
+                .map(|x| {
+                    let want = rec.images.get(&x.service).map_or("no digest".to_string(), |d| release::short(d));
+                    format!("`{}`: pushed {}, the record names {want}", x.service, release::short(&x.digest))
+                })
+                .collect();
+            if !wrong.is_empty() {
+                eprintln!("error: the pushed images are not the release of `{name}`:\n  {}", wrong.join("\n  "));
+                return Ok(Outcome::Differs);
+            }
+            eprintln!("the pushed images are the release record of `{name}`");
+        }
+        if let Some(commit) = commit {
+            let old = release::Record::of(env);
+            let new = release::Record::pushed(old.clone(), &pushed, commit);
+            release::record(&p, &name, &new)?;
+            let (_, changed) = release::rerender(&p, &self.tree)?;
+            for line in release::changes(old.as_ref(), &new) {
+                eprintln!("   {line}");
+            }
+            eprintln!(
+                "recorded the release of `{name}` in `{}` (rendered: {changed} files changed); commit both for review",
+                p.display
+            );
         }
         Ok(Outcome::Ok)
     }

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::span::Sp;
 
+/// The chart's version (and the images' tag): the CLI's, so one release
+/// of myhealthctl renders one chart; release records are judged against it.
+pub const CHART_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The whole resolved config.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -69,6 +73,8 @@ pub struct Environment {
     pub ci: Ci,
     pub frontend: Frontend,
     pub argocd: Argocd,
+    /// The release record, if one was written.
+    pub release: Option<Release>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +84,23 @@ pub struct Argocd {
     pub charts: AddonCharts,
     /// ArgoCD's own version.
     pub version: Sp<String>,
+    /// ArgoCD syncs the environment's release; else `deploy` installs it with Helm.
+    pub manage_release: Sp<bool>,
+}
+
+/// What an environment runs, pinned (`[environments.<name>.release]`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Release {
+    pub commit: Sp<String>,
+    pub chart: Sp<String>,
+    /// Service name → image digest, sorted by service.
+    pub images: Vec<(Sp<String>, Sp<String>)>,
+}
+
+impl Release {
+    pub fn digest(&self, service: &str) -> Option<&str> {
+        self.images.iter().find(|(s, _)| s.value == service).map(|(_, d)| d.value.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -85,6 +85,21 @@ pub struct RawSettings {
     pub frontend: Option<RawFrontend>,
     /// GitOps: what ArgoCD syncs, and the platform add-on charts it installs.
     pub argocd: Option<RawArgocd>,
+    /// The release this environment runs: images by digest (written by `myhealthctl push --record`, `promote` and `deploy`; only under `[environments.<name>]`).
+    pub release: Option<RawRelease>,
+}
+
+/// A release record: what an environment runs, pinned. The chart pulls each
+/// recorded image by digest; services without one run by tag.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelease {
+    /// The commit of this repository the images were built from (40 hex digits).
+    pub commit: Sp<String>,
+    /// The version of the chart the release was verified with, e.g. `0.1.0`.
+    pub chart: Sp<String>,
+    /// Image digest per service, e.g. `api-service = "sha256:…"`.
+    pub images: BTreeMap<Sp<String>, Sp<String>>,
 }
 
 /// ArgoCD: the Application of the chart and of the platform add-ons.
@@ -99,6 +114,8 @@ pub struct RawArgocd {
     pub charts: Option<RawAddonCharts>,
     /// ArgoCD itself, pinned, e.g. `3.5.1` (installed from `generated/argocd/install/`, see docs/deploy.md).
     pub version: Option<Sp<String>>,
+    /// ArgoCD syncs the environment's release (default: true). When false, no Application of the chart is rendered and `myhealthctl deploy` installs it with Helm; the add-ons stay ArgoCD's.
+    pub manage_release: Option<Sp<bool>>,
 }
 
 /// Pinned versions of the platform add-on Helm charts.

@@ -165,13 +165,17 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
             aws_load_balancer_controller: or(ch.aws_load_balancer_controller, "3.5.0".into()),
         },
         version: or(a.version, "3.5.1".into()),
+        manage_release: or(a.manage_release, true),
     };
+    let release =
+        raw.release.map(|r| Release { commit: r.commit, chart: r.chart, images: r.images.into_iter().collect() });
 
     Some(Environment {
         name,
         production,
         frontend,
         argocd,
+        release,
         aws,
         terraform,
         network,

@@ -6,11 +6,17 @@
 //!
 //! drift check → build (cargo + OCI images) → terraform init → plan →
 //! approval (prompt, or `--yes`) → apply of the saved plan → push (the
-//! registries are Terraform's, so they exist from here on) → the pushed
-//! digests into a release values file → kubeconfig → the namespace with its
-//! Pod Security / Istio labels → `helm upgrade --install` (rolled back by Helm
-//! itself on failure) → smoke test of `/health` through the environment's
-//! endpoint → on failure `helm rollback`, and say so.
+//! registries are Terraform's, so they exist from here on) → then, where
+//! ArgoCD manages the release (`argocd.manage_release`, the default): the
+//! pushed digests as the environment's release record in `myhealth.toml`,
+//! rendered → committed and pushed to the branch ArgoCD follows → the
+//! Application synced through ArgoCD's API and awaited (synced at that
+//! commit, healthy) → smoke test → on failure the release commit reverted,
+//! pushed and synced. So self-heal has nothing to undo: the release *is*
+//! what git holds. Elsewhere, with Helm: the digests into a release values
+//! file → kubeconfig → the namespace with its Pod Security / Istio labels →
+//! `helm upgrade --install` (rolled back by Helm itself on failure) → smoke
+//! test → on failure `helm rollback`. Both say what they rolled back.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +49,9 @@ pub struct Options {
     pub smoke_timeout: Duration,
     pub ca_bundle: PathBuf,
     pub init: InitArgs,
+    pub argocd_server: Option<String>,
+    pub argocd_insecure: bool,
+    pub git_remote: String,
 }
 
 /// One step; each holds what it runs.
@@ -97,6 +106,28 @@ pub enum Step {
     Helm {
         argv: Vec<String>,
     },
+    /// The pushed digests as the environment's release record in `config`,
+    /// and the tree rendered again (in-process).
+    Record {
+        config: PathBuf,
+        commit: String,
+    },
+    /// The record committed (skipped when the release did not change), then
+    /// pushed where ArgoCD reads it.
+    Commit {
+        argv: Vec<Vec<String>>,
+    },
+    GitPush {
+        argv: Vec<String>,
+    },
+    /// ArgoCD syncs `application` (through its API at `server`) and it is
+    /// awaited: synced at the pushed commit and healthy. On failure the
+    /// release commit is reverted (`Smoke`'s rollback).
+    Sync {
+        server: Option<String>,
+        application: String,
+        timeout_seconds: u64,
+    },
     /// `GET <url>/health` until 2xx; the URL from `endpoint_argv`'s `api_url`
     /// when not given, else `fallback`. On failure `rollback` runs.
     Smoke {
@@ -104,8 +135,19 @@ pub enum Step {
         endpoint_argv: Option<Vec<String>>,
         fallback: String,
         timeout_seconds: u64,
-        rollback: Vec<String>,
+        rollback: Rollback,
     },
+}
+
+/// How a failed release is undone.
+#[derive(Debug, Serialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Rollback {
+    /// `helm rollback` to the previous revision.
+    Helm { argv: Vec<String> },
+    /// The release commit reverted and pushed (`argv`), then `application`
+    /// synced to the revert and awaited.
+    Revert { argv: Vec<Vec<String>>, application: String },
 }
 
 /// The deploy of one environment.
@@ -118,8 +160,10 @@ pub struct Deploy {
     /// Helm 4 renamed `--atomic`), before any step, and what they decided.
     pub probes: Vec<Probe>,
     pub steps: Vec<Step>,
-    /// ArgoCD syncs this environment's chart automatically: a direct release would be reverted.
-    pub argocd_auto_sync: bool,
+    /// Who rolls the release out: `argocd` (it manages the release) or `helm`.
+    pub through: &'static str,
+    #[serde(skip)]
+    argocd_insecure: bool,
 }
 
 /// A command run while planning, and what its answer decided.
@@ -150,6 +194,11 @@ fn rollback_flags(argv: Vec<String>) -> (Vec<String>, Probe) {
         vec!["--atomic".into(), "--wait".into()]
     };
     (flags, Probe { argv, decided })
+}
+
+/// `path` relative to `root` (as git takes it), or as is.
+fn rel_to(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
 fn argv(parts: &[&str]) -> Vec<String> {
@@ -217,6 +266,41 @@ impl Deploy {
             let tagged: Vec<(String, String)> = services.iter().map(|s| (s.clone(), tag.clone())).collect();
             let (registry, to_push) = images::push_plan(cfg, e, &tagged, o.registry.as_deref());
             steps.push(Step::Push { registry, images: to_push });
+        }
+        if !o.skip_app && e.argocd.manage_release.value {
+            // The record names the commit that builds the images (checked
+            // clean when the run starts: `preflight`).
+            let commit = super::release::git(&p.root, &["rev-parse", "HEAD"])
+                .context("ArgoCD releases from git: the project must be a git repository")?;
+            let env = t.name();
+            let workflows = crate::project::workflows_dir(cfg);
+            let mut add = argv(&["git", "add", "--", &p.display, &rel_to(&p.root, &t.out)]);
+            add.push(workflows.clone());
+
+            let message = format!("release {env}: the images of {}", super::release::short(&commit));
+            let mut commit_argv = argv(&["git", "commit", "--quiet", "-m", &message, "--", &p.display]);
+            commit_argv.extend([rel_to(&p.root, &t.out), workflows]);
+            let push =
+                argv(&["git", "push", "--quiet", &o.git_remote, &format!("HEAD:{}", e.argocd.target_revision.value)]);
+            steps.push(Step::Record { config: p.config_path.clone(), commit });
+            steps.push(Step::Commit { argv: vec![add, commit_argv] });
+            steps.push(Step::GitPush { argv: push.clone() });
+            steps.push(Step::Sync {
+                server: o.argocd_server.clone(),
+                application: names.argocd_app(),
+                timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
+            });
+            steps.push(Step::Smoke {
+                url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
+                fallback: format!("https://{}", names.api_host()),
+                timeout_seconds: o.smoke_timeout.as_secs(),
+                rollback: Rollback::Revert {
+                    argv: vec![argv(&["git", "revert", "--no-edit", "HEAD"]), push],
+                    application: names.argocd_app(),
+                },
+            });
+        } else if !o.skip_app {
             let values = work.join("images.yaml");
             steps.push(Step::ReleaseValues { path: values.clone(), image_tag: o.only.is_none() });
             if o.kube_context.is_none() {
@@ -281,7 +365,7 @@ impl Deploy {
                 endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
                 fallback: format!("https://{}", names.api_host()),
                 timeout_seconds: o.smoke_timeout.as_secs(),
-                rollback,
+                rollback: Rollback::Helm { argv: rollback },
             });
         }
         Ok(Deploy {
@@ -289,29 +373,85 @@ impl Deploy {
             root: p.root.clone(),
             probes,
             steps,
-            argocd_auto_sync: e.argocd.auto_sync.value,
+            through: if e.argocd.manage_release.value { "argocd" } else { "helm" },
+            argocd_insecure: o.argocd_insecure,
         })
+    }
+
+    /// Before anything runs, for a release through ArgoCD: the services are
+    /// the commit the record will name, and the files the release commit
+    /// takes hold nothing else uncommitted.
+    fn preflight(&self) -> anyhow::Result<()> {
+        let Some(Step::Commit { argv }) = self.steps.iter().find(|s| matches!(s, Step::Commit { .. })) else {
+            return Ok(());
+        };
+        super::release::build_commit(&self.root)?;
+        let mut status = vec!["status", "--porcelain"];
+        status.extend(argv[0][2..].iter().map(String::as_str));
+        let pending = super::release::git(&self.root, &status)?;
+        if !pending.is_empty() {
+            bail!(
+                "ArgoCD releases `{}` from git, and these are not committed:\n{pending}\n  = help: commit them first: the release commit holds the release record only",
+                self.environment
+            );
+        }
+        Ok(())
+    }
+
+    /// Undo a release ArgoCD rolled out: revert its commit, push, sync the
+    /// revert and wait for it; always an error (the deploy failed).
+    fn revert(
+        &self,
+        client: Option<&super::argocd::Client>,
+        committed: bool,
+        argv: &[Vec<String>],
+        application: &str,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let env = &self.environment;
+        if !committed {
+            bail!(
+                "deploy of `{env}` failed its {what}; its release had not changed, so there is no release commit to revert"
+            );
+        }
+        eprintln!(
+            "rolling the release back: {}",
+            argv.iter().map(|a| shell(&self.root, a)).collect::<Vec<_>>().join(" && ")
+        );
+        let undone = (|| -> anyhow::Result<()> {
+            for a in argv {
+                run(&self.root, a)?;
+            }
+            let head = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
+            if let Some(c) = client {
+                c.app(application, true)?;
+                c.sync(application)?;
+                c.wait(application, &head, Duration::from_secs(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS))?;
+            }
+            Ok(())
+        })();
+        match undone {
+            Ok(()) => bail!(
+                "deploy of `{env}` failed its {what}; the release commit was reverted and ArgoCD synced the previous release"
+            ),
+            Err(r) => bail!("deploy of `{env}` failed its {what}, and the rollback failed too: {r:#}"),
+        }
     }
 
     fn rel(&self, path: &Path) -> String {
         path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
     }
 
-    fn releases(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, Step::Helm { .. }))
-    }
-
     /// `--dry-run`: every step in order, with the exact command where one runs.
     pub fn show(&self) -> String {
         let sh = |a: &[String]| shell(&self.root, a);
-        let mut out =
-            format!("deploy `{}`: {} steps, run from `{}`\n", self.environment, self.steps.len(), self.root.display());
-        if self.argocd_auto_sync && self.releases() {
-            out.push_str(&format!(
-                "note: ArgoCD syncs `{}` automatically; it will put the committed values back over this release\n",
-                self.environment
-            ));
-        }
+        let mut out = format!(
+            "deploy `{}`: {} steps, run from `{}`, released through {}\n",
+            self.environment,
+            self.steps.len(),
+            self.root.display(),
+            if self.through == "argocd" { "ArgoCD (it manages the release)" } else { "Helm" }
+        );
         for p in &self.probes {
             out.push_str(&format!("asked while planning: $ {} → {}\n", sh(&p.argv), p.decided));
         }
@@ -370,6 +510,27 @@ impl Deploy {
                     ),
                 ),
                 Step::Helm { argv } => ("install or upgrade the release".into(), format!("$ {}", sh(argv))),
+                Step::Record { config, commit } => (
+                    "write the pushed digests as the release record, and render".into(),
+                    format!(
+                        "{}: [environments.{}.release] (commit {}, the chart, a digest per service)",
+                        self.rel(config),
+                        self.environment,
+                        super::release::short(commit)
+                    ),
+                ),
+                Step::Commit { argv } => (
+                    "commit the release (skipped when it did not change)".into(),
+                    argv.iter().map(|a| format!("$ {}", sh(a))).collect::<Vec<_>>().join("\n     "),
+                ),
+                Step::GitPush { argv } => ("push it where ArgoCD reads it".into(), format!("$ {}", sh(argv))),
+                Step::Sync { server, application, timeout_seconds } => (
+                    format!("ArgoCD syncs `{application}`"),
+                    format!(
+                        "POST {}/api/v1/applications/{application}/sync, then until synced at the pushed commit and healthy (up to {timeout_seconds} s)",
+                        server.as_deref().unwrap_or("<--argocd-server>")
+                    ),
+                ),
                 Step::Smoke { url, endpoint_argv, fallback, timeout_seconds, rollback } => (
                     "smoke test".into(),
                     format!(
@@ -379,7 +540,13 @@ impl Deploy {
                             .map(|a| format!("$ {} (its `api_url`, else {fallback})\n     ", sh(a)))
                             .unwrap_or_default(),
                         url.clone().unwrap_or_else(|| "<api_url>".into()),
-                        sh(rollback)
+                        match rollback {
+                            Rollback::Helm { argv } => sh(argv),
+                            Rollback::Revert { argv, application } => format!(
+                                "{}, then ArgoCD syncs `{application}`",
+                                argv.iter().map(|a| sh(a)).collect::<Vec<_>>().join(" && ")
+                            ),
+                        }
                     ),
                 ),
             };
@@ -391,12 +558,20 @@ impl Deploy {
     /// Run the steps in order, exactly as planned.
     pub fn run(&self, p: &Project, t: &Target<'_>) -> anyhow::Result<Outcome> {
         let env = &self.environment;
-        if self.argocd_auto_sync && self.releases() {
-            eprintln!(
-                "warning: ArgoCD syncs `{env}` automatically; it will put the committed values back over this release"
-            );
-        }
+        self.preflight()?;
         let mut pushed = Vec::new();
+        // ArgoCD path: whether a release commit was made (and so can be reverted), and the commit it synced.
+        let mut committed = false;
+        let mut revision = String::new();
+        let argocd = |server: &Option<String>| -> anyhow::Result<super::argocd::Client> {
+            let Some(server) = server else {
+                bail!(
+                    "ArgoCD manages the release of `{env}`: pass `--argocd-server URL` (or set `ARGOCD_SERVER`, with the token in `ARGOCD_AUTH_TOKEN`), or set `argocd.manage_release = false` to deploy it with Helm"
+                );
+            };
+            super::argocd::Client::new(server, self.argocd_insecure)
+        };
+        let mut client = None;
         let mut plan: Option<terraform::Summary> = None;
         for s in &self.steps {
             match s {
@@ -445,6 +620,62 @@ impl Deploy {
                     }
                 }
                 Step::ReleaseValues { path, image_tag } => write(path, &release_values(env, &pushed, *image_tag)?)?,
+                Step::Record { commit, .. } => {
+                    let old = super::release::Record::of(t.env);
+                    let new = super::release::Record::pushed(old.clone(), &pushed, commit.clone());
+                    let lines = super::release::changes(old.as_ref(), &new);
+                    if !lines.is_empty() {
+                        super::release::record(p, env, &new)?;
+                        let (_, changed) = super::release::rerender(p, &t.render.tree)?;
+                        for l in &lines {
+                            eprintln!("   {l}");
+                        }
+                        eprintln!("   recorded in `{}` ({changed} rendered files changed)", p.display);
+                        committed = true;
+                    } else {
+                        eprintln!("   the release record of `{env}` already names these images");
+                    }
+                }
+                Step::Commit { argv } => {
+                    if committed {
+                        for a in argv {
+                            run(&self.root, a)?;
+                        }
+                    }
+                }
+                Step::GitPush { argv } => {
+                    if committed {
+                        step("push the release commit", || run(&self.root, argv))?;
+                    }
+                    revision = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
+                }
+                Step::Sync { server, application, timeout_seconds } => {
+                    let c = argocd(server)?;
+                    let wait = Duration::from_secs(*timeout_seconds);
+                    let synced = step(&format!("ArgoCD syncs `{application}`"), || {
+                        // Refreshed first, so ArgoCD sees the commit just pushed.
+                        c.app(application, true)?;
+                        c.sync(application)?;
+                        c.wait(application, &revision, wait)
+                    });
+                    match synced {
+                        Ok(a) => eprintln!(
+                            "   `{application}`: {} and {} at {}",
+                            a.sync,
+                            a.health,
+                            super::release::short(&a.revision)
+                        ),
+                        Err(e) => {
+                            eprintln!("error: {e:#}");
+                            let Some(Step::Smoke { rollback: Rollback::Revert { argv, .. }, .. }) = self.steps.last()
+                            else {
+                                return Err(e);
+                            };
+                            self.revert(Some(&c), committed, argv, application, "sync")?;
+                        }
+                    }
+                    client = Some(c);
+                }
                 Step::Kubeconfig { argv } => step("kubeconfig", || run(&self.root, argv))?,
                 Step::Namespace { path, manifest, argv } => {
                     write(path, manifest)?;
@@ -466,11 +697,20 @@ impl Deploy {
                     let timeout = Duration::from_secs(*timeout_seconds);
                     if let Err(e) = step(&format!("smoke test: GET {health}"), || smoke(&health, timeout)) {
                         eprintln!("error: the smoke test failed: {e:#}");
-                        eprintln!("rolling the release back: {}", shell(&self.root, rollback));
-                        match run(&self.root, rollback) {
-                            Ok(()) => bail!("deploy of `{env}` failed its smoke test; the release was rolled back"),
-                            Err(r) => {
-                                bail!("deploy of `{env}` failed its smoke test, and the rollback failed too: {r:#}")
+                        match rollback {
+                            Rollback::Helm { argv } => {
+                                eprintln!("rolling the release back: {}", shell(&self.root, argv));
+                                match run(&self.root, argv) {
+                                    Ok(()) => {
+                                        bail!("deploy of `{env}` failed its smoke test; the release was rolled back")
+                                    }
+                                    Err(r) => bail!(
+                                        "deploy of `{env}` failed its smoke test, and the rollback failed too: {r:#}"
+                                    ),
+                                }
+                            }
+                            Rollback::Revert { argv, application } => {
+                                self.revert(client.as_ref(), committed, argv, application, "smoke test")?;
                             }
                         }
                     }

@@ -4,10 +4,12 @@
 //! target once (`Project::target`), calls these and reports; commands never
 //! call one another, and nothing here knows about clap.
 
+pub mod argocd;
 pub mod deploy;
 pub mod drift;
 pub mod images;
 pub mod manifests;
+pub mod release;
 pub mod review;
 pub mod terraform;
 pub mod ui;

@@ -20,6 +20,8 @@ struct Context {
     repo_url: String,
     target_revision: String,
     auto_sync: bool,
+    /// The chart's Application is rendered (else `deploy` installs the release with Helm).
+    manage_release: bool,
     root: RootApp,
     chart_app: ChartApp,
     projects: Projects,
@@ -281,6 +283,7 @@ pub fn context(cfg: &Config, env: &Environment) -> minijinja::Value {
         repo_url: n.repo_url(),
         target_revision: a.target_revision.value.clone(),
         auto_sync: a.auto_sync.value,
+        manage_release: a.manage_release.value,
         root: RootApp { name: n.argocd_root_app(), project: n.argocd_platform_project(), path: n.argocd_dir() },
         chart_app: ChartApp {
             name: n.argocd_app(),

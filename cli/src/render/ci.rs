@@ -60,8 +60,12 @@ struct Env {
     argocd_app: String,
     cluster: String,
     require_approval: bool,
-    /// The environment before it in the apply order.
+    /// The environment before it in the apply order (it promotes from there).
     after: Option<String>,
+    /// ArgoCD rolls its release out (deploy.yml syncs it); else `myhealthctl deploy` with Helm.
+    manage_release: bool,
+    /// Its values file in the repository: a release (record) change shows there.
+    values_file: String,
 }
 
 #[derive(Serialize)]
@@ -99,6 +103,8 @@ pub fn context(cfg: &Config) -> minijinja::Value {
                 cluster: e.eks.cluster_name.value.clone(),
                 require_approval: e.ci.require_approval.value || e.production.value,
                 after: prev.clone(),
+                manage_release: e.argocd.manage_release.value,
+                values_file: format!("{}/{}", crate::names::GENERATED_DIR, n.values_file()),
             };
             prev = Some(e.name.value.clone());
             env

@@ -52,8 +52,22 @@ pub struct Global {
     pub aws_region: String,
     /// Container registry (ECR) host.
     pub image_registry: String,
-    /// Image tag of every service without a digest (`deploy` sets the built one).
+    /// Image tag of every service without a digest in the release record.
     pub image_tag: String,
+    /// The environment's release record (`[environments.<env>.release]`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseInfo>,
+}
+
+/// Where the release's images came from (the digests are on each service).
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseInfo {
+    /// The commit the images were built from.
+    #[schemars(regex(pattern = r"^[0-9a-f]{40}$"))]
+    pub commit: String,
+    /// The chart version the release was verified with.
+    pub chart: String,
 }
 
 /// CPU and memory, as Kubernetes quantities.
@@ -93,7 +107,7 @@ pub struct Workload {
     pub component: String,
     /// Image repository under the registry.
     pub image: String,
-    /// Image digest: when set, the image is pulled by digest, not tag (`deploy` sets it).
+    /// Image digest: when set, the image is pulled by digest, not tag (from the environment's release record).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
     pub digest: Option<String>,
@@ -548,9 +562,22 @@ pub fn values(cfg: &Config, env: &Environment) -> Values {
             aws_account_id: env.aws.account_id.value.clone(),
             aws_region: env.aws.region.value.clone(),
             image_registry: n.ecr_host(),
-            image_tag: env!("CARGO_PKG_VERSION").into(),
+            image_tag: names::CHART_VERSION.into(),
+            release: env
+                .release
+                .as_ref()
+                .map(|r| ReleaseInfo { commit: r.commit.value.clone(), chart: r.chart.value.clone() }),
         },
-        services: env.services.iter().map(|s| (s.name.value.clone(), workload(&n, s))).collect(),
+        services: env
+            .services
+            .iter()
+            .map(|s| {
+                let mut w = workload(&n, s);
+                // Pinned by the release record: the chart pulls it by digest.
+                w.digest = env.release.as_ref().and_then(|r| r.digest(&s.name.value)).map(String::from);
+                (s.name.value.clone(), w)
+            })
+            .collect(),
         db_init: db_init(&n),
         ingress: Ingress {
             enabled: api,
@@ -674,8 +701,8 @@ pub fn chart_context(cfg: &Config) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(ChartContext {
         chart: ChartMeta {
             name: names::CHART_NAME,
-            version: env!("CARGO_PKG_VERSION"),
-            app_version: env!("CARGO_PKG_VERSION"),
+            version: names::CHART_VERSION,
+            app_version: names::CHART_VERSION,
             kube_version: format!(">={kube}.0-0"),
         },
         values: values(cfg, base),

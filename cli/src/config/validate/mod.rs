@@ -1,6 +1,7 @@
 //! Validation beyond types, on the resolved model: one file per section of
 //! `myhealth.toml` (`aws`, `network`, `eks`, `rds`, `ecr`, `api_gateway`,
-//! `secrets`, `monitoring`, `frontend`, `argocd`, `ci`, `services`), the
+//! `secrets`, `monitoring`, `frontend`, `argocd`, `ci`, `services`,
+//! `release`), the
 //! project-wide and production rules (`project`, `policy`,
 //! `placeholders`), and the rules across environments (`cross`). Each
 //! environment's checks run against one context (`ctx::Ctx`), which points
@@ -24,6 +25,7 @@ mod placeholders;
 mod policy;
 mod project;
 mod rds;
+mod release;
 mod secrets;
 mod services;
 
@@ -69,6 +71,7 @@ fn environment(c: &mut Ctx<'_, '_>) {
     argocd::argocd(c);
     ci::ci(c);
     services::services(c);
+    release::release(c);
     policy::policy(c);
     if c.env.production.value {
         placeholders::placeholders(c);

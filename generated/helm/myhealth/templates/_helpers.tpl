@@ -29,7 +29,7 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
 
-{{/* A workload's image: by digest when one is set (`myhealthctl deploy`), else by the tag. Call with (dict "root" $ "w" $workload). */}}
+{{/* A workload's image: by digest when the release record pins one, else by the tag. Call with (dict "root" $ "w" $workload). */}}
 {{- define "myhealth.image" -}}
 {{- if .w.digest -}}
 {{- printf "%s/%s@%s" .root.Values.global.imageRegistry .w.image .w.digest -}}
@@ -92,6 +92,6 @@ automountServiceAccountToken: false
 
 {{/* checkov exceptions, each with its reason (docs/security.md). */}}
 {{- define "myhealth.checkovSkips" -}}
-checkov.io/skip1: CKV_K8S_43=Images are pinned by tag in ECR repositories with immutable tags, so a tag names one digest; the digest is not known when the chart is rendered.
+checkov.io/skip1: CKV_K8S_43=Images are pinned by digest once the environment has a release record; before that, by tag in ECR repositories with immutable tags, so a tag names one digest.
 checkov.io/skip2: CKV_K8S_35=The services read their secrets from the environment (12-factor); the values are never logged and the pods run read-only with no shell.
 {{- end -}}

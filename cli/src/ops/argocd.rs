@@ -1,0 +1,164 @@
+//! ArgoCD's API (the `argocd-server` REST gateway, `/api/v1/applications`):
+//! read an Application's sync and health status and the images it runs
+//! (`status.summary.images`), ask for a sync, wait until it has synced a
+//! revision and is healthy. The server is `--argocd-server` / `ARGOCD_SERVER`
+//! (the argocd CLI's variable), the token `ARGOCD_AUTH_TOKEN` — read from
+//! the environment only, sent as a bearer token, never printed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+/// The environment variable holding the API token.
+pub const TOKEN_VAR: &str = "ARGOCD_AUTH_TOKEN";
+
+/// One ArgoCD server.
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+/// What an Application reports (the fields of its `status` we act on).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct App {
+    pub name: String,
+    /// `Synced`, `OutOfSync`, `Unknown`.
+    pub sync: String,
+    /// The revision last synced (a commit id).
+    pub revision: String,
+    /// `Healthy`, `Progressing`, `Degraded`, `Missing`, `Suspended`, `Unknown`.
+    pub health: String,
+    /// The last operation's phase (`Running`, `Succeeded`, `Failed`, `Error`), if any.
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    /// Every container image the Application's resources use.
+    pub images: Vec<String>,
+}
+
+impl Client {
+    /// `server` is a URL (`https://argocd.example.com`) or a host
+    /// (`https://` is assumed); `insecure` accepts a self-signed
+    /// certificate (argocd-server's own, behind `kubectl port-forward`).
+    pub fn new(server: &str, insecure: bool) -> anyhow::Result<Client> {
+        let base = if server.contains("://") { server.to_string() } else { format!("https://{server}") };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let http = runtime.block_on(async {
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).danger_accept_invalid_certs(insecure).build()
+        })?;
+        let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty());
+        Ok(Client { base: base.trim_end_matches('/').to_string(), token, runtime, http })
+    }
+
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method, &url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.to_string());
+        }
+        let (status, text) = self
+            .runtime
+            .block_on(async {
+                let r = req.send().await?;
+                let s = r.status();
+                Ok::<_, reqwest::Error>((s, r.text().await?))
+            })
+            .with_context(|| format!("cannot reach ArgoCD at `{}`", self.base))?;
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        if status.is_success() {
+            return Ok(json);
+        }
+        let said = json["message"].as_str().or(json["error"].as_str()).unwrap_or("").to_string();
+        match status.as_u16() {
+            401 | 403 => {
+                bail!("ArgoCD refused the request ({status}): is `{TOKEN_VAR}` set to a token allowed to sync? {said}")
+            }
+            404 => bail!("ArgoCD has no such application ({path}): {said}"),
+            _ => bail!("ArgoCD answered {status} to {path}: {said}"),
+        }
+    }
+
+    /// The Application `name`, refreshed from git first when `refresh`.
+    pub fn app(&self, name: &str, refresh: bool) -> anyhow::Result<App> {
+        let q = if refresh { "?refresh=normal" } else { "" };
+        let v = self.call(reqwest::Method::GET, &format!("/api/v1/applications/{name}{q}"), None)?;
+        let st = &v["status"];
+        let s = |x: &serde_json::Value| x.as_str().map(str::to_string);
+        Ok(App {
+            name: name.to_string(),
+            sync: s(&st["sync"]["status"]).unwrap_or_else(|| "Unknown".into()),
+            revision: s(&st["sync"]["revision"]).unwrap_or_default(),
+            health: s(&st["health"]["status"]).unwrap_or_else(|| "Unknown".into()),
+            phase: s(&st["operationState"]["phase"]),
+            message: s(&st["operationState"]["message"]).or_else(|| s(&st["health"]["message"])),
+            images: st["summary"]["images"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Sync `name` to its target revision (the branch it follows: ArgoCD
+    /// refuses another revision while auto-sync is on), pruning.
+    pub fn sync(&self, name: &str) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/v1/applications/{name}/sync"),
+            Some(serde_json::json!({ "name": name, "prune": true })),
+        )
+        .map(|_| ())
+    }
+
+    /// Wait until `name` has synced `revision` and is healthy; fail as soon
+    /// as the sync fails or the application is degraded.
+    pub fn wait(&self, name: &str, revision: &str, timeout: Duration) -> anyhow::Result<App> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let a = self.app(name, false)?;
+            let at = a.revision == revision;
+            if at && a.sync == "Synced" && a.health == "Healthy" {
+                return Ok(a);
+            }
+            if at && (a.health == "Degraded" || matches!(a.phase.as_deref(), Some("Failed" | "Error"))) {
+                bail!(
+                    "`{name}` at {} is {} ({}){}",
+                    super::release::short(revision),
+                    a.health,
+                    a.phase.as_deref().unwrap_or("no operation"),
+                    a.message.map(|m| format!(": {m}")).unwrap_or_default()
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "`{name}` did not become synced and healthy at {} within {} s (it is {} at {}, {})",
+                    super::release::short(revision),
+                    timeout.as_secs(),
+                    a.sync,
+                    super::release::short(&a.revision),
+                    a.health
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+/// The recorded digests `live` does not run (service → digest).
+pub fn missing<'r>(record: &'r super::release::Record, live: &[String]) -> Vec<(&'r str, &'r str)> {
+    record
+        .images
+        .iter()
+        .filter(|(_, d)| !live.iter().any(|i| i.ends_with(&format!("@{d}"))))
+        .map(|(s, d)| (s.as_str(), d.as_str()))
+        .collect()
+}
