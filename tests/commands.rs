@@ -669,8 +669,9 @@ fn promote_copies_a_release_record_and_status_reads_it() {
     std::fs::write(
         p.config(),
         format!(
-            "{text}\n[environments.dev.release]\ncommit = \"{commit}\"\nchart = \"0.1.0\"\n[environments.dev.release.images]\napi-service = \"{}\"\noura-collector = \"{}\"\n",
+            "{text}\n[environments.dev.release]\ncommit = \"{commit}\"\nchart = \"0.1.0\"\n[environments.dev.release.images]\napi-service = \"{}\"\ndata-processor = \"{}\"\noura-collector = \"{}\"\n",
             digest('a'),
+            digest('c'),
             digest('b')
         ),
     )
@@ -710,7 +711,7 @@ fn promote_copies_a_release_record_and_status_reads_it() {
         "the rest of the config is kept"
     );
     assert_eq!(values("staging")["services"]["oura-collector"]["digest"].as_str(), Some(digest('b').as_str()));
-    assert!(values("staging")["services"]["data-processor"].get("digest").is_none(), "not in the record: by tag");
+    assert_eq!(values("staging")["services"]["data-processor"]["digest"].as_str(), Some(digest('c').as_str()));
     cmd_in(p.path()).arg("diff").assert().code(0);
     cmd_in(p.path())
         .args(["promote", "dev", "staging"])
@@ -729,8 +730,124 @@ fn promote_copies_a_release_record_and_status_reads_it() {
     let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
     assert_eq!(st[1]["environment"], "staging");
     assert_eq!(st[1]["record"]["commit"], commit);
-    assert_eq!(st[1]["by_tag"], serde_json::json!(["data-processor"]));
+    assert_eq!(st[1]["by_tag"], serde_json::json!([]));
+    assert_eq!(st[2]["by_tag"], serde_json::json!(["api-service", "data-processor", "oura-collector"]));
     assert_eq!(st[2]["record"], serde_json::Value::Null);
     assert_eq!(st[2]["rolled_out_by"], "ArgoCD (synced by hand)");
     cmd_in(p.path()).arg("status").assert().success().stdout(contains("no release record: every service runs the tag"));
+}
+
+/// Budgets: within budget nothing is said; a change that takes dev over its
+/// budget is a warning in `validate`, a ❌ with the key in the review, and
+/// with `--budget-gate` exit 1 (without it 0: the gate is what fails the
+/// check); production over its budget does not load at all.
+#[test]
+fn budgets_warn_gate_the_review_and_stop_production() {
+    let p = git_project();
+    let validate = cmd_in(p.path()).arg("validate").output().unwrap();
+    assert!(validate.status.success());
+    assert!(
+        !String::from_utf8_lossy(&validate.stderr).contains("budget"),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+
+    p.edit(
+        "eks = { cluster_name = \"myhealth\" }",
+        "eks = { cluster_name = \"myhealth\", node_groups = { general = { desired_size = 10, max_size = 10 } } }",
+    );
+    cmd_in(p.path()).arg("render").assert().success();
+    cmd_in(p.path())
+        .arg("validate")
+        .assert()
+        .success()
+        .stderr(contains("warning: the estimated cost of `dev`").and(contains("is over its budget ($250.00)")));
+    let review =
+        cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "markdown", "--budget-gate"]).output().unwrap();
+    assert_eq!(review.status.code(), Some(1), "{}", String::from_utf8_lossy(&review.stderr));
+    let md = String::from_utf8(review.stdout).unwrap();
+    assert!(md.contains("#### Budgets"), "{md}");
+    assert!(md.contains("| `dev` | $172.31 → "), "{md}");
+    assert!(md.contains("❌ **crossed by this change**"), "{md}");
+    assert!(
+        md.contains(
+            "This change takes `dev` over its budget. What it moves there: `eks.node_groups.general.desired_size`"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("| `staging` | $172.31 | $250.00 | 69% | ✅ |"), "{md}");
+    assert!(String::from_utf8_lossy(&review.stderr).contains("takes `dev` over budget"));
+    cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "markdown"]).assert().code(0);
+
+    p.edit("[environments.prod.budget]\nmonthly_usd = 2000", "[environments.prod.budget]\nmonthly_usd = 500");
+    cmd_in(p.path())
+        .arg("validate")
+        .assert()
+        .code(2)
+        .stderr(contains("error: the estimated cost of `prod` ($813.94 a month) is over its budget ($500.00)"));
+}
+
+/// `explain`: the chain back to the file (winner marked, file:line), and
+/// forward — by rendering the value varied — to the generated lines, the
+/// Terraform block and attribute, the Kubernetes object (Helm), and the
+/// cost items; only the named environment's files; did-you-mean.
+#[test]
+fn explain_follows_a_key_back_to_the_file_and_forward_to_what_it_drives() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = cmd()
+            .arg("explain")
+            .args(args)
+            .arg("--json")
+            .env("PATH", format!("{}:{}", root().join(".venv/bin").display(), std::env::var("PATH").unwrap()))
+            .env("MYHEALTHCTL_HELM", root().join("tests/helm/helm"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let text = std::fs::read_to_string(root().join("myhealth.toml")).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+
+    let x = &json(&["rds.instance_class", "--env", "prod"])[0];
+    assert_eq!(x["value"], "db.r6g.large");
+    let chain = x["chain"].as_array().unwrap();
+    assert_eq!(
+        chain.iter().map(|s| s["layer"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["built-in", "[defaults]", "[environments.prod]"]
+    );
+    assert_eq!(chain[2]["wins"], true);
+    assert_eq!(chain[1]["wins"], false);
+    let prod_rds = text.find("[environments.prod.rds]").unwrap();
+    let line = text[..prod_rds].lines().count()
+        + text[prod_rds..].lines().position(|l| l.starts_with("instance_class")).unwrap()
+        + 1;
+    assert!(chain[2]["at"].as_str().unwrap().starts_with(&format!("myhealth.toml:{line}:")), "{x:#}");
+    let lands = x["lands"].as_array().unwrap();
+    let tfvars = lands.iter().find(|l| l["file"] == "terraform/envs/prod/terraform.tfvars").expect("the tfvars");
+    assert!(tfvars["terraform"][0].as_str().unwrap().contains("module \"rds\" instance_class"), "{tfvars}");
+    assert!(lands.iter().all(|l| !l["file"].as_str().unwrap().contains("/dev/")), "only prod's files: {lands:?}");
+    assert_eq!(x["cost_usd"], 328.5);
+
+    let x = &json(&["eks.node_groups.general.desired_size", "--env", "dev"])[0];
+    assert_eq!(x["chain"][1]["at"].as_str().unwrap(), format!("myhealth.toml:{}:16", line_of("desired_size = 2")));
+    assert!(
+        x["cost_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("EC2: node group `general`"))
+    );
+
+    let x = &json(&["services.api-service.env.RUST_LOG", "--env", "staging", "--manifests"])[0];
+    assert_eq!(x["kubernetes"], serde_json::json!(["Deployment myhealth/myhealth-api-service"]));
+    assert_eq!(x["cost_usd"], 0.0);
+
+    cmd()
+        .args(["explain", "rds.instance_clas"])
+        .assert()
+        .code(2)
+        .stderr(contains("no setting `rds.instance_clas`").and(contains("did you mean `rds.instance_class`?")));
+    cmd().args(["envs", "--provenance", "--env", "prod"]).assert().success().stdout(contains(format!(
+        "  rds.instance_class = \"db.r6g.large\"   (myhealth.toml:{line} [environments.prod])"
+    )));
 }

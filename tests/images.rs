@@ -580,11 +580,13 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
         let image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/{s}@{}", digest(s));
         assert!(app["images"].as_array().unwrap().iter().any(|i| i == &image), "{image} not live: {app:#}");
     }
-    // Every request carried the token; no sync named a revision (auto-sync is on).
+    // Every request carried the token. Auto-sync is on: the refresh starts
+    // the sync, so no sync request is sent (it would be refused as "another
+    // operation is already in progress"), let alone one naming a revision.
     let requests = argocd.requests();
-    assert!(requests.iter().any(|r| r["path"] == "/api/v1/applications/myhealth-dev/sync"), "{requests:?}");
+    assert!(requests.iter().any(|r| r["path"] == "/api/v1/applications/myhealth-dev?refresh=normal"), "{requests:?}");
+    assert!(requests.iter().all(|r| r["method"] == "GET"), "{requests:?}");
     assert!(requests.iter().all(|r| r["authorization"] == "bearer"));
-    assert!(requests.iter().all(|r| !r["body"].as_str().unwrap().contains("revision")), "{requests:?}");
     assert!(!stderr.contains(TOKEN) && !String::from_utf8_lossy(&out.stdout).contains(TOKEN));
     // Without the token ArgoCD refuses, and status says why.
     let refused = cmd().current_dir(p.path()).args(["status", "dev", "--argocd-server", &argocd.url]).output().unwrap();
@@ -628,4 +630,37 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
     .unwrap();
     assert_eq!(st[0]["live"]["application"]["revision"].as_str(), Some(head.as_str()), "{st:#}");
     assert_eq!(st[0]["live"]["application"]["health"], "Healthy", "{st:#}");
+
+    // 4. Synced by hand (as production is): the refresh only compares — the
+    //    new commit named, OutOfSync, the last operation still the old one,
+    //    which the deploy must not take for the new release — then a sync
+    //    request (naming no revision), then the judgement.
+    std::fs::remove_file(&argocd.sick).unwrap();
+    let text = std::fs::read_to_string(p.config()).unwrap();
+    std::fs::write(p.config(), format!("{text}\n[environments.dev.argocd]\nauto_sync = false\n")).unwrap();
+    assert!(cmd().current_dir(p.path()).arg("render").output().unwrap().status.success());
+    p.commit_all("dev synced by hand");
+    p.git(&["push", "-q", "origin", "main"]);
+    let before = argocd.requests().len();
+    let out = deploy(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let requests = argocd.requests();
+    let syncs: Vec<&serde_json::Value> = requests[before..].iter().filter(|r| r["method"] == "POST").collect();
+    assert_eq!(syncs.len(), 1, "{requests:?}");
+    assert_eq!(syncs[0]["path"], "/api/v1/applications/myhealth-dev/sync");
+    assert!(!syncs[0]["body"].as_str().unwrap().contains("revision"), "{syncs:?}");
+    let release = git(&["rev-parse", "HEAD"]);
+    assert_eq!(remote_head(), release);
+    let st: serde_json::Value = serde_json::from_slice(
+        &cmd()
+            .current_dir(p.path())
+            .args(["status", "dev", "--json", "--argocd-server", &argocd.url])
+            .env("ARGOCD_AUTH_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(st[0]["live"]["application"]["synced"].as_str(), Some(release.as_str()), "{st:#}");
+    assert_eq!(st[0]["live"]["not_running_recorded"], serde_json::json!([]), "{st:#}");
 }

@@ -223,7 +223,7 @@ fn an_extra_environment_and_service_change_matrix_and_order() {
         .iter()
         .find_map(|s| s["run"].as_str().filter(|r| r.contains("for pair in")))
         .unwrap();
-    assert!(promote.contains("for pair in dev:staging staging:qa qa:prod; do"), "{promote}");
+    assert!(promote.contains("for pair in qa:prod staging:qa dev:staging; do"), "{promote}");
     let pr = std::fs::read_to_string(extra.join("pr.yml")).unwrap();
     assert!(
         pr.contains(r#""qa":{"role":"arn:aws:iam::123456789012:role/myhealth-qa-github-plan""#),

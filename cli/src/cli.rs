@@ -72,6 +72,11 @@ pub enum Command {
         after_help = "Steps: drift check → build → terraform plan → approval → apply → push → release values (digests) → kubeconfig → namespace → helm upgrade --install (rolled back on failure) → smoke test of /health (rolled back on failure).\n\nExamples:\n  myhealthctl deploy dev --dry-run        # the ordered steps and exact commands, nothing run\n  myhealthctl deploy dev\n  myhealthctl deploy dev --only api-service --skip-infra\n  myhealthctl deploy prod --yes           # production is never applied unattended without --yes"
     )]
     Deploy(commands::deploy::DeployCmd),
+    /// Where a setting comes from, and the files, Terraform, Kubernetes objects and cost it drives
+    #[command(
+        after_help = "Examples:\n  myhealthctl explain rds.instance_class --env prod\n  myhealthctl explain eks.node_groups.general.desired_size --json\n  myhealthctl explain services.api-service.port --manifests"
+    )]
+    Explain(commands::explain::ExplainCmd),
     /// Copy one environment's release record (digests, chart, commit) to the next, show what changes there, write it for a PR
     #[command(
         after_help = "Exit codes: 0 promoted (or nothing to change); 1 with --check, the promotion would change TO; 2 an error.\n\nExamples:\n  myhealthctl promote dev staging          # writes myhealth.toml and generated/: commit, open a PR\n  myhealthctl promote staging prod --check"
@@ -156,6 +161,7 @@ impl Command {
             Command::Apply(c) => c.run(g),
             Command::Destroy(c) => c.run(g),
             Command::Promote(c) => c.run(g),
+            Command::Explain(c) => c.run(g),
             Command::Status(c) => c.run(g),
             Command::Deploy(c) => c.run(g),
             Command::Validate(c) => c.run(g),

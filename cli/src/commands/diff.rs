@@ -18,7 +18,7 @@ use crate::args::{Format, Global, RenderArgs};
 use crate::changes;
 use crate::config::Config;
 use crate::exit::Outcome;
-use crate::ops::review::{self, CostChange, Review};
+use crate::ops::review::{self, BudgetCheck, CostChange, Review};
 use crate::ops::{drift, manifests, terraform};
 use crate::project::Project;
 use crate::redact::Redactor;
@@ -54,6 +54,9 @@ pub struct DiffCmd {
     /// With `--format markdown`: where the full report can be read (the comment links it when details are left out)
     #[arg(long, value_name = "URL")]
     pub details_url: Option<String>,
+    /// With `--base`: exit 1 when the change takes an environment's estimate over its budget (`[budget]`), after printing everything
+    #[arg(long, requires = "base")]
+    pub budget_gate: bool,
 }
 
 impl DiffCmd {
@@ -106,9 +109,12 @@ impl DiffCmd {
             Some(dir) => read_plans(dir)?,
             None => BTreeMap::new(),
         };
+        let budgets = budget_checks(base_cfg.as_ref(), cfg, &config);
+        let crossed: Vec<String> = budgets.iter().filter(|b| b.crossed).map(|b| b.environment.clone()).collect();
         let review = Review {
             base_label: label.clone(),
             config_file: p.config_name(),
+            budgets,
             config,
             files: &ch,
             costs,
@@ -132,6 +138,7 @@ impl DiffCmd {
             Format::Json => {
                 let mut v = drift::json_report(&ch, Some(&label));
                 v["cost"] = serde_json::to_value(&review.costs)?;
+                v["budgets"] = serde_json::to_value(&review.budgets)?;
                 v["config"] = serde_json::to_value(&review.config)?;
                 if let Some(o) = &review.objects {
                     v["objects"] = serde_json::to_value(o)?;
@@ -149,6 +156,16 @@ impl DiffCmd {
                         k.key,
                         redactor.apply(&show(k.before.as_ref())),
                         redactor.apply(&show(k.after.as_ref()))
+                    )?;
+                }
+                for b in review.budgets.iter().filter(|b| b.over()) {
+                    writeln!(
+                        stdout,
+                        "budget of `{}`: the estimate {} is over {}{}",
+                        b.environment,
+                        crate::cost::usd(b.estimate),
+                        crate::cost::usd(b.limit),
+                        if b.crossed { " (crossed by this change)" } else { "" }
                     )?;
                 }
                 for c in &review.costs {
@@ -196,6 +213,13 @@ impl DiffCmd {
                 }
             }
         }
+        if self.budget_gate && !crossed.is_empty() {
+            eprintln!(
+                "error: this change takes {} over budget; see `myhealthctl cost`",
+                crossed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+            );
+            return Ok(Outcome::Differs);
+        }
         Ok(if self.exit_code && !ch.is_empty() { Outcome::Differs } else { Outcome::Ok })
     }
 }
@@ -213,6 +237,30 @@ fn read_plans(dir: &std::path::Path) -> anyhow::Result<BTreeMap<String, terrafor
         }
     }
     Ok(out)
+}
+
+/// Each environment's estimate against its budget, and whether the change
+/// crossed it (with the keys the change moves there).
+fn budget_checks(base: Option<&Config>, now: &Config, config: &crate::config::keys::ConfigChange) -> Vec<BudgetCheck> {
+    let a = crate::cost::Assumptions::default();
+    now.environments
+        .iter()
+        .filter_map(|e| {
+            let b = e.budget.as_ref()?;
+            let estimate = crate::cost::estimate(e, &a).total_usd;
+            let before = base.and_then(|c| c.env(&e.name.value)).map(|x| crate::cost::estimate(x, &a).total_usd);
+            let limit = b.monthly_usd.value;
+            Some(BudgetCheck {
+                environment: e.name.value.clone(),
+                estimate,
+                limit,
+                warn_percent: b.warn_percent.value,
+                crossed: estimate > limit && before.is_none_or(|x| x <= limit),
+                before,
+                keys: config.keys.iter().filter(|k| k.environment == e.name.value).map(|k| k.key.clone()).collect(),
+            })
+        })
+        .collect()
 }
 
 /// Cost changes between the config at the base (when it loads) and now.

@@ -1,6 +1,7 @@
 //! `myhealthctl envs`: the resolved settings of each environment — what
 //! `[defaults]` plus the environment's overrides plus built-in defaults
-//! add up to.
+//! add up to; `--provenance`: every setting with where it comes from
+//! (`explain KEY` follows one forward too).
 
 use clap::Args;
 
@@ -17,6 +18,9 @@ pub struct EnvsCmd {
     /// Only these environments (repeatable)
     #[arg(long = "env", short = 'e', value_name = "NAME")]
     pub envs: Vec<String>,
+    /// Every setting with where its value comes from (file:line of `[defaults]` or `[environments.<env>]`, or built-in)
+    #[arg(long, conflicts_with = "json")]
+    pub provenance: bool,
 }
 
 impl EnvsCmd {
@@ -26,6 +30,26 @@ impl EnvsCmd {
         let envs = p.environments(&cfg, &self.envs)?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&envs)?);
+            return Ok(Outcome::Ok);
+        }
+        if self.provenance {
+            let text = std::fs::read_to_string(&p.config_path)?;
+            let doc =
+                crate::config::doc::Doc::parse(&text).map_err(|_| anyhow::anyhow!("`{}` does not parse", p.display))?;
+            for (i, e) in envs.iter().enumerate() {
+                if i > 0 {
+                    crate::outln!();
+                }
+                crate::outln!("{}", e.name.value);
+                for (key, value) in crate::config::keys::flatten(e) {
+                    let from = match crate::config::keys::located(&doc, &text, &e.name.value, &key) {
+                        Some(s) if s.path.starts_with("defaults.") => format!("{}:{} [defaults]", p.display, s.line),
+                        Some(s) => format!("{}:{} [environments.{}]", p.display, s.line, e.name.value),
+                        None => "built-in or derived".into(),
+                    };
+                    crate::outln!("  {key} = {}   ({from})", crate::redact::Redactor.apply(&value.to_string()));
+                }
+            }
             return Ok(Outcome::Ok);
         }
         for (i, e) in envs.iter().enumerate() {

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod envs;
+pub mod explain;
 pub mod graph;
 pub mod init;
 pub mod plan;

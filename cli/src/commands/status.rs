@@ -21,7 +21,7 @@ pub struct StatusCmd {
     #[arg(value_name = "ENV")]
     pub env: Option<String>,
     /// ArgoCD's API of ENV's cluster (URL or host; token in `ARGOCD_AUTH_TOKEN`)
-    #[arg(long, env = "ARGOCD_SERVER", value_name = "URL", requires = "env")]
+    #[arg(long, env = "ARGOCD_SERVER", value_name = "URL")]
     pub argocd_server: Option<String>,
     /// Accept argocd-server's self-signed certificate (behind `kubectl port-forward`)
     #[arg(long, env = "ARGOCD_INSECURE")]
@@ -52,7 +52,9 @@ impl StatusCmd {
                 .map(|s| s.name.value.clone())
                 .filter(|s| record.as_ref().is_none_or(|r| !r.images.contains_key(s)))
                 .collect();
-            let live = match (&self.argocd_server, e.argocd.manage_release.value) {
+            // Live for the one environment named: a server is one cluster's.
+            let live = match (self.argocd_server.as_ref().filter(|_| self.env.is_some()), e.argocd.manage_release.value)
+            {
                 (Some(server), true) => {
                     let app = Client::new(server, self.argocd_insecure)?.app(&n.argocd_app(), false)?;
                     let missing: Vec<String> = record

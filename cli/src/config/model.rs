@@ -75,6 +75,17 @@ pub struct Environment {
     pub argocd: Argocd,
     /// The release record, if one was written.
     pub release: Option<Release>,
+    /// The monthly cost budget, if one is set.
+    pub budget: Option<Budget>,
+}
+
+/// A monthly cost budget (`[budget]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Budget {
+    pub monthly_usd: Sp<f64>,
+    pub warn_percent: Sp<u8>,
+    pub notify_emails: Vec<Sp<String>>,
+    pub sns_topic_arns: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -85,8 +85,24 @@ pub struct RawSettings {
     pub frontend: Option<RawFrontend>,
     /// GitOps: what ArgoCD syncs, and the platform add-on charts it installs.
     pub argocd: Option<RawArgocd>,
+    /// A monthly cost budget: an AWS Budget on the environment's tagged costs, and the estimate held against it.
+    pub budget: Option<RawBudget>,
     /// The release this environment runs: images by digest (written by `myhealthctl push --record`, `promote` and `deploy`; only under `[environments.<name>]`).
     pub release: Option<RawRelease>,
+}
+
+/// A monthly cost budget.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    /// Monthly limit in US dollars, e.g. `250`. Above it `validate` fails for a production environment (warns otherwise); AWS notifies when the forecast passes it.
+    pub monthly_usd: Sp<f64>,
+    /// Percent of the limit at which actual spend notifies and the estimate warns (default 80).
+    pub warn_percent: Option<Sp<u8>>,
+    /// Email addresses notified.
+    pub notify_emails: Option<Sp<Vec<Sp<String>>>>,
+    /// SNS topic ARNs notified (in the environment's account and region).
+    pub sns_topic_arns: Option<Sp<Vec<Sp<String>>>>,
 }
 
 /// A release record: what an environment runs, pinned. The chart pulls each

@@ -167,6 +167,12 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         version: or(a.version, "3.5.1".into()),
         manage_release: or(a.manage_release, true),
     };
+    let budget = raw.budget.map(|b| Budget {
+        monthly_usd: b.monthly_usd,
+        warn_percent: or(b.warn_percent, 80),
+        notify_emails: b.notify_emails.map(|v| v.value).unwrap_or_default(),
+        sns_topic_arns: b.sns_topic_arns.map(|v| v.value).unwrap_or_default(),
+    });
     let release =
         raw.release.map(|r| Release { commit: r.commit, chart: r.chart, images: r.images.into_iter().collect() });
 
@@ -176,6 +182,7 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         frontend,
         argocd,
         release,
+        budget,
         aws,
         terraform,
         network,

@@ -33,6 +33,11 @@ pub struct App {
     pub health: String,
     /// The last operation's phase (`Running`, `Succeeded`, `Failed`, `Error`), if any.
     pub phase: Option<String>,
+    /// The revision the last sync operation applied (`operationState.syncResult.revision`).
+    /// `sync.revision` moves on a mere comparison; this only when a sync ran.
+    pub synced: Option<String>,
+    /// `spec.syncPolicy.automated` is set: ArgoCD syncs a new commit by itself.
+    pub automated: bool,
     pub message: Option<String>,
     /// Every container image the Application's resources use.
     pub images: Vec<String>,
@@ -100,6 +105,8 @@ impl Client {
             revision: s(&st["sync"]["revision"]).unwrap_or_default(),
             health: s(&st["health"]["status"]).unwrap_or_else(|| "Unknown".into()),
             phase: s(&st["operationState"]["phase"]),
+            synced: s(&st["operationState"]["syncResult"]["revision"]),
+            automated: v["spec"]["syncPolicy"]["automated"].is_object(),
             message: s(&st["operationState"]["message"]).or_else(|| s(&st["health"]["message"])),
             images: st["summary"]["images"]
                 .as_array()
@@ -108,28 +115,47 @@ impl Client {
         })
     }
 
-    /// Sync `name` to its target revision (the branch it follows: ArgoCD
-    /// refuses another revision while auto-sync is on), pruning.
+    /// Refresh `name` from git, then — unless ArgoCD syncs it by itself
+    /// (auto-sync: the refresh already started that sync) — sync it to its
+    /// target revision (the branch it follows; ArgoCD refuses another
+    /// revision while auto-sync is on), pruning. A sync already under way
+    /// is the one wanted.
     pub fn sync(&self, name: &str) -> anyhow::Result<()> {
-        self.call(
+        if self.app(name, true)?.automated {
+            return Ok(());
+        }
+        match self.call(
             reqwest::Method::POST,
             &format!("/api/v1/applications/{name}/sync"),
             Some(serde_json::json!({ "name": name, "prune": true })),
-        )
-        .map(|_| ())
+        ) {
+            Err(e) if format!("{e:#}").contains("another operation is already in progress") => Ok(()),
+            r => r.map(|_| ()),
+        }
     }
 
-    /// Wait until `name` has synced `revision` and is healthy; fail as soon
-    /// as the sync fails or the application is degraded.
-    pub fn wait(&self, name: &str, revision: &str, timeout: Duration) -> anyhow::Result<App> {
+    /// Wait until a sync operation of `name` has applied `revision` (or a
+    /// revision `contains` says includes it) and, that done, the
+    /// application is synced and healthy; fail as soon as that operation
+    /// fails or leaves it degraded. The state before that operation — an
+    /// old failure, a comparison that already names the new commit — is
+    /// not judged.
+    pub fn wait(
+        &self,
+        name: &str,
+        revision: &str,
+        timeout: Duration,
+        contains: &dyn Fn(&str) -> bool,
+    ) -> anyhow::Result<App> {
         let deadline = Instant::now() + timeout;
         loop {
             let a = self.app(name, false)?;
-            let at = a.revision == revision;
-            if at && a.sync == "Synced" && a.health == "Healthy" {
+            let at = a.synced.as_deref().is_some_and(|r| r == revision || contains(r));
+            let done = at && a.phase.as_deref() == Some("Succeeded");
+            if done && a.sync == "Synced" && a.health == "Healthy" {
                 return Ok(a);
             }
-            if at && (a.health == "Degraded" || matches!(a.phase.as_deref(), Some("Failed" | "Error"))) {
+            if at && (matches!(a.phase.as_deref(), Some("Failed" | "Error")) || (done && a.health == "Degraded")) {
                 bail!(
                     "`{name}` at {} is {} ({}){}",
                     super::release::short(revision),
@@ -144,7 +170,7 @@ impl Client {
                     super::release::short(revision),
                     timeout.as_secs(),
                     a.sync,
-                    super::release::short(&a.revision),
+                    super::release::short(a.synced.as_deref().unwrap_or(&a.revision)),
                     a.health
                 );
             }

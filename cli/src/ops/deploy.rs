@@ -196,6 +196,18 @@ fn rollback_flags(argv: Vec<String>) -> (Vec<String>, Probe) {
     (flags, Probe { argv, decided })
 }
 
+/// `live` is a commit that includes `ours` (ArgoCD synced a later one of
+/// the branch); false when git does not know `live`.
+fn descends(root: &Path, ours: &str, live: &str) -> bool {
+    Command::new("git")
+        .args(["merge-base", "--is-ancestor", ours, live])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// `path` relative to `root` (as git takes it), or as is.
 fn rel_to(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
@@ -274,11 +286,12 @@ impl Deploy {
                 .context("ArgoCD releases from git: the project must be a git repository")?;
             let env = t.name();
             let workflows = crate::project::workflows_dir(cfg);
-            let mut add = argv(&["git", "add", "--", &p.display, &rel_to(&p.root, &t.out)]);
+            let config = rel_to(&p.root, &p.config_path);
+            let mut add = argv(&["git", "add", "--", &config, &rel_to(&p.root, &t.out)]);
             add.push(workflows.clone());
 
             let message = format!("release {env}: the images of {}", super::release::short(&commit));
-            let mut commit_argv = argv(&["git", "commit", "--quiet", "-m", &message, "--", &p.display]);
+            let mut commit_argv = argv(&["git", "commit", "--quiet", "-m", &message, "--", &config]);
             commit_argv.extend([rel_to(&p.root, &t.out), workflows]);
             let push =
                 argv(&["git", "push", "--quiet", &o.git_remote, &format!("HEAD:{}", e.argocd.target_revision.value)]);
@@ -395,6 +408,25 @@ impl Deploy {
                 self.environment
             );
         }
+        // The push publishes HEAD: it must be the branch ArgoCD follows (or
+        // one release commit on it), never other unpushed work.
+        let Some(Step::GitPush { argv: push }) = self.steps.iter().find(|s| matches!(s, Step::GitPush { .. })) else {
+            return Ok(());
+        };
+        let (remote, branch) = (&push[3], push[4].trim_start_matches("HEAD:"));
+        super::release::git(&self.root, &["fetch", "--quiet", remote, branch])?;
+        let tip = super::release::git(&self.root, &["rev-parse", "FETCH_HEAD"])?;
+        let head = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
+        let one_release_ahead = super::release::git(&self.root, &["rev-parse", "HEAD~1"]).is_ok_and(|p| p == tip)
+            && super::release::git(&self.root, &["log", "-1", "--format=%s"])
+                .is_ok_and(|m| m.starts_with(&format!("release {}: ", self.environment)));
+        if head != tip && !one_release_ahead {
+            bail!(
+                "HEAD ({}) is not `{remote}/{branch}` ({}): the release commit would publish other commits with it\n  = help: deploy from `{branch}` as it is on `{remote}` (`git pull` or `git push` first)",
+                super::release::short(&head),
+                super::release::short(&tip)
+            );
+        }
         Ok(())
     }
 
@@ -424,9 +456,9 @@ impl Deploy {
             }
             let head = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
             if let Some(c) = client {
-                c.app(application, true)?;
                 c.sync(application)?;
-                c.wait(application, &head, Duration::from_secs(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS))?;
+                let wait = Duration::from_secs(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS);
+                c.wait(application, &head, wait, &|live| descends(&self.root, &head, live))?;
             }
             Ok(())
         })();
@@ -644,19 +676,17 @@ impl Deploy {
                     }
                 }
                 Step::GitPush { argv } => {
-                    if committed {
-                        step("push the release commit", || run(&self.root, argv))?;
-                    }
+                    // Always: a release commit an earlier run made but could not push goes now
+                    // (HEAD was the remote's tip or that commit: `preflight`).
+                    step("push the release commit", || run(&self.root, argv))?;
                     revision = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
                 }
                 Step::Sync { server, application, timeout_seconds } => {
                     let c = argocd(server)?;
                     let wait = Duration::from_secs(*timeout_seconds);
                     let synced = step(&format!("ArgoCD syncs `{application}`"), || {
-                        // Refreshed first, so ArgoCD sees the commit just pushed.
-                        c.app(application, true)?;
                         c.sync(application)?;
-                        c.wait(application, &revision, wait)
+                        c.wait(application, &revision, wait, &|live| descends(&self.root, &revision, live))
                     });
                     match synced {
                         Ok(a) => eprintln!(

@@ -7,6 +7,7 @@
 pub mod argocd;
 pub mod deploy;
 pub mod drift;
+pub mod explain;
 pub mod images;
 pub mod manifests;
 pub mod release;

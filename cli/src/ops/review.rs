@@ -38,6 +38,27 @@ pub struct CostChange {
     pub after: Option<f64>,
 }
 
+/// An environment's estimate against its budget (`[budget]`), after the change.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetCheck {
+    pub environment: String,
+    pub estimate: f64,
+    pub limit: f64,
+    pub warn_percent: u8,
+    /// The estimate before the change (none: a new environment or no base).
+    pub before: Option<f64>,
+    /// The change takes the estimate over the limit.
+    pub crossed: bool,
+    /// The keys of `myhealth.toml` this change moves in the environment.
+    pub keys: Vec<String>,
+}
+
+impl BudgetCheck {
+    pub fn over(&self) -> bool {
+        self.estimate > self.limit
+    }
+}
+
 /// Everything the review is made of.
 pub struct Review<'a> {
     pub base_label: String,
@@ -46,6 +67,8 @@ pub struct Review<'a> {
     pub config: ConfigChange,
     pub files: &'a [FileChange<'a>],
     pub costs: Vec<CostChange>,
+    /// Each environment with a budget, in the config's order.
+    pub budgets: Vec<BudgetCheck>,
     /// Plan summaries by environment (from `myhealthctl plan ENV --json`).
     pub plans: BTreeMap<String, Summary>,
     /// Object changes by environment, when the chart was rendered.
@@ -239,7 +262,7 @@ impl Review<'_> {
                 if !(c.added.is_empty() && c.removed.is_empty()) {
                     out.push('\n');
                 }
-                out.push_str("| environment | key | before | after | set at |\n| --- | --- | --- | --- | --- |\n");
+                out.push_str("| environment | key | before | after | set at | explained by |\n| --- | --- | --- | --- | --- | --- |\n");
                 // The same key changed alike in several environments is one row.
                 let mut rows: Vec<(Vec<String>, &crate::config::keys::KeyChange)> = Vec::new();
                 for k in &c.keys {
@@ -258,9 +281,11 @@ impl Review<'_> {
                     let at =
                         k.at.as_ref()
                             .map_or("built-in".into(), |a| format!("`{}:{}` (`{}`)", self.config_file, a.line, a.path));
+                    // Where the value comes from and what it drives: `explain`.
+                    let explain = format!("`myhealthctl explain {} --env {}`", k.key, envs[0]);
                     let _ = writeln!(
                         out,
-                        "| {} | `{}` | `{}` | `{}` | {at} |",
+                        "| {} | `{}` | `{}` | `{}` | {at} | {explain} |",
                         envs.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "),
                         k.key,
                         shown(k.before.as_ref(), r),
@@ -328,6 +353,43 @@ impl Review<'_> {
             });
             let name = if env == changes::SHARED { "shared files".into() } else { format!("`{env}`") };
             let _ = writeln!(out, "| {name} | {files} | {lines} | {objects} | {cost} | {plan} |");
+        }
+        if !self.budgets.is_empty() {
+            out.push_str(
+                "\n#### Budgets\n\n| environment | estimate | budget | share | |\n| --- | --- | --- | ---: | --- |\n",
+            );
+            for b in &self.budgets {
+                let share = b.estimate / b.limit * 100.0;
+                let status = if b.crossed {
+                    "❌ **crossed by this change**"
+                } else if b.over() {
+                    "❌ over"
+                } else if share >= b.warn_percent as f64 {
+                    "⚠️ above the warning"
+                } else {
+                    "✅"
+                };
+                let est = match b.before {
+                    Some(x) if (x - b.estimate).abs() >= 0.005 => {
+                        format!("{} → {}", usd(Some(x)), usd(Some(b.estimate)))
+                    }
+                    _ => usd(Some(b.estimate)),
+                };
+                let _ =
+                    writeln!(out, "| `{}` | {est} | {} | {share:.0}% | {status} |", b.environment, usd(Some(b.limit)));
+            }
+            for b in self.budgets.iter().filter(|b| b.crossed) {
+                let keys = if b.keys.is_empty() {
+                    "no key of its own (derived values moved)".to_string()
+                } else {
+                    b.keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                };
+                let _ = writeln!(
+                    out,
+                    "\n> [!CAUTION]\n> This change takes `{}` over its budget. What it moves there: {keys}.",
+                    b.environment
+                );
+            }
         }
         if !self.plans.is_empty() {
             let fp: BTreeMap<&String, &String> = self.plans.iter().map(|(e, p)| (e, &p.fingerprint)).collect();

@@ -47,9 +47,10 @@ pub struct Summary {
     pub resources: Vec<Resource>,
     /// Stateful resources a destroy or replace would lose.
     pub stateful_losses: Vec<String>,
-    /// What the plan does, as one value: `sha256:` of its (action, address)
-    /// pairs, sorted. The plan a PR reviewed and the plan applied after the
-    /// merge must have the same.
+    /// What the plan does, as one value: `sha256:` of each change's action,
+    /// address and values (before, after, what is unknown until applied;
+    /// sensitive values masked), sorted. The plan a PR reviewed and the plan
+    /// applied after the merge must have the same.
     pub fingerprint: String,
 }
 
@@ -96,9 +97,10 @@ pub fn summarise(environment: &str, stream: &str) -> Summary {
 pub fn summarise_show(environment: &str, json: &str) -> anyhow::Result<Summary> {
     let plan: serde_json::Value = serde_json::from_str(json).context("`terraform show -json` printed no JSON")?;
     let mut s = Summary { environment: environment.into(), ..Default::default() };
+    let mut changes = Vec::new();
     for rc in plan["resource_changes"].as_array().into_iter().flatten() {
-        let actions: Vec<&str> =
-            rc["change"]["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+        let c = &rc["change"];
+        let actions: Vec<&str> = c["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
         let action = match actions.as_slice() {
             ["create"] => "create",
             ["update"] => "update",
@@ -106,10 +108,35 @@ pub fn summarise_show(environment: &str, json: &str) -> anyhow::Result<Summary> 
             ["delete", "create"] | ["create", "delete"] => "replace",
             _ => continue, // no-op, read, forget
         };
-        s.push(action, rc["address"].as_str().unwrap_or("?"), rc["type"].as_str().unwrap_or(""));
+        let address = rc["address"].as_str().unwrap_or("?");
+        s.push(action, address, rc["type"].as_str().unwrap_or(""));
+        // The values, with every sensitive leaf masked: the fingerprint is
+        // published (the PR comment), a hash of a secret must not be.
+        let values = serde_json::json!([
+            masked(&c["before"], &c["before_sensitive"]),
+            masked(&c["after"], &c["after_sensitive"]),
+            c["after_unknown"],
+        ]);
+        changes.push(format!("{action} {address} {values}"));
     }
-    s.fingerprint = fingerprint(&s.resources);
+    s.fingerprint = digest_lines(changes);
     Ok(s)
+}
+
+/// `value` with every leaf `sensitive` marks (terraform's `*_sensitive`
+/// shape: `true`, or the same structure of booleans) replaced.
+fn masked(value: &serde_json::Value, sensitive: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as V;
+    match (value, sensitive) {
+        (_, V::Bool(true)) => V::String("(sensitive)".into()),
+        (V::Object(m), V::Object(s)) => {
+            V::Object(m.iter().map(|(k, v)| (k.clone(), masked(v, s.get(k).unwrap_or(&V::Null)))).collect())
+        }
+        (V::Array(a), V::Array(s)) => {
+            V::Array(a.iter().enumerate().map(|(i, v)| masked(v, s.get(i).unwrap_or(&V::Null))).collect())
+        }
+        _ => value.clone(),
+    }
 }
 
 impl Summary {
@@ -158,6 +185,9 @@ pub fn comparison_text(c: &Comparison) -> String {
         return format!("the plan is the reviewed plan ({})\n", c.now);
     }
     let mut out = format!("the plan DIFFERS from the reviewed plan: reviewed {}, now {}\n", c.reviewed, c.now);
+    if c.only_reviewed.is_empty() && c.only_now.is_empty() {
+        out.push_str("  the same resources and actions, with other values\n");
+    }
     for l in &c.only_reviewed {
         out.push_str(&format!("  - {l}   (reviewed, no longer planned)\n"));
     }
@@ -168,10 +198,14 @@ pub fn comparison_text(c: &Comparison) -> String {
 }
 
 /// `sha256:` of the `action address` lines of `resources`, sorted (terraform
-/// streams planned changes in no fixed order).
+/// streams planned changes in no fixed order): the fingerprint of a plan
+/// whose values are not at hand (none is, before `terraform show`).
 pub fn fingerprint(resources: &[Resource]) -> String {
+    digest_lines(resources.iter().map(|r| format!("{} {}", r.action, r.address)).collect())
+}
+
+fn digest_lines(mut lines: Vec<String>) -> String {
     use sha2::{Digest, Sha256};
-    let mut lines: Vec<String> = resources.iter().map(|r| format!("{} {}", r.action, r.address)).collect();
     lines.sort();
     let mut h = Sha256::new();
     for l in lines {
@@ -425,7 +459,15 @@ pub fn plan(argv: &[String], env: &str) -> anyhow::Result<Summary> {
         }
         Ok(out)
     })?;
-    Ok(summarise(env, &stream))
+    let mut s = summarise(env, &stream);
+    // With changes, the fingerprint covers their values too: from the saved
+    // plan, as `apply` reads it (one more provider start, only then).
+    if s.changes() {
+        if let Some(file) = argv.iter().find_map(|a| a.strip_prefix("-out=")) {
+            s.fingerprint = saved_plan(&dir_of(argv), env, file)?.fingerprint;
+        }
+    }
+    Ok(s)
 }
 
 /// Run `argv` (an [`apply_argv`]); terraform's output when it succeeded.
@@ -484,23 +526,38 @@ mod tests {
         assert!(t.contains("warning: this plan DESTROYS OR REPLACES 2 stateful resource(s)"), "{t}");
         assert!(markdown(&s).contains("[!CAUTION]"));
         assert!(!summarise("dev", "").changes());
-        // The saved plan's view of the same changes gives the same fingerprint.
-        let show = serde_json::json!({ "resource_changes": [
-            { "address": "module.rds.aws_db_instance.this", "type": "aws_db_instance", "change": { "actions": ["delete", "create"] } },
-            { "address": "aws_iam_role.x", "type": "aws_iam_role", "change": { "actions": ["create"] } },
-            { "address": "aws_iam_role.y", "type": "aws_iam_role", "change": { "actions": ["update"] } },
-            { "address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "change": { "actions": ["delete"] } },
-            { "address": "aws_vpc.this", "type": "aws_vpc", "change": { "actions": ["no-op"] } },
-        ]});
-        let saved = summarise_show("prod", &show.to_string()).unwrap();
-        assert_eq!(saved.fingerprint, s.fingerprint);
+        // The saved plan's view: the same resources and actions, and a
+        // fingerprint that covers the values (a secret's masked).
+        let show = |retention: u32, password: &str| {
+            serde_json::json!({ "resource_changes": [
+                { "address": "module.rds.aws_db_instance.this", "type": "aws_db_instance", "change": { "actions": ["delete", "create"],
+                  "before": { "backup_retention_period": 7 }, "after": { "backup_retention_period": retention, "password": password },
+                  "after_sensitive": { "password": true }, "after_unknown": { "id": true } } },
+                { "address": "aws_iam_role.x", "type": "aws_iam_role", "change": { "actions": ["create"] } },
+                { "address": "aws_iam_role.y", "type": "aws_iam_role", "change": { "actions": ["update"] } },
+                { "address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "change": { "actions": ["delete"] } },
+                { "address": "aws_vpc.this", "type": "aws_vpc", "change": { "actions": ["no-op"] } },
+            ]})
+            .to_string()
+        };
+        let saved = summarise_show("prod", &show(14, "hunter2")).unwrap();
+        assert_eq!(saved.resources, s.resources);
         assert_eq!(saved.stateful_losses.len(), 2);
-        let c = compare(&s, &saved);
+        assert_eq!(
+            summarise_show("prod", &show(14, "other")).unwrap().fingerprint,
+            saved.fingerprint,
+            "a secret is not in it"
+        );
+        let values = summarise_show("prod", &show(30, "hunter2")).unwrap();
+        let c = compare(&saved, &values);
+        assert!(!c.matches && c.only_now.is_empty() && c.only_reviewed.is_empty(), "{c:?}");
+        assert!(comparison_text(&c).contains("the same resources and actions, with other values"));
+        let c = compare(&saved, &saved.clone());
         assert!(c.matches && c.only_now.is_empty());
         let mut other = saved.clone();
         other.push("delete", "aws_kms_key.logs", "aws_kms_key");
         other.fingerprint = fingerprint(&other.resources);
-        let c = compare(&s, &other);
+        let c = compare(&saved, &other);
         assert!(!c.matches && c.only_now == ["delete aws_kms_key.logs"], "{c:?}");
         assert!(comparison_text(&c).contains("+ delete aws_kms_key.logs   (planned now, never reviewed)"));
         let failed = r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Invalid reference","detail":"No such module.","range":{"filename":"main.tf","start":{"line":3}}}}"#;

@@ -66,6 +66,9 @@ struct Env {
     manage_release: bool,
     /// Its values file in the repository: a release (record) change shows there.
     values_file: String,
+    /// Its container registry (ECR host) and each service's repository there, as JSON.
+    registry: String,
+    repositories: String,
 }
 
 #[derive(Serialize)]
@@ -105,6 +108,11 @@ pub fn context(cfg: &Config) -> minijinja::Value {
                 after: prev.clone(),
                 manage_release: e.argocd.manage_release.value,
                 values_file: format!("{}/{}", crate::names::GENERATED_DIR, n.values_file()),
+                registry: n.ecr_host(),
+                repositories: serde_json::Value::Object(
+                    e.services.iter().map(|s| (s.name.value.clone(), n.ecr_repository(&s.name.value).into())).collect(),
+                )
+                .to_string(),
             };
             prev = Some(e.name.value.clone());
             env

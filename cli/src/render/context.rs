@@ -58,6 +58,8 @@ pub struct TerraformEnv {
     pub oura_token_arn: String,
     pub grafana_db_arn: String,
     pub frontend: bool,
+    /// `[budget]` is set: the budget module is instantiated.
+    pub budget: bool,
 }
 
 #[derive(Serialize)]
@@ -289,6 +291,12 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
     ]
     .into_iter()
     .chain(e.frontend.enabled.value.then(|| (TfVar { name: "frontend_price_class", ty: "string", description: "CloudFront price class of the frontend." }, json!(e.frontend.price_class.value))))
+    .chain(e.budget.iter().flat_map(|b| [
+        (TfVar { name: "budget_limit_usd", ty: "number", description: "Monthly cost budget of the environment, in US dollars." }, json!(b.monthly_usd.value)),
+        (TfVar { name: "budget_warn_percent", ty: "number", description: "Percent of the budget at which actual spend notifies." }, json!(b.warn_percent.value)),
+        (TfVar { name: "budget_notify_emails", ty: "list(string)", description: "Email addresses the budget notifies." }, json!(b.notify_emails.iter().map(|m| m.value.clone()).collect::<Vec<_>>())),
+        (TfVar { name: "budget_sns_topic_arns", ty: "list(string)", description: "SNS topics the budget notifies." }, json!(b.sns_topic_arns.iter().map(|m| m.value.clone()).collect::<Vec<_>>())),
+    ]))
     .collect();
     let tfvars = vars.iter().map(|(v, val)| (v.name.to_string(), val.clone())).collect();
     let bootstrap = [
@@ -319,6 +327,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         oura_token_arn: arn_expr("oura_refresh_token", &e.secrets.oura_refresh_token),
         grafana_db_arn: arn_expr("grafana_db", &e.secrets.grafana_db),
         frontend: e.frontend.enabled.value,
+        budget: e.budget.is_some(),
     }))
     .merge_tags(tags(cfg, env))
 }

@@ -1,7 +1,7 @@
 //! Validation beyond types, on the resolved model: one file per section of
 //! `myhealth.toml` (`aws`, `network`, `eks`, `rds`, `ecr`, `api_gateway`,
 //! `secrets`, `monitoring`, `frontend`, `argocd`, `ci`, `services`,
-//! `release`), the
+//! `release`, `budget`), the
 //! project-wide and production rules (`project`, `policy`,
 //! `placeholders`), and the rules across environments (`cross`). Each
 //! environment's checks run against one context (`ctx::Ctx`), which points
@@ -12,6 +12,7 @@
 mod api_gateway;
 mod argocd;
 mod aws;
+mod budget;
 mod ci;
 mod cross;
 mod ctx;
@@ -72,6 +73,7 @@ fn environment(c: &mut Ctx<'_, '_>) {
     ci::ci(c);
     services::services(c);
     release::release(c);
+    budget::budget(c);
     policy::policy(c);
     if c.env.production.value {
         placeholders::placeholders(c);

@@ -1,6 +1,6 @@
 //! `[environments.<name>.release]`: a record of one environment (never
-//! `[defaults]`), a full commit id, a chart version, and a digest per
-//! service the environment runs.
+//! `[defaults]`), a full commit id, a chart version, and a digest for each
+//! service the environment runs, and for nothing else.
 
 use std::sync::OnceLock;
 
@@ -53,6 +53,18 @@ pub(super) fn release(c: &mut Ctx<'_, '_>) {
         );
     }
     let services: Vec<&str> = e.services.iter().map(|s| s.name.value.as_str()).collect();
+    // A partial record would run the others by the chart's tag, which no
+    // push creates (pushes are tagged by commit): every service is pinned.
+    let unpinned: Vec<String> =
+        services.iter().filter(|s| !r.images.iter().any(|(n, _)| n.value == **s)).map(|s| format!("`{s}`")).collect();
+    if !unpinned.is_empty() {
+        c.err(
+            &r.commit,
+            "release",
+            format!("the release record of `{env}` has no digest for {}", unpinned.join(", ")),
+            format!("a release pins every service: `myhealthctl push {env} --record` records them all"),
+        );
+    }
     for (service, digest) in &r.images {
         if !services.contains(&service.value.as_str()) {
             let near = services.iter().max_by(|a, b| {

@@ -167,6 +167,18 @@ module "github_oidc" {
   state_key          = var.state_key
 }
 
+module "budget" {
+  source = "../../modules/budget"
+
+  account_id     = var.account_id
+  name           = "${local.name}-monthly"
+  environment    = var.environment
+  limit_usd      = var.budget_limit_usd
+  warn_percent   = var.budget_warn_percent
+  notify_emails  = var.budget_notify_emails
+  sns_topic_arns = var.budget_sns_topic_arns
+}
+
 # --- what the in-cluster service accounts may do in AWS ------------------------
 
 locals {

@@ -329,3 +329,23 @@ variable "state_key" {
   description = "State object key of this environment."
   type        = string
 }
+
+variable "budget_limit_usd" {
+  description = "Monthly cost budget of the environment, in US dollars."
+  type        = number
+}
+
+variable "budget_warn_percent" {
+  description = "Percent of the budget at which actual spend notifies."
+  type        = number
+}
+
+variable "budget_notify_emails" {
+  description = "Email addresses the budget notifies."
+  type        = list(string)
+}
+
+variable "budget_sns_topic_arns" {
+  description = "SNS topics the budget notifies."
+  type        = list(string)
+}

@@ -147,3 +147,7 @@ github_replan_environment     = "prod-replan"
 create_github_oidc_provider   = false
 state_bucket                  = "myhealth-tfstate-123456789012"
 state_key                     = "myhealth/prod/terraform.tfstate"
+budget_limit_usd              = 2000.0
+budget_warn_percent           = 80
+budget_notify_emails          = ["platform@eric-n.com"]
+budget_sns_topic_arns         = []

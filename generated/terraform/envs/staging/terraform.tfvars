@@ -147,3 +147,7 @@ github_replan_environment     = "staging-replan"
 create_github_oidc_provider   = false
 state_bucket                  = "myhealth-tfstate-123456789012"
 state_key                     = "myhealth/staging/terraform.tfstate"
+budget_limit_usd              = 250.0
+budget_warn_percent           = 80
+budget_notify_emails          = ["platform@eric-n.com"]
+budget_sns_topic_arns         = []

@@ -1,0 +1,68 @@
+//! `myhealthctl explain KEY [--env ENV]`: where a setting comes from (the
+//! built-in default, `[defaults]`, `[environments.<env>]`, with file:line,
+//! the winner marked) and what it drives — the generated lines, Terraform
+//! blocks and attributes, Kubernetes objects (`--manifests`) and cost it
+//! feeds, tracked by rendering the config with the value varied
+//! (`ops::explain`).
+
+use clap::Args;
+
+use crate::args::{Global, RenderArgs, TreeArgs};
+use crate::exit::Outcome;
+use crate::ops::{explain, manifests};
+use crate::project::Project;
+
+#[derive(Args, Debug)]
+pub struct ExplainCmd {
+    /// The setting, as a key path: `rds.instance_class`, `eks.node_groups.general.desired_size`, `services.api-service.port`
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// Only this environment [default: every environment]
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Also render the chart with Helm (`helm template`, or `$MYHEALTHCTL_HELM`) to name the Kubernetes objects it changes
+    #[arg(long)]
+    pub manifests: bool,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub tree: TreeArgs,
+}
+
+impl ExplainCmd {
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let p = Project::locate(g)?;
+        let cfg = p.load()?;
+        let only: Vec<String> = self.env.iter().cloned().collect();
+        let envs = p.environments(&cfg, &only)?;
+        let text = std::fs::read_to_string(&p.config_path)?;
+        let templates = p.templates(&self.tree)?;
+        let opts = p.render_options(&cfg, &RenderArgs::default())?;
+        let render = |c: &crate::config::Config| crate::render::render(c, &templates, &opts);
+        let helm: Option<explain::ObjectsFn<'_>> = if self.manifests { Some(&objects) } else { None };
+        let out = explain::explain(&cfg, &text, &p.display, &self.key, &envs, &render, helm)?;
+        if self.json {
+            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            for (i, x) in out.iter().enumerate() {
+                if i > 0 {
+                    crate::outln!();
+                }
+                crate::out!("{}", explain::text(x));
+            }
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+/// The chart's objects that differ between two renders, per environment.
+fn objects(
+    a: &crate::config::Config,
+    b: &crate::config::Config,
+    x: &crate::tree::Tree,
+    y: &crate::tree::Tree,
+) -> anyhow::Result<std::collections::BTreeMap<String, Vec<String>>> {
+    manifests::release_changes(Some(a), b, x, y)
+        .map(|m| m.into_iter().map(|(e, v)| (e, v.into_iter().map(|o| o.object).collect())).collect())
+}
