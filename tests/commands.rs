@@ -72,20 +72,20 @@ fn render_reports_changes_and_is_idempotent() {
         .success()
         .stdout(contains(format!("`generated/` and `.github/workflows/` are up to date: {n} files")));
     // A new environment adds as many files as dev has, and changes the index
-    // and the workflows that run per environment (pr, terraform-apply, deploy).
+    // and the workflows that run per environment (pr, terraform-apply, deploy, drift).
     let per_env = files_of_env(p.path(), "dev");
     p.edit("[environments.dev]\n", "[environments.dev]\n\n[environments.qa]\n");
     cmd_in(p.path())
         .arg("render")
         .assert()
         .success()
-        .stdout(contains(format!("{per_env} added, 4 changed, 0 removed")));
+        .stdout(contains(format!("{per_env} added, 5 changed, 0 removed")));
     p.edit("\n[environments.qa]\n", "");
     cmd_in(p.path())
         .arg("render")
         .assert()
         .success()
-        .stdout(contains(format!("0 added, 4 changed, {per_env} removed")));
+        .stdout(contains(format!("0 added, 5 changed, {per_env} removed")));
     assert!(!p.path().join("generated/terraform/envs/qa").exists(), "files no longer produced are removed");
 }
 

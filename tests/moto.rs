@@ -2,7 +2,9 @@
 //! (over TLS, with a throwaway certificate), the state bucket created by the
 //! bootstrap root, `init` with the S3 backend in moto, `myhealthctl plan`,
 //! `myhealthctl deploy dev --skip-app` (declined, then approved), a second
-//! `plan -detailed-exitcode` that must show no changes, and `destroy`.
+//! `plan -detailed-exitcode` that must show no changes, `drift` (clean, then
+//! three changes made out of band through the AWS API, each named with its
+//! attribute, state and live values and owning key), and `destroy`.
 //!
 //! moto's gaps are handled here, in the open, never in the generated code
 //! (docs/testing.md lists each): no EKS add-on API (the fixture turns the
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cmd, require_tool};
+use common::{cmd, require_tool, root};
 
 /// moto_server for the duration of the test.
 struct Moto {
@@ -347,7 +349,97 @@ fn dev_root_applies_replans_clean_and_destroys_against_moto() {
         "write-only values must not be stored"
     );
 
-    // 5. `myhealthctl destroy`: the wrong name destroys nothing; `--yes` all of it,
+    // 5. Drift: nothing at first (exit 0); then three changes out of band —
+    //    the database's backup retention, a tag of the VPC, an ingress rule
+    //    on the database's security group — and `drift` names each
+    //    resource, attribute, state and live value, and the owning key.
+    let mut drift_args = vec!["drift", "dev", "--config", "tests/fixtures/moto.toml", "--out", out_dir, "--json"];
+    drift_args.extend_from_slice(&backend);
+    // Right after the apply moto already reports some attributes other than
+    // the provider wrote (emulator gaps, listed in the test's output): that
+    // baseline is what the three changes below must add to.
+    let clean = myhealthctl(&moto, &rc, &drift_args);
+    assert!(matches!(clean.status.code(), Some(0 | 2)), "{}", String::from_utf8_lossy(&clean.stderr));
+    let baseline: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    let paths = |r: &serde_json::Value| -> Vec<String> {
+        r["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|x| {
+                let addr = x["address"].as_str().unwrap().to_string();
+                x["attributes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |a| format!("{addr} {}", a["path"].as_str().unwrap()))
+            })
+            .collect()
+    };
+    eprintln!("moto's drift right after the apply (the baseline): {:?}", paths(&baseline));
+    let boto = r#"
+import boto3, os
+kw = dict(endpoint_url=os.environ["AWS_ENDPOINT_URL"], verify=os.environ["AWS_CA_BUNDLE"], region_name="us-east-1")
+rds, ec2 = boto3.client("rds", **kw), boto3.client("ec2", **kw)
+db = rds.describe_db_instances()["DBInstances"][0]["DBInstanceIdentifier"]
+rds.modify_db_instance(DBInstanceIdentifier=db, BackupRetentionPeriod=1, ApplyImmediately=True)
+vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": ["dev"]}])["Vpcs"][0]["VpcId"]
+ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Environment", "Value": "changed-by-hand"}])
+sg = [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].endswith("-db")][0]["GroupId"]
+ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+"#;
+    let py = root().join(".venv/bin/python");
+    let changed = Command::new(if py.exists() { py } else { "python3".into() })
+        .arg("-c")
+        .arg(boto)
+        .envs(moto.env(&rc))
+        .output()
+        .unwrap();
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    let drifted = myhealthctl(&moto, &rc, &drift_args);
+    assert_eq!(drifted.status.code(), Some(2), "drift → 2\n{}", String::from_utf8_lossy(&drifted.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&drifted.stdout).unwrap();
+    for p in [
+        "module.rds.aws_db_instance.this backup_retention_period",
+        "module.networking.aws_vpc.this tags_all.Environment",
+    ] {
+        assert!(!paths(&baseline).contains(&p.to_string()), "`{p}` drifted before the change: {baseline:#}");
+    }
+    let attr = |addr_part: &str, path: &str| -> serde_json::Value {
+        report["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["address"].as_str().unwrap().contains(addr_part))
+            .flat_map(|r| r["attributes"].as_array().unwrap().iter().cloned())
+            .find(|a| a["path"] == path)
+            .unwrap_or_else(|| panic!("no drift of `{path}` in `{addr_part}`: {report:#}"))
+    };
+    let retention = attr("module.rds.aws_db_instance.this", "backup_retention_period");
+    assert_eq!((retention["state"].as_u64(), retention["live"].as_u64()), (Some(7), Some(1)), "{retention}");
+    assert_eq!(retention["key"], "rds.backup_retention_days");
+    let tag = attr("module.networking.aws_vpc.this", "tags_all.Environment");
+    assert_eq!((tag["state"].as_str(), tag["live"].as_str()), (Some("dev"), Some("changed-by-hand")));
+    assert_eq!(tag["key"], "[environments.dev] (its name)");
+    // The group's rules are separate resources, so its computed `ingress`
+    // may differ from the state from the start (moto's baseline has it); the
+    // hand-made rule is the one only the live value after the change has.
+    let before = baseline["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "module.rds.aws_security_group.this")
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    assert!(!before.contains("0.0.0.0/0"), "{before}");
+    let rule = attr("module.rds.aws_security_group.this", "ingress");
+    assert!(
+        rule["live"].to_string().contains("0.0.0.0/0") && !rule["state"].to_string().contains("0.0.0.0/0"),
+        "{rule}"
+    );
+    assert!(rule["key"].is_null(), "no key owns a rule added by hand: {rule}");
+
+    // 6. `myhealthctl destroy`: the wrong name destroys nothing; `--yes` all of it,
     // with the stateful resources called out first.
     let destroy = |extra: &[&str], stdin: &str| {
         let mut args = vec!["destroy", "dev", "--config", "tests/fixtures/moto.toml", "--out", out_dir];

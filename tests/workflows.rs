@@ -157,7 +157,8 @@ fn least_privilege(config: &str, wf: &Path) {
                 if let Some(role) = s["with"]["role-to-assume"].as_str() {
                     // Plans (the PR's and the post-merge one) read; only the
                     // environment-gated apply jobs may write.
-                    let expect = if name.ends_with(" pr.yml") || job.starts_with("plan") {
+                    let expect = if name.ends_with(" pr.yml") || name.ends_with(" drift.yml") || job.starts_with("plan")
+                    {
                         "-github-plan"
                     } else {
                         "-github-apply"

@@ -72,6 +72,11 @@ pub enum Command {
         after_help = "Steps: drift check → build → terraform plan → approval → apply → push → release values (digests) → kubeconfig → namespace → helm upgrade --install (rolled back on failure) → smoke test of /health (rolled back on failure).\n\nExamples:\n  myhealthctl deploy dev --dry-run        # the ordered steps and exact commands, nothing run\n  myhealthctl deploy dev\n  myhealthctl deploy dev --only api-service --skip-infra\n  myhealthctl deploy prod --yes           # production is never applied unattended without --yes"
     )]
     Deploy(commands::deploy::DeployCmd),
+    /// Has the live platform drifted from the code? Terraform's refresh-only plan per resource and attribute, the owning config key, ArgoCD's sync
+    #[command(
+        after_help = "Exit codes, as `plan`: 0 no drift, 2 drift, 1 terraform failed (usage and config errors 2, a drifted generated/ tree 1, before it runs).\n\nExamples:\n  myhealthctl drift prod\n  myhealthctl drift dev --json\n  myhealthctl drift staging --markdown > issue.md   # the scheduled workflow's issue body"
+    )]
+    Drift(commands::drift::DriftCmd),
     /// Where a setting comes from, and the files, Terraform, Kubernetes objects and cost it drives
     #[command(
         after_help = "Examples:\n  myhealthctl explain rds.instance_class --env prod\n  myhealthctl explain eks.node_groups.general.desired_size --json\n  myhealthctl explain services.api-service.port --manifests"
@@ -162,6 +167,7 @@ impl Command {
             Command::Destroy(c) => c.run(g),
             Command::Promote(c) => c.run(g),
             Command::Explain(c) => c.run(g),
+            Command::Drift(c) => c.run(g),
             Command::Status(c) => c.run(g),
             Command::Deploy(c) => c.run(g),
             Command::Validate(c) => c.run(g),

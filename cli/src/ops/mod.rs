@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod drift;
 pub mod explain;
 pub mod images;
+pub mod live;
 pub mod manifests;
 pub mod release;
 pub mod review;

@@ -125,7 +125,7 @@ pub fn summarise_show(environment: &str, json: &str) -> anyhow::Result<Summary> 
 
 /// `value` with every leaf `sensitive` marks (terraform's `*_sensitive`
 /// shape: `true`, or the same structure of booleans) replaced.
-fn masked(value: &serde_json::Value, sensitive: &serde_json::Value) -> serde_json::Value {
+pub fn masked(value: &serde_json::Value, sensitive: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value as V;
     match (value, sensitive) {
         (_, V::Bool(true)) => V::String("(sensitive)".into()),
@@ -360,13 +360,22 @@ pub fn saved_plan(dir: &Path, env: &str, file: &str) -> anyhow::Result<Summary> 
     if !dir.join(file).is_file() {
         bail!("no saved plan `{}`: run `myhealthctl plan {env}` first", dir.join(file).display());
     }
+    summarise_show(env, &show_json(dir, env, file)?)
+}
+
+/// `terraform show -json` of the plan saved as `file` in `dir`.
+pub fn show_json(dir: &Path, env: &str, file: &str) -> anyhow::Result<String> {
     let (code, out) = step(&format!("terraform show ({env})"), || run(&show_argv(dir, file)))?;
     if code != 0 {
         bail!("`terraform show` of `{file}` failed in `{}`:\n{out}", dir.display());
     }
     // Only the JSON line: warnings (a CLI config) may come first on stderr.
-    let json = out.lines().find(|l| l.starts_with('{')).unwrap_or("");
-    summarise_show(env, json)
+    Ok(out.lines().find(|l| l.starts_with('{')).unwrap_or("").to_string())
+}
+
+/// The errors of a `-json` stream, as terraform would print them.
+pub fn stream_errors(stream: &str) -> String {
+    diagnostics(stream)
 }
 
 /// `terraform -chdir=DIR output -json`.
