@@ -576,6 +576,10 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
     assert_eq!((app["sync"].as_str(), app["health"].as_str()), (Some("Synced"), Some("Healthy")), "{st:#}");
     assert_eq!(app["revision"].as_str(), Some(release.as_str()));
     assert_eq!(st[0]["live"]["not_running_recorded"], serde_json::json!([]), "{st:#}");
+    // The chart's ExternalSecrets, from ArgoCD's resource tree, synced.
+    let secrets = st[0]["live"]["external_secrets"].as_array().unwrap();
+    assert!(secrets.iter().any(|s| s["name"] == "myhealth-database"), "{secrets:?}");
+    assert!(secrets.iter().all(|s| s["health"] == "Healthy" && s["kind"] == "ExternalSecret"), "{secrets:?}");
     for s in ["api-service", "data-processor", "oura-collector"] {
         let image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/{s}@{}", digest(s));
         assert!(app["images"].as_array().unwrap().iter().any(|i| i == &image), "{image} not live: {app:#}");

@@ -60,6 +60,7 @@ impl DriftCmd {
             let mut apps = vec![c.app(&n.argocd_root_app(), true)?];
             if t.env.argocd.manage_release.value {
                 apps.push(c.app(&n.argocd_app(), true)?);
+                report.external_secrets = Some(c.external_secrets(&n.argocd_app())?);
             }
             report.applications = Some(apps);
         }

@@ -56,15 +56,23 @@ impl StatusCmd {
             let live = match (self.argocd_server.as_ref().filter(|_| self.env.is_some()), e.argocd.manage_release.value)
             {
                 (Some(server), true) => {
-                    let app = Client::new(server, self.argocd_insecure)?.app(&n.argocd_app(), false)?;
+                    let client = Client::new(server, self.argocd_insecure)?;
+                    let app = client.app(&n.argocd_app(), false)?;
+                    let secrets = client.external_secrets(&n.argocd_app())?;
                     let missing: Vec<String> = record
                         .as_ref()
                         .map(|r| argocd::missing(r, &app.images).into_iter().map(|(s, _)| s.to_string()).collect())
                         .unwrap_or_default();
-                    if !missing.is_empty() || app.sync != "Synced" || app.health != "Healthy" {
+                    if !missing.is_empty()
+                        || app.sync != "Synced"
+                        || app.health != "Healthy"
+                        || secrets.iter().any(|s| s.health != "Healthy")
+                    {
                         outcome = Outcome::Differs;
                     }
-                    Some(serde_json::json!({ "application": app, "not_running_recorded": missing }))
+                    Some(
+                        serde_json::json!({ "application": app, "not_running_recorded": missing, "external_secrets": secrets }),
+                    )
                 }
                 _ => None,
             };
@@ -119,6 +127,14 @@ impl StatusCmd {
                 );
                 let missing: Vec<&str> =
                     live["not_running_recorded"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+                for s in live["external_secrets"].as_array().into_iter().flatten() {
+                    crate::outln!(
+                        "  ExternalSecret {}/{}: {}",
+                        s["namespace"].as_str().unwrap_or(""),
+                        s["name"].as_str().unwrap_or(""),
+                        s["health"].as_str().unwrap_or("")
+                    );
+                }
                 if missing.is_empty() {
                     crate::outln!("  live images: the recorded ones");
                 } else {

@@ -179,6 +179,41 @@ impl Client {
     }
 }
 
+/// One resource of an Application, as ArgoCD's resource tree reports it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Resource {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// ArgoCD's health of it (`Healthy`, `Degraded`, `Progressing`, …; for an
+    /// ExternalSecret: whether it synced its Secret).
+    pub health: String,
+    pub message: Option<String>,
+}
+
+impl Client {
+    /// The ExternalSecrets of `name` and their health (ArgoCD's built-in
+    /// health check of `external-secrets.io/ExternalSecret` reads its
+    /// `Ready` condition: Degraded when the store refused it).
+    pub fn external_secrets(&self, name: &str) -> anyhow::Result<Vec<Resource>> {
+        let v = self.call(reqwest::Method::GET, &format!("/api/v1/applications/{name}/resource-tree"), None)?;
+        let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
+        Ok(v["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| n["kind"] == "ExternalSecret")
+            .map(|n| Resource {
+                kind: s(&n["kind"]),
+                namespace: s(&n["namespace"]),
+                name: s(&n["name"]),
+                health: n["health"]["status"].as_str().unwrap_or("Unknown").to_string(),
+                message: n["health"]["message"].as_str().map(str::to_string),
+            })
+            .collect())
+    }
+}
+
 /// The recorded digests `live` does not run (service → digest).
 pub fn missing<'r>(record: &'r super::release::Record, live: &[String]) -> Vec<(&'r str, &'r str)> {
     record

@@ -45,12 +45,15 @@ pub struct Report {
     pub resources: Vec<Drifted>,
     /// The Applications' sync and health, when ArgoCD was asked.
     pub applications: Option<Vec<super::argocd::App>>,
+    /// The chart's ExternalSecrets and whether each synced (ArgoCD's health of it).
+    pub external_secrets: Option<Vec<super::argocd::Resource>>,
 }
 
 impl Report {
     pub fn drifted(&self) -> bool {
         !self.resources.is_empty()
             || self.applications.iter().flatten().any(|a| a.sync != "Synced" || a.health != "Healthy")
+            || self.external_secrets.iter().flatten().any(|e| e.health != "Healthy")
     }
 }
 
@@ -141,7 +144,7 @@ pub fn report(env: &str, show: &str) -> anyhow::Result<Report> {
         }
         resources.push(Drifted { address: address.into(), r#type: r#type.into(), action: action.into(), attributes });
     }
-    Ok(Report { environment: env.into(), resources, applications: None })
+    Ok(Report { environment: env.into(), resources, applications: None, external_secrets: None })
 }
 
 /// Run the refresh-only plan of `dir` and read its drift.
@@ -202,6 +205,17 @@ pub fn text(r: &Report, markdown: bool) -> String {
                 super::release::short(&a.revision)
             );
         }
+    }
+    for e in r.external_secrets.iter().flatten() {
+        let _ = writeln!(
+            out,
+            "{}ExternalSecret `{}/{}`: {}{}",
+            if markdown { "- " } else { "  " },
+            e.namespace,
+            e.name,
+            e.health,
+            e.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+        );
     }
     out
 }
