@@ -109,7 +109,7 @@ impl DiffCmd {
             Some(dir) => read_plans(dir)?,
             None => BTreeMap::new(),
         };
-        let budgets = budget_checks(base_cfg.as_ref(), cfg, &config);
+        let budgets = budget_checks(base_cfg.as_ref(), base_text.as_deref(), cfg, &config, &p.display);
         let crossed: Vec<String> = budgets.iter().filter(|b| b.crossed).map(|b| b.environment.clone()).collect();
         let review = Review {
             base_label: label.clone(),
@@ -240,24 +240,68 @@ fn read_plans(dir: &std::path::Path) -> anyhow::Result<BTreeMap<String, terrafor
 }
 
 /// Each environment's estimate against its budget, and whether the change
-/// crossed it (with the keys the change moves there).
-fn budget_checks(base: Option<&Config>, now: &Config, config: &crate::config::keys::ConfigChange) -> Vec<BudgetCheck> {
+/// crossed it — with the keys the change moves there, each with what it
+/// alone adds to the estimate (the base config with only that key changed),
+/// the largest first.
+fn budget_checks(
+    base: Option<&Config>,
+    base_text: Option<&str>,
+    now: &Config,
+    config: &crate::config::keys::ConfigChange,
+    display: &str,
+) -> Vec<BudgetCheck> {
     let a = crate::cost::Assumptions::default();
     now.environments
         .iter()
         .filter_map(|e| {
             let b = e.budget.as_ref()?;
+            let env = e.name.value.as_str();
             let estimate = crate::cost::estimate(e, &a).total_usd;
-            let before = base.and_then(|c| c.env(&e.name.value)).map(|x| crate::cost::estimate(x, &a).total_usd);
+            let before = base.and_then(|c| c.env(env)).map(|x| crate::cost::estimate(x, &a).total_usd);
             let limit = b.monthly_usd.value;
+            let crossed = estimate > limit && before.is_none_or(|x| x <= limit);
+            let mut keys: Vec<(String, f64)> = config
+                .keys
+                .iter()
+                .filter(|k| k.environment == env)
+                .map(|k| {
+                    let alone = match (base_text, &k.after, before) {
+                        (Some(text), Some(after), Some(before)) if crossed => {
+                            crate::ops::explain::set(text, env, &k.key, after)
+                                .ok()
+                                .and_then(|t| {
+                                    crate::config::load_historic(crate::diagnostics::Source {
+                                        text: t,
+                                        name: display.into(),
+                                    })
+                                    .ok()
+                                })
+                                .and_then(|c| c.env(env).map(|x| crate::cost::estimate(x, &a).total_usd - before))
+                                .unwrap_or(0.0)
+                        }
+                        _ => 0.0,
+                    };
+                    (k.key.clone(), alone)
+                })
+                .collect();
+            keys.sort_by(|x, y| y.1.total_cmp(&x.1));
             Some(BudgetCheck {
-                environment: e.name.value.clone(),
+                environment: env.to_string(),
                 estimate,
                 limit,
                 warn_percent: b.warn_percent.value,
-                crossed: estimate > limit && before.is_none_or(|x| x <= limit),
+                crossed,
                 before,
-                keys: config.keys.iter().filter(|k| k.environment == e.name.value).map(|k| k.key.clone()).collect(),
+                keys: keys
+                    .into_iter()
+                    .map(|(k, d)| {
+                        if d.abs() >= 0.005 {
+                            format!("{k} ({}{})", if d > 0.0 { "+" } else { "" }, crate::cost::usd(d))
+                        } else {
+                            k
+                        }
+                    })
+                    .collect(),
             })
         })
         .collect()

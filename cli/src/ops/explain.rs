@@ -105,7 +105,7 @@ fn to_toml(v: &Value) -> Option<toml_edit::Value> {
 }
 
 /// `text` with `key` of `env` set to `value`, under `[environments.<env>]`.
-fn set(text: &str, env: &str, key: &str, value: &Value) -> anyhow::Result<String> {
+pub fn set(text: &str, env: &str, key: &str, value: &Value) -> anyhow::Result<String> {
     use toml_edit::{DocumentMut, Item, Table};
     let mut doc: DocumentMut = text.parse()?;
     let mut at: &mut dyn toml_edit::TableLike = doc.as_table_mut();

@@ -49,7 +49,9 @@ pub struct BudgetCheck {
     pub before: Option<f64>,
     /// The change takes the estimate over the limit.
     pub crossed: bool,
-    /// The keys of `myhealth.toml` this change moves in the environment.
+    /// The keys of `myhealth.toml` this change moves in the environment, the
+    /// largest cost first, each with what it alone adds (`key (+$12.34)`)
+    /// when the change crossed the budget.
     pub keys: Vec<String>,
 }
 
@@ -382,7 +384,14 @@ impl Review<'_> {
                 let keys = if b.keys.is_empty() {
                     "no key of its own (derived values moved)".to_string()
                 } else {
-                    b.keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    b.keys
+                        .iter()
+                        .map(|k| match k.split_once(" (") {
+                            Some((key, usd)) => format!("`{key}` ({usd}"),
+                            None => format!("`{k}`"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 let _ = writeln!(
                     out,
