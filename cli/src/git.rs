@@ -1,5 +1,6 @@
-//! Reading committed files through git, without touching the working tree
-//! (`git ls-tree` + `git cat-file --batch`).
+//! Git, in one place: reading committed files without touching the working
+//! tree (`git ls-tree` + `git cat-file --batch`), and the plain commands a
+//! release runs (`run`, `is_ancestor`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,25 @@ fn git(dir: &Path) -> Command {
     let mut c = Command::new("git");
     c.current_dir(dir).env("GIT_OPTIONAL_LOCKS", "0");
     c
+}
+
+/// `git ARGS` in `dir`: its output, trimmed, when it succeeds.
+pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = git(dir).args(args).stdin(Stdio::null()).output().context("cannot run `git` (is it installed?)")?;
+    if !out.status.success() {
+        bail!("`git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `later` is a commit that includes `ours`; false when git does not know it.
+pub fn is_ancestor(dir: &Path, ours: &str, later: &str) -> bool {
+    git(dir)
+        .args(["merge-base", "--is-ancestor", ours, later])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The top of the work tree containing `dir`.

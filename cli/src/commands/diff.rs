@@ -18,7 +18,7 @@ use crate::args::{Format, Global, RenderArgs};
 use crate::changes;
 use crate::config::Config;
 use crate::exit::Outcome;
-use crate::ops::review::{self, BudgetCheck, CostChange, Review};
+use crate::ops::review::{self, BudgetCheck, BudgetKey, CostChange, Review};
 use crate::ops::{drift, manifests, terraform};
 use crate::project::Project;
 use crate::redact::Redactor;
@@ -260,12 +260,12 @@ fn budget_checks(
             let before = base.and_then(|c| c.env(env)).map(|x| crate::cost::estimate(x, &a).total_usd);
             let limit = b.monthly_usd.value;
             let crossed = estimate > limit && before.is_none_or(|x| x <= limit);
-            let mut keys: Vec<(String, f64)> = config
+            let mut keys: Vec<BudgetKey> = config
                 .keys
                 .iter()
                 .filter(|k| k.environment == env)
                 .map(|k| {
-                    let alone = match (base_text, &k.after, before) {
+                    let adds_usd = match (base_text, &k.after, before) {
                         (Some(text), Some(after), Some(before)) if crossed => {
                             crate::ops::explain::set(text, env, &k.key, after)
                                 .ok()
@@ -277,14 +277,14 @@ fn budget_checks(
                                     .ok()
                                 })
                                 .and_then(|c| c.env(env).map(|x| crate::cost::estimate(x, &a).total_usd - before))
-                                .unwrap_or(0.0)
+                                .filter(|d| d.abs() >= 0.005)
                         }
-                        _ => 0.0,
+                        _ => None,
                     };
-                    (k.key.clone(), alone)
+                    BudgetKey { key: k.key.clone(), adds_usd }
                 })
                 .collect();
-            keys.sort_by(|x, y| y.1.total_cmp(&x.1));
+            keys.sort_by(|x, y| y.adds_usd.unwrap_or(0.0).total_cmp(&x.adds_usd.unwrap_or(0.0)));
             Some(BudgetCheck {
                 environment: env.to_string(),
                 estimate,
@@ -292,16 +292,7 @@ fn budget_checks(
                 warn_percent: b.warn_percent.value,
                 crossed,
                 before,
-                keys: keys
-                    .into_iter()
-                    .map(|(k, d)| {
-                        if d.abs() >= 0.005 {
-                            format!("{k} ({}{})", if d > 0.0 { "+" } else { "" }, crate::cost::usd(d))
-                        } else {
-                            k
-                        }
-                    })
-                    .collect(),
+                keys,
             })
         })
         .collect()

@@ -196,18 +196,6 @@ fn rollback_flags(argv: Vec<String>) -> (Vec<String>, Probe) {
     (flags, Probe { argv, decided })
 }
 
-/// `live` is a commit that includes `ours` (ArgoCD synced a later one of
-/// the branch); false when git does not know `live`.
-fn descends(root: &Path, ours: &str, live: &str) -> bool {
-    Command::new("git")
-        .args(["merge-base", "--is-ancestor", ours, live])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// `path` relative to `root` (as git takes it), or as is.
 fn rel_to(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
@@ -282,7 +270,7 @@ impl Deploy {
         if !o.skip_app && e.argocd.manage_release.value {
             // The record names the commit that builds the images (checked
             // clean when the run starts: `preflight`).
-            let commit = super::release::git(&p.root, &["rev-parse", "HEAD"])
+            let commit = crate::git::run(&p.root, &["rev-parse", "HEAD"])
                 .context("ArgoCD releases from git: the project must be a git repository")?;
             let env = t.name();
             let workflows = crate::project::workflows_dir(cfg);
@@ -401,7 +389,7 @@ impl Deploy {
         super::release::build_commit(&self.root)?;
         let mut status = vec!["status", "--porcelain"];
         status.extend(argv[0][2..].iter().map(String::as_str));
-        let pending = super::release::git(&self.root, &status)?;
+        let pending = crate::git::run(&self.root, &status)?;
         if !pending.is_empty() {
             bail!(
                 "ArgoCD releases `{}` from git, and these are not committed:\n{pending}\n  = help: commit them first: the release commit holds the release record only",
@@ -414,11 +402,11 @@ impl Deploy {
             return Ok(());
         };
         let (remote, branch) = (&push[3], push[4].trim_start_matches("HEAD:"));
-        super::release::git(&self.root, &["fetch", "--quiet", remote, branch])?;
-        let tip = super::release::git(&self.root, &["rev-parse", "FETCH_HEAD"])?;
-        let head = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
-        let one_release_ahead = super::release::git(&self.root, &["rev-parse", "HEAD~1"]).is_ok_and(|p| p == tip)
-            && super::release::git(&self.root, &["log", "-1", "--format=%s"])
+        crate::git::run(&self.root, &["fetch", "--quiet", remote, branch])?;
+        let tip = crate::git::run(&self.root, &["rev-parse", "FETCH_HEAD"])?;
+        let head = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
+        let one_release_ahead = crate::git::run(&self.root, &["rev-parse", "HEAD~1"]).is_ok_and(|p| p == tip)
+            && crate::git::run(&self.root, &["log", "-1", "--format=%s"])
                 .is_ok_and(|m| m.starts_with(&format!("release {}: ", self.environment)));
         if head != tip && !one_release_ahead {
             bail!(
@@ -454,11 +442,11 @@ impl Deploy {
             for a in argv {
                 run(&self.root, a)?;
             }
-            let head = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
+            let head = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
             if let Some(c) = client {
                 c.sync(application)?;
                 let wait = Duration::from_secs(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS);
-                c.wait(application, &head, wait, &|live| descends(&self.root, &head, live))?;
+                c.wait(application, &head, wait, &|live| crate::git::is_ancestor(&self.root, &head, live))?;
             }
             Ok(())
         })();
@@ -679,14 +667,16 @@ impl Deploy {
                     // Always: a release commit an earlier run made but could not push goes now
                     // (HEAD was the remote's tip or that commit: `preflight`).
                     step("push the release commit", || run(&self.root, argv))?;
-                    revision = super::release::git(&self.root, &["rev-parse", "HEAD"])?;
+                    revision = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
                 }
                 Step::Sync { server, application, timeout_seconds } => {
                     let c = argocd(server)?;
                     let wait = Duration::from_secs(*timeout_seconds);
                     let synced = step(&format!("ArgoCD syncs `{application}`"), || {
                         c.sync(application)?;
-                        c.wait(application, &revision, wait, &|live| descends(&self.root, &revision, live))
+                        c.wait(application, &revision, wait, &|live| {
+                            crate::git::is_ancestor(&self.root, &revision, live)
+                        })
                     });
                     match synced {
                         Ok(a) => eprintln!(

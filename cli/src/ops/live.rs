@@ -57,16 +57,6 @@ impl Report {
     }
 }
 
-/// `terraform plan -refresh-only` of the root, saved.
-pub fn plan_argv(dir: &Path) -> Vec<String> {
-    let mut v = vec!["terraform".to_string(), format!("-chdir={}", dir.display())];
-    v.extend(
-        ["plan", "-refresh-only", "-input=false", "-json", "-detailed-exitcode", &format!("-out={DRIFT_PLAN}")]
-            .map(String::from),
-    );
-    v
-}
-
 /// The key that owns `attribute` of a resource, where one does.
 pub fn owner(env: &str, r#type: &str, address: &str, attribute: &str) -> Option<String> {
     let key = match (r#type, attribute) {
@@ -149,7 +139,7 @@ pub fn report(env: &str, show: &str) -> anyhow::Result<Report> {
 
 /// Run the refresh-only plan of `dir` and read its drift.
 pub fn terraform_drift(dir: &Path, env: &str) -> anyhow::Result<Report> {
-    let argv = plan_argv(dir);
+    let argv = terraform::refresh_plan_argv(dir, DRIFT_PLAN);
     let (code, out) = super::ui::step(&format!("terraform plan -refresh-only ({env})"), || terraform::run(&argv))?;
     if code == 1 {
         bail!("`terraform plan -refresh-only` failed in `{}`:\n{}", dir.display(), terraform::stream_errors(&out));

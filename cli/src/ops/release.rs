@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -136,26 +135,13 @@ pub fn rerender(p: &Project, tree: &crate::args::TreeArgs) -> anyhow::Result<(cr
     Ok((cfg, changed))
 }
 
-/// `git` in `root`, its output when it succeeds.
-pub fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run `git` (is it installed?)")?;
-    if !out.status.success() {
-        bail!("`git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 /// The commit the images are built from: `HEAD`, refused when the services'
 /// sources differ from it (the record would name a commit that did not
 /// build them).
 pub fn build_commit(root: &Path) -> anyhow::Result<String> {
-    let commit = git(root, &["rev-parse", "HEAD"]).context("a release records the commit it was built from")?;
-    let dirty = git(root, &["status", "--porcelain", "--", "services", "Cargo.lock", "Cargo.toml"])?;
+    let commit =
+        crate::git::run(root, &["rev-parse", "HEAD"]).context("a release records the commit it was built from")?;
+    let dirty = crate::git::run(root, &["status", "--porcelain", "--", "services", "Cargo.lock", "Cargo.toml"])?;
     if !dirty.is_empty() {
         bail!(
             "the services differ from the commit `{}`; commit them first, so the release names the commit that built it:\n{dirty}",

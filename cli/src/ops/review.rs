@@ -50,9 +50,16 @@ pub struct BudgetCheck {
     /// The change takes the estimate over the limit.
     pub crossed: bool,
     /// The keys of `myhealth.toml` this change moves in the environment, the
-    /// largest cost first, each with what it alone adds (`key (+$12.34)`)
-    /// when the change crossed the budget.
-    pub keys: Vec<String>,
+    /// largest cost first.
+    pub keys: Vec<BudgetKey>,
+}
+
+/// A key a change moves, with what it alone adds to the estimate (the base
+/// config with only that key changed; known when the change crossed the budget).
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetKey {
+    pub key: String,
+    pub adds_usd: Option<f64>,
 }
 
 impl BudgetCheck {
@@ -386,9 +393,11 @@ impl Review<'_> {
                 } else {
                     b.keys
                         .iter()
-                        .map(|k| match k.split_once(" (") {
-                            Some((key, usd)) => format!("`{key}` ({usd}"),
-                            None => format!("`{k}`"),
+                        .map(|k| match k.adds_usd {
+                            Some(d) => {
+                                format!("`{}` ({}{})", k.key, if d > 0.0 { "+" } else { "" }, crate::cost::usd(d))
+                            }
+                            None => format!("`{}`", k.key),
                         })
                         .collect::<Vec<_>>()
                         .join(", ")

@@ -321,6 +321,15 @@ fn chdir(dir: &Path) -> Vec<String> {
     vec!["terraform".into(), format!("-chdir={}", dir.display())]
 }
 
+/// `terraform -chdir=DIR plan -refresh-only …`, saved as `file`: what the
+/// live infrastructure holds that the state does not (`ops::live`).
+pub fn refresh_plan_argv(dir: &Path, file: &str) -> Vec<String> {
+    let mut v = chdir(dir);
+    v.extend(["plan", "-refresh-only", "-input=false", "-json", "-detailed-exitcode"].map(String::from));
+    v.push(format!("-out={file}"));
+    v
+}
+
 /// `terraform -chdir=DIR init …`.
 pub fn init_argv(dir: &Path, init_args: &InitArgs) -> Vec<String> {
     let mut v = chdir(dir);
