@@ -6,6 +6,8 @@
 //! with the same token does not pay the signature check and the claims' JSON
 //! on every request.
 
+use std::sync::Arc;
+
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -32,7 +34,7 @@ pub struct Keys {
     /// Where password verifications run.
     pub pool: Pool,
     /// Tokens whose signature was checked with `decoding`, and their claims.
-    verified: std::sync::RwLock<std::collections::HashMap<String, Claims>>,
+    verified: std::sync::RwLock<std::collections::HashMap<String, Arc<Claims>>>,
 }
 
 /// Verified tokens remembered at once (the single user has a handful).
@@ -173,7 +175,7 @@ pub async fn login(State(s): State<AppState>, Json(l): Json<Login>) -> Result<Js
 }
 
 /// A request carrying a valid token.
-pub struct User(pub Claims);
+pub struct User(pub Arc<Claims>);
 
 impl FromRequestParts<AppState> for User {
     type Rejection = ApiError;
@@ -194,7 +196,7 @@ impl FromRequestParts<AppState> for User {
             }
             return Err(ApiError::Unauthorized);
         }
-        let claims = s.auth.check(token, now).ok_or(ApiError::Unauthorized)?;
+        let claims = Arc::new(s.auth.check(token, now).ok_or(ApiError::Unauthorized)?);
         let mut verified = s.auth.verified.write().unwrap_or_else(|e| e.into_inner());
         if verified.len() >= VERIFIED_MAX {
             verified.retain(|_, c| c.exp > now);
@@ -219,7 +221,7 @@ mod tests {
         let hash = Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
         let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:9/none").unwrap();
         let keys = Keys::new("me", &hash, KEY, &LoginSettings::default()).unwrap();
-        AppState { pool, auth: std::sync::Arc::new(keys), cache: Default::default() }
+        AppState::with_cache(pool, std::sync::Arc::new(keys), Default::default())
     }
 
     async fn user(s: &AppState, token: &str) -> Result<User, ApiError> {
@@ -237,7 +239,7 @@ mod tests {
         assert!(user(&s, &token).await.is_ok());
         assert!(s.auth.verified.read().unwrap().contains_key(&token), "verified once, remembered");
         // The remembered claims say it has expired meanwhile: refused without asking the signature again.
-        s.auth.verified.write().unwrap().get_mut(&token).unwrap().exp = now - 1;
+        Arc::make_mut(s.auth.verified.write().unwrap().get_mut(&token).unwrap()).exp = now - 1;
         assert!(matches!(user(&s, &token).await, Err(ApiError::Unauthorized)));
         // A forged token is never remembered.
         let last = if token.ends_with('x') { "y" } else { "x" };

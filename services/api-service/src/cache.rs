@@ -5,7 +5,8 @@
 //! here drops every cached answer when that commits. While the listener is
 //! not connected nothing is cached, a cached answer is never older than
 //! [`MAX_AGE`], and at most [`MAX_ENTRIES`] answers are kept (keyed by the
-//! request's path and query and the day, so "today" is never stale).
+//! request's path and query, and kept for the day they were computed on, so
+//! "today" is never stale). A hit allocates nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,6 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use chrono::NaiveDate;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
@@ -28,34 +30,41 @@ pub struct Cache {
     listening: AtomicBool,
     /// Bumped by every invalidation: an answer computed across one is not kept.
     generation: AtomicU64,
-    answers: RwLock<HashMap<String, (Instant, Bytes)>>,
+    answers: RwLock<HashMap<String, Answer>>,
+}
+
+/// A kept answer: when and for which day it was computed.
+struct Answer {
+    at: Instant,
+    day: NaiveDate,
+    body: Bytes,
 }
 
 impl Cache {
-    /// The cached answer for `key`, if there is a fresh one.
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+    /// The cached answer for `key` on `day`, if there is a fresh one.
+    pub fn get(&self, key: &str, day: NaiveDate) -> Option<Bytes> {
         if !self.listening.load(Ordering::Acquire) {
             return None;
         }
         let guard = self.answers.read().unwrap_or_else(|e| e.into_inner());
-        guard.get(key).filter(|(at, _)| at.elapsed() < MAX_AGE).map(|(_, b)| b.clone())
+        guard.get(key).filter(|a| a.day == day && a.at.elapsed() < MAX_AGE).map(|a| a.body.clone())
     }
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Keep `body` for `key`, computed from data read after `generation` was taken.
-    pub fn put(&self, generation: u64, key: String, body: Bytes) {
+    /// Keep `body` for `key` on `day`, computed from data read after `generation` was taken.
+    pub fn put(&self, generation: u64, key: String, day: NaiveDate, body: Bytes) {
         let mut guard = self.answers.write().unwrap_or_else(|e| e.into_inner());
         if self.listening.load(Ordering::Acquire) && self.generation() == generation {
             if guard.len() >= MAX_ENTRIES {
-                guard.retain(|_, (at, _)| at.elapsed() < MAX_AGE);
+                guard.retain(|_, a| a.at.elapsed() < MAX_AGE);
                 if guard.len() >= MAX_ENTRIES {
                     guard.clear();
                 }
             }
-            guard.insert(key, (Instant::now(), body));
+            guard.insert(key, Answer { at: Instant::now(), day, body });
         }
     }
 
@@ -68,6 +77,32 @@ impl Cache {
     fn set_listening(&self, on: bool) {
         self.invalidate();
         self.listening.store(on, Ordering::Release);
+    }
+}
+
+/// A cached route: its name (the `route` label) and its hit and miss
+/// counters, registered on first use rather than looked up by name and
+/// labels on every request. Declared `static` where the route is.
+pub struct Route {
+    pub name: &'static str,
+    counters: std::sync::OnceLock<[myhealth_common::metrics::Counter; 2]>,
+}
+
+impl Route {
+    pub const fn new(name: &'static str) -> Route {
+        Route { name, counters: std::sync::OnceLock::new() }
+    }
+
+    /// Count a hit or a miss in `response_cache_total{route,result}`.
+    pub fn count(&self, hit: bool) {
+        use myhealth_common::metrics::counter;
+        let [hits, misses] = self.counters.get_or_init(|| {
+            [
+                counter!("response_cache_total", "route" => self.name, "result" => "hit"),
+                counter!("response_cache_total", "route" => self.name, "result" => "miss"),
+            ]
+        });
+        if hit { hits } else { misses }.increment(1);
     }
 }
 

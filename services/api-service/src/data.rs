@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Serve the cached answer of this request, or compute, keep and serve it.
 pub async fn cached<T, F>(
     s: &AppState,
-    route: &'static str,
+    route: &'static crate::cache::Route,
     uri: &axum::http::Uri,
     compute: F,
 ) -> Result<Response, ApiError>
@@ -47,17 +47,18 @@ where
     T: Serialize,
     F: std::future::Future<Output = Result<T, ApiError>>,
 {
-    // The day is part of the key: answers that default to "today" change at midnight.
-    let key = format!("{}?{}#{}", uri.path(), uri.query().unwrap_or(""), Utc::now().date_naive());
-    if let Some(body) = s.cache.get(&key) {
-        myhealth_common::metrics::counter!("response_cache_total", "route" => route, "result" => "hit").increment(1);
+    // Answers that default to "today" change at midnight: each is kept for its day.
+    let day = Utc::now().date_naive();
+    let key = uri.path_and_query().map_or_else(|| uri.path(), |pq| pq.as_str());
+    if let Some(body) = s.cache.get(key, day) {
+        route.count(true);
         return Ok(json_response(body));
     }
-    myhealth_common::metrics::counter!("response_cache_total", "route" => route, "result" => "miss").increment(1);
+    route.count(false);
     let generation = s.cache.generation();
     let value = compute.await?;
     let body = Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.into()))?);
-    s.cache.put(generation, key, body.clone());
+    s.cache.put(generation, key.to_string(), day, body.clone());
     Ok(json_response(body))
 }
 
@@ -414,7 +415,8 @@ macro_rules! day_route {
             OriginalUri(uri): OriginalUri,
             Query(p): Query<PageQuery>,
         ) -> Result<Response, ApiError> {
-            cached(&s, $path, &uri, page::<$t>(&s, $kind, p)).await
+            static ROUTE: crate::cache::Route = crate::cache::Route::new($path);
+            cached(&s, &ROUTE, &uri, page::<$t>(&s, $kind, p)).await
         }
     };
 }
@@ -445,7 +447,8 @@ macro_rules! timed_route {
             OriginalUri(uri): OriginalUri,
             Query(p): Query<TimedQuery>,
         ) -> Result<Response, ApiError> {
-            cached(&s, $path, &uri, timed_page::<$t>(&s, $kind, p)).await
+            static ROUTE: crate::cache::Route = crate::cache::Route::new($path);
+            cached(&s, &ROUTE, &uri, timed_page::<$t>(&s, $kind, p)).await
         }
     };
 }
@@ -511,7 +514,8 @@ pub async fn dashboard(
     State(s): State<AppState>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
-    cached(&s, "/api/v1/dashboard", &uri, async {
+    static ROUTE: crate::cache::Route = crate::cache::Route::new("/api/v1/dashboard");
+    cached(&s, &ROUTE, &uri, async {
         let sqlx::types::Json(d): sqlx::types::Json<Dashboard> =
             myhealth_common::telemetry::timed("dashboard", sqlx::query_scalar(dashboard_sql()).fetch_one(&s.pool))
                 .await?;

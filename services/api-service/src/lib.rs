@@ -96,19 +96,37 @@ impl Default for HttpSettings {
     }
 }
 
+/// What every handler shares, behind one `Arc`: axum clones the state for
+/// each request (into the route, and again for `State`), one reference
+/// count instead of one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub pool: PgPool,
     pub auth: Arc<auth::Keys>,
     pub cache: Arc<cache::Cache>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
-    /// The state, with the dashboard cache listening for stored batches.
+    /// The state, with the response cache listening for stored batches.
     pub fn new(pool: PgPool, auth: Arc<auth::Keys>) -> AppState {
         let cache = Arc::new(cache::Cache::default());
         cache::spawn_listener(pool.clone(), cache.clone());
-        AppState { pool, auth, cache }
+        AppState::with_cache(pool, auth, cache)
+    }
+
+    /// The state with this cache (listening or not: tests).
+    pub fn with_cache(pool: PgPool, auth: Arc<auth::Keys>, cache: Arc<cache::Cache>) -> AppState {
+        AppState(Arc::new(Shared { pool, auth, cache }))
     }
 }
 
@@ -177,7 +195,7 @@ pub fn app(state: AppState, metrics: myhealth_common::PrometheusHandle, http: &H
             "/openapi.json",
             axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }),
         )
-        .merge(myhealth_common::health::router(state.pool, metrics))
+        .merge(myhealth_common::health::router(state.pool.clone(), metrics))
         .layer(CompressionLayer::new())
         .layer(cors(&http.cors_allowed_origins)?);
     Ok(myhealth_common::http::standard(

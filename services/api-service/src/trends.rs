@@ -145,7 +145,8 @@ pub async fn trend(
 ) -> Result<Response, ApiError> {
     check_date("end", q.end)?;
     // Cached like every data route (the key holds the day, for the default end).
-    crate::data::cached(&s, "/api/v1/trends/{metric}", &uri, compute(&s, metric, q)).await
+    static ROUTE: crate::cache::Route = crate::cache::Route::new("/api/v1/trends/{metric}");
+    crate::data::cached(&s, &ROUTE, &uri, compute(&s, metric, q)).await
 }
 
 async fn compute(s: &AppState, metric: Metric, q: TrendQuery) -> Result<Trend, ApiError> {

@@ -51,6 +51,31 @@ pub struct DbArgs {
 const FILE_POLL: Duration = Duration::from_secs(2);
 const TOKEN_REFRESH: Duration = Duration::from_secs(600);
 
+/// A pooled connection used within this long is handed out again without a
+/// ping (PgBouncer's `server_check_delay` is 30 s too). sqlx pings every
+/// connection it takes back, and with `test_before_acquire` again on every
+/// acquire: a second round trip in front of every request. One that died
+/// in the seconds between fails its statement, which the services answer
+/// with a retryable 503, and is not taken back.
+pub const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// The pool settings of both services (and of their benchmarks, so what is
+/// measured is what runs): a connection idle for [`CHECK_AFTER_IDLE`] is
+/// pinged before use, a busy one is not.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new().acquire_timeout(Duration::from_secs(3)).test_before_acquire(false).before_acquire(
+        |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < CHECK_AFTER_IDLE {
+                    return Ok(true);
+                }
+                // Ok(false) closes it; the pool opens or takes another.
+                Ok(sqlx::Connection::ping(conn).await.is_ok())
+            })
+        },
+    )
+}
+
 impl DbArgs {
     /// The connection without the password (that comes from [`DbArgs::pool`]'s credential source).
     pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
@@ -89,10 +114,7 @@ impl DbArgs {
         if let Some(path) = &self.db_password_file {
             first = first.password(read_password(path)?.trim_end_matches(['\r', '\n']));
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(self.db_max_connections)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_lazy_with(first);
+        let pool = pool_options().max_connections(self.db_max_connections).connect_lazy_with(first);
         if let Some(path) = self.db_password_file.clone() {
             tokio::spawn(watch_password_file(pool.clone(), base, path));
         } else if self.db_iam_auth {
@@ -167,8 +189,13 @@ pub fn record_pool_stats(pool: &PgPool) {
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
-        // 28P01 invalid_password, 28000 invalid_authorization_specification.
-        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("28P01") | Some("28000")),
+        // 28P01 invalid_password, 28000 invalid_authorization_specification;
+        // class 08, connection exceptions; 57P01–57P03, the server shutting
+        // down, crashed or starting (what a pooled connection reads first
+        // after a restart or an RDS failover).
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            matches!(c.as_ref(), "28P01" | "28000" | "57P01" | "57P02" | "57P03") || c.starts_with("08")
+        }),
         _ => false,
     }
 }

@@ -79,8 +79,14 @@ struct ErrorBody<'a> {
 /// Error answers that are not JSON already — axum's rejections, its empty
 /// 404 and 405, tower-http's 413 and 503 — become `{"error": "…"}`, their
 /// text (or the status's reason) as the message; status and headers stay.
-async fn json_errors(res: Response<Body>) -> Response<Body> {
+async fn json_errors(mut res: Response<Body>) -> Response<Body> {
     let status = res.status();
+    // A body too large or too slow was not read to its end: hyper closes the
+    // connection after answering. Saying so keeps the client from sending
+    // its next request on it (seen: hyper's `IncompleteMessage` after a 413).
+    if matches!(status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)

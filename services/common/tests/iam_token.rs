@@ -19,9 +19,13 @@ import botocore.auth, botocore.session
 key, secret, region, host, port, user, epoch = sys.argv[1:]
 fixed = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).replace(tzinfo=None)
 class Fixed(datetime.datetime):
+    # Older botocore asks utcnow(), newer now(timezone.utc).
     @classmethod
     def utcnow(cls):
         return fixed
+    @classmethod
+    def now(cls, tz=None):
+        return fixed if tz is None else fixed.replace(tzinfo=datetime.timezone.utc).astimezone(tz)
 with unittest.mock.patch.object(botocore.auth.datetime, "datetime", Fixed):
     s = botocore.session.get_session()
     c = s.create_client("rds", region_name=region, aws_access_key_id=key, aws_secret_access_key=secret)

@@ -8,10 +8,12 @@
 //! posts). Best of 3. A last line re-sends the stored heart-rate samples
 //! (every one an upsert) for scale.
 //!
-//! `cargo bench -p data-processor --bench ingest`
+//! `cargo bench -p data-processor --bench ingest [-- COLLECTION…]` (the
+//! named collections only; all of them by default)
 
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use futures_util::StreamExt;
 use myhealth_common::testing::{TempPostgres, serve};
@@ -125,15 +127,21 @@ fn workloads() -> Vec<(&'static str, Vec<Value>, &'static [&'static str])> {
 async fn bench() {
     let pg = TempPostgres::start();
     let url = pg.database("bench").await;
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let pool = myhealth_common::db::pool_options().connect(&url).await.unwrap();
     data_processor::MIGRATOR.run(&pool).await.unwrap();
     let metrics = myhealth_common::telemetry::init_metrics();
     let addr = serve(data_processor::app(data_processor::AppState { pool: pool.clone() }, metrics, 64 << 20)).await;
     let http = reqwest::Client::new();
 
+    // `cargo bench` passes `--bench`; anything else names collections.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     for (collection, docs, tables) in workloads() {
-        let bodies: Vec<Vec<u8>> =
-            docs.chunks(BATCH).map(|c| serde_json::to_vec(&json!({ collection: c })).unwrap()).collect();
+        if !only.is_empty() && !only.iter().any(|o| o == collection) {
+            continue;
+        }
+        // `Bytes`: a clone per request is a reference count, not a copy.
+        let bodies: Vec<Bytes> =
+            docs.chunks(BATCH).map(|c| serde_json::to_vec(&json!({ collection: c })).unwrap().into()).collect();
         // The floor: COPY of exactly the rows the ingest stores.
         truncate(&pool).await;
         for b in &bodies {
@@ -213,7 +221,7 @@ async fn copy_in(pool: &sqlx::PgPool, statement: &str, text: &str) {
     copy.finish().await.unwrap();
 }
 
-async fn post(http: &reqwest::Client, addr: std::net::SocketAddr, body: Vec<u8>) {
+async fn post(http: &reqwest::Client, addr: std::net::SocketAddr, body: Bytes) {
     let res = http
         .post(format!("http://{addr}/api/v1/ingest"))
         .header("content-type", "application/json")

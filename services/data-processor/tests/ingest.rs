@@ -20,7 +20,8 @@ async fn server(pg: &TempPostgres, db: &str) -> Server {
 
 async fn server_with_limit(pg: &TempPostgres, db: &str, max_body: usize) -> Server {
     let url = pg.database(db).await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
+    // The services' own pool settings (no ping in front of each request).
+    let pool = myhealth_common::db::pool_options()
         .max_connections(4)
         .acquire_timeout(std::time::Duration::from_secs(2))
         .connect(&url)
@@ -195,7 +196,10 @@ async fn ingest_round_trip_idempotency_and_refusals() {
     assert_eq!(res.status(), 400);
     // Too large: 413.
     let huge = json!({ "heartrate": (0..20000).map(|i| json!({ "bpm": 60, "source": "awake", "timestamp": format!("2026-11-01T00:00:{:02}Z", i % 60) })).collect::<Vec<_>>() });
-    assert_eq!(http.post(url("/api/v1/ingest")).json(&huge).send().await.unwrap().status(), 413);
+    let res = http.post(url("/api/v1/ingest")).json(&huge).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    // Its body was not read: the connection is closed, and the client told so.
+    assert_eq!(res.headers()["connection"], "close");
     // Unknown kind of metric: 404.
     assert_eq!(http.get(url("/api/v1/metrics/steps")).send().await.unwrap().status(), 404);
 
@@ -250,6 +254,60 @@ async fn an_outage_answers_503_and_loses_nothing() {
     }
     assert_eq!(status, 200);
     assert_eq!(counts(&s.pool).await, ALL);
+}
+
+/// Samples of a new time range go in by binary `COPY`: every field arrives
+/// exactly (microseconds, offsets, times before PostgreSQL's 2000 epoch,
+/// text beyond ASCII, the lenient timestamp form), and writers racing on
+/// the same new range all succeed with each sample stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn heart_rate_samples_arrive_exactly_and_racing_writers_lose_nothing() {
+    let pg = TempPostgres::start();
+    let s = server(&pg, "samples").await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("http://{}{p}", s.addr);
+    let sent = json!({ "heartrate": [
+        { "bpm": 250, "source": "awake", "timestamp": "2026-11-01T08:00:00.123456Z" },
+        { "bpm": 20, "source": "rest", "timestamp": "2026-11-01T08:00:00.123456Z" },
+        { "bpm": 61, "source": "workout", "timestamp": "2026-11-01T10:05:00+03:00", "timestamp_unix": 1761980700000_i64 },
+        { "bpm": 47, "source": "sömn", "timestamp": "1999-12-31T23:59:59.999999Z" },
+        { "bpm": 52, "source": "live", "timestamp": "1970-01-01T00:00:00Z" },
+        { "bpm": 70, "source": "session", "timestamp": "2026-11-01 09:00:00+00:00" }
+    ] });
+    let res = http.post(url("/api/v1/ingest")).json(&sent).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let rows: Vec<(String, String, i16)> = sqlx::query_as(
+        "SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), source, bpm FROM heart_rate_samples ORDER BY ts, source",
+    )
+    .fetch_all(&s.pool)
+    .await
+    .unwrap();
+    let want = [
+        ("1970-01-01T00:00:00.000000", "live", 52),
+        ("1999-12-31T23:59:59.999999", "sömn", 47),
+        ("2026-11-01T07:05:00.000000", "workout", 61),
+        ("2026-11-01T08:00:00.123456", "awake", 250),
+        ("2026-11-01T08:00:00.123456", "rest", 20),
+        ("2026-11-01T09:00:00.000000", "session", 70),
+    ];
+    let want: Vec<(String, String, i16)> = want.iter().map(|(t, s, b)| (t.to_string(), s.to_string(), *b)).collect();
+    assert_eq!(rows, want);
+
+    // Eight writers post the same 3,000 samples of a range nothing holds
+    // yet: all but one find the keys taken, and store again with upserts.
+    let range = json!({ "heartrate": (0..3000).map(|i| json!({ "bpm": 40 + i % 100, "source": "awake",
+        "timestamp": format!("2026-10-{:02}T{:02}:{:02}:00Z", 1 + i / 1440, i / 60 % 24, i % 60) })).collect::<Vec<_>>() });
+    let posts = (0..8).map(|_| http.post(url("/api/v1/ingest")).json(&range).send());
+    for res in futures_util::future::join_all(posts).await {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    }
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM heart_rate_samples WHERE ts >= '2026-10-01' AND ts < '2026-11-01'")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+    assert_eq!(n, 3000);
 }
 
 /// The bug this replaced: a later fetch that lacked the night (or sent
