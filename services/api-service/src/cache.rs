@@ -6,7 +6,7 @@
 //! not connected nothing is cached, a cached answer is never older than
 //! [`MAX_AGE`], and at most [`MAX_ENTRIES`] answers are kept (keyed by the
 //! request's path and query, and kept for the day they were computed on, so
-//! "today" is never stale). A hit allocates nothing.
+//! "today" is never stale). A lookup allocates nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -35,7 +35,13 @@ pub struct ErrorBody {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        if myhealth_common::db::is_unavailable(&e) { ApiError::Unavailable } else { ApiError::Internal(e.into()) }
+        if myhealth_common::db::is_unavailable(&e) {
+            // The answer says only "unavailable"; the log says why.
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.into())
+        }
     }
 }
 

@@ -69,8 +69,10 @@ pub fn pool_options() -> PgPoolOptions {
                 if meta.idle_for < CHECK_AFTER_IDLE {
                     return Ok(true);
                 }
-                // Ok(false) closes it; the pool opens or takes another.
-                Ok(sqlx::Connection::ping(conn).await.is_ok())
+                // An error closes it (hard: its socket is likely dead); the
+                // pool opens or takes another.
+                sqlx::Connection::ping(conn).await?;
+                Ok(true)
             })
         },
     )
@@ -190,11 +192,26 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
         // 28P01 invalid_password, 28000 invalid_authorization_specification;
-        // class 08, connection exceptions; 57P01–57P03, the server shutting
-        // down, crashed or starting (what a pooled connection reads first
-        // after a restart or an RDS failover).
+        // the connection exceptions of class 08 (not 08P01, a protocol
+        // violation: a fault of ours, retrying would not help); 57P01–57P03
+        // and 57P05, the server shutting down, crashed, starting or ending
+        // an idle session (what a pooled connection reads first after a
+        // restart or an RDS failover).
         sqlx::Error::Database(d) => d.code().is_some_and(|c| {
-            matches!(c.as_ref(), "28P01" | "28000" | "57P01" | "57P02" | "57P03") || c.starts_with("08")
+            matches!(
+                c.as_ref(),
+                "28P01"
+                    | "28000"
+                    | "08000"
+                    | "08001"
+                    | "08003"
+                    | "08004"
+                    | "08006"
+                    | "57P01"
+                    | "57P02"
+                    | "57P03"
+                    | "57P05"
+            )
         }),
         _ => false,
     }

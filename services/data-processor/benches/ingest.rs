@@ -5,7 +5,7 @@
 //! JSONB. Request bodies and COPY text are prepared before the clock starts:
 //! what is measured is the server's work, HTTP and JSON included, one
 //! transaction per request of at most 5,000 documents (as the collector
-//! posts). Best of 3. A last line re-sends the stored heart-rate samples
+//! posts). Best of 3 (once under `cargo test`, the suite's smoke run). A last line re-sends the stored heart-rate samples
 //! (every one an upsert) for scale.
 //!
 //! `cargo bench -p data-processor --bench ingest [-- COLLECTION…]` (the
@@ -23,6 +23,12 @@ const SAMPLES: usize = 100_000;
 const BATCH: usize = 5_000;
 const DAYS: usize = 3_650;
 const ROUNDS: usize = 3;
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` (the suite)
+/// runs this as a smoke test without it: once, not best of three.
+fn rounds() -> usize {
+    if std::env::args().any(|a| a == "--bench") { ROUNDS } else { 1 }
+}
 const TABLES: &str = "heart_rate_samples, sleep_metrics, sleep_periods, raw_documents, activity_metrics, readiness_metrics, workouts, \
                       sessions, spo2_metrics, stress_metrics, resilience_metrics, cardiovascular_age_metrics, vo2_max_metrics";
 
@@ -152,7 +158,7 @@ async fn bench() {
             copies.push((format!("COPY {t} FROM STDIN"), copy_out(&pool, t).await));
         }
         let rows: usize = copies.iter().map(|(_, text)| text.lines().count()).sum();
-        let copy = best(ROUNDS, || async {
+        let copy = best(rounds(), || async {
             truncate(&pool).await;
             let t = Instant::now();
             for (statement, text) in &copies {
@@ -161,7 +167,7 @@ async fn bench() {
             t.elapsed()
         })
         .await;
-        let ingest = best(ROUNDS, || async {
+        let ingest = best(rounds(), || async {
             truncate(&pool).await;
             let t = Instant::now();
             for b in &bodies {
@@ -174,7 +180,7 @@ async fn bench() {
         if collection == "heartrate" {
             // The same samples again (the overlap every run re-fetches): all
             // upserts, nothing changes. COPY cannot do this; its time is for scale.
-            let again = best(ROUNDS, || async {
+            let again = best(rounds(), || async {
                 let t = Instant::now();
                 for b in &bodies {
                     post(&http, addr, b.clone()).await;

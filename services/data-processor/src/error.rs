@@ -52,6 +52,8 @@ pub enum AppError {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         if myhealth_common::db::is_unavailable(&e) {
+            // The answer says only "unavailable"; the log says why.
+            tracing::warn!(error = %e, "database unavailable");
             AppError::Unavailable
         } else if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
             AppError::Conflict
@@ -87,10 +89,8 @@ impl IntoResponse for AppError {
             AppError::Rejected { status, message } => (*status, message.clone()),
             AppError::Conflict => (StatusCode::CONFLICT, self.to_string()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
-            AppError::Unavailable => {
-                tracing::warn!("database unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, "database unavailable, retry later".into())
-            }
+            // Logged with its cause where it was classified (`From<sqlx::Error>`).
+            AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable, retry later".into()),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())

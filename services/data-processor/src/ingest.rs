@@ -269,13 +269,27 @@ pub struct Vo2MaxDoc {
 
 /// A sample's time: chrono's strict RFC 3339 parser first (Oura's format,
 /// and a third of the cost of the lenient one serde's default uses), the
-/// lenient one (a space for `T`, …) should it refuse.
+/// lenient one (a space for `T`, …) should it refuse; cut to the
+/// microsecond PostgreSQL keeps, so samples are deduplicated as stored and
+/// `COPY` and the upsert agree on a time before 2000.
 fn rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    let s = <Cow<'de, str>>::deserialize(d)?;
-    DateTime::parse_from_rfc3339(&s)
-        .or_else(|_| s.parse::<DateTime<FixedOffset>>())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(serde::de::Error::custom)
+    struct Rfc3339;
+    impl serde::de::Visitor<'_> for Rfc3339 {
+        type Value = DateTime<Utc>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an RFC 3339 date and time")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<DateTime<Utc>, E> {
+            use chrono::SubsecRound;
+            DateTime::parse_from_rfc3339(s)
+                .or_else(|_| s.parse::<DateTime<FixedOffset>>())
+                .map(|t| t.with_timezone(&Utc).trunc_subsecs(6))
+                .map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Rfc3339)
 }
 
 /// A batch as it is stored: typed documents, each with its raw JSON text
@@ -396,17 +410,19 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, AppError> {
     // the body parsed again, with it.
     let body: Body = match serde_json::from_slice(bytes) {
         Ok(body) => body,
-        Err(_) => return Err(parse_error(bytes)),
+        Err(e) => return Err(parse_error(bytes, e)),
     };
     typed_body(body)
 }
 
-/// The error of a body that does not parse, with the path where it fails.
-fn parse_error(bytes: &[u8]) -> AppError {
+/// The error of a body that does not parse (`first`), with the path where
+/// it fails.
+fn parse_error(bytes: &[u8], first: serde_json::Error) -> AppError {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let Err(e) = serde_path_to_error::deserialize::<_, Body>(de) else {
-        // Not reached: the same bytes failed to parse a moment ago.
-        return AppError::BadRequest("malformed JSON".into());
+        // The value itself parses: what follows it does not (trailing
+        // characters), which only `from_slice` checks.
+        return AppError::BadRequest(format!("malformed JSON: {first}"));
     };
     let (path, inner) = (e.path().to_string(), e.into_inner());
     let at = if path == "." { String::new() } else { format!("{path}: ") };
@@ -734,8 +750,19 @@ async fn ingest(
         return Err(AppError::NotJson);
     }
     let body = body?;
-    crate::guard::check(&body)?;
-    let mut p = parse(&body)?;
+    // In a task of its own: a request cancelled midway (the request timeout,
+    // a client gone) must not cancel the store inside a `COPY` — sqlx does
+    // not bring a connection dropped there back in step, and the next
+    // statement on it would read this one's reply. The task ends the
+    // transaction either way; a retried batch is idempotent.
+    let pool = s.pool.clone();
+    tokio::spawn(async move { accept(&pool, &body).await }).await.map_err(|e| AppError::Internal(e.into()))?.map(Json)
+}
+
+/// Check, parse, validate and store one body; what was stored.
+async fn accept(pool: &sqlx::PgPool, body: &[u8]) -> Result<Stored, AppError> {
+    crate::guard::check(body)?;
+    let mut p = parse(body)?;
     validate(&p)?;
     // A sample sent twice in one batch is one sample (and one row may only be upserted once per statement).
     p.heartrate.sort_by(|a, b| (a.timestamp, &a.source).cmp(&(b.timestamp, &b.source)));
@@ -744,7 +771,7 @@ async fn ingest(
     // measurement of a day wins (its raw documents are all kept).
     let counts = counts(&p);
     if counts.values().any(|n| *n > 0) {
-        timed("ingest", store(&s.pool, &p)).await?;
+        timed("ingest", store(pool, &p)).await?;
     }
     if let Some(c) = &p.collector {
         export(c);
@@ -756,7 +783,7 @@ async fn ingest(
     if stored > 0 {
         tracing::info!(documents = stored, ?counts, "stored batch");
     }
-    Ok(Json(Stored {
+    Ok(Stored {
         daily_sleep: p.daily_sleep.len(),
         sleep: p.sleep.len(),
         daily_activity: p.daily_activity.len(),
@@ -769,7 +796,7 @@ async fn ingest(
         daily_resilience: p.daily_resilience.len(),
         daily_cardiovascular_age: p.daily_cardiovascular_age.len(),
         vo2_max: p.vo2_max.len(),
-    }))
+    })
 }
 
 fn counts(p: &Parsed) -> BTreeMap<&'static str, usize> {
@@ -1321,8 +1348,8 @@ async fn store_heart_rate(c: &mut sqlx::PgConnection, h: &[HeartRateSample<'_>],
 }
 
 /// Samples of a fresh time range by `COPY … (FORMAT binary)`: PostgreSQL
-/// stores them with its multi-row insert and parses no text, where
-/// `INSERT … SELECT FROM UNNEST` inserts row by row (docs/performance.md).
+/// stores them with its multi-row insert, where `INSERT … SELECT FROM
+/// UNNEST` inserts row by row (docs/performance.md).
 async fn copy_heart_rate(c: &mut sqlx::PgConnection, h: &[HeartRateSample<'_>]) -> Result<(), AppError> {
     let mut copy = c.copy_in_raw("COPY heart_rate_samples (ts, source, bpm) FROM STDIN (FORMAT binary)").await?;
     match copy.send(binary_copy(h)).await {
@@ -1392,6 +1419,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("sleep[0]: "), "{e}");
+    }
+
+    #[test]
+    fn trailing_characters_and_sample_times() {
+        // The value parses, what follows it does not: 400, with where.
+        let e = parse(br#"{ "heartrate": [] } x"#).unwrap_err();
+        assert!(
+            matches!(&e, AppError::BadRequest(m) if m == "malformed JSON: trailing characters at line 1 column 21"),
+            "{e}"
+        );
+        // Strict RFC 3339, the lenient form, and cut to the microsecond
+        // (two samples a nanosecond apart are one sample, as stored).
+        let body = br#"{ "heartrate": [
+            { "bpm": 60, "source": "awake", "timestamp": "1999-12-31T23:59:59.9999999Z" },
+            { "bpm": 60, "source": "awake", "timestamp": "1999-12-31 23:59:59.9999991+00:00" },
+            { "bpm": 61, "source": "awake", "timestamp": "2026-11-01T10:05:00+03:00" }
+        ] }"#;
+        let p = parse(body).unwrap();
+        let t: Vec<String> = p.heartrate.iter().map(|h| h.timestamp.to_rfc3339()).collect();
+        assert_eq!(
+            t,
+            ["1999-12-31T23:59:59.999999+00:00", "1999-12-31T23:59:59.999999+00:00", "2026-11-01T07:05:00+00:00"]
+        );
+        let e = parse(br#"{ "heartrate": [{ "bpm": 60, "source": "awake", "timestamp": "yesterday" }] }"#).unwrap_err();
+        assert!(e.to_string().starts_with("heartrate[0].timestamp: "), "{e}");
     }
 
     #[test]

@@ -310,6 +310,68 @@ async fn heart_rate_samples_arrive_exactly_and_racing_writers_lose_nothing() {
     assert_eq!(n, 3000);
 }
 
+/// A request cancelled while its `COPY` waits (here behind another writer's
+/// uncommitted sample, until the request timeout answers 503) still ends its
+/// transaction: the samples land once the other writer rolls back, and the
+/// pool's one connection stays in step for the requests after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_cancelled_inside_copy_leaves_the_connection_in_step() {
+    let pg = TempPostgres::start();
+    let url = pg.database("cancel").await;
+    let pool = myhealth_common::db::pool_options().max_connections(1).connect(&url).await.unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    let limits = data_processor::Limits {
+        request_timeout: std::time::Duration::from_millis(500),
+        ..data_processor::Limits::with_max_body(1 << 20)
+    };
+    let addr = serve(data_processor::app_with(
+        AppState { pool: pool.clone() },
+        myhealth_common::telemetry::init_metrics(),
+        &limits,
+    ))
+    .await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("http://{addr}{p}");
+    let samples = |day: u32| {
+        json!({ "heartrate": (0..100).map(|i| json!({ "bpm": 60, "source": "awake",
+            "timestamp": format!("2026-10-{day:02}T00:{:02}:{:02}Z", i / 60, i % 60) })).collect::<Vec<_>>() })
+    };
+
+    // Another writer holds the batch's first key, uncommitted: invisible to
+    // the range check (so the batch is fresh: COPY), in the COPY's way.
+    let blocker = sqlx::PgPool::connect(&pg.url("cancel")).await.unwrap();
+    let mut other = blocker.begin().await.unwrap();
+    sqlx::query("INSERT INTO heart_rate_samples (ts, source, bpm) VALUES ('2026-10-01T00:00:00Z', 'awake', 99)")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let res = http.post(url("/api/v1/ingest")).json(&samples(1)).send().await.unwrap();
+    assert_eq!(res.status(), 503, "the request timed out: {:?}", res.text().await);
+    other.rollback().await.unwrap();
+
+    // The cancelled request's store finishes on its own and commits.
+    let mut n = 0;
+    for _ in 0..50 {
+        n = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM heart_rate_samples").fetch_one(&blocker).await.unwrap();
+        if n == 100 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(n, 100, "the timed-out batch was stored");
+    // The next requests on the same (only) connection read their own replies.
+    for day in 2..6 {
+        let res = http.post(url("/api/v1/ingest")).json(&samples(day)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(res.json::<Value>().await.unwrap()["heartrate"], 100);
+        let put =
+            http.put(url("/api/v1/sync/heartrate")).json(&json!({ "last_synced_day": format!("2026-10-{day:02}") }));
+        let put = put.send().await.unwrap();
+        assert_eq!(put.json::<Value>().await.unwrap(), json!({ "last_synced_day": format!("2026-10-{day:02}") }));
+    }
+    assert_eq!(count(&pool, "heart_rate_samples").await, 500);
+}
+
 /// The bug this replaced: a later fetch that lacked the night (or sent
 /// fields as null) overwrote the stored durations with NULL.
 #[tokio::test(flavor = "multi_thread")]
