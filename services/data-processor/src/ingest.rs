@@ -756,13 +756,23 @@ async fn ingest(
     // statement on it would read this one's reply. The task ends the
     // transaction either way; a retried batch is idempotent.
     let pool = s.pool.clone();
-    tokio::spawn(async move { accept(&pool, &body).await }).await.map_err(|e| AppError::Internal(e.into()))?.map(Json)
+    tokio::spawn(async move { accept(&pool, body).await }).await.map_err(|e| AppError::Internal(e.into()))?.map(Json)
 }
 
 /// Check, parse, validate and store one body; what was stored.
-async fn accept(pool: &sqlx::PgPool, body: &[u8]) -> Result<Stored, AppError> {
-    crate::guard::check(body)?;
-    let mut p = parse(body)?;
+async fn accept(pool: &sqlx::PgPool, body: Bytes) -> Result<Stored, AppError> {
+    // The collector posts one batch at a time, so while this parses the
+    // other core idles: the scan for what PostgreSQL cannot store runs
+    // there, beside the parse, and the transaction is opened meanwhile.
+    // The scan's verdict comes first, as if it had run first.
+    let scan = tokio::task::spawn_blocking({
+        let body = body.clone();
+        move || crate::guard::check(&body)
+    });
+    let begin = tokio::spawn(begin(pool.clone()));
+    let parsed = parse(&body);
+    scan.await.map_err(|e| AppError::Internal(e.into()))??;
+    let mut p = parsed?;
     validate(&p)?;
     // A sample sent twice in one batch is one sample (and one row may only be upserted once per statement).
     p.heartrate.sort_by(|a, b| (a.timestamp, &a.source).cmp(&(b.timestamp, &b.source)));
@@ -771,7 +781,7 @@ async fn accept(pool: &sqlx::PgPool, body: &[u8]) -> Result<Stored, AppError> {
     // measurement of a day wins (its raw documents are all kept).
     let counts = counts(&p);
     if counts.values().any(|n| *n > 0) {
-        timed("ingest", store(pool, &p)).await?;
+        timed("ingest", store(pool, begin, &p)).await?;
     }
     if let Some(c) = &p.collector {
         export(c);
@@ -889,16 +899,30 @@ async fn fresh_days(c: &mut sqlx::PgConnection, table: &str, days: &[NaiveDate])
 
 /// Store the batch: first with plain inserts where tables are fresh, again
 /// with upserts only should a key exist after all.
-async fn store(pool: &sqlx::PgPool, p: &Parsed<'_>) -> Result<(), AppError> {
-    match store_once(pool, p, true).await {
-        Err(AppError::Conflict) => store_once(pool, p, false).await,
+async fn store(
+    pool: &sqlx::PgPool,
+    begun: tokio::task::JoinHandle<Result<Tx, sqlx::Error>>,
+    p: &Parsed<'_>,
+) -> Result<(), AppError> {
+    let tx = begun.await.map_err(|e| AppError::Internal(e.into()))??;
+    match store_once(tx, p, true).await {
+        Err(AppError::Conflict) => store_once(begin(pool.clone()).await?, p, false).await,
         other => other,
     }
 }
 
+type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// A transaction for one batch. Readers that cache (the api-service) drop
+/// their answers when it commits: the notification is queued with BEGIN,
+/// in its round trip, and PostgreSQL delivers it only on commit (never
+/// after a rollback).
+async fn begin(pool: sqlx::PgPool) -> Result<Tx, sqlx::Error> {
+    pool.begin_with("BEGIN; SELECT pg_notify('myhealth_ingest', '')").await
+}
+
 /// One transaction, one statement per table.
-async fn store_once(pool: &sqlx::PgPool, p: &Parsed<'_>, fast: bool) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+async fn store_once(mut tx: Tx, p: &Parsed<'_>, fast: bool) -> Result<(), AppError> {
     let c = &mut *tx;
     let mut fresh = Fresh::default();
     if fast {
@@ -1306,8 +1330,6 @@ async fn store_once(pool: &sqlx::PgPool, p: &Parsed<'_>, fast: bool) -> Result<(
         .await?;
     }
 
-    // Readers that cache (the api-service) drop their answers when this commits.
-    sqlx::query("SELECT pg_notify('myhealth_ingest', '')").execute(&mut *c).await?;
     tx.commit().await?;
     Ok(())
 }
