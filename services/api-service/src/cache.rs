@@ -18,8 +18,6 @@ use chrono::NaiveDate;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
-/// The channel the data-processor notifies after storing a batch.
-pub const CHANNEL: &str = "myhealth_ingest";
 /// A safety net: even with a healthy listener, answers are recomputed this often.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
 /// Distinct answers kept at once (a client walking odd queries cannot grow memory without bound).
@@ -114,7 +112,7 @@ pub fn spawn_listener(pool: PgPool, cache: Arc<Cache>) {
         loop {
             match PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
-                    if let Err(e) = listener.listen(CHANNEL).await {
+                    if let Err(e) = listener.listen(myhealth_common::db::INGEST_CHANNEL).await {
                         tracing::warn!(error = %e, "cannot listen for stored batches");
                     } else {
                         cache.set_listening(true);

@@ -51,6 +51,10 @@ pub struct DbArgs {
 const FILE_POLL: Duration = Duration::from_secs(2);
 const TOKEN_REFRESH: Duration = Duration::from_secs(600);
 
+/// The channel the data-processor notifies in the transaction that stores
+/// a batch, and the api-service listens on to drop its cached answers.
+pub const INGEST_CHANNEL: &str = "myhealth_ingest";
+
 /// A pooled connection used within this long is handed out again without a
 /// ping (PgBouncer's `server_check_delay` is 30 s too). sqlx pings every
 /// connection it takes back, and with `test_before_acquire` again on every

@@ -918,7 +918,9 @@ type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 /// in its round trip, and PostgreSQL delivers it only on commit (never
 /// after a rollback).
 async fn begin(pool: sqlx::PgPool) -> Result<Tx, sqlx::Error> {
-    pool.begin_with("BEGIN; SELECT pg_notify('myhealth_ingest', '')").await
+    static BEGIN: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("BEGIN; SELECT pg_notify('{}', '')", myhealth_common::db::INGEST_CHANNEL));
+    pool.begin_with(BEGIN.as_str()).await
 }
 
 /// One transaction, one statement per table.
