@@ -12,7 +12,7 @@
 //! ArgoCD objects. Cross-layer *policy* (which workload talks to which)
 //! lives with it, in [`Names::links`].
 
-use crate::config::model::ServiceKind;
+use crate::config::model::{OidcSubject, ServiceKind};
 use crate::config::model::{Environment, Service};
 use crate::config::{Config, model::SecretRef};
 
@@ -26,6 +26,8 @@ pub const CHART_DIR: &str = "helm/myhealth";
 /// The branch pull requests merge into and the applies run from (the
 /// workflows' triggers, the plan role's trust of post-merge plans).
 pub const MAIN_BRANCH: &str = "main";
+/// The tag prefix of images a release record pins ([`Names::release_tag`]).
+pub const RELEASE_TAG_PREFIX: &str = "release-";
 /// Where the generated tree is committed, relative to the project root.
 pub const GENERATED_DIR: &str = "generated";
 
@@ -97,6 +99,129 @@ impl IrsaBinding {
     }
 }
 
+/// The platform's secrets, by their key in `[secrets]`: description, and
+/// whether myhealthctl generates the value (the others are set by the operator).
+pub const PLATFORM_SECRETS: [(&str, &str, bool); 6] = [
+    ("oura_client", "Oura OAuth client id and secret (set by the operator)", false),
+    ("oura_refresh_token", "Oura OAuth refresh token (rotated by oura-collector)", false),
+    ("jwt_signing_key", "Key that signs the API's JWTs (generated)", true),
+    ("api_password_hash", "Argon2 hash of the API user's password (set by the operator)", false),
+    ("grafana_admin", "Grafana admin password (generated)", true),
+    ("grafana_db", "Password of Grafana's read-only database role (generated)", true),
+];
+
+/// A secret the environment's Terraform creates (its name, never its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedSecret {
+    /// Key in the Terraform's `secrets` map.
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub generate: bool,
+}
+
+/// The log groups an environment's Terraform creates (or RDS for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogGroup {
+    Cluster,
+    FlowLogs,
+    ApiAccess,
+    Postgres,
+    PostgresUpgrade,
+}
+
+impl LogGroup {
+    pub const ALL: [LogGroup; 5] =
+        [LogGroup::Cluster, LogGroup::FlowLogs, LogGroup::ApiAccess, LogGroup::Postgres, LogGroup::PostgresUpgrade];
+}
+
+/// The KMS aliases of an environment's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmsAlias {
+    Logs,
+    Secrets,
+    ClusterSecrets,
+}
+
+impl KmsAlias {
+    pub const ALL: [KmsAlias; 3] = [KmsAlias::Logs, KmsAlias::Secrets, KmsAlias::ClusterSecrets];
+}
+
+/// The roles an environment hands to AWS services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceRole {
+    Cluster,
+    Node,
+    FlowLogs,
+    RdsMonitoring,
+}
+
+impl ServiceRole {
+    pub const ALL: [ServiceRole; 4] =
+        [ServiceRole::Cluster, ServiceRole::Node, ServiceRole::FlowLogs, ServiceRole::RdsMonitoring];
+}
+
+/// The AWS roles GitHub Actions assumes in an environment (the access root creates them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GithubRole {
+    /// Read what planning needs: this environment's state and resources (no secret, no lock).
+    Plan,
+    /// Apply this environment's Terraform root (its resources and state only).
+    Apply,
+    /// Release: push and copy this environment's images, have ArgoCD sync it.
+    Release,
+}
+
+impl GithubRole {
+    pub const ALL: [GithubRole; 3] = [GithubRole::Plan, GithubRole::Apply, GithubRole::Release];
+    pub fn suffix(self) -> &'static str {
+        match self {
+            GithubRole::Plan => "plan",
+            GithubRole::Apply => "apply",
+            GithubRole::Release => "release",
+        }
+    }
+    /// The GitHub environments whose jobs assume it.
+    pub fn environments(self) -> &'static [GithubEnvironment] {
+        match self {
+            GithubRole::Plan => &[GithubEnvironment::Plan],
+            GithubRole::Apply => &[GithubEnvironment::Infra, GithubEnvironment::Replan],
+            GithubRole::Release => &[GithubEnvironment::Release],
+        }
+    }
+}
+
+/// The GitHub environments of one of ours, by the jobs that run in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GithubEnvironment {
+    /// `<env>-plan`: plans (pull requests, after the merge) and drift checks; no reviewers.
+    Plan,
+    /// `<env>-infra`: the apply of the reviewed plan (reviewers where approval is required).
+    Infra,
+    /// `<env>-replan`: the apply of a plan other than the reviewed one (reviewers always).
+    Replan,
+    /// `<env>`: the release of images (reviewers where approval is required).
+    Release,
+}
+
+impl GithubEnvironment {
+    pub const ALL: [GithubEnvironment; 4] =
+        [GithubEnvironment::Plan, GithubEnvironment::Infra, GithubEnvironment::Replan, GithubEnvironment::Release];
+}
+
+/// How the `sub` claim of the repository's OIDC tokens begins
+/// (`repo:OWNER@OWNER_ID/REPO@REPO_ID` or `repo:OWNER/REPO`, GitHub's OIDC reference).
+pub fn github_subject_prefix(cfg: &Config) -> String {
+    let p = &cfg.project;
+    match (p.oidc_subject.value, &p.github_owner_id, &p.github_repo_id) {
+        (OidcSubject::Immutable, Some(o), Some(r)) => {
+            format!("repo:{}@{}/{}@{}", p.github_owner.value, o.value, p.github_repo.value, r.value)
+        }
+        // Validation refuses immutable without ids; name-only otherwise.
+        _ => format!("repo:{}/{}", p.github_owner.value, p.github_repo.value),
+    }
+}
+
 /// A Kubernetes Secret the chart has External Secrets write, and where each key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct K8sSecret {
@@ -141,10 +266,10 @@ impl<'a> Names<'a> {
     pub fn environment(&self) -> &str {
         &self.env.name.value
     }
-    fn account(&self) -> &str {
+    pub fn account(&self) -> &str {
         &self.env.aws.account_id.value
     }
-    fn region(&self) -> &str {
+    pub fn region(&self) -> &str {
         &self.env.aws.region.value
     }
     pub fn cluster(&self) -> &str {
@@ -251,9 +376,45 @@ impl<'a> Names<'a> {
     pub fn ecr_host(&self) -> String {
         format!("{}.dkr.ecr.{}.amazonaws.com", self.account(), self.region())
     }
-    /// An image repository, relative to the registry (ECR's repository name).
+    /// An image repository, relative to the registry (ECR's repository name):
+    /// `<project>-<env>/<service>`, one set per environment, because ECR names
+    /// are unique per registry and several environments may share an account
+    /// (and so that an environment's roles can be scoped to its own images).
     pub fn ecr_repository(&self, service: &str) -> String {
-        format!("{}/{service}", self.project())
+        format!("{}/{service}", self.prefix())
+    }
+    /// The prefix of this environment's repositories (an IAM resource pattern ends in it).
+    pub fn ecr_repository_prefix(&self) -> String {
+        format!("{}/", self.prefix())
+    }
+    /// The ARN pattern of this environment's repositories.
+    pub fn ecr_repositories_arn(&self) -> String {
+        format!("arn:aws:ecr:{}:{}:repository/{}*", self.region(), self.account(), self.ecr_repository_prefix())
+    }
+    /// Where this environment's released images come from: the first
+    /// environment's registry (build.yml pushes there; every later one copies
+    /// the recorded digests from it). `None` for the first itself.
+    pub fn release_source(&self) -> Option<Names<'a>> {
+        let first = self.cfg.environments.first()?;
+        (first.name.value != self.env.name.value).then(|| Names::of(self.cfg, first))
+    }
+    /// Release roles of the environments in other accounts that copy images
+    /// from this one (its repositories' policy lets them pull).
+    pub fn ecr_pull_principals(&self) -> Vec<String> {
+        self.cfg
+            .environments
+            .iter()
+            .map(|e| Names::of(self.cfg, e))
+            .filter(|n| n.release_source().is_some_and(|src| src.environment() == self.environment()))
+            .filter(|n| n.account() != self.account())
+            .map(|n| n.github_role(GithubRole::Release))
+            .collect()
+    }
+    /// The tag an image carries once a release record pins it (ECR's
+    /// lifecycle policy never expires it): `release-<first 12 hex of the digest>`.
+    pub fn release_tag(digest: &str) -> String {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        format!("{RELEASE_TAG_PREFIX}{}", &hex[..hex.len().min(12)])
     }
 
     // --- IAM ---------------------------------------------------------------
@@ -377,6 +538,46 @@ impl<'a> Names<'a> {
             .collect()
     }
 
+    /// Every secret the environment's Terraform creates (by name; references
+    /// by ARN live elsewhere), in a stable order: the platform's, then each
+    /// service's `secret_env`. `generate`: myhealthctl writes its value after
+    /// an apply (`ops::secrets`); the others are the operator's to set.
+    pub fn created_secrets(&self) -> Vec<CreatedSecret> {
+        let mut out: Vec<CreatedSecret> = self
+            .env
+            .secrets
+            .all()
+            .into_iter()
+            .filter(|(_, r)| !r.value.is_arn())
+            .map(|(key, r)| {
+                // By key, never by position: a reordered list cannot give a secret another's description.
+                let (_, description, generate) =
+                    PLATFORM_SECRETS.iter().find(|(k, _, _)| *k == key).expect("every secret of the model is described");
+                CreatedSecret { key: key.to_string(), name: r.value.0.clone(), description: description.to_string(), generate: *generate }
+            })
+            .collect();
+        for s in &self.env.services {
+            for (key, r) in self.service_secret_refs(s) {
+                if !r.is_arn() {
+                    let description = format!("{} of {} (set by the operator)", key, s.name.value);
+                    out.push(CreatedSecret { key, name: r.0.clone(), description, generate: false });
+                }
+            }
+        }
+        out
+    }
+    /// Secrets referenced by ARN (created elsewhere), sorted.
+    pub fn external_secret_arns(&self) -> Vec<String> {
+        let mut arns: Vec<String> =
+            self.env.secrets.all().iter().filter(|(_, r)| r.value.is_arn()).map(|(_, r)| r.value.0.clone()).collect();
+        for s in &self.env.services {
+            arns.extend(self.service_secret_refs(s).into_iter().filter(|(_, r)| r.is_arn()).map(|(_, r)| r.0.clone()));
+        }
+        arns.sort();
+        arns.dedup();
+        arns
+    }
+
     // --- ingress -----------------------------------------------------------
 
     /// The internal load balancer and its target group (32 characters at most).
@@ -415,27 +616,108 @@ impl<'a> Names<'a> {
         self.env.api_gateway.host.value.clone()
     }
 
+    // --- AWS names the access root scopes the apply to --------------------------
+
+    /// CloudWatch log groups the environment's Terraform creates (RDS creates
+    /// its exports' groups itself, under its identifier): the apply may
+    /// manage exactly these.
+    pub fn log_group(&self, which: LogGroup) -> String {
+        match which {
+            LogGroup::Cluster => format!("/aws/eks/{}/cluster", self.cluster()),
+            LogGroup::FlowLogs => format!("/aws/vpc/{}/flow-logs", self.prefix()),
+            LogGroup::ApiAccess => format!("/aws/apigateway/{}/access", self.prefix()),
+            LogGroup::Postgres => format!("/aws/rds/instance/{}/postgresql", self.db_instance()),
+            LogGroup::PostgresUpgrade => format!("/aws/rds/instance/{}/upgrade", self.db_instance()),
+        }
+    }
+    /// KMS aliases of the environment's keys.
+    pub fn kms_alias(&self, which: KmsAlias) -> String {
+        match which {
+            KmsAlias::Logs => format!("alias/{}-logs", self.prefix()),
+            KmsAlias::Secrets => format!("alias/{}-secrets", self.prefix()),
+            KmsAlias::ClusterSecrets => format!("alias/{}-eks-secrets", self.cluster()),
+        }
+    }
+    /// Roles the environment hands to AWS services (the apply may pass only these).
+    pub fn service_role(&self, which: ServiceRole) -> String {
+        match which {
+            ServiceRole::Cluster => format!("{}-cluster", self.cluster()),
+            ServiceRole::Node => format!("{}-node", self.cluster()),
+            ServiceRole::FlowLogs => format!("{}-vpc-flow-logs", self.prefix()),
+            ServiceRole::RdsMonitoring => format!("{}-rds-monitoring", self.db_instance()),
+        }
+    }
+    /// The Kubernetes group the release role acts as in the cluster (its
+    /// access entry): bound to ArgoCD's Applications, nothing else.
+    pub fn release_kubernetes_group(&self) -> String {
+        format!("{}-release", self.project())
+    }
+    /// The permissions boundary every role the apply creates carries.
+    pub fn permissions_boundary(&self) -> String {
+        format!("{}-workloads-boundary", self.prefix())
+    }
+    pub fn permissions_boundary_arn(&self) -> String {
+        format!("arn:aws:iam::{}:policy/{}", self.account(), self.permissions_boundary())
+    }
+    /// The monthly AWS Budget.
+    pub fn budget(&self) -> String {
+        format!("{}-monthly", self.prefix())
+    }
+    /// The frontend's bucket (S3 names are global: the account makes it unique).
+    pub fn frontend_bucket(&self) -> String {
+        format!("{}-frontend-{}", self.prefix(), self.account())
+    }
+
     // --- Terraform state ---------------------------------------------------
 
-    /// The environment's state object (the backend writes it; the GitHub plan role may lock it).
+    /// The environment's state object (the backend writes it; the apply role locks it).
     pub fn state_key(&self) -> String {
         format!("{}/{}/terraform.tfstate", self.project(), self.environment())
+    }
+    /// The access root's state object (an administrator's; no GitHub role reads it).
+    pub fn access_state_key(&self) -> String {
+        format!("{}/{}/access.tfstate", self.project(), self.environment())
+    }
+    /// The alias of the key the state is encrypted with (the bootstrap creates
+    /// it; the backends name it, so S3 does not fall back to its own key).
+    pub fn state_kms_alias(&self) -> String {
+        format!("alias/{}", self.env.terraform.state_bucket.value)
     }
 
     // --- CI ----------------------------------------------------------------
 
-    /// The role GitHub Actions assumes: `plan` (pull requests) or `apply` (the protected environment).
-    pub fn github_role_name(&self, kind: &str) -> String {
-        format!("{}-github-{kind}", self.prefix())
+    /// A GitHub role of this environment: `<project>-<env>-github-<kind>`.
+    pub fn github_role_name(&self, role: GithubRole) -> String {
+        format!("{}-github-{}", self.prefix(), role.suffix())
     }
-    pub fn github_role(&self, kind: &str) -> String {
-        self.role_arn(&self.github_role_name(kind))
+    pub fn github_role(&self, role: GithubRole) -> String {
+        self.role_arn(&self.github_role_name(role))
     }
-    /// The GitHub environment an apply runs in when its plan is not the one
-    /// the pull request reviewed: its own required reviewers re-approve (the
-    /// apply role trusts it beside the environment's own).
-    pub fn github_replan_environment(&self) -> String {
-        format!("{}-replan", self.environment())
+    /// The GitHub environment a kind of job runs in: the only thing in the
+    /// token GitHub issues that tells one job from another, so each role
+    /// trusts its own (docs/security.md, "Who may assume what").
+    pub fn github_environment(&self, e: GithubEnvironment) -> String {
+        let env = self.environment();
+        match e {
+            GithubEnvironment::Plan => format!("{env}-plan"),
+            GithubEnvironment::Infra => format!("{env}-infra"),
+            GithubEnvironment::Replan => format!("{env}-replan"),
+            GithubEnvironment::Release => env.to_string(),
+        }
+    }
+    /// `repo:OWNER@OWNER_ID/REPO@REPO_ID` (immutable) or `repo:OWNER/REPO`:
+    /// how the `sub` claim of this repository's tokens begins.
+    pub fn github_subject_prefix(&self) -> String {
+        github_subject_prefix(self.cfg)
+    }
+    /// The `sub` of a job that runs in `environment` (GitHub's rule: a job
+    /// with an environment is named by it, whatever the event).
+    pub fn github_subject(&self, e: GithubEnvironment) -> String {
+        format!("{}:environment:{}", self.github_subject_prefix(), self.github_environment(e))
+    }
+    /// The subjects a role trusts: those of the GitHub environments whose jobs assume it.
+    pub fn github_trusted_subjects(&self, role: GithubRole) -> Vec<String> {
+        role.environments().iter().map(|e| self.github_subject(*e)).collect()
     }
 
     // --- who talks to whom ---------------------------------------------------
@@ -479,7 +761,7 @@ mod tests {
 name = "acme-health"
 domain = "acme.test"
 api_host = "api.acme.test"
-github = { owner = "acme", repo = "health" }
+github = { owner = "acme", repo = "health", owner_id = 11, repo_id = 22 }
 [defaults.aws]
 region = "eu-west-1"
 account_id = "210987654321"

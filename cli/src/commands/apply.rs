@@ -9,7 +9,7 @@ use clap::Args;
 use crate::args::{Global, InitArgs, TreeArgs};
 use crate::exit::Outcome;
 use crate::ops::terraform::{self, PLAN_FILE};
-use crate::ops::{drift, ui};
+use crate::ops::{drift, secrets, ui};
 use crate::project::Project;
 
 #[derive(Args, Debug)]
@@ -45,6 +45,7 @@ impl ApplyCmd {
         crate::out!("{}", terraform::text(&saved));
         if !saved.changes() {
             crate::outln!("nothing to apply");
+            seed(t.cfg, t.env)?;
             return Ok(Outcome::Ok);
         }
         match &self.expect_fingerprint {
@@ -73,6 +74,18 @@ impl ApplyCmd {
         }
         terraform::apply(&terraform::apply_argv(&t.tf_dir, PLAN_FILE), name)?;
         crate::outln!("applied the plan {} to `{name}`", saved.fingerprint);
+        seed(t.cfg, t.env)?;
         Ok(Outcome::Ok)
     }
+}
+
+/// The generated secrets get their values once they exist (an interrupted
+/// run is finished by the next apply, changes or not).
+fn seed(cfg: &crate::config::Config, env: &crate::config::model::Environment) -> anyhow::Result<()> {
+    for s in ui::step("generated secrets", || secrets::seed(cfg, env))? {
+        if s.written {
+            crate::outln!("generated a value for `{}`", s.secret);
+        }
+    }
+    Ok(())
 }

@@ -57,6 +57,9 @@ pub struct DiffCmd {
     /// With `--base`: exit 1 when the change takes an environment's estimate over its budget (`[budget]`), after printing everything
     #[arg(long, requires = "base")]
     pub budget_gate: bool,
+    /// With `--base`: compare with the output as it is on disk (what the change commits), not a fresh render — how a myhealthctl built from the base reviews a change that may alter myhealthctl itself
+    #[arg(long, requires = "base")]
+    pub committed: bool,
 }
 
 impl DiffCmd {
@@ -71,7 +74,11 @@ impl DiffCmd {
 
     fn against_base(&self, p: &Project, cfg: &Config, rev: &str) -> anyhow::Result<Outcome> {
         let opts = p.render_options(cfg, &self.args)?;
-        let new = crate::render::render(cfg, &p.templates(&self.args.tree)?, &opts)?;
+        let new = if self.committed {
+            drift::filter_envs(p.outputs(cfg, &self.args.tree).read()?, &opts.only_envs)
+        } else {
+            crate::render::render(cfg, &p.templates(&self.args.tree)?, &opts)?
+        };
 
         let top = crate::git::toplevel(&p.root)?;
         let top_canon = top.canonicalize().unwrap_or(top.clone());

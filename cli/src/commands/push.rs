@@ -98,6 +98,7 @@ impl PushCmd {
             eprintln!("the pushed images are the release record of `{name}`");
         }
         if let Some(commit) = commit {
+            images::pin_release(&p, &host, &pushed)?;
             let old = release::Record::of(env);
             let new = release::Record::pushed(old.clone(), &pushed, commit);
             release::record(&p, &name, &new)?;

@@ -53,6 +53,10 @@ pub struct Project {
     pub api_host: Sp<String>,
     pub github_owner: Sp<String>,
     pub github_repo: Sp<String>,
+    /// Numeric ids of the owner and the repository (the immutable OIDC subject carries them).
+    pub github_owner_id: Option<Sp<u64>>,
+    pub github_repo_id: Option<Sp<u64>>,
+    pub oidc_subject: Sp<OidcSubject>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -304,6 +308,8 @@ pub struct Ci {
     pub workflows_dir: Sp<String>,
     pub pin_actions: Sp<bool>,
     pub runs_on: Sp<String>,
+    /// Labels of the runner the release job runs on (reaches the cluster).
+    pub release_runs_on: Sp<Vec<Sp<String>>>,
     pub require_approval: Sp<bool>,
     /// Sorted by id.
     pub extra_jobs: Vec<CiJob>,
@@ -318,6 +324,16 @@ pub struct CiJob {
 }
 
 // ------------------------------------------------ value types of the config
+
+/// The `sub` claim format of the repository's GitHub OIDC tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OidcSubject {
+    /// `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`: names with their immutable ids (the default since 2026-07-15).
+    Immutable,
+    /// `repo:OWNER/REPO:…`: names only (repositories created before 2026-07-15 that did not opt in).
+    Name,
+}
 
 /// How NAT gateways are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
@@ -392,6 +408,13 @@ pub enum MtlsMode {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(transparent)]
 pub struct SecretRef(pub String);
+
+impl SecretRef {
+    /// Referenced by ARN: it lives elsewhere, the platform does not create it.
+    pub fn is_arn(&self) -> bool {
+        self.0.starts_with("arn:")
+    }
+}
 
 /// Pattern a secret reference must match: an ARN, or a name with at least one `/`.
 pub const SECRET_REF_PATTERN: &str = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)+)$";

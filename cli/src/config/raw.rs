@@ -4,7 +4,7 @@
 //! These types are also the source of the JSON Schema (`myhealthctl schema`)
 //! and of `docs/config.md`, so their doc comments are user-facing text.
 
-use super::model::{CapacityType, MtlsMode, NatMode, SecretRef, ServiceKind, TagMutability, TaintEffect};
+use super::model::{CapacityType, MtlsMode, NatMode, OidcSubject, SecretRef, ServiceKind, TagMutability, TaintEffect};
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -49,6 +49,12 @@ pub struct RawGithub {
     pub owner: Option<Sp<String>>,
     /// Repository name.
     pub repo: Option<Sp<String>>,
+    /// The owner's numeric id (`gh api repos/OWNER/REPO --jq .owner.id`). GitHub puts it in the OIDC subject of the immutable format; required for it.
+    pub owner_id: Option<Sp<u64>>,
+    /// The repository's numeric id (`gh api repos/OWNER/REPO --jq .id`). GitHub puts it in the OIDC subject of the immutable format; required for it.
+    pub repo_id: Option<Sp<u64>>,
+    /// The subject GitHub issues in this repository's OIDC tokens, which the AWS roles trust: `immutable` (`repo:OWNER@OWNER_ID/REPO@REPO_ID:…`, the default for repositories created or renamed since 2026-07-15, and for older ones that opted in) or `name` (`repo:OWNER/REPO:…`, older repositories that did not). `myhealthctl doctor` checks it against the repository. Default: `immutable`.
+    pub oidc_subject: Option<Sp<OidcSubject>>,
 }
 
 /// Everything an environment can set. The same shape is used for `[defaults]` and each `[environments.<name>]`.
@@ -444,6 +450,8 @@ pub struct RawCi {
     pub pin_actions: Option<Sp<bool>>,
     /// Runner label, e.g. `ubuntu-24.04`.
     pub runs_on: Option<Sp<String>>,
+    /// Runner labels of the jobs that reach this environment's Kubernetes API (deploy.yml's release job), e.g. `["self-hosted", "myhealth-prod"]`: a runner inside the VPC when the API endpoint does not admit GitHub's hosted runners (`eks.public_access_cidrs` without `0.0.0.0/0`, or no public endpoint). Default: `[runs_on]`.
+    pub release_runs_on: Option<Sp<Vec<Sp<String>>>>,
     /// Require a reviewer's approval before applying to this environment.
     pub require_approval: Option<Sp<bool>>,
     /// Jobs added to `ci.yml`, by job id: each checks out the repository and runs a script.

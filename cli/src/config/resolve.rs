@@ -32,9 +32,9 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
                 .help(format!("add `{key} = {example}` to `[project]`")),
         );
     };
-    let (owner, repo) = match raw.github {
-        Some(g) => (g.owner, g.repo),
-        None => (None, None),
+    let (owner, repo, owner_id, repo_id, oidc_subject) = match raw.github {
+        Some(g) => (g.owner, g.repo, g.owner_id, g.repo_id, g.oidc_subject),
+        None => (None, None, None, None, None),
     };
     if raw.name.is_none() {
         missing("name", "\"myhealth\"");
@@ -48,9 +48,37 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
     if repo.is_none() {
         missing("github.repo", "\"myhealth\"");
     }
+    let oidc_subject = or(oidc_subject, OidcSubject::Immutable);
+    // GitHub's immutable subject names the owner and the repository by id:
+    // without them no trust policy could match what GitHub issues.
+    if oidc_subject.value == OidcSubject::Immutable {
+        for (id, key, what) in [(&owner_id, "owner_id", ".owner.id"), (&repo_id, "repo_id", ".id")] {
+            if id.is_none() {
+                let (o, r) = (owner.as_ref().map_or("OWNER", |o| o.value.as_str()), repo.as_ref().map_or("REPO", |r| r.value.as_str()));
+                out.push(
+                    Diagnostic::error(format!("missing `project.github.{key}`: the OIDC subjects GitHub issues name the repository by id"))
+                        .at(oidc_subject.span.clone().or_else(|| owner.as_ref().and_then(|o| o.span.clone())).or(Some(at.clone())))
+                        .key(format!("project.github.{key}"))
+                        .label("the immutable subject format (`repo:OWNER@OWNER_ID/REPO@REPO_ID:…`)")
+                        .help(format!(
+                            "add `{key} = <the id>` to `github` (`gh api repos/{o}/{r} --jq {what}`), or `oidc_subject = \"name\"` for a repository created before 2026-07-15 that has not opted in to immutable subjects"
+                        )),
+                );
+            }
+        }
+    }
     let (name, domain, github_owner, github_repo) = (raw.name?, raw.domain?, owner?, repo?);
     let api_host = or_else(raw.api_host, || format!("api.{}.{}", name.value, domain.value));
-    Some(Project { name, domain, api_host, github_owner, github_repo })
+    Some(Project {
+        name,
+        domain,
+        api_host,
+        github_owner,
+        github_repo,
+        github_owner_id: owner_id,
+        github_repo_id: repo_id,
+        oidc_subject,
+    })
 }
 
 /// Resolve one environment from its merged raw settings.
@@ -131,10 +159,13 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     let istio = Istio { enabled: or(i.enabled, true), mtls_mode: or(i.mtls_mode, MtlsMode::Strict) };
 
     let c = raw.ci.unwrap_or_default();
+    let runs_on = or(c.runs_on, "ubuntu-24.04".into());
+    let release_runs_on = c.release_runs_on.unwrap_or_else(|| Sp::builtin(vec![runs_on.clone()]));
     let ci = Ci {
         workflows_dir: or(c.workflows_dir, ".github/workflows".into()),
         pin_actions: or(c.pin_actions, true),
-        runs_on: or(c.runs_on, "ubuntu-24.04".into()),
+        runs_on,
+        release_runs_on,
         require_approval: or(c.require_approval, false),
         extra_jobs: c
             .extra_jobs

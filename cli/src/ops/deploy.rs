@@ -505,7 +505,10 @@ impl Deploy {
                 ),
                 Step::TerraformApply { argv } => (
                     "terraform apply of the saved plan (skipped when it has no changes)".into(),
-                    format!("$ {}", sh(argv)),
+                    format!(
+                        "$ {}\n     then a random value into each generated secret without one (aws secretsmanager put-secret-value, the value on stdin)",
+                        sh(argv)
+                    ),
                 ),
                 Step::Push { images, .. } => (
                     "push the images, record their digests".into(),
@@ -580,6 +583,7 @@ impl Deploy {
         let env = &self.environment;
         self.preflight()?;
         let mut pushed = Vec::new();
+        let mut pushed_to = String::new();
         // ArgoCD path: whether a release commit was made (and so can be reverted), and the commit it synced.
         let mut committed = false;
         let mut revision = String::new();
@@ -632,9 +636,15 @@ impl Deploy {
                         // Its output is shown only when it fails: the plan above said what it does.
                         terraform::apply(argv, env)?;
                     }
+                    for x in step("generated secrets", || super::secrets::seed(t.cfg, t.env))? {
+                        if x.written {
+                            eprintln!("   generated a value for `{}`", x.secret);
+                        }
+                    }
                 }
                 Step::Push { registry, images } => {
                     pushed = step("push the images", || images::push(p, t.env, registry, images))?;
+                    pushed_to = registry.clone();
                     for x in &pushed {
                         eprintln!("   {:<16} {}:{}@{}", x.service, x.repository, x.tag, x.digest);
                     }
@@ -645,6 +655,7 @@ impl Deploy {
                     let new = super::release::Record::pushed(old.clone(), &pushed, commit.clone());
                     let lines = super::release::changes(old.as_ref(), &new);
                     if !lines.is_empty() {
+                        images::pin_release(p, &pushed_to, &pushed)?;
                         super::release::record(p, env, &new)?;
                         let (_, changed) = super::release::rerender(p, &t.render.tree)?;
                         for l in &lines {

@@ -180,6 +180,20 @@ pub fn push(p: &Project, env: &Environment, host: &str, images: &[PushImage]) ->
     Ok(pushed)
 }
 
+/// Tag each pushed image `release-<digest>` too, once a release record pins
+/// it: ECR's lifecycle policy never expires that prefix, so a recorded
+/// digest outlives `ecr.keep_last` newer pushes. Manifests only (the blobs
+/// are there).
+pub fn pin_release(p: &Project, host: &str, pushed: &[Pushed]) -> anyhow::Result<()> {
+    let built = built_images(p)?;
+    let auth = registry::credentials(host)?;
+    for x in pushed {
+        let b = built.iter().find(|b| b.service == x.service).context("a pushed image was built")?;
+        registry::push(&b.layout, &b.service, &x.repository, &crate::names::Names::release_tag(&x.digest), &auth)?;
+    }
+    Ok(())
+}
+
 /// The record of the last push for `env`.
 pub fn pushed_record(p: &Project, env: &Environment) -> PathBuf {
     p.images_dir().join(format!("pushed-{}.json", env.name.value))

@@ -13,5 +13,6 @@ pub mod live;
 pub mod manifests;
 pub mod release;
 pub mod review;
+pub mod secrets;
 pub mod terraform;
 pub mod ui;

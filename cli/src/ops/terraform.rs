@@ -17,6 +17,15 @@ use crate::args::InitArgs;
 pub const PLAN_FILE: &str = "myhealthctl.tfplan";
 /// The saved destroy plan (`destroy`).
 pub const DESTROY_PLAN_FILE: &str = "myhealthctl-destroy.tfplan";
+/// How long an apply waits for the state lock another apply holds, rather
+/// than failing at once.
+pub const LOCK_TIMEOUT: &str = "10m";
+/// Plans never take the state lock: they write no state, and a saved plan
+/// whose state changed meanwhile is refused by its apply ("Saved plan is
+/// stale", terraform's `backend/local`). So a pull request's plan, a drift
+/// check and an apply never wait on each other, a cancelled plan leaves no
+/// lock behind, and the plan role needs no write to the state bucket at all.
+const NO_LOCK: &str = "-lock=false";
 
 /// Resource types whose loss loses data: a destroy or replace of one is shouted about.
 const STATEFUL: &[&str] = &[
@@ -325,7 +334,7 @@ fn chdir(dir: &Path) -> Vec<String> {
 /// live infrastructure holds that the state does not (`ops::live`).
 pub fn refresh_plan_argv(dir: &Path, file: &str) -> Vec<String> {
     let mut v = chdir(dir);
-    v.extend(["plan", "-refresh-only", "-input=false", "-json", "-detailed-exitcode"].map(String::from));
+    v.extend(["plan", "-refresh-only", "-input=false", NO_LOCK, "-json", "-detailed-exitcode"].map(String::from));
     v.push(format!("-out={file}"));
     v
 }
@@ -343,7 +352,9 @@ pub fn init_argv(dir: &Path, init_args: &InitArgs) -> Vec<String> {
 pub fn plan_argv(dir: &Path, destroy: bool) -> Vec<String> {
     let file = if destroy { DESTROY_PLAN_FILE } else { PLAN_FILE };
     let mut v = chdir(dir);
-    v.extend(["plan", "-input=false", "-json", "-detailed-exitcode", &format!("-out={file}")].map(String::from));
+    v.extend(
+        ["plan", "-input=false", NO_LOCK, "-json", "-detailed-exitcode", &format!("-out={file}")].map(String::from),
+    );
     if destroy {
         v.push("-destroy".into());
     }
@@ -353,7 +364,7 @@ pub fn plan_argv(dir: &Path, destroy: bool) -> Vec<String> {
 /// `terraform -chdir=DIR apply` of a saved plan: applies exactly what was shown.
 pub fn apply_argv(dir: &Path, file: &str) -> Vec<String> {
     let mut v = chdir(dir);
-    v.extend(["apply", "-input=false", "-no-color", file].map(String::from));
+    v.extend(["apply", "-input=false", &format!("-lock-timeout={LOCK_TIMEOUT}"), "-no-color", file].map(String::from));
     v
 }
 

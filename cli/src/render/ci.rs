@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::names::{GithubEnvironment, GithubRole};
 
 /// The third-party actions the workflows use: (key, repository, version, commit).
 /// Versions run on Node 24 (GitHub removes Node 20 in 2026); commits are the
@@ -22,8 +23,26 @@ pub const ACTIONS: [(&str, &str, &str, &str); 7] = [
     ("trivy", "aquasecurity/trivy-action", "v0.36.0", "ed142fd0673e97e23eac54620cfb913e5ce36c25"),
 ];
 
-/// Terraform the workflows install (the version the roots are tested with).
-pub const TERRAFORM_VERSION: &str = "~1.11.0";
+/// Terraform the workflows install: one exact version, so a plan saved by
+/// one job is applied by the same Terraform in the next (a plan file names
+/// the version that wrote it; the tests run this one).
+pub const TERRAFORM_VERSION: &str = "1.11.4";
+
+/// How long each kind of job may run, in minutes — and so how long its
+/// role's session lasts (`context::github_session_seconds`): a session
+/// shorter than its job expires mid-apply.
+pub fn job_minutes(role: GithubRole) -> u32 {
+    match role {
+        GithubRole::Plan => 60,
+        GithubRole::Apply => 90,
+        GithubRole::Release => 60,
+    }
+}
+
+/// How long a saved plan waits for its approval: GitHub lets a deployment
+/// wait 30 days for a reviewer, so the artifact lives as long.
+pub const PLAN_ARTIFACT_DAYS: u32 = 30;
+
 /// Helm the review installs to render the chart (`diff --manifests`); the
 /// tests render with the Helm v4 SDK.
 pub const HELM_VERSION: &str = "v4.1.4";
@@ -34,6 +53,13 @@ struct Context {
     runs_on: String,
     terraform_version: &'static str,
     helm_version: &'static str,
+    /// Minutes each kind of job may run (and its role's session lasts).
+    plan_minutes: u32,
+    apply_minutes: u32,
+    release_minutes: u32,
+    plan_artifact_days: u32,
+    /// Tag prefix of images a release record pins (ECR never expires them).
+    release_tag_prefix: &'static str,
     /// The branch pull requests merge into; the applies run from it.
     main_branch: &'static str,
     /// Each environment's plan role and region, as JSON (the review's plan matrix picks from it).
@@ -51,11 +77,20 @@ struct Context {
 struct Env {
     name: String,
     region: String,
-    /// Assumed by pull requests (read-only) and by the protected GitHub environment (apply).
+    /// The roles its jobs assume, each from its own GitHub environment.
     plan_role: String,
     apply_role: String,
-    /// The GitHub environment that re-approves an apply whose plan changed after the review.
+    release_role: String,
+    /// `<env>-plan`: plans and drift checks (pull requests included).
+    plan_environment: String,
+    /// `<env>-infra`: the apply of the reviewed plan.
+    infra_environment: String,
+    /// `<env>-replan`: the apply of a plan that changed after the review.
     replan_environment: String,
+    /// `<env>`: its releases.
+    release_environment: String,
+    /// Runner labels of its release job (it reaches the cluster).
+    release_runs_on: Vec<String>,
     /// The chart's ArgoCD Application (promotion syncs it).
     argocd_app: String,
     cluster: String,
@@ -69,6 +104,9 @@ struct Env {
     /// Its container registry (ECR host) and each service's repository there, as JSON.
     registry: String,
     repositories: String,
+    /// Each service's repository in the registry its releases are copied
+    /// from (the first environment's), as JSON.
+    source_repositories: String,
 }
 
 #[derive(Serialize)]
@@ -96,12 +134,24 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         .iter()
         .map(|e| {
             let n = crate::names::Names::of(cfg, e);
+            let source = n.release_source().unwrap_or_else(|| crate::names::Names::of(cfg, e));
+            let repos = |n: &crate::names::Names| {
+                serde_json::Value::Object(
+                    e.services.iter().map(|s| (s.name.value.clone(), n.ecr_repository(&s.name.value).into())).collect(),
+                )
+                .to_string()
+            };
             let env = Env {
                 name: e.name.value.clone(),
                 region: e.aws.region.value.clone(),
-                plan_role: n.github_role("plan"),
-                apply_role: n.github_role("apply"),
-                replan_environment: n.github_replan_environment(),
+                plan_role: n.github_role(GithubRole::Plan),
+                apply_role: n.github_role(GithubRole::Apply),
+                release_role: n.github_role(GithubRole::Release),
+                plan_environment: n.github_environment(GithubEnvironment::Plan),
+                infra_environment: n.github_environment(GithubEnvironment::Infra),
+                replan_environment: n.github_environment(GithubEnvironment::Replan),
+                release_environment: n.github_environment(GithubEnvironment::Release),
+                release_runs_on: e.ci.release_runs_on.value.iter().map(|l| l.value.clone()).collect(),
                 argocd_app: n.argocd_app(),
                 cluster: e.eks.cluster_name.value.clone(),
                 require_approval: e.ci.require_approval.value || e.production.value,
@@ -109,10 +159,8 @@ pub fn context(cfg: &Config) -> minijinja::Value {
                 manage_release: e.argocd.manage_release.value,
                 values_file: format!("{}/{}", crate::names::GENERATED_DIR, n.values_file()),
                 registry: n.ecr_host(),
-                repositories: serde_json::Value::Object(
-                    e.services.iter().map(|s| (s.name.value.clone(), n.ecr_repository(&s.name.value).into())).collect(),
-                )
-                .to_string(),
+                repositories: repos(&n),
+                source_repositories: repos(&source),
             };
             prev = Some(e.name.value.clone());
             env
@@ -130,13 +178,23 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         .collect();
     let plan_roles: serde_json::Map<String, serde_json::Value> = environments
         .iter()
-        .map(|e| (e.name.clone(), serde_json::json!({ "role": e.plan_role, "region": e.region })))
+        .map(|e| {
+            (
+                e.name.clone(),
+                serde_json::json!({ "role": e.plan_role, "region": e.region, "github_environment": e.plan_environment }),
+            )
+        })
         .collect();
     minijinja::Value::from(minijinja::value::Serde(Context {
         project: cfg.project.name.value.clone(),
         runs_on: ci.runs_on.value.clone(),
         terraform_version: TERRAFORM_VERSION,
         helm_version: HELM_VERSION,
+        plan_minutes: job_minutes(GithubRole::Plan),
+        apply_minutes: job_minutes(GithubRole::Apply),
+        release_minutes: job_minutes(GithubRole::Release),
+        plan_artifact_days: PLAN_ARTIFACT_DAYS,
+        release_tag_prefix: crate::names::RELEASE_TAG_PREFIX,
         main_branch: crate::names::MAIN_BRANCH,
         plan_roles: serde_json::Value::Object(plan_roles).to_string(),
         actions,

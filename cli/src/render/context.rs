@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::config::model::Environment;
 use crate::config::model::{CapacityType, NatMode, SecretRef};
 use crate::config::span::Sp;
-use crate::names::{self, Names};
+use crate::names::{self, GithubRole, KmsAlias, LogGroup, Names, ServiceRole};
 
 /// Tags every AWS resource of an environment carries.
 pub fn tags(cfg: &Config, env: &Environment) -> BTreeMap<String, String> {
@@ -67,6 +67,8 @@ pub struct StateBackend {
     pub bucket: String,
     pub key: String,
     pub region: String,
+    /// The bootstrap's key, by alias.
+    pub kms_key: String,
 }
 
 /// The Terraform versions every root and module pins (write-only
@@ -108,21 +110,6 @@ pub struct ProviderLock {
     pub hashes: &'static [&'static str],
 }
 
-/// Secrets the platform creates, by their key in `[secrets]`: description,
-/// and whether Terraform generates the value (the others are set by the operator).
-pub const SECRETS: [(&str, &str, bool); 6] = [
-    ("oura_client", "Oura OAuth client id and secret (set by the operator)", false),
-    ("oura_refresh_token", "Oura OAuth refresh token (rotated by oura-collector)", false),
-    ("jwt_signing_key", "Key that signs the API's JWTs (generated)", true),
-    ("api_password_hash", "Argon2 hash of the API user's password (set by the operator)", false),
-    ("grafana_admin", "Grafana admin password (generated)", true),
-    ("grafana_db", "Password of Grafana's read-only database role (generated)", true),
-];
-
-fn is_arn(r: &SecretRef) -> bool {
-    r.0.starts_with("arn:")
-}
-
 fn strs(v: &[Sp<String>]) -> Vec<String> {
     v.iter().map(|s| s.value.clone()).collect()
 }
@@ -155,37 +142,15 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         })
         .collect();
     let n = Names::of(cfg, e);
-    // Secrets referenced by ARN live elsewhere: only names are created here
-    // (the platform's, then each service's `secret_env`, set by the operator).
-    let mut secrets: serde_json::Map<String, Json> = e
-        .secrets
-        .all()
+    let secrets: serde_json::Map<String, Json> = n
+        .created_secrets()
         .into_iter()
-        .filter(|(_, r)| !is_arn(&r.value))
-        .map(|(key, r)| {
-            // By key, never by position: a reordered list cannot give a secret another's policy.
-            let (_, description, generate) =
-                SECRETS.iter().find(|(k, _, _)| *k == key).expect("every secret of the model is described");
-            (key.to_string(), json!({ "name": r.value.0, "description": description, "generate": generate }))
-        })
+        .map(|c| (c.key, json!({ "name": c.name, "description": c.description })))
         .collect();
-    let mut external_arns: Vec<String> =
-        e.secrets.all().iter().filter(|(_, r)| is_arn(&r.value)).map(|(_, r)| r.value.0.clone()).collect();
-    for s in &e.services {
-        for (key, r) in n.service_secret_refs(s) {
-            if is_arn(r) {
-                external_arns.push(r.0.clone());
-            } else {
-                let description = format!("{} of {} (set by the operator)", key, s.name.value);
-                secrets.insert(key, json!({ "name": r.0, "description": description, "generate": false }));
-            }
-        }
-    }
-    external_arns.sort();
-    external_arns.dedup();
+    let external_arns = n.external_secret_arns();
     // A policy's reference to one secret: the module's, or the ARN given.
     let arn_expr = |key: &str, r: &Sp<SecretRef>| {
-        if is_arn(&r.value) {
+        if r.value.is_arn() {
             super::hcl::value(&Json::from(r.value.0.clone()), 0)
         } else {
             format!("module.secrets.arns[{}]", super::hcl::value(&Json::from(key), 0))
@@ -194,7 +159,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
     let service_accounts: serde_json::Map<String, Json> = n
         .irsa()
         .into_iter()
-        .map(|b| (b.key.clone(), json!({ "namespace": b.namespace, "name": b.service_account })))
+        .map(|b| (b.key.clone(), json!({ "role": b.role_name, "namespace": b.namespace, "name": b.service_account })))
         .collect();
     let db_users: serde_json::Map<String, Json> = n
         .db_services()
@@ -202,12 +167,6 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         .collect();
     let ecr_repositories: serde_json::Map<String, Json> =
         e.services.iter().map(|s| (s.name.value.clone(), Json::from(n.ecr_repository(&s.name.value)))).collect();
-    // The account's GitHub OIDC provider is created by the first environment in that account.
-    let first_in_account = cfg
-        .environments
-        .iter()
-        .find(|o| o.aws.account_id.value == e.aws.account_id.value)
-        .is_some_and(|o| o.name.value == e.name.value);
     let custom_domain = e.api_gateway.custom_domain.value.then(|| e.api_gateway.host.value.clone());
 
     let vars: Vec<(TfVar, Json)> = vec![
@@ -258,7 +217,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         (TfVar { name: "db_parameter", ty: "string", description: "SSM parameter holding where the database is (no password)." }, json!(n.db_parameter())),
         (TfVar { name: "db_users", ty: "map(string)", description: "Database role of each service that logs in with IAM authentication." }, Json::Object(db_users)),
         (
-            TfVar { name: "service_accounts", ty: "map(object({\n    namespace = string\n    name      = string\n  }))", description: "Kubernetes ServiceAccounts that assume an IAM role (IRSA), by role suffix: the only subject each role trusts." },
+            TfVar { name: "service_accounts", ty: "map(object({\n    role      = string\n    namespace = string\n    name      = string\n  }))", description: "Kubernetes ServiceAccounts that assume an IAM role (IRSA), by role suffix: the only subject each role trusts." },
             Json::Object(service_accounts),
         ),
         (TfVar { name: "ecr_repositories", ty: "map(string)", description: "Image repository name by service." }, Json::Object(ecr_repositories)),
@@ -266,7 +225,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         (TfVar { name: "ecr_scan_on_push", ty: "bool", description: "Scan images when pushed." }, json!(e.ecr.scan_on_push.value)),
         (TfVar { name: "ecr_keep_last", ty: "number", description: "Images kept per repository." }, json!(e.ecr.keep_last.value)),
         (
-            TfVar { name: "secrets", ty: "map(object({\n    name        = string\n    description = string\n    generate    = bool\n  }))", description: "Secrets to create, by key (names only: values are generated or set by the operator)." },
+            TfVar { name: "secrets", ty: "map(object({\n    name        = string\n    description = string\n  }))", description: "Secrets to create, by key (names only: values are set by the operator, or generated by `myhealthctl apply`)." },
             Json::Object(secrets),
         ),
         (TfVar { name: "external_secret_arns", ty: "list(string)", description: "Secrets referenced by ARN (created elsewhere) that External Secrets may read." }, json!(external_arns)),
@@ -279,15 +238,24 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
         (TfVar { name: "ingress_load_balancer_name", ty: "string", description: "Internal load balancer API Gateway's VPC link forwards to." }, json!(n.load_balancer())),
         (TfVar { name: "ingress_target_group_name", ty: "string", description: "Its target group; the chart's TargetGroupBinding names it." }, json!(n.target_group())),
         (TfVar { name: "ingress_target_port", ty: "number", description: "Pod port the target group sends to." }, json!(n.ingress_target_port())),
-        (TfVar { name: "github_owner", ty: "string", description: "GitHub owner of the repository CI runs in." }, json!(cfg.project.github_owner.value)),
-        (TfVar { name: "github_repo", ty: "string", description: "GitHub repository CI runs in." }, json!(cfg.project.github_repo.value)),
-        (TfVar { name: "github_plan_role_name", ty: "string", description: "Role pull requests assume to plan (the workflows name it)." }, json!(n.github_role_name("plan"))),
-        (TfVar { name: "github_apply_role_name", ty: "string", description: "Role the protected GitHub environment assumes to apply (the workflows name it)." }, json!(n.github_role_name("apply"))),
-        (TfVar { name: "github_main_branch", ty: "string", description: "Branch whose post-merge plans the plan role serves (the applies run from it)." }, json!(crate::names::MAIN_BRANCH)),
-        (TfVar { name: "github_replan_environment", ty: "string", description: "GitHub environment that re-approves an apply whose plan differs from the reviewed one." }, json!(n.github_replan_environment())),
-        (TfVar { name: "create_github_oidc_provider", ty: "bool", description: "Create the account's GitHub OIDC provider (true for the first environment in each account)." }, json!(first_in_account)),
-        (TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." }, json!(e.terraform.state_bucket.value)),
-        (TfVar { name: "state_key", ty: "string", description: "State object key of this environment." }, json!(n.state_key())),
+        (TfVar { name: "permissions_boundary_arn", ty: "string", description: "Permissions boundary every role this root creates carries (the access root's)." }, json!(n.permissions_boundary_arn())),
+        (TfVar { name: "github_release_role_arn", ty: "string", description: "The release job's role (the access root's): its access entry to the cluster." }, json!(n.github_role(GithubRole::Release))),
+        (TfVar { name: "release_kubernetes_group", ty: "string", description: "Kubernetes group of the release role: ArgoCD's Applications in its namespace, nothing else." }, json!(n.release_kubernetes_group())),
+        (TfVar { name: "logs_kms_alias", ty: "string", description: "Alias of the key of every log group." }, json!(n.kms_alias(KmsAlias::Logs))),
+        (TfVar { name: "secrets_kms_alias", ty: "string", description: "Alias of the key of the secrets." }, json!(n.kms_alias(KmsAlias::Secrets))),
+        (TfVar { name: "cluster_secrets_kms_alias", ty: "string", description: "Alias of the key of Kubernetes secrets." }, json!(n.kms_alias(KmsAlias::ClusterSecrets))),
+        (TfVar { name: "cluster_log_group", ty: "string", description: "Log group of the control plane." }, json!(n.log_group(LogGroup::Cluster))),
+        (TfVar { name: "flow_logs_log_group", ty: "string", description: "Log group of the VPC flow logs." }, json!(n.log_group(LogGroup::FlowLogs))),
+        (TfVar { name: "api_access_log_group", ty: "string", description: "Log group of the API's access logs." }, json!(n.log_group(LogGroup::ApiAccess))),
+        (TfVar { name: "cluster_role_name", ty: "string", description: "The cluster's IAM role." }, json!(n.service_role(ServiceRole::Cluster))),
+        (TfVar { name: "node_role_name", ty: "string", description: "The nodes' IAM role." }, json!(n.service_role(ServiceRole::Node))),
+        (TfVar { name: "ebs_csi_role_name", ty: "string", description: "The EBS CSI driver's IRSA role." }, json!(n.ebs_csi().role_name)),
+        (TfVar { name: "flow_logs_role_name", ty: "string", description: "The role VPC Flow Logs writes with." }, json!(n.service_role(ServiceRole::FlowLogs))),
+        (TfVar { name: "rds_monitoring_role_name", ty: "string", description: "The role RDS Enhanced Monitoring writes with." }, json!(n.service_role(ServiceRole::RdsMonitoring))),
+        (TfVar { name: "ecr_release_tag_prefix", ty: "string", description: "Tag prefix of images a release record pins (never expired)." }, json!(names::RELEASE_TAG_PREFIX)),
+        (TfVar { name: "ecr_pull_principals", ty: "list(string)", description: "Release roles of environments in other accounts that copy images from this one." }, json!(n.ecr_pull_principals())),
+        (TfVar { name: "budget_name", ty: "string", description: "Name of the monthly AWS Budget." }, json!(n.budget())),
+        (TfVar { name: "frontend_bucket", ty: "string", description: "Bucket of the static frontend." }, json!(n.frontend_bucket())),
     ]
     .into_iter()
     .chain(e.frontend.enabled.value.then(|| (TfVar { name: "frontend_price_class", ty: "string", description: "CloudFront price class of the frontend." }, json!(e.frontend.price_class.value))))
@@ -318,6 +286,7 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
             bucket: e.terraform.state_bucket.value.clone(),
             key: n.state_key(),
             region: e.terraform.state_region.value.clone(),
+            kms_key: n.state_kms_alias(),
         },
         variables: vars.into_iter().map(|(v, _)| v).collect(),
         tfvars,
@@ -331,6 +300,110 @@ pub fn terraform_env(cfg: &Config, env: &Environment) -> Value {
     }))
     .merge_tags(tags(cfg, env))
 }
+
+/// How long a GitHub job may hold a role's credentials: its own timeout
+/// (`render::ci`), so a 90-minute apply never outlives its session.
+pub fn github_session_seconds(role: GithubRole) -> u32 {
+    super::ci::job_minutes(role) * 60
+}
+
+/// Context of `terraform/access/{env}/`: the roles GitHub Actions assumes in
+/// the environment, and the boundary of the roles its apply creates. Applied
+/// by an administrator (its state is its own), so no role it defines can
+/// widen itself.
+#[derive(Serialize)]
+pub struct TerraformAccess {
+    pub environment: String,
+    pub terraform_version: &'static str,
+    pub aws_provider_version: &'static str,
+    pub provider_lock: ProviderLock,
+    pub state: StateBackend,
+    pub variables: Vec<TfVar>,
+    pub tfvars: serde_json::Map<String, Json>,
+}
+
+pub fn terraform_access(cfg: &Config, env: &Environment) -> Value {
+    let e = env;
+    let n = Names::of(cfg, e);
+    // The account's GitHub OIDC provider is created by the first environment in that account.
+    let first_in_account = cfg
+        .environments
+        .iter()
+        .find(|o| o.aws.account_id.value == e.aws.account_id.value)
+        .is_some_and(|o| o.name.value == e.name.value);
+    let roles: serde_json::Map<String, Json> = GithubRole::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.suffix().to_string(),
+                json!({
+                    "name": n.github_role_name(*r),
+                    "subjects": n.github_trusted_subjects(*r),
+                    "max_session_seconds": github_session_seconds(*r).max(3600),
+                }),
+            )
+        })
+        .collect();
+    let secrets = n.created_secrets();
+    let str_list = |v: Vec<String>| json!(v);
+    let vars: Vec<(TfVar, Json)> = vec![
+        (TfVar { name: "environment", ty: "string", description: "Environment name (the value of its resources' Environment tag)." }, json!(e.name.value)),
+        (TfVar { name: "region", ty: "string", description: "AWS region of the environment." }, json!(e.aws.region.value)),
+        (TfVar { name: "account_id", ty: "string", description: "AWS account of the environment." }, json!(e.aws.account_id.value)),
+        (TfVar { name: "cluster_name", ty: "string", description: "Name of the EKS cluster." }, json!(e.eks.cluster_name.value)),
+        (TfVar { name: "create_github_oidc_provider", ty: "bool", description: "Create the account's GitHub OIDC provider (true for the first environment in each account)." }, json!(first_in_account)),
+        (
+            TfVar { name: "github_roles", ty: "map(object({\n    name                = string\n    subjects            = list(string)\n    max_session_seconds = number\n  }))", description: "The roles GitHub Actions assumes (plan, apply, release): name, the OIDC subjects of the GitHub environments whose jobs use it, its longest session." },
+            Json::Object(roles),
+        ),
+        (TfVar { name: "boundary_name", ty: "string", description: "The permissions boundary of every role the apply creates." }, json!(n.permissions_boundary())),
+        (TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." }, json!(e.terraform.state_bucket.value)),
+        (TfVar { name: "state_key", ty: "string", description: "The environment's state object: the only one its roles reach." }, json!(n.state_key())),
+        (TfVar { name: "state_kms_alias", ty: "string", description: "Alias of the key the state is encrypted with." }, json!(n.state_kms_alias())),
+        (TfVar { name: "ecr_repository_prefix", ty: "string", description: "Prefix of the environment's image repositories." }, json!(n.ecr_repository_prefix())),
+        (TfVar { name: "ecr_source_repositories", ty: "list(string)", description: "Repositories the release copies recorded images from (the first environment's)." }, str_list(n.release_source().map(|src| src.ecr_repositories_arn()).into_iter().collect())),
+        (TfVar { name: "secret_names", ty: "list(string)", description: "Secrets the environment creates (names)." }, str_list(secrets.iter().map(|c| c.name.clone()).collect())),
+        (TfVar { name: "secret_arns", ty: "list(string)", description: "Secrets it references by ARN (created elsewhere)." }, str_list(n.external_secret_arns())),
+        (TfVar { name: "generated_secret_names", ty: "list(string)", description: "Secrets whose value `myhealthctl apply` generates (written, never read)." }, str_list(secrets.iter().filter(|c| c.generate).map(|c| c.name.clone()).collect())),
+        (TfVar { name: "db_identifier", ty: "string", description: "The database instance (and its subnet and parameter groups)." }, json!(n.db_instance())),
+        (TfVar { name: "db_parameter", ty: "string", description: "The SSM parameter of the database connection." }, json!(n.db_parameter())),
+        (TfVar { name: "load_balancer_name", ty: "string", description: "The internal load balancer." }, json!(n.load_balancer())),
+        (TfVar { name: "target_group_name", ty: "string", description: "Its target group." }, json!(n.target_group())),
+        (TfVar { name: "log_groups", ty: "list(string)", description: "Log groups of the environment." }, str_list(LogGroup::ALL.iter().map(|g| n.log_group(*g)).collect())),
+        (TfVar { name: "kms_aliases", ty: "list(string)", description: "Aliases of the environment's keys." }, str_list(KmsAlias::ALL.iter().map(|a| n.kms_alias(*a)).collect())),
+        (TfVar { name: "passed_roles", ty: "list(string)", description: "Roles the environment hands to AWS services." }, str_list(ServiceRole::ALL.iter().map(|r| n.service_role(*r)).collect())),
+        (TfVar { name: "managed_policies", ty: "list(string)", description: "AWS-managed policies the apply may attach to the environment's roles." }, str_list(MANAGED_POLICIES.iter().map(|p| p.to_string()).collect())),
+        (TfVar { name: "budget_name", ty: "string", description: "The monthly AWS Budget." }, json!(n.budget())),
+        (TfVar { name: "api_host", ty: "string", description: "The API's host (the only DNS records the apply may change)." }, json!(n.api_host())),
+        (TfVar { name: "frontend_bucket", ty: "string", description: "Bucket of the static frontend." }, json!(n.frontend_bucket())),
+    ];
+    let tfvars = vars.iter().map(|(v, val)| (v.name.to_string(), val.clone())).collect();
+    minijinja::Value::from(minijinja::value::Serde(TerraformAccess {
+        environment: e.name.value.clone(),
+        terraform_version: TERRAFORM_VERSION,
+        aws_provider_version: AWS_PROVIDER_VERSION,
+        provider_lock: AWS_PROVIDER_LOCK,
+        state: StateBackend {
+            bucket: e.terraform.state_bucket.value.clone(),
+            key: n.access_state_key(),
+            region: e.terraform.state_region.value.clone(),
+            kms_key: n.state_kms_alias(),
+        },
+        variables: vars.into_iter().map(|(v, _)| v).collect(),
+        tfvars,
+    }))
+    .merge_tags(tags(cfg, env))
+}
+
+/// The AWS-managed policies the modules attach (the apply may attach only these).
+pub const MANAGED_POLICIES: [&str; 6] = [
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "service-role/AmazonEBSCSIDriverPolicy",
+    "service-role/AmazonRDSEnhancedMonitoringRole",
+];
 
 /// Context of `terraform/modules/` and `terraform/bootstrap/`: they do not
 /// depend on any environment, only on the pinned versions.

@@ -26,6 +26,13 @@ resource "aws_kms_key" "state" {
   deletion_window_in_days = 30
 }
 
+# The backends name the key by this alias (`kms_key_id`): Terraform's
+# `encrypt = true` alone writes with S3's own AES256, not this key.
+resource "aws_kms_alias" "state" {
+  name          = "alias/${var.state_bucket}"
+  target_key_id = aws_kms_key.state.key_id
+}
+
 resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
   bucket = aws_s3_bucket.state.id
 

@@ -48,8 +48,55 @@ pub(super) fn ci(c: &mut Ctx<'_, '_>) {
             "name one runner label: letters, digits, `.`, `_` and `-`, e.g. `ubuntu-24.04`",
         );
     }
+    for l in &e.ci.release_runs_on.value {
+        if !re(&LABEL, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$").is_match(&l.value) {
+            c.err(
+                l,
+                "ci.release_runs_on",
+                format!("`{}` is not a runner label", l.value.escape_debug()),
+                "runner labels: letters, digits, `.`, `_` and `-`, e.g. `[\"self-hosted\", \"myhealth-prod\"]`",
+            );
+        }
+    }
+    release_runner_reaches_the_cluster(c);
     ci_jobs(c);
 }
+
+/// GitHub's hosted runners (`ubuntu-*`, `windows-*`, `macos-*`): their
+/// addresses are GitHub's, drawn from thousands of ranges.
+fn github_hosted(labels: &[crate::config::span::Sp<String>]) -> bool {
+    labels.len() == 1 && ["ubuntu-", "windows-", "macos-"].iter().any(|p| labels[0].value.starts_with(p))
+}
+
+/// deploy.yml's release job talks to the environment's Kubernetes API: on a
+/// GitHub-hosted runner that works only when the public endpoint admits
+/// everyone. Otherwise the job needs a runner that reaches the endpoint (a
+/// self-hosted one in the VPC) — else the first release of that
+/// environment times out.
+fn release_runner_reaches_the_cluster(c: &mut Ctx<'_, '_>) {
+    let e = c.env;
+    if !e.argocd.manage_release.value || !github_hosted(&e.ci.release_runs_on.value) {
+        return;
+    }
+    let open = e.eks.endpoint_public_access.value && e.eks.public_access_cidrs.value.iter().any(|c| c.value == "0.0.0.0/0");
+    if open {
+        return;
+    }
+    let env = e.name.value.clone();
+    let label = e.ci.release_runs_on.value[0].value.clone();
+    let message =
+        format!("`{env}`'s Kubernetes API does not admit GitHub's hosted runners, but its release job runs on `{label}`");
+    let help = format!(
+        "set `ci.release_runs_on` under `[environments.{env}]` to the labels of a self-hosted runner inside the VPC (e.g. `[\"self-hosted\", \"{}-{env}\"]`; `myhealthctl doctor` checks one is registered), or admit `0.0.0.0/0` to the public endpoint",
+        crate::names::CHART_NAME
+    );
+    if e.eks.endpoint_public_access.value {
+        c.err(&e.eks.public_access_cidrs, "eks.public_access_cidrs", message, help);
+    } else {
+        c.err(&e.eks.endpoint_public_access, "eks.endpoint_public_access", message, help);
+    }
+}
+
 
 pub const CI_JOBS: [&str; 4] = ["fmt", "clippy", "test", "drift"];
 

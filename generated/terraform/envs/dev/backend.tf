@@ -4,6 +4,7 @@ terraform {
     bucket       = "myhealth-tfstate-123456789012"
     key          = "myhealth/dev/terraform.tfstate"
     region       = "us-east-1"
+    kms_key_id   = "alias/myhealth-tfstate-123456789012"
     encrypt      = true
     use_lockfile = true
   }

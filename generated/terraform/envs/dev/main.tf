@@ -48,7 +48,7 @@ resource "aws_kms_key" "logs" {
 }
 
 resource "aws_kms_alias" "logs" {
-  name          = "alias/${local.name}-logs"
+  name          = var.logs_kms_alias
   target_key_id = aws_kms_key.logs.key_id
 }
 
@@ -64,14 +64,18 @@ module "networking" {
   nat_mode                 = var.nat_mode
   enable_vpc_endpoints     = var.vpc_endpoints
   flow_logs_retention_days = var.flow_logs_retention_days
+  flow_logs_log_group      = var.flow_logs_log_group
+  flow_logs_role_name      = var.flow_logs_role_name
   log_kms_key_arn          = aws_kms_key.logs.arn
+  permissions_boundary     = var.permissions_boundary_arn
 }
 
 module "secrets" {
   source = "../../modules/secrets"
 
-  name    = local.name
-  secrets = var.secrets
+  name      = local.name
+  kms_alias = var.secrets_kms_alias
+  secrets   = var.secrets
 }
 
 module "eks" {
@@ -85,16 +89,29 @@ module "eks" {
   endpoint_private_access = var.endpoint_private_access
   public_access_cidrs     = var.public_access_cidrs
   log_types               = var.cluster_log_types
+  log_group_name          = var.cluster_log_group
   log_retention_days      = var.cluster_log_retention_days
   log_kms_key_arn         = aws_kms_key.logs.arn
+  secrets_kms_alias       = var.cluster_secrets_kms_alias
+  cluster_role_name       = var.cluster_role_name
+  node_role_name          = var.node_role_name
+  ebs_csi_role_name       = var.ebs_csi_role_name
+  permissions_boundary    = var.permissions_boundary_arn
   node_groups             = var.node_groups
   addons                  = var.addons
+
+  # The release job's role reaches the cluster only as this Kubernetes
+  # group, which may read and sync ArgoCD's Applications and nothing else
+  # (argocd/<env>/release-rbac.yaml).
+  release_principal_arn = var.github_release_role_arn
+  release_group         = var.release_kubernetes_group
 
   # One role per ServiceAccount (IRSA), trusted for exactly that subject:
   # names and namespaces are myhealthctl's (the chart and the add-ons use the
   # same), the policies are below.
   service_account_roles = {
     for k, sa in var.service_accounts : k => {
+      role_name       = sa.role
       namespace       = sa.namespace
       service_account = sa.name
       policy_json     = local.irsa_policies[k]
@@ -119,6 +136,8 @@ module "rds" {
   master_username            = var.db_master_username
   performance_insights       = var.db_performance_insights
   auto_minor_version_upgrade = var.db_auto_minor_version_upgrade
+  monitoring_role_name       = var.rds_monitoring_role_name
+  permissions_boundary       = var.permissions_boundary_arn
   vpc_id                     = module.networking.vpc_id
   subnet_ids                 = module.networking.private_subnet_ids
   allowed_security_groups    = { "eks-nodes" = module.eks.node_security_group_id }
@@ -131,6 +150,8 @@ module "ecr" {
   image_tag_mutability = var.ecr_image_tag_mutability
   scan_on_push         = var.ecr_scan_on_push
   keep_last            = var.ecr_keep_last
+  release_tag_prefix   = var.ecr_release_tag_prefix
+  pull_principals      = var.ecr_pull_principals
 }
 
 module "api_gateway" {
@@ -146,32 +167,19 @@ module "api_gateway" {
   cors_allow_origins        = var.api_cors_allow_origins
   throttling_rate_limit     = var.api_throttling_rate_limit
   throttling_burst_limit    = var.api_throttling_burst_limit
+  access_log_group          = var.api_access_log_group
   access_log_retention_days = var.api_access_log_retention_days
   log_kms_key_arn           = aws_kms_key.logs.arn
   custom_domain             = var.api_custom_domain
   hosted_zone_name          = var.api_hosted_zone
 }
 
-module "github_oidc" {
-  source = "../../modules/github-oidc"
-
-  plan_role_name     = var.github_plan_role_name
-  apply_role_name    = var.github_apply_role_name
-  github_owner       = var.github_owner
-  github_repo        = var.github_repo
-  github_environment = var.environment
-  replan_environment = var.github_replan_environment
-  main_branch        = var.github_main_branch
-  create_provider    = var.create_github_oidc_provider
-  state_bucket       = var.state_bucket
-  state_key          = var.state_key
-}
 
 module "budget" {
   source = "../../modules/budget"
 
   account_id     = var.account_id
-  name           = "${local.name}-monthly"
+  name           = var.budget_name
   environment    = var.environment
   limit_usd      = var.budget_limit_usd
   warn_percent   = var.budget_warn_percent
@@ -218,10 +226,10 @@ data "aws_iam_policy_document" "external_secrets" {
 # db-init also the master user and the secret RDS keeps its password in
 # (that secret's name is generated, so it is found here).
 resource "aws_ssm_parameter" "database" {
+  #checkov:skip=CKV2_AWS_34:It holds no secret (host, port, database, master user, the ARN of the secret RDS keeps the password in): a plain String, so reading it needs no key, and the plan role reads it without any right to decrypt.
   name        = var.db_parameter
   description = "PostgreSQL connection of ${local.name} (no password)"
-  type        = "SecureString"
-  key_id      = module.secrets.kms_key_arn
+  type        = "String"
   value = jsonencode({
     host              = module.rds.address
     port              = tostring(module.rds.port)

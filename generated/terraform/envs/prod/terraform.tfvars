@@ -60,38 +60,45 @@ db_users = {
 }
 service_accounts = {
   external-secrets = {
+    role      = "myhealth-prod-external-secrets"
     namespace = "external-secrets"
     name      = "external-secrets"
   }
   cluster-autoscaler = {
+    role      = "myhealth-prod-cluster-autoscaler"
     namespace = "kube-system"
     name      = "cluster-autoscaler"
   }
   aws-load-balancer-controller = {
+    role      = "myhealth-prod-aws-load-balancer-controller"
     namespace = "kube-system"
     name      = "aws-load-balancer-controller"
   }
   db-init = {
+    role      = "myhealth-prod-db-init"
     namespace = "myhealth"
     name      = "myhealth-db-init"
   }
   api-service = {
+    role      = "myhealth-prod-api-service"
     namespace = "myhealth"
     name      = "myhealth-api-service"
   }
   data-processor = {
+    role      = "myhealth-prod-data-processor"
     namespace = "myhealth"
     name      = "myhealth-data-processor"
   }
   oura-collector = {
+    role      = "myhealth-prod-oura-collector"
     namespace = "myhealth"
     name      = "myhealth-oura-collector"
   }
 }
 ecr_repositories = {
-  api-service    = "myhealth/api-service"
-  data-processor = "myhealth/data-processor"
-  oura-collector = "myhealth/oura-collector"
+  api-service    = "myhealth-prod/api-service"
+  data-processor = "myhealth-prod/data-processor"
+  oura-collector = "myhealth-prod/oura-collector"
 }
 ecr_image_tag_mutability = "IMMUTABLE"
 ecr_scan_on_push         = true
@@ -100,32 +107,26 @@ secrets = {
   oura_client = {
     name        = "myhealth-prod/oura/client"
     description = "Oura OAuth client id and secret (set by the operator)"
-    generate    = false
   }
   oura_refresh_token = {
     name        = "myhealth-prod/oura/refresh-token"
     description = "Oura OAuth refresh token (rotated by oura-collector)"
-    generate    = false
   }
   jwt_signing_key = {
     name        = "myhealth-prod/api/jwt-signing-key"
     description = "Key that signs the API's JWTs (generated)"
-    generate    = true
   }
   api_password_hash = {
     name        = "myhealth-prod/api/password-hash"
     description = "Argon2 hash of the API user's password (set by the operator)"
-    generate    = false
   }
   grafana_admin = {
     name        = "myhealth-prod/grafana/admin"
     description = "Grafana admin password (generated)"
-    generate    = true
   }
   grafana_db = {
     name        = "myhealth-prod/grafana/database"
     description = "Password of Grafana's read-only database role (generated)"
-    generate    = true
   }
 }
 external_secret_arns          = []
@@ -138,15 +139,24 @@ api_hosted_zone               = "eric-n.com"
 ingress_load_balancer_name    = "myhealth-prod-ingress"
 ingress_target_group_name     = "myhealth-prod-ingress"
 ingress_target_port           = 8080
-github_owner                  = "eric-n"
-github_repo                   = "myhealth"
-github_plan_role_name         = "myhealth-prod-github-plan"
-github_apply_role_name        = "myhealth-prod-github-apply"
-github_main_branch            = "main"
-github_replan_environment     = "prod-replan"
-create_github_oidc_provider   = false
-state_bucket                  = "myhealth-tfstate-123456789012"
-state_key                     = "myhealth/prod/terraform.tfstate"
+permissions_boundary_arn      = "arn:aws:iam::123456789012:policy/myhealth-prod-workloads-boundary"
+github_release_role_arn       = "arn:aws:iam::123456789012:role/myhealth-prod-github-release"
+release_kubernetes_group      = "myhealth-release"
+logs_kms_alias                = "alias/myhealth-prod-logs"
+secrets_kms_alias             = "alias/myhealth-prod-secrets"
+cluster_secrets_kms_alias     = "alias/myhealth-prod-eks-secrets"
+cluster_log_group             = "/aws/eks/myhealth-prod/cluster"
+flow_logs_log_group           = "/aws/vpc/myhealth-prod/flow-logs"
+api_access_log_group          = "/aws/apigateway/myhealth-prod/access"
+cluster_role_name             = "myhealth-prod-cluster"
+node_role_name                = "myhealth-prod-node"
+ebs_csi_role_name             = "myhealth-prod-ebs-csi"
+flow_logs_role_name           = "myhealth-prod-vpc-flow-logs"
+rds_monitoring_role_name      = "myhealth-prod-rds-monitoring"
+ecr_release_tag_prefix        = "release-"
+ecr_pull_principals           = []
+budget_name                   = "myhealth-prod-monthly"
+frontend_bucket               = "myhealth-prod-frontend-123456789012"
 budget_limit_usd              = 2000.0
 budget_warn_percent           = 80
 budget_notify_emails          = ["platform@eric-n.com"]

@@ -48,13 +48,3 @@ output "ingress_target_group_arn" {
   description = "Target group the ingress gateway registers in."
   value       = module.api_gateway.ingress_target_group_arn
 }
-
-output "github_plan_role_arn" {
-  description = "Role pull-request workflows assume to plan."
-  value       = module.github_oidc.plan_role_arn
-}
-
-output "github_apply_role_arn" {
-  description = "Role deployment workflows assume to apply."
-  value       = module.github_oidc.apply_role_arn
-}

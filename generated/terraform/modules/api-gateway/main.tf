@@ -16,7 +16,7 @@ resource "aws_apigatewayv2_api" "this" {
 
 resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_338:Retention is set per environment in myhealth.toml (api_gateway.access_log_retention_days).
-  name              = "/aws/apigateway/${var.name}/access"
+  name              = var.access_log_group
   retention_in_days = var.access_log_retention_days
   kms_key_id        = var.log_kms_key_arn
 

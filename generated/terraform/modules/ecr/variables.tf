@@ -24,6 +24,17 @@ variable "keep_last" {
   type        = number
 }
 
+variable "release_tag_prefix" {
+  description = "Tag prefix of images a release record pins (the lifecycle policy never expires them)."
+  type        = string
+}
+
+variable "pull_principals" {
+  description = "Release roles of environments in other accounts that copy images from here (pull only)."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags added to every resource (on top of the provider's default tags)."
   type        = map(string)

@@ -81,11 +81,52 @@ variable "addons" {
 variable "service_account_roles" {
   description = "IAM roles for service accounts (IRSA), by role suffix: the Kubernetes service account allowed to assume it and the role's inline policy."
   type = map(object({
+    role_name       = string
     namespace       = string
     service_account = string
     policy_json     = string
   }))
   default = {}
+}
+
+variable "log_group_name" {
+  description = "Name of the control plane's log group."
+  type        = string
+}
+
+variable "secrets_kms_alias" {
+  description = "Alias of the key that encrypts Kubernetes secrets."
+  type        = string
+}
+
+variable "cluster_role_name" {
+  description = "Name of the cluster's IAM role."
+  type        = string
+}
+
+variable "node_role_name" {
+  description = "Name of the nodes' IAM role."
+  type        = string
+}
+
+variable "ebs_csi_role_name" {
+  description = "Name of the EBS CSI driver's IRSA role."
+  type        = string
+}
+
+variable "release_principal_arn" {
+  description = "The release job's role (GitHub Actions), given an access entry."
+  type        = string
+}
+
+variable "release_group" {
+  description = "The Kubernetes group that role acts as (bound to ArgoCD's Applications only)."
+  type        = string
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every role this module creates carries (the access root's; the apply may create roles only inside it)."
+  type        = string
 }
 
 variable "tags" {

@@ -123,7 +123,7 @@ resource "aws_route_table_association" "private" {
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
   #checkov:skip=CKV_AWS_338:Retention is set per environment in myhealth.toml (network.flow_logs_retention_days); a year of flow logs is not worth its cost here.
-  name              = "/aws/vpc/${var.name}/flow-logs"
+  name              = var.flow_logs_log_group
   retention_in_days = var.flow_logs_retention_days
   kms_key_id        = var.log_kms_key_arn
 
@@ -142,8 +142,9 @@ data "aws_iam_policy_document" "flow_logs_assume" {
 }
 
 resource "aws_iam_role" "flow_logs" {
-  name               = "${var.name}-vpc-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  name                 = var.flow_logs_role_name
+  assume_role_policy   = data.aws_iam_policy_document.flow_logs_assume.json
+  permissions_boundary = var.permissions_boundary
 
   tags = var.tags
 }

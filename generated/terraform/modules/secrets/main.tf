@@ -30,7 +30,7 @@ resource "aws_kms_key" "this" {
 }
 
 resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-secrets"
+  name          = var.kms_alias
   target_key_id = aws_kms_key.this.key_id
 }
 
@@ -46,19 +46,15 @@ resource "aws_secretsmanager_secret" "this" {
   tags = var.tags
 }
 
-# Generated values never touch Terraform state or plans: the password is an
-# ephemeral value written through a write-only argument.
-ephemeral "aws_secretsmanager_random_password" "this" {
-  for_each = { for k, s in var.secrets : k => s if s.generate }
+# Values are never Terraform's: the operator sets some, and `myhealthctl
+# apply` writes a random value into each generated one that has none — as
+# the apply role, which may write them but never read them. Refreshing a
+# secret version would read its value (GetSecretValue), which a plan must
+# never be able to do.
+removed {
+  from = aws_secretsmanager_secret_version.generated
 
-  password_length     = 64
-  exclude_punctuation = true
-}
-
-resource "aws_secretsmanager_secret_version" "generated" {
-  for_each = { for k, s in var.secrets : k => s if s.generate }
-
-  secret_id                = aws_secretsmanager_secret.this[each.key].id
-  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.this[each.key].random_password
-  secret_string_wo_version = 1
+  lifecycle {
+    destroy = false
+  }
 }

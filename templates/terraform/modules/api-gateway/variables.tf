@@ -70,6 +70,11 @@ variable "hosted_zone_name" {
   default     = null
 }
 
+variable "access_log_group" {
+  description = "Name of the access logs' log group."
+  type        = string
+}
+
 variable "tags" {
   description = "Tags added to every resource (on top of the provider's default tags)."
   type        = map(string)

@@ -19,8 +19,9 @@ data "aws_iam_policy_document" "cluster_assume" {
 }
 
 resource "aws_iam_role" "cluster" {
-  name               = "${var.cluster_name}-cluster"
-  assume_role_policy = data.aws_iam_policy_document.cluster_assume.json
+  name                 = var.cluster_role_name
+  assume_role_policy   = data.aws_iam_policy_document.cluster_assume.json
+  permissions_boundary = var.permissions_boundary
 
   tags = var.tags
 }
@@ -60,13 +61,13 @@ resource "aws_kms_key" "secrets" {
 }
 
 resource "aws_kms_alias" "secrets" {
-  name          = "alias/${var.cluster_name}-eks-secrets"
+  name          = var.secrets_kms_alias
   target_key_id = aws_kms_key.secrets.key_id
 }
 
 resource "aws_cloudwatch_log_group" "cluster" {
   #checkov:skip=CKV_AWS_338:Retention is set per environment in myhealth.toml (eks.log_retention_days).
-  name              = "/aws/eks/${var.cluster_name}/cluster"
+  name              = var.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
 
@@ -117,6 +118,13 @@ resource "aws_eks_cluster" "this" {
 
 # --- IRSA ----------------------------------------------------------------------
 
+locals {
+  irsa_roles = merge(
+    var.addons.ebs_csi ? { "ebs-csi" = { role_name = var.ebs_csi_role_name, namespace = "kube-system", service_account = "ebs-csi-controller-sa" } } : {},
+    { for k, v in var.service_account_roles : k => { role_name = v.role_name, namespace = v.namespace, service_account = v.service_account } },
+  )
+}
+
 resource "aws_iam_openid_connect_provider" "this" {
   url            = aws_eks_cluster.this.identity[0].oidc[0].issuer
   client_id_list = ["sts.amazonaws.com"]
@@ -125,10 +133,7 @@ resource "aws_iam_openid_connect_provider" "this" {
 }
 
 data "aws_iam_policy_document" "irsa_assume" {
-  for_each = merge(
-    var.addons.ebs_csi ? { "ebs-csi" = { namespace = "kube-system", service_account = "ebs-csi-controller-sa" } } : {},
-    { for k, v in var.service_account_roles : k => { namespace = v.namespace, service_account = v.service_account } },
-  )
+  for_each = local.irsa_roles
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -155,8 +160,9 @@ data "aws_iam_policy_document" "irsa_assume" {
 resource "aws_iam_role" "irsa" {
   for_each = data.aws_iam_policy_document.irsa_assume
 
-  name               = "${var.cluster_name}-${each.key}"
-  assume_role_policy = each.value.json
+  name                 = local.irsa_roles[each.key].role_name
+  assume_role_policy   = each.value.json
+  permissions_boundary = var.permissions_boundary
 
   tags = var.tags
 }
@@ -190,8 +196,9 @@ data "aws_iam_policy_document" "node_assume" {
 }
 
 resource "aws_iam_role" "node" {
-  name               = "${var.cluster_name}-node"
-  assume_role_policy = data.aws_iam_policy_document.node_assume.json
+  name                 = var.node_role_name
+  assume_role_policy   = data.aws_iam_policy_document.node_assume.json
+  permissions_boundary = var.permissions_boundary
 
   tags = var.tags
 }
@@ -360,4 +367,18 @@ resource "aws_eks_addon" "ebs_csi" {
   tags = var.tags
 
   depends_on = [aws_eks_node_group.this]
+}
+
+# --- the release job's way in -------------------------------------------------
+
+# An access entry without an access policy: its Kubernetes group's RBAC (a
+# Role in ArgoCD's namespace, rendered with the environment's ArgoCD
+# objects) is all it may do.
+resource "aws_eks_access_entry" "release" {
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = var.release_principal_arn
+  kubernetes_groups = [var.release_group]
+  type              = "STANDARD"
+
+  tags = var.tags
 }

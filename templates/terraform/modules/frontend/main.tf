@@ -1,7 +1,5 @@
-data "aws_caller_identity" "current" {}
-
 resource "aws_s3_bucket" "site" {
-  bucket = "${var.name}-frontend-${data.aws_caller_identity.current.account_id}"
+  bucket = var.bucket
 
   tags = var.tags
 }

@@ -1,9 +1,4 @@
-output "plan_role_arn" {
-  description = "Role pull-request workflows assume to plan."
-  value       = aws_iam_role.plan.arn
-}
-
-output "apply_role_arn" {
-  description = "Role deployment workflows of the GitHub environment assume to apply."
-  value       = aws_iam_role.apply.arn
+output "role_arns" {
+  description = "ARN of each role, by kind."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
 }

@@ -63,6 +63,21 @@ variable "log_kms_key_arn" {
   type        = string
 }
 
+variable "flow_logs_log_group" {
+  description = "Name of the flow logs' log group."
+  type        = string
+}
+
+variable "flow_logs_role_name" {
+  description = "Name of the role VPC Flow Logs writes with."
+  type        = string
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every role this module creates carries (the access root's; the apply may create roles only inside it)."
+  type        = string
+}
+
 variable "tags" {
   description = "Tags added to every resource (on top of the provider's default tags)."
   type        = map(string)

@@ -83,6 +83,16 @@ variable "allowed_security_groups" {
   type        = map(string)
 }
 
+variable "monitoring_role_name" {
+  description = "Name of the role Enhanced Monitoring writes with."
+  type        = string
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every role this module creates carries (the access root's; the apply may create roles only inside it)."
+  type        = string
+}
+
 variable "tags" {
   description = "Tags added to every resource (on top of the provider's default tags)."
   type        = map(string)
