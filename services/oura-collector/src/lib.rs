@@ -1,10 +1,12 @@
 //! oura-collector: one run of the CronJob. For every Oura collection it
 //! reads that collection's own sync state (`oura_<collection>` at the
-//! processor), fetches from a few days before it in chunks of at most 30
-//! days (oldest first, round-robin over the collections), posts the
-//! documents exactly as Oura sent them in batches under the processor's body
-//! limit, and advances each collection's state only once its documents are
-//! stored. A collection that fails is reported and skipped; the others go on. The exit code tells a failure the
+//! processor, and the ranges an unfinished backfill left: plan.rs), fetches
+//! from a few days before it in chunks of at most 30 days (oldest first,
+//! round-robin over the collections), posts the documents exactly as Oura
+//! sent them in batches under the processor's body limit, and advances each
+//! state only over chunks whose documents are stored — so whatever a run
+//! misses, however it ends, the next run fetches. A collection that fails is
+//! reported and skipped; the others go on. The exit code tells a failure the
 //! next run retries by itself (3, "partial: will be retried next run") from
 //! one only the user can end — a scope not granted, a lapsed subscription,
 //! told from an expired access token by a refresh (oura.rs) — (4, "partial:
@@ -16,20 +18,21 @@ pub mod collections;
 #[cfg(feature = "fake-oura")]
 pub mod fake;
 pub mod oura;
+pub mod plan;
 pub mod processor;
 pub mod tokens;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use clap::Parser;
 use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
-use crate::collections::{Chunk, Collection};
+use crate::collections::Collection;
 use crate::oura::FetchError;
 
 #[derive(Parser, Debug, Clone)]
@@ -136,7 +139,7 @@ pub struct CollectionReport {
     /// Why it failed (`scope`, `rate_limited`, `unavailable`, `refused`, `invalid`, `error`).
     pub failure: Option<&'static str>,
     pub detail: Option<String>,
-    /// Chunks left for the next run (the request budget ran out).
+    /// Chunks left for the next run (the request budget ran out, or it failed).
     pub chunks_left: usize,
 }
 
@@ -166,8 +169,10 @@ impl Report {
 /// One collection's work in a run.
 struct Job {
     c: &'static Collection,
-    chunks: VecDeque<Chunk>,
-    state: Option<NaiveDate>,
+    plan: plan::Plan,
+    steps: VecDeque<plan::Step>,
+    /// The states of the streams its plan advances, as far as this run knows.
+    states: HashMap<String, NaiveDate>,
     seen: HashSet<String>,
     documents: usize,
     /// Chunks fetched in this run.
@@ -177,7 +182,7 @@ struct Job {
 
 impl Job {
     fn active(&self) -> bool {
-        self.failure.is_none() && !self.chunks.is_empty()
+        self.failure.is_none() && !self.steps.is_empty()
     }
     fn fail(&mut self, reason: &'static str, detail: String) {
         if needs_user(reason) {
@@ -225,21 +230,26 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     let mut client =
         oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry, clock.clone()).await?;
 
-    let today = clock.now().date_naive();
-    let legacy = states.get(collections::LEGACY_STREAM).copied();
+    let window = plan::Window {
+        today: clock.now().date_naive(),
+        overlap_days: s.overlap_days,
+        first_run_days: s.first_run_days,
+        backfill: s.backfill,
+    };
     let mut jobs: Vec<Job> = selected
         .into_iter()
         .map(|c| {
-            let state = states.get(c.stream).copied().or(if c.legacy { legacy } else { None });
-            let first = match (s.backfill, state) {
-                (Some(days), _) => today - Days::new(days),
-                (None, Some(last)) => last - Days::new(s.overlap_days),
-                (None, None) => today - Days::new(s.first_run_days),
-            };
+            let plan = plan::plan(c, &states, window);
             Job {
                 c,
-                chunks: collections::chunks(first, today).into(),
-                state: states.get(c.stream).copied(),
+                steps: plan.steps.iter().copied().collect(),
+                states: plan
+                    .groups
+                    .iter()
+                    .flatten()
+                    .filter_map(|a| Some((a.stream.clone(), *states.get(&a.stream)?)))
+                    .collect(),
+                plan,
                 seen: HashSet::new(),
                 documents: 0,
                 fetched: 0,
@@ -247,6 +257,14 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
             }
         })
         .collect();
+    // Where a new collection or a backfill begins, before anything is fetched:
+    // a run that fails or is killed from here on leaves those days to the next.
+    for j in jobs.iter_mut() {
+        for (stream, day) in &j.plan.write_ahead {
+            processor.advance(stream, *day).await?;
+            j.states.insert(stream.clone(), *day);
+        }
+    }
 
     let mut batch = batch::Batch::new(s.batch_max_bytes);
     let mut fatal: Option<String> = None;
@@ -263,22 +281,22 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
                 budget_hit = true;
                 break 'turns;
             }
-            let chunk = jobs[i].chunks[0];
-            match client.chunk(jobs[i].c, &chunk).await {
+            let step = jobs[i].steps[0];
+            match client.chunk(jobs[i].c, &step.chunk).await {
                 Ok(docs) => {
                     let j = &mut jobs[i];
-                    j.chunks.pop_front();
+                    j.steps.pop_front();
                     j.fetched += 1;
                     // Touching chunks can both hold a document on their boundary:
                     // keyed only when there is more than one chunk (a key costs a parse).
-                    let chunked = !j.seen.is_empty() || !j.chunks.is_empty();
+                    let chunked = !j.seen.is_empty() || !j.steps.is_empty();
                     for d in docs {
                         if !chunked || j.seen.insert(batch::key(j.c, &d)) {
                             j.documents += 1;
                             batch.push(i, j.c.name, d);
                         }
                     }
-                    batch.advance(i, chunk.synced_through);
+                    batch.advance(i, step.group, step.chunk.synced_through);
                     if batch.full()
                         && let Err(e) = batch.flush(&processor, &mut jobs).await
                     {
@@ -309,12 +327,12 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     }
     if let Some(e) = &fatal {
         tracing::error!(error = %e, "the run cannot go on");
-        for j in jobs.iter_mut().filter(|j| j.failure.is_none() && !j.chunks.is_empty()) {
+        for j in jobs.iter_mut().filter(|j| j.failure.is_none() && !j.steps.is_empty()) {
             j.failure = Some(("error", e.clone()));
         }
     }
     if budget_hit {
-        let left: usize = jobs.iter().map(|j| j.chunks.len()).sum();
+        let left: usize = jobs.iter().map(|j| j.steps.len()).sum();
         tracing::info!(chunks_left = left, "request budget of this run spent; the next run goes on (oldest first)");
     }
 
@@ -348,10 +366,10 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
             .map(|j| CollectionReport {
                 name: j.c.name,
                 documents: j.documents,
-                synced_through: j.state,
+                synced_through: j.states.get(j.c.stream).copied(),
                 failure: j.failure.as_ref().map(|f| f.0),
                 detail: j.failure.map(|f| f.1),
-                chunks_left: j.chunks.len(),
+                chunks_left: j.steps.len(),
             })
             .collect(),
     })

@@ -108,8 +108,10 @@ async fn a_failing_collection_does_not_discard_the_others() {
     assert_eq!(report.outcome, Outcome::Partial);
     assert_eq!(report.get("daily_readiness").failure, Some("unavailable"));
     assert_eq!(w.fake.lock().unwrap().calls["daily_readiness"], 4, "retried up to max_attempts");
-    // Everything else stored and advanced; readiness left where it was.
-    assert_eq!(w.synced("oura_daily_readiness").await, None);
+    // Everything else stored and advanced; readiness left where it begins
+    // (written before anything was fetched: the day before its first day).
+    let first = w.now().date_naive() - Days::new(w.settings().first_run_days);
+    assert_eq!(w.synced("oura_daily_readiness").await, Some(first - Days::new(1)));
     assert_eq!(report.get("daily_readiness").failure.map(oura_collector::needs_user), Some(false));
     assert_eq!(w.synced("oura_sleep").await, Some(w.now().date_naive()));
     assert_eq!(w.count("readiness_metrics").await, 0);
