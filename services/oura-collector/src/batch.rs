@@ -1,7 +1,7 @@
 //! Batches for the data-processor: documents of any collections, kept as
 //! the raw JSON Oura sent, packed into bodies under a byte limit (the
 //! processor's `MAX_BODY_BYTES`; a 413 halves ours and resends). The sync
-//! states a batch completes are advanced only after it is stored. When the
+//! states a batch completes (plan.rs) are advanced only after it is stored. When the
 //! processor refuses one collection's document (422 naming the collection),
 //! that collection is dropped from the batch and failed; the rest is sent.
 
@@ -45,7 +45,8 @@ pub struct Batch {
     max_bytes: usize,
     docs: Vec<(usize, &'static str, Box<RawValue>)>,
     bytes: usize,
-    advances: Vec<(usize, NaiveDate)>,
+    /// (job, group of its plan, the day its chunks so far are complete through).
+    advances: Vec<(usize, usize, NaiveDate)>,
 }
 
 /// Room for the keys, brackets and the run's framing.
@@ -61,9 +62,10 @@ impl Batch {
         self.docs.push((job, collection, doc));
     }
 
-    /// Job `job`'s sync state may move to `day` once what it pushed so far is stored.
-    pub fn advance(&mut self, job: usize, day: NaiveDate) {
-        self.advances.push((job, day));
+    /// The states of group `group` of job `job`'s plan may move to `day` once
+    /// what it pushed so far is stored.
+    pub fn advance(&mut self, job: usize, group: usize, day: NaiveDate) {
+        self.advances.push((job, group, day));
     }
 
     pub fn full(&self) -> bool {
@@ -120,11 +122,14 @@ impl Batch {
                 Err(IngestError::Failed(e)) => anyhow::bail!(e),
             }
         }
-        for (i, day) in std::mem::take(&mut self.advances) {
+        for (i, group, day) in std::mem::take(&mut self.advances) {
             let j = &mut jobs[i];
-            if j.state.is_none_or(|s| s < day) {
-                processor.advance(j.c.stream, day).await?;
-                j.state = Some(day);
+            for a in &j.plan.groups[group] {
+                let to = a.to(day);
+                if j.states.get(&a.stream).is_none_or(|s| *s < to) {
+                    processor.advance(&a.stream, to).await?;
+                    j.states.insert(a.stream.clone(), to);
+                }
             }
         }
         Ok(())

@@ -20,11 +20,18 @@
 //! - heart rate by `start_datetime`/`end_datetime`, refusing ranges over 30 days (400);
 //! - `next_token` paging;
 //! - OAuth: `/oauth/token` rotates single-use refresh tokens (only the
-//!   latest is valid), access tokens expire after `expires_in`;
-//! - scopes the user may withhold: that collection answers 401 or 403;
+//!   latest is valid), access tokens expire after `expires_in` and may be
+//!   revoked at any request (`revoke_after`); an expired or revoked access
+//!   token gets 401 on every collection (the document's 401: "the access token
+//!   is expired, malformed or revoked") until a refresh issues a new one;
+//! - scopes the user may withhold: that collection answers 401 or 403, to
+//!   every access token, fresh ones too;
+//! - a lapsed subscription: every collection answers 403 (the document's 403:
+//!   "the user's subscription to Oura has expired"), to every access token;
 //! - a rate limit per window, 429 with `Retry-After` and `X-RateLimit-*`;
 //! - scripted faults: a status on the n-th call of a collection, a
-//!   collection that always fails, Oura down.
+//!   collection that always fails, Oura down, requests never answered from
+//!   the n-th on (a run killed mid-flight).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -88,8 +95,18 @@ pub struct Oura {
     pub broken: Vec<String>,
     /// Every collection answers 503.
     pub down: bool,
-    /// The current access token has expired (the next call gets 401).
+    /// The current access token has expired or been revoked (calls get 401 until a refresh).
     pub expired: bool,
+    /// Requests to the collections so far (whatever they were answered).
+    pub requests: u32,
+    /// After the n-th request to the collections (counted in `requests`), the
+    /// access token then current is revoked: the next request with it gets 401.
+    pub revoke_after: Vec<u32>,
+    /// The user's Oura subscription has expired: every collection answers 403.
+    pub subscription_lapsed: bool,
+    /// Requests to the collections after this many are never answered (the
+    /// test kills the run meanwhile, as the Job's deadline or a node would).
+    pub stall_after: Option<u32>,
     pub page_size: usize,
     /// Heart-rate samples per page (Oura serves them in larger pages).
     pub heart_rate_page_size: usize,
@@ -115,6 +132,10 @@ impl Oura {
             broken: Vec::new(),
             down: false,
             expired: false,
+            requests: 0,
+            revoke_after: Vec::new(),
+            subscription_lapsed: false,
+            stall_after: None,
             page_size: 50,
             heart_rate_page_size: 1000,
             rate_limit: Some((5000, Duration::minutes(5))),
@@ -243,7 +264,19 @@ async fn collection(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let stalled = {
+        let mut o = o.lock().unwrap_or_else(|e| e.into_inner());
+        o.requests += 1;
+        o.stall_after.is_some_and(|n| o.requests > n)
+    };
+    if stalled {
+        return std::future::pending().await;
+    }
     let mut o = o.lock().unwrap_or_else(|e| e.into_inner());
+    // Revoked after the request before this one: this one is refused already.
+    if o.revoke_after.contains(&(o.requests - 1)) {
+        o.expired = true;
+    }
     let now = o.clock.now();
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     let lapsed = o.issued_at.is_some_and(|at| now >= at + Duration::seconds(o.expires_in));
@@ -275,6 +308,10 @@ async fn collection(
         *c
     };
     o.queries.push((name.clone(), q.clone()));
+    if o.subscription_lapsed {
+        // (The document names no body for 403; Oura's errors carry `detail`.)
+        return (StatusCode::FORBIDDEN, Json(json!({ "detail": "Access forbidden" }))).into_response();
+    }
     if !o.granted.contains(scope(&name)) {
         let status = StatusCode::from_u16(o.withheld_status).unwrap_or(StatusCode::FORBIDDEN);
         return (status, Json(json!({ "detail": "The access token does not have the required scope." })))

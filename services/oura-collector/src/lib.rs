@@ -1,12 +1,16 @@
 //! oura-collector: one run of the CronJob. For every Oura collection it
 //! reads that collection's own sync state (`oura_<collection>` at the
-//! processor), fetches from a few days before it in chunks of at most 30
-//! days (oldest first, round-robin over the collections), posts the
-//! documents exactly as Oura sent them in batches under the processor's body
-//! limit, and advances each collection's state only once its documents are
-//! stored. A collection that fails — a withheld scope, Oura refusing or
-//! failing, the processor refusing its documents — is reported and skipped;
-//! the others go on (exit code 3, "partial"). See docs/services.md.
+//! processor, and the ranges an unfinished backfill left: plan.rs), fetches
+//! from a few days before it in chunks of at most 30 days (oldest first,
+//! round-robin over the collections), posts the documents exactly as Oura
+//! sent them in batches under the processor's body limit, and advances each
+//! state only over chunks whose documents are stored — so whatever a run
+//! misses, however it ends, the next run fetches. A collection that fails is
+//! reported and skipped; the others go on. The exit code tells a failure the
+//! next run retries by itself (3, "partial: will be retried next run") from
+//! one only the user can end — a scope not granted, a lapsed subscription,
+//! told from an expired access token by a refresh (oura.rs) — (4, "partial:
+//! needs the user"). See docs/services.md.
 
 mod batch;
 pub mod clock;
@@ -14,20 +18,21 @@ pub mod collections;
 #[cfg(feature = "fake-oura")]
 pub mod fake;
 pub mod oura;
+pub mod plan;
 pub mod processor;
 pub mod tokens;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use clap::Parser;
 use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
-use crate::collections::{Chunk, Collection};
+use crate::collections::Collection;
 use crate::oura::FetchError;
 
 #[derive(Parser, Debug, Clone)]
@@ -76,16 +81,24 @@ pub struct Settings {
     pub backoff_base_ms: u64,
 }
 
-/// How a run ended: the process's exit code says it (0, 1, 3).
+/// How a run ended: the process's exit code says it (0, 1, 3, 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every collection asked for was fetched and stored (a backlog may remain for the next runs).
     Ok,
-    /// Nothing could be collected (tokens, the processor, or every collection failed).
+    /// Nothing could be collected (tokens, the processor, Oura, or every collection failed) —
+    /// unless every failure needs the user, which is [`Outcome::NeedsUser`].
     Failed,
-    /// Some collections were stored, others failed (see the log and `oura_collection_failures_total`).
+    /// Partial, will be retried next run: some collections failed in a way the
+    /// next runs retry by themselves (Oura failing, the rate limit, the
+    /// processor refusing a document); what they missed is fetched again.
     Partial,
+    /// Partial, needs the user: an Oura account refuses a collection even a
+    /// freshly refreshed access token asks for — a scope not granted, or the
+    /// subscription lapsed. Retried every run, it fails the same way until the
+    /// user grants the scope (or renews) or `OURA_COLLECTIONS` leaves it out.
+    NeedsUser,
 }
 
 impl Outcome {
@@ -94,8 +107,25 @@ impl Outcome {
             Outcome::Ok => 0,
             Outcome::Failed => 1,
             Outcome::Partial => 3,
+            Outcome::NeedsUser => 4,
         }
     }
+
+    /// The label of `oura_collector_runs_total{outcome}` (the processor's closed
+    /// set: both partial outcomes are `partial`; the failures' reasons tell them apart).
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Partial | Outcome::NeedsUser => "partial",
+        }
+    }
+}
+
+/// A failure only the user can end (a scope, the subscription); every other
+/// one is retried by the next run.
+pub fn needs_user(reason: &str) -> bool {
+    reason == "scope"
 }
 
 /// What a run did with one collection.
@@ -109,7 +139,7 @@ pub struct CollectionReport {
     /// Why it failed (`scope`, `rate_limited`, `unavailable`, `refused`, `invalid`, `error`).
     pub failure: Option<&'static str>,
     pub detail: Option<String>,
-    /// Chunks left for the next run (the request budget ran out).
+    /// Chunks left for the next run (the request budget ran out, or it failed).
     pub chunks_left: usize,
 }
 
@@ -124,28 +154,42 @@ impl Report {
     pub fn get(&self, name: &str) -> &CollectionReport {
         self.collections.iter().find(|c| c.name == name).expect("a collection of this run")
     }
+
+    /// The failed collections as `name(reason)`, those that need the user or those that do not.
+    pub fn failed(&self, needing_user: bool) -> String {
+        let failed = self.collections.iter().filter_map(|c| c.failure.map(|r| (c.name, r)));
+        failed
+            .filter(|(_, r)| needs_user(r) == needing_user)
+            .map(|(c, r)| format!("{c}({r})"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// One collection's work in a run.
 struct Job {
     c: &'static Collection,
-    chunks: VecDeque<Chunk>,
-    state: Option<NaiveDate>,
+    plan: plan::Plan,
+    steps: VecDeque<plan::Step>,
+    /// The states of the streams its plan advances, as far as this run knows.
+    states: HashMap<String, NaiveDate>,
     seen: HashSet<String>,
     documents: usize,
     /// Chunks fetched in this run.
     fetched: usize,
     failure: Option<(&'static str, String)>,
-    /// Refused 401 before the access token was proven: retried after the others.
-    deferred: bool,
 }
 
 impl Job {
     fn active(&self) -> bool {
-        self.failure.is_none() && !self.deferred && !self.chunks.is_empty()
+        self.failure.is_none() && !self.steps.is_empty()
     }
     fn fail(&mut self, reason: &'static str, detail: String) {
-        tracing::warn!(collection = self.c.name, reason, error = %detail, "collection failed; the others go on");
+        if needs_user(reason) {
+            tracing::warn!(collection = self.c.name, reason, error = %detail, "collection failed: it needs the user; the others go on");
+        } else {
+            tracing::warn!(collection = self.c.name, reason, error = %detail, "collection failed: the next run retries it; the others go on");
+        }
         self.failure = Some((reason, detail));
     }
 }
@@ -186,29 +230,41 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     let mut client =
         oura::Client::new(http, &s.oura_base_url, &s.client_id, &s.client_secret, store, retry, clock.clone()).await?;
 
-    let today = clock.now().date_naive();
-    let legacy = states.get(collections::LEGACY_STREAM).copied();
+    let window = plan::Window {
+        today: clock.now().date_naive(),
+        overlap_days: s.overlap_days,
+        first_run_days: s.first_run_days,
+        backfill: s.backfill,
+    };
     let mut jobs: Vec<Job> = selected
         .into_iter()
         .map(|c| {
-            let state = states.get(c.stream).copied().or(if c.legacy { legacy } else { None });
-            let first = match (s.backfill, state) {
-                (Some(days), _) => today - Days::new(days),
-                (None, Some(last)) => last - Days::new(s.overlap_days),
-                (None, None) => today - Days::new(s.first_run_days),
-            };
+            let plan = plan::plan(c, &states, window);
             Job {
                 c,
-                chunks: collections::chunks(first, today).into(),
-                state: states.get(c.stream).copied(),
+                steps: plan.steps.iter().copied().collect(),
+                states: plan
+                    .groups
+                    .iter()
+                    .flatten()
+                    .filter_map(|a| Some((a.stream.clone(), *states.get(&a.stream)?)))
+                    .collect(),
+                plan,
                 seen: HashSet::new(),
                 documents: 0,
                 fetched: 0,
                 failure: None,
-                deferred: false,
             }
         })
         .collect();
+    // Where a new collection or a backfill begins, before anything is fetched:
+    // a run that fails or is killed from here on leaves those days to the next.
+    for j in jobs.iter_mut() {
+        for (stream, day) in &j.plan.write_ahead {
+            processor.advance(stream, *day).await?;
+            j.states.insert(stream.clone(), *day);
+        }
+    }
 
     let mut batch = batch::Batch::new(s.batch_max_bytes);
     let mut fatal: Option<String> = None;
@@ -216,76 +272,51 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     // Round-robin over the collections, one chunk each per turn: the oldest
     // data of every collection first, and a budget that runs out leaves them
     // all about as far along.
-    'turns: for pass in 0..2 {
-        if pass == 1 {
-            // Collections refused 401 before the token was proven.
-            if !jobs.iter().any(|j| j.deferred) {
-                break;
+    'turns: while jobs.iter().any(Job::active) {
+        for i in 0..jobs.len() {
+            if !jobs[i].active() {
+                continue;
             }
-            if client.token_proven {
-                for j in jobs.iter_mut().filter(|j| j.deferred) {
-                    j.deferred = false;
-                    j.fail("scope", "401 with an access token other collections accepted: scope not granted".into());
-                }
-                break;
+            if client.stats.oura_requests >= s.max_requests_per_run {
+                budget_hit = true;
+                break 'turns;
             }
-            // Nothing accepted this token: it has expired or been revoked.
-            if let Err(e) = client.refresh().await {
-                fatal = Some(format!("{e:#}"));
-                break;
-            }
-            for j in jobs.iter_mut() {
-                j.deferred = false;
-            }
-        }
-        while jobs.iter().any(Job::active) {
-            for i in 0..jobs.len() {
-                if !jobs[i].active() {
-                    continue;
-                }
-                if client.stats.oura_requests >= s.max_requests_per_run {
-                    budget_hit = true;
-                    break 'turns;
-                }
-                let chunk = jobs[i].chunks[0];
-                match client.chunk(jobs[i].c, &chunk).await {
-                    Ok(docs) => {
-                        let j = &mut jobs[i];
-                        j.chunks.pop_front();
-                        j.fetched += 1;
-                        // Touching chunks can both hold a document on their boundary:
-                        // keyed only when there is more than one chunk (a key costs a parse).
-                        let chunked = !j.seen.is_empty() || !j.chunks.is_empty();
-                        for d in docs {
-                            if !chunked || j.seen.insert(batch::key(j.c, &d)) {
-                                j.documents += 1;
-                                batch.push(i, j.c.name, d);
-                            }
-                        }
-                        batch.advance(i, chunk.synced_through);
-                        if batch.full()
-                            && let Err(e) = batch.flush(&processor, &mut jobs).await
-                        {
-                            fatal = Some(format!("{e:#}"));
-                            break 'turns;
+            let step = jobs[i].steps[0];
+            match client.chunk(jobs[i].c, &step.chunk).await {
+                Ok(docs) => {
+                    let j = &mut jobs[i];
+                    j.steps.pop_front();
+                    j.fetched += 1;
+                    // Touching chunks can both hold a document on their boundary:
+                    // keyed only when there is more than one chunk (a key costs a parse).
+                    let chunked = !j.seen.is_empty() || !j.steps.is_empty();
+                    for d in docs {
+                        if !chunked || j.seen.insert(batch::key(j.c, &d)) {
+                            j.documents += 1;
+                            batch.push(i, j.c.name, d);
                         }
                     }
-                    Err(FetchError::Unauthorized) => jobs[i].deferred = true,
-                    Err(FetchError::Token(e)) => {
+                    batch.advance(i, step.group, step.chunk.synced_through);
+                    if batch.full()
+                        && let Err(e) = batch.flush(&processor, &mut jobs).await
+                    {
                         fatal = Some(format!("{e:#}"));
                         break 'turns;
                     }
-                    Err(e @ FetchError::RateLimited(_)) => {
-                        // Every further request would be refused too: the next run goes on.
-                        let detail = e.to_string();
-                        for j in jobs.iter_mut().filter(|j| j.active() || j.deferred) {
-                            j.deferred = false;
-                            j.fail("rate_limited", detail.clone());
-                        }
-                        break 'turns;
-                    }
-                    Err(e) => jobs[i].fail(e.reason(), e.to_string()),
                 }
+                Err(FetchError::Token(e)) => {
+                    fatal = Some(format!("{e:#}"));
+                    break 'turns;
+                }
+                Err(e @ FetchError::RateLimited(_)) => {
+                    // Every further request would be refused too: the next run goes on.
+                    let detail = e.to_string();
+                    for j in jobs.iter_mut().filter(|j| j.active()) {
+                        j.fail("rate_limited", detail.clone());
+                    }
+                    break 'turns;
+                }
+                Err(e) => jobs[i].fail(e.reason(), e.to_string()),
             }
         }
     }
@@ -296,21 +327,24 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
     }
     if let Some(e) = &fatal {
         tracing::error!(error = %e, "the run cannot go on");
-        for j in jobs.iter_mut().filter(|j| j.failure.is_none() && (!j.chunks.is_empty() || j.deferred)) {
+        for j in jobs.iter_mut().filter(|j| j.failure.is_none() && !j.steps.is_empty()) {
             j.failure = Some(("error", e.clone()));
         }
     }
     if budget_hit {
-        let left: usize = jobs.iter().map(|j| j.chunks.len()).sum();
+        let left: usize = jobs.iter().map(|j| j.steps.len()).sum();
         tracing::info!(chunks_left = left, "request budget of this run spent; the next run goes on (oldest first)");
     }
 
-    let failed = jobs.iter().filter(|j| j.failure.is_some()).count();
-    let outcome = if failed == 0 {
+    let failures: Vec<&'static str> = jobs.iter().filter_map(|j| j.failure.as_ref().map(|f| f.0)).collect();
+    // Nothing of this run reached the processor.
+    let nothing = jobs.iter().all(|j| j.fetched == 0 || j.failure.as_ref().is_some_and(|f| f.0 == "invalid"));
+    let outcome = if failures.is_empty() {
         Outcome::Ok
-    } else if jobs.iter().all(|j| j.fetched == 0 || j.failure.as_ref().is_some_and(|f| f.0 == "invalid")) {
-        // Nothing of this run reached the processor.
+    } else if nothing && failures.iter().any(|r| !needs_user(r)) {
         Outcome::Failed
+    } else if failures.iter().any(|r| needs_user(r)) {
+        Outcome::NeedsUser
     } else {
         Outcome::Partial
     };
@@ -318,7 +352,7 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
         "oura_requests": client.stats.oura_requests,
         "oura_rate_limited": client.stats.oura_rate_limited,
         "token_refreshes": client.stats.token_refreshes,
-        "outcome": outcome,
+        "outcome": outcome.label(),
         "failures": jobs.iter().filter_map(|j| j.failure.as_ref().map(|(r, _)| json!({ "collection": j.c.name, "reason": r }))).collect::<Vec<_>>(),
     });
     if let Err(e) = processor.report(&report).await {
@@ -332,10 +366,10 @@ pub async fn run_with(s: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Rep
             .map(|j| CollectionReport {
                 name: j.c.name,
                 documents: j.documents,
-                synced_through: j.state,
+                synced_through: j.states.get(j.c.stream).copied(),
                 failure: j.failure.as_ref().map(|f| f.0),
                 detail: j.failure.map(|f| f.1),
-                chunks_left: j.chunks.len(),
+                chunks_left: j.steps.len(),
             })
             .collect(),
     })

@@ -1,5 +1,7 @@
 //! `oura-collector`: run once (the CronJob). Exit 0 when every collection
-//! was stored, 3 when some were and others failed ("partial"), 1 when
+//! was stored, 3 when some failed in a way the next run retries ("partial:
+//! will be retried next run"), 4 when some need the user — a scope not
+//! granted, the subscription lapsed ("partial: needs the user") —, 1 when
 //! nothing could be collected (docs/services.md).
 
 #[tokio::main]
@@ -16,15 +18,21 @@ async fn main() -> std::process::ExitCode {
                     Some(r) => format!("{}=failed({r})", c.name),
                 })
                 .collect();
+            let collections = summary.join(" ");
+            let (needs_user, retried) = (report.failed(true), report.failed(false));
             let outcome = report.outcome;
             match outcome {
-                oura_collector::Outcome::Ok => tracing::info!(collections = %summary.join(" "), "collection complete"),
+                oura_collector::Outcome::Ok => tracing::info!(collections, "collection complete"),
                 oura_collector::Outcome::Partial => {
-                    tracing::warn!(collections = %summary.join(" "), "collection partial: some collections failed")
+                    tracing::warn!(collections, retried, "collection partial: will be retried next run")
                 }
-                oura_collector::Outcome::Failed => {
-                    tracing::error!(collections = %summary.join(" "), "collection failed")
-                }
+                oura_collector::Outcome::NeedsUser => tracing::error!(
+                    collections,
+                    needs_user,
+                    retried,
+                    "collection partial: needs the user (a scope not granted in Oura, or the Oura subscription lapsed)"
+                ),
+                oura_collector::Outcome::Failed => tracing::error!(collections, "collection failed"),
             }
             std::process::ExitCode::from(outcome.exit_code())
         }

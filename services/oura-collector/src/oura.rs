@@ -6,10 +6,15 @@
 //!
 //! Tokens: Oura's refresh tokens are single use, so the rotated one is saved
 //! before the new access token is used. The access token is refreshed before
-//! it expires, or once on a 401 *while no request has proven it valid* — a
-//! 401 or 403 on one collection after another collection succeeded with the
-//! same token is a scope the user withheld, answered as such without burning
-//! a refresh (see [`FetchError::Unauthorized`]).
+//! it expires — and whenever Oura refuses it (401 or 403): access tokens
+//! expire and are revoked at any moment, between two requests of one run and
+//! between two pages of one collection, and having worked a moment ago proves
+//! nothing. The refused request is then sent again with the fresh token. Only
+//! a refusal of a *fresh* token — one a refresh of this run issued and no
+//! request has been answered with since — is a scope the user withheld (or a
+//! lapsed subscription): [`FetchError::ScopeWithheld`]. So a withheld scope
+//! costs one refresh per run, and a token that expired mid-run is refreshed
+//! once per expiry; the log says which of the two it was.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,12 +55,11 @@ pub fn retry_after(res: &reqwest::Response) -> Option<Duration> {
 /// Why a collection could not be fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// 401 with an access token no request has proven yet: expired, or the
-    /// scope is withheld — the caller decides once other collections answered.
-    #[error("Oura answered 401 (token not yet proven in this run)")]
-    Unauthorized,
-    /// 401/403 with a token that works elsewhere: the user did not grant this collection's scope.
-    #[error("Oura refused the collection ({0}): its scope is not granted (or the subscription has lapsed)")]
+    /// 401/403 with an access token refreshed moments before: the user did not
+    /// grant this collection's scope, or the Oura subscription has lapsed.
+    #[error(
+        "Oura refused the collection ({0}) with a freshly refreshed access token: its scope is not granted (or the subscription has lapsed)"
+    )]
     ScopeWithheld(StatusCode),
     #[error("rate limited by Oura after {0} attempts")]
     RateLimited(u32),
@@ -73,7 +77,7 @@ impl FetchError {
     /// The label the processor exports (`oura_collection_failures_total{reason}`).
     pub fn reason(&self) -> &'static str {
         match self {
-            FetchError::Unauthorized | FetchError::ScopeWithheld(_) => "scope",
+            FetchError::ScopeWithheld(_) => "scope",
             FetchError::RateLimited(_) => "rate_limited",
             FetchError::Unavailable(_) => "unavailable",
             FetchError::Refused { .. } => "refused",
@@ -100,8 +104,9 @@ pub struct Client {
     tokens: TokenSet,
     retry: Retry,
     clock: Arc<dyn Clock>,
-    /// Some request succeeded with the current access token.
-    pub token_proven: bool,
+    /// The access token was issued by a refresh of this run and no request has
+    /// been answered with it since: a refusal of it is about the collection.
+    fresh: bool,
     /// What this run asked of Oura (reported to the processor, which exports it).
     pub stats: Stats,
 }
@@ -112,6 +117,11 @@ pub struct Stats {
     pub oura_requests: u64,
     pub oura_rate_limited: u64,
     pub token_refreshes: u64,
+    /// Refreshes after Oura refused a token it had accepted (expired or revoked
+    /// during the run) that the refused request then succeeded with.
+    pub tokens_renewed: u64,
+    /// Refusals of a fresh token (a withheld scope or a lapsed subscription).
+    pub scopes_withheld: u64,
 }
 
 impl Client {
@@ -135,7 +145,7 @@ impl Client {
             tokens,
             retry,
             clock,
-            token_proven: false,
+            fresh: false,
             stats: Stats::default(),
         })
     }
@@ -173,8 +183,7 @@ impl Client {
         };
         self.store.save(&next).await?;
         self.tokens = next;
-        // A token Oura has just issued is valid: a 401 with it is about scope.
-        self.token_proven = true;
+        self.fresh = true;
         tracing::info!("refreshed the Oura access token (refresh token rotated and persisted)");
         Ok(())
     }
@@ -184,13 +193,16 @@ impl Client {
             || self.tokens.expires_at.is_some_and(|at| at - chrono::Duration::minutes(5) <= self.clock.now())
     }
 
-    /// GET with retries. A 401 refreshes the token once if it is not proven;
-    /// 401/403 with a proven token is a withheld scope.
+    /// GET with retries. A 401/403 refreshes the access token and sends the
+    /// request again, unless the token is fresh: then the collection's scope is
+    /// withheld (or the subscription lapsed).
     async fn get(&mut self, url: &str, query: &[(&str, String)]) -> Result<Page, FetchError> {
         if self.expiring() {
             self.refresh().await.map_err(FetchError::Token)?;
         }
         let mut attempt = 0;
+        // The status Oura refused the token this request was first sent with.
+        let mut renewed: Option<StatusCode> = None;
         loop {
             attempt += 1;
             let token = self.tokens.access_token.clone().unwrap_or_default();
@@ -202,14 +214,40 @@ impl Client {
                         status: StatusCode::OK,
                         detail: format!("not a page of documents: {e}"),
                     })?;
-                    self.token_proven = true;
+                    self.fresh = false;
+                    if let Some(status) = renewed {
+                        self.stats.tokens_renewed += 1;
+                        tracing::info!(
+                            url,
+                            status = status.as_u16(),
+                            "the access token had expired or been revoked during the run: refreshed, and the request succeeded with the new one"
+                        );
+                    }
                     return Ok(page);
                 }
                 Ok(res) if matches!(res.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                    if self.token_proven || res.status() == StatusCode::FORBIDDEN {
-                        return Err(FetchError::ScopeWithheld(res.status()));
+                    let status = res.status();
+                    if self.fresh {
+                        self.stats.scopes_withheld += 1;
+                        tracing::warn!(
+                            url,
+                            status = status.as_u16(),
+                            after_refresh = renewed.is_some(),
+                            "Oura refuses a freshly refreshed access token for this collection: its scope is not granted (or the subscription has lapsed)"
+                        );
+                        return Err(FetchError::ScopeWithheld(status));
                     }
-                    return Err(FetchError::Unauthorized);
+                    // Expired or revoked since it last worked (or a scope withheld: the fresh token will tell).
+                    tracing::info!(
+                        url,
+                        status = status.as_u16(),
+                        "Oura refuses the access token: refreshing it once and asking again"
+                    );
+                    self.refresh().await.map_err(FetchError::Token)?;
+                    renewed = Some(status);
+                    // Not one of the request's attempts.
+                    attempt -= 1;
+                    continue;
                 }
                 Ok(res) if res.status() == StatusCode::TOO_MANY_REQUESTS => {
                     self.stats.oura_rate_limited += 1;

@@ -2,7 +2,8 @@
 //! real data-processor on a real PostgreSQL: every collection stored raw
 //! and typed, retries, rotated tokens, request windows as the API reads
 //! them, independent collections (a failing or withheld one does not
-//! discard the others, and a withheld scope burns no refresh), batches
+//! discard the others; a withheld scope or a lapsed subscription is proven by
+//! one refresh a run and needs the user), batches
 //! under the processor's body limit, the old `oura` stream honoured, and
 //! the binary as the CronJob runs it with its exit codes.
 
@@ -107,8 +108,11 @@ async fn a_failing_collection_does_not_discard_the_others() {
     assert_eq!(report.outcome, Outcome::Partial);
     assert_eq!(report.get("daily_readiness").failure, Some("unavailable"));
     assert_eq!(w.fake.lock().unwrap().calls["daily_readiness"], 4, "retried up to max_attempts");
-    // Everything else stored and advanced; readiness left where it was.
-    assert_eq!(w.synced("oura_daily_readiness").await, None);
+    // Everything else stored and advanced; readiness left where it begins
+    // (written before anything was fetched: the day before its first day).
+    let first = w.now().date_naive() - Days::new(w.settings().first_run_days);
+    assert_eq!(w.synced("oura_daily_readiness").await, Some(first - Days::new(1)));
+    assert_eq!(report.get("daily_readiness").failure.map(oura_collector::needs_user), Some(false));
     assert_eq!(w.synced("oura_sleep").await, Some(w.now().date_naive()));
     assert_eq!(w.count("readiness_metrics").await, 0);
     assert!(w.count("sleep_periods").await > 0 && w.count("workouts").await > 0);
@@ -126,39 +130,92 @@ async fn a_failing_collection_does_not_discard_the_others() {
     w.assert_everything_stored().await;
 }
 
+/// A withheld scope is told from an expired token by a refresh: the run's
+/// one refresh proves a fresh token is refused for that collection. It fails
+/// alone, needs the user (exit 4), is asked twice a run and no more, and is
+/// reported every run.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_withheld_scope_fails_alone_and_burns_no_refresh() {
+async fn a_withheld_scope_fails_alone_needs_the_user_and_is_proven_by_one_refresh_a_run() {
     let pg = TempPostgres::start();
     let w = world(&pg, "scope", 180, at("2026-10-20T07:00:00Z"), 20).await;
     w.fake.lock().unwrap().granted.remove("heartrate");
     let report = w.run(&w.settings()).await;
-    assert_eq!(report.outcome, Outcome::Partial, "{report:#?}");
+    assert_eq!(report.outcome, Outcome::NeedsUser, "{report:#?}");
+    assert_eq!(report.outcome.exit_code(), 4);
     assert_eq!(report.get("heartrate").failure, Some("scope"));
-    assert_eq!(report.stats.token_refreshes, 1, "the first access token");
+    assert!(report.collections.iter().all(|c| c.name == "heartrate" || c.failure.is_none()), "{report:#?}");
+    // The first access token, and the one that proved the scope.
+    assert_eq!(report.stats.token_refreshes, 2);
+    assert_eq!((report.stats.scopes_withheld, report.stats.tokens_renewed), (1, 0));
+    assert_eq!(w.fake.lock().unwrap().calls["heartrate"], 2, "asked with the run's token, then with a fresh one");
     assert!(w.count("sleep_periods").await > 0);
     assert_eq!(w.count("heart_rate_samples").await, 0);
-    // Later runs: the token is proven by the other collections, so the 401
-    // (or 403) costs no refresh.
-    for status in [401, 403] {
+    // Later runs: one refresh each to prove it (401 or 403), two requests, reported every run.
+    let series = "oura_collection_failures_total{collection=\"heartrate\",reason=\"scope\"}";
+    for status in [401, 403, 401] {
         w.fake.lock().unwrap().withheld_status = status;
+        let calls = w.fake.lock().unwrap().calls["heartrate"];
+        let reported = counter(&w.metrics().await, series);
         w.clock.advance(std::time::Duration::from_secs(300));
         let report = w.run(&w.settings()).await;
-        assert_eq!(report.get("heartrate").failure, Some("scope"));
-        assert_eq!(report.stats.token_refreshes, 0, "{status}: a refresh for a withheld scope");
+        assert_eq!(report.outcome, Outcome::NeedsUser, "{status}");
+        assert_eq!(report.get("heartrate").failure, Some("scope"), "{status}");
+        assert_eq!(report.stats.token_refreshes, 1, "{status}: one refresh proves the scope");
+        assert_eq!(w.fake.lock().unwrap().calls["heartrate"] - calls, 2, "{status}: retried no more");
+        // (The metrics are the test process's: other tests report too.)
+        assert!(counter(&w.metrics().await, series) > reported, "{status}: not reported");
     }
-    assert_eq!(w.fake.lock().unwrap().generation, 1);
+    assert_eq!(w.fake.lock().unwrap().generation, 5);
+    // With a collection failing besides it: still needs the user, the other one said to be retried.
+    w.fake.lock().unwrap().broken = vec!["workout".into()];
+    w.clock.advance(std::time::Duration::from_secs(300));
+    let report = w.run(&w.settings()).await;
+    assert_eq!(report.outcome, Outcome::NeedsUser);
+    assert_eq!(
+        (report.failed(true).as_str(), report.failed(false).as_str()),
+        ("heartrate(scope)", "workout(unavailable)")
+    );
+    w.fake.lock().unwrap().broken.clear();
     // Granted again: heart rate catches up by itself.
     w.fake.lock().unwrap().granted.insert("heartrate");
     w.clock.advance(std::time::Duration::from_secs(300));
-    assert_eq!(w.run(&w.settings()).await.outcome, Outcome::Ok);
-    assert!(w.count("heart_rate_samples").await > 0);
-    // Excluding a withheld collection on purpose (OURA_COLLECTIONS) makes runs ok again.
+    let report = w.run(&w.settings()).await;
+    assert_eq!(report.outcome, Outcome::Ok);
+    assert_eq!(report.stats.token_refreshes, 0);
+    w.assert_everything_stored().await;
+    // Excluding a withheld collection on purpose (OURA_COLLECTIONS) makes runs ok again, with no refresh.
     w.fake.lock().unwrap().granted.remove("heartrate");
     let mut s = w.settings();
     s.collections =
         oura_collector::collections::ALL.iter().filter(|c| c.name != "heartrate").map(|c| c.name.to_string()).collect();
     w.clock.advance(std::time::Duration::from_secs(300));
-    assert_eq!(w.run(&s).await.outcome, Outcome::Ok);
+    let report = w.run(&s).await;
+    assert_eq!(report.outcome, Outcome::Ok);
+    assert_eq!(report.stats.token_refreshes, 0);
+}
+
+/// A lapsed subscription: every collection refused (403) whatever the token.
+/// One refresh proves it, nothing is stored, no state moves, and the run
+/// needs the user rather than failing (a retry in the Job would change nothing).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lapsed_subscription_needs_the_user_and_costs_one_refresh() {
+    let pg = TempPostgres::start();
+    let w = world(&pg, "lapsed", -300, at("2026-10-20T15:00:00Z"), 10).await;
+    assert_eq!(w.run(&w.settings()).await.outcome, Outcome::Ok);
+    let before = w.synced("oura_sleep").await;
+    w.fake.lock().unwrap().subscription_lapsed = true;
+    w.clock.advance(std::time::Duration::from_secs(300));
+    let report = w.run(&w.settings()).await;
+    assert_eq!(report.outcome, Outcome::NeedsUser, "{report:#?}");
+    assert!(report.collections.iter().all(|c| c.failure == Some("scope")), "{report:#?}");
+    assert_eq!(report.stats.token_refreshes, 1);
+    assert_eq!(report.stats.oura_requests, 13, "the first collection twice, the others once");
+    assert_eq!(w.synced("oura_sleep").await, before);
+    // Renewed: the next run is ok and nothing is missing.
+    w.fake.lock().unwrap().subscription_lapsed = false;
+    w.clock.advance(std::time::Duration::from_secs(3 * 86_400));
+    assert_eq!(w.run(&w.settings()).await.outcome, Outcome::Ok);
+    w.assert_everything_stored().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -199,8 +256,10 @@ async fn batches_fit_the_processors_body_limit_and_the_old_stream_is_honoured() 
 }
 
 /// The binary as the CronJob runs it: environment only, the tokens in an AWS
-/// Secrets Manager secret (moto); exit 0 when everything was stored, 3 when
-/// one collection failed, 1 when nothing could be (the refresh token refused).
+/// Secrets Manager secret (moto); exit 0 when everything was stored (an access
+/// token revoked mid-run refreshed on the way), 3 when one collection failed
+/// and the next run retries it, 4 when one needs the user (a scope withheld),
+/// 1 when nothing could be (the refresh token refused).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_keeps_rotated_tokens_in_secrets_manager_and_says_partial() {
     let Some(moto) = myhealth_common::testing::Moto::start() else { return };
@@ -262,16 +321,40 @@ async fn the_binary_keeps_rotated_tokens_in_secrets_manager_and_says_partial() {
     assert_eq!(saved["refresh_token"], "refresh-1");
     assert!(w.count("sleep_periods").await > 0);
 
-    // One collection failing: exit 3, "partial".
+    // The access token revoked mid-run: refreshed, the request asked again, exit 0; the log says so.
+    {
+        let mut f = w.fake.lock().unwrap();
+        f.revoke_after = vec![f.requests + 3];
+    }
+    let (code, logs) = exec(collector(w.oura)).await;
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(logs.contains("the access token had expired or been revoked during the run"), "{logs}");
+    assert!(!logs.contains("scope is not granted"), "{logs}");
+    let current = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
+    let saved: Value = serde_json::from_str(current.secret_string().unwrap()).unwrap();
+    assert_eq!(saved["refresh_token"], "refresh-2", "the rotated token persisted");
+
+    // One collection failing: exit 3, "partial: will be retried next run".
     w.fake.lock().unwrap().broken = vec!["sleep".into()];
     let (code, logs) = exec(collector(w.oura)).await;
     assert_eq!(code, Some(3), "{logs}");
-    assert!(logs.contains("collection partial") && logs.contains("sleep=failed(unavailable)"), "{logs}");
+    assert!(logs.contains("collection partial: will be retried next run"), "{logs}");
+    assert!(logs.contains("sleep=failed(unavailable)"), "{logs}");
+
+    // A scope withheld besides: exit 4, "partial: needs the user"; the log says it was the scope.
+    w.fake.lock().unwrap().granted.remove("heartrate");
+    let (code, logs) = exec(collector(w.oura)).await;
+    assert_eq!(code, Some(4), "{logs}");
+    assert!(logs.contains("collection partial: needs the user"), "{logs}");
+    assert!(logs.contains("heartrate=failed(scope)") && logs.contains("sleep=failed(unavailable)"), "{logs}");
+    assert!(logs.contains("scope is not granted"), "{logs}");
+    assert!(!logs.contains("expired or been revoked during the run"), "{logs}");
 
     // The refresh token refused: exit 1.
     {
         let mut f = w.fake.lock().unwrap();
         f.broken.clear();
+        f.granted.insert("heartrate");
         f.generation += 5;
     }
     sm.put_secret_value().secret_id(&arn).secret_string("refresh-0").send().await.unwrap();

@@ -6,7 +6,9 @@
 //! Then the behaviour NOTES.md describes: date filters on each document's
 //! own timestamp with bare dates at 00:00 UTC, the 30-day heart-rate limit,
 //! 422 for a reversed range, withheld scopes, paging, 429 with the
-//! rate-limit headers, single-use refresh tokens, access tokens that expire.
+//! rate-limit headers, single-use refresh tokens, access tokens that expire
+//! or are revoked (401 until a refresh), a lapsed subscription (403 on every
+//! collection, whatever the token).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -316,4 +318,48 @@ async fn paging_scopes_rate_limits_and_tokens() {
     assert_eq!(w.get("daily_sleep", &[]).await.status(), 200);
     w.clock.advance(std::time::Duration::from_secs(86_400));
     assert_eq!(w.get("daily_sleep", &[]).await.status(), 401, "an expired access token works");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoked_access_tokens_and_a_lapsed_subscription() {
+    let mut w = world(180).await;
+    let refresh = |w: &World, t: &'static str| {
+        w.http
+            .post(format!("http://{}/oauth/token", w.addr))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t),
+                ("client_id", "cid"),
+                ("client_secret", "csecret"),
+            ])
+            .send()
+    };
+    // Revoked after the next request: it is answered, every later one is 401
+    // (the document's 401: expired, malformed or revoked) until a refresh.
+    {
+        let mut f = w.state.lock().unwrap();
+        f.revoke_after = vec![f.requests + 1];
+    }
+    assert_eq!(w.get("daily_sleep", &[]).await.status(), 200);
+    for c in ["daily_sleep", "sleep", "heartrate"] {
+        let res = w.get(c, &[]).await;
+        assert_eq!(res.status(), 401, "{c}: a revoked access token works");
+        assert!(res.json::<Value>().await.unwrap()["detail"].is_string());
+    }
+    assert_eq!(refresh(&w, "refresh-1").await.unwrap().status(), 200);
+    w.token = "access-2".into();
+    assert_eq!(w.get("daily_sleep", &[]).await.status(), 200);
+
+    // A lapsed subscription: 403 on every collection (the document's 403), a fresh token too.
+    w.state.lock().unwrap().subscription_lapsed = true;
+    for c in oura_collector::collections::ALL {
+        assert_eq!(w.get(c.name, &[]).await.status(), 403, "{}", c.name);
+    }
+    assert_eq!(refresh(&w, "refresh-2").await.unwrap().status(), 200, "the token endpoint still answers");
+    w.token = "access-3".into();
+    let res = w.get("daily_sleep", &[]).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.json::<Value>().await.unwrap()["detail"].is_string());
+    w.state.lock().unwrap().subscription_lapsed = false;
+    assert_eq!(w.get("daily_sleep", &[]).await.status(), 200);
 }

@@ -3,9 +3,9 @@
 //! data-processor on a real PostgreSQL, the collector's clock driven by the
 //! test (nothing sleeps through simulated time: backoff and `Retry-After`
 //! advance the clock). In between: an outage of 32 days (the cluster down,
-//! no runs at all), a withheld heart-rate scope, Oura failing for an hour,
-//! and a tight request budget so the catch-up spans several runs, oldest
-//! first. At the end every document the fake holds is stored exactly once
+//! no runs at all), a withheld heart-rate scope (each run proves it with one
+//! refresh and needs the user), Oura failing for an hour, and a tight
+//! request budget so the catch-up spans several runs, oldest first. At the end every document the fake holds is stored exactly once
 //! with its values, and no night's durations were lost or nulled — the
 //! failure this test was written for: a window's first night dropped and
 //! the stored one overwritten with NULL.
@@ -24,13 +24,23 @@ const TICK: Duration = Duration::from_secs(300);
 
 /// Run the schedule for `ticks` ticks from the tick `next`; returns the outcomes seen.
 async fn schedule(w: &World, s: &oura_collector::Settings, ticks: u32, next: &mut DateTime<Utc>) -> Vec<Outcome> {
+    runs(w, s, ticks, next).await.into_iter().map(|r| r.outcome).collect()
+}
+
+/// The same, returning the runs' reports.
+async fn runs(
+    w: &World,
+    s: &oura_collector::Settings,
+    ticks: u32,
+    next: &mut DateTime<Utc>,
+) -> Vec<oura_collector::Report> {
     let mut seen = Vec::new();
     for _ in 0..ticks {
         // A run's own waits (backoff, Retry-After) may have moved the clock past the tick.
         if w.now() < *next {
             w.clock.set(*next);
         }
-        seen.push(w.run(s).await.outcome);
+        seen.push(w.run(s).await);
         *next += chrono::Duration::from_std(TICK).unwrap();
     }
     seen
@@ -72,17 +82,22 @@ async fn simulate(pg: Arc<TempPostgres>, db: &'static str, offset_minutes: i32, 
     let mut synced = Vec::new();
     let mut seen = Vec::new();
     for _ in 0..per_day + per_day / 2 {
-        seen.extend(schedule(&w, &s, 1, &mut next).await);
+        seen.extend(runs(&w, &s, 1, &mut next).await);
         synced.push(w.synced("oura_vo2_max").await);
     }
-    assert!(seen.iter().all(|o| *o == Outcome::Partial), "{db}: heart rate withheld means partial");
+    assert!(seen.iter().all(|r| r.outcome == Outcome::NeedsUser), "{db}: heart rate withheld needs the user");
+    assert!(seen.iter().all(|r| r.failed(true) == "heartrate(scope)" && r.failed(false).is_empty()), "{db}");
     let catch_up = synced.iter().position(|d| *d == Some(w.now().date_naive()));
     // The budget made it take several runs; the first stopped part-way, at an older day.
     assert!(catch_up.is_some_and(|runs| runs >= 1), "{db}: caught up in {catch_up:?} runs");
     assert!(synced[0].is_some_and(|d| d < w.now().date_naive() - Days::new(2)), "{db}: {:?}", synced[0]);
     assert!(synced.windows(2).all(|p| p[0] <= p[1]), "{db}: VO2max caught up oldest first");
-    // At most one refresh a day (the access token expires daily), none for the scope.
-    assert!(w.fake.lock().unwrap().generation - generation <= 2, "{db}: refreshes for a withheld scope");
+    // One refresh a run proves the scope withheld; besides, at most one a day
+    // (the access token expires daily), and no expiry taken for the scope.
+    let refreshes: u64 = seen.iter().map(|r| r.stats.token_refreshes).sum();
+    assert_eq!(u64::from(w.fake.lock().unwrap().generation - generation), refreshes, "{db}");
+    assert!(refreshes <= seen.len() as u64 + 2, "{db}: {refreshes} refreshes in {} runs", seen.len());
+    assert!(seen.iter().all(|r| r.stats.scopes_withheld == 1 && r.stats.tokens_renewed == 0), "{db}");
     assert_eq!(w.synced("oura_heartrate").await.map(|d| d < w.now().date_naive() - Days::new(30)), Some(true));
 
     // The scope granted again: heart rate catches up too (in 30-day chunks).
