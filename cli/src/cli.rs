@@ -77,6 +77,11 @@ pub enum Command {
         after_help = "Exit codes, as `plan`: 0 no drift, 2 drift, 1 terraform failed (usage and config errors 2, a drifted generated/ tree 1, before it runs).\n\nExamples:\n  myhealthctl drift prod\n  myhealthctl drift dev --json\n  myhealthctl drift staging --markdown > issue.md   # the scheduled workflow's issue body"
     )]
     Drift(commands::drift::DriftCmd),
+    /// Check what the delivery path rests on outside the repository: GitHub's settings, the AWS roles' trust, ArgoCD's access
+    #[command(
+        after_help = "Read-only. Each finding comes with its exact fix (a `gh api` command, a setting).\nExit codes: 0 nothing to fix; 1 something to fix (or nothing could be read: it fails closed); 2 an error.\nGitHub: GH_TOKEN or GITHUB_TOKEN (read access to Administration, Environments, Actions), GITHUB_API_URL.\n\nExamples:\n  GH_TOKEN=$(gh auth token) myhealthctl doctor --github\n  myhealthctl doctor dev --aws               # with the credentials of dev's plan role\n  myhealthctl doctor --json"
+    )]
+    Doctor(commands::doctor::DoctorCmd),
     /// Where a setting comes from, and the files, Terraform, Kubernetes objects and cost it drives
     #[command(
         after_help = "Examples:\n  myhealthctl explain rds.instance_class --env prod\n  myhealthctl explain eks.node_groups.general.desired_size --json\n  myhealthctl explain services.api-service.port --manifests"
@@ -149,6 +154,7 @@ impl Command {
             Command::Push(c) => c.json,
             Command::Affected(c) => c.json,
             Command::Deploy(c) => c.json,
+            Command::Doctor(c) => c.json,
             Command::Plan(c) => c.json || c.format == Format::Json,
             Command::Diff(c) => c.format == Format::Json,
             _ => false,
@@ -168,6 +174,7 @@ impl Command {
             Command::Promote(c) => c.run(g),
             Command::Explain(c) => c.run(g),
             Command::Drift(c) => c.run(g),
+            Command::Doctor(c) => c.run(g),
             Command::Status(c) => c.run(g),
             Command::Deploy(c) => c.run(g),
             Command::Validate(c) => c.run(g),

@@ -39,6 +39,9 @@ pub const KUBE_SYSTEM: &str = "kube-system";
 /// How long `deploy` waits for ArgoCD to sync a release and report it healthy (at least).
 pub const ARGOCD_SYNC_TIMEOUT_SECONDS: u64 = 600;
 pub const ARGOCD_NAMESPACE: &str = "argocd";
+/// How long `deploy` waits for someone to merge its release pull request
+/// before it stops and says the release is waiting for review.
+pub const RELEASE_REVIEW_TIMEOUT_SECONDS: u64 = 1800;
 
 /// The istio/gateway chart's release: its Service, its Deployment's `istio` label.
 pub const GATEWAY_RELEASE: &str = "istio-ingressgateway";
@@ -367,6 +370,18 @@ impl<'a> Names<'a> {
     pub fn argocd_dir(&self) -> String {
         format!("{GENERATED_DIR}/argocd/{}", self.environment())
     }
+    /// ArgoCD's repository Secret (its credential for a private repository)
+    /// and the SecretStore beside it in ArgoCD's namespace.
+    pub fn argocd_repository_secret(&self) -> String {
+        format!("{}-repository", self.project())
+    }
+    pub fn argocd_secret_store(&self) -> String {
+        format!("{}-secrets-manager", self.project())
+    }
+    /// The Role the release job's Kubernetes group is bound to in ArgoCD's namespace.
+    pub fn release_role(&self) -> String {
+        format!("{}-release", self.project())
+    }
     pub fn repo_url(&self) -> String {
         format!("https://github.com/{}/{}.git", self.cfg.project.github_owner.value, self.cfg.project.github_repo.value)
     }
@@ -564,6 +579,14 @@ impl<'a> Names<'a> {
                 }
             }
         }
+        if let Some(r) = self.env.argocd.repository_credential.as_ref().filter(|r| !r.value.is_arn()) {
+            out.push(CreatedSecret {
+                key: "argocd_repository".into(),
+                name: r.value.0.clone(),
+                description: "ArgoCD's read credential for this repository (set by the operator)".into(),
+                generate: false,
+            });
+        }
         out
     }
     /// Secrets referenced by ARN (created elsewhere), sorted.
@@ -573,6 +596,7 @@ impl<'a> Names<'a> {
         for s in &self.env.services {
             arns.extend(self.service_secret_refs(s).into_iter().filter(|(_, r)| r.is_arn()).map(|(_, r)| r.0.clone()));
         }
+        arns.extend(self.env.argocd.repository_credential.iter().filter(|r| r.value.is_arn()).map(|r| r.value.0.clone()));
         arns.sort();
         arns.dedup();
         arns

@@ -12,11 +12,12 @@ pub fn root() -> PathBuf {
 
 /// The default config and every fixture (`every_fixture_is_a_config`
 /// keeps the list whole): each structural test runs over all of them.
-pub const CONFIGS: [(&str, &str); 5] = [
+pub const CONFIGS: [(&str, &str); 6] = [
     ("default", "myhealth.toml"),
     ("minimal", "tests/fixtures/minimal.toml"),
     ("multi_region", "tests/fixtures/multi-region.toml"),
     ("moto", "tests/fixtures/moto.toml"),
+    ("moto_accounts", "tests/fixtures/moto-accounts.toml"),
     ("extra_env_service", "tests/fixtures/extra-env-service.toml"),
 ];
 

@@ -10,6 +10,7 @@ pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod doctor;
 pub mod drift;
 pub mod envs;
 pub mod explain;

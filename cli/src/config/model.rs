@@ -101,6 +101,10 @@ pub struct Argocd {
     pub version: Sp<String>,
     /// ArgoCD syncs the environment's release; else `deploy` installs it with Helm.
     pub manage_release: Sp<bool>,
+    /// ArgoCD's credential for a private repository (a secret reference).
+    pub repository_credential: Option<Sp<SecretRef>>,
+    /// How `deploy` puts a release onto the branch ArgoCD follows.
+    pub release_by: Sp<ReleaseBy>,
 }
 
 /// What an environment runs, pinned (`[environments.<name>.release]`).
@@ -324,6 +328,16 @@ pub struct CiJob {
 }
 
 // ------------------------------------------------ value types of the config
+
+/// How a release record reaches the branch ArgoCD follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseBy {
+    /// On a branch of its own, through a pull request someone merges (the branch ArgoCD follows is protected).
+    PullRequest,
+    /// Pushed straight onto the branch (nobody protects it).
+    Push,
+}
 
 /// The `sub` claim format of the repository's GitHub OIDC tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]

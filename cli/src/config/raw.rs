@@ -4,7 +4,7 @@
 //! These types are also the source of the JSON Schema (`myhealthctl schema`)
 //! and of `docs/config.md`, so their doc comments are user-facing text.
 
-use super::model::{CapacityType, MtlsMode, NatMode, OidcSubject, SecretRef, ServiceKind, TagMutability, TaintEffect};
+use super::model::{CapacityType, MtlsMode, NatMode, OidcSubject, ReleaseBy, SecretRef, ServiceKind, TagMutability, TaintEffect};
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -138,6 +138,10 @@ pub struct RawArgocd {
     pub version: Option<Sp<String>>,
     /// ArgoCD syncs the environment's release (default: true). When false, no Application of the chart is rendered and `myhealthctl deploy` installs it with Helm; the add-ons stay ArgoCD's.
     pub manage_release: Option<Sp<bool>>,
+    /// ArgoCD's credential for this repository, when it is private: a Secrets Manager secret (name or ARN) holding JSON — a GitHub App with read access to contents (`githubAppID`, `githubAppInstallationID`, `githubAppPrivateKey`) or a read-only token (`username`, `password`). Rendered as an ExternalSecret of ArgoCD's repository Secret (`argocd/<env>/repository.yaml`); the first one is created by hand (docs/deploy.md, "A private repository"). `myhealthctl doctor` checks a private repository has one.
+    pub repository_credential: Option<Sp<SecretRef>>,
+    /// How `myhealthctl deploy` gets a release record onto the branch ArgoCD follows: `pull_request` (the default: that branch is protected, as docs/ci.md requires — the release goes on a branch of its own, through a pull request someone merges) or `push` (straight onto it, for a branch nobody protects).
+    pub release_by: Option<Sp<ReleaseBy>>,
 }
 
 /// Pinned versions of the platform add-on Helm charts.

@@ -197,6 +197,8 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
         },
         version: or(a.version, "3.5.1".into()),
         manage_release: or(a.manage_release, true),
+        repository_credential: a.repository_credential,
+        release_by: or(a.release_by, ReleaseBy::PullRequest),
     };
     let budget = raw.budget.map(|b| Budget {
         monthly_usd: b.monthly_usd,

@@ -179,6 +179,18 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The repository `url` as ArgoCD sees it (`connectionState`: whether it
+    /// can read it, with the credential it holds).
+    pub fn repository(&self, url: &str) -> anyhow::Result<serde_json::Value> {
+        let enc: String = url
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        self.call(reqwest::Method::GET, &format!("/api/v1/repositories/{enc}"), None)
+    }
+}
+
 /// One resource of an Application, as ArgoCD's resource tree reports it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Resource {

@@ -112,13 +112,33 @@ pub enum Step {
         config: PathBuf,
         commit: String,
     },
-    /// The record committed (skipped when the release did not change), then
-    /// pushed where ArgoCD reads it.
+    /// The record committed (skipped when the release did not change) —
+    /// on a branch of its own when it goes through a pull request — then
+    /// pushed: to the branch ArgoCD follows, or to that branch.
     Commit {
+        /// What the commit holds (checked clean before the run starts).
+        paths: Vec<String>,
         argv: Vec<Vec<String>>,
     },
     GitPush {
+        remote: String,
+        /// The branch ArgoCD follows.
+        base: String,
         argv: Vec<String>,
+    },
+    /// The release's branch as a pull request into `base` (GitHub's API),
+    /// awaited until someone merges it (up to `timeout_seconds`; still open
+    /// then, the deploy stops there and says so: nothing else changed).
+    /// `back` returns the working tree to where the run began; `fetch`
+    /// brings the merged commit.
+    PullRequest {
+        repository: String,
+        base: String,
+        head: String,
+        title: String,
+        timeout_seconds: u64,
+        back: Vec<String>,
+        fetch: Vec<String>,
     },
     /// ArgoCD syncs `application` (through its API at `server`) and it is
     /// awaited: synced at the pushed commit and healthy. On failure the
@@ -148,6 +168,9 @@ pub enum Rollback {
     /// The release commit reverted and pushed (`argv`), then `application`
     /// synced to the revert and awaited.
     Revert { argv: Vec<Vec<String>>, application: String },
+    /// The branch ArgoCD follows is protected: the release's revert goes on
+    /// `branch` and into a pull request someone merges.
+    RevertPullRequest { repository: String, remote: String, base: String, branch: String },
 }
 
 /// The deploy of one environment.
@@ -279,28 +302,69 @@ impl Deploy {
             add.push(workflows.clone());
 
             let message = format!("release {env}: the images of {}", super::release::short(&commit));
-            let mut commit_argv = argv(&["git", "commit", "--quiet", "-m", &message, "--", &config]);
-            commit_argv.extend([rel_to(&p.root, &t.out), workflows]);
-            let push =
-                argv(&["git", "push", "--quiet", &o.git_remote, &format!("HEAD:{}", e.argocd.target_revision.value)]);
+            let paths = vec![config.clone(), rel_to(&p.root, &t.out), workflows.clone()];
+            let mut commit_argv = argv(&["git", "commit", "--quiet", "-m", &message, "--"]);
+            commit_argv.extend(paths.iter().cloned());
+            let remote = o.git_remote.clone();
+            let base = e.argocd.target_revision.value.clone();
+            let short = super::release::short(&commit);
+            let repository = format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value);
             steps.push(Step::Record { config: p.config_path.clone(), commit });
-            steps.push(Step::Commit { argv: vec![add, commit_argv] });
-            steps.push(Step::GitPush { argv: push.clone() });
-            steps.push(Step::Sync {
-                server: o.argocd_server.clone(),
-                application: names.argocd_app(),
-                timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
-            });
-            steps.push(Step::Smoke {
-                url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
-                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
-                fallback: format!("https://{}", names.api_host()),
-                timeout_seconds: o.smoke_timeout.as_secs(),
-                rollback: Rollback::Revert {
-                    argv: vec![argv(&["git", "revert", "--no-edit", "HEAD"]), push],
-                    application: names.argocd_app(),
-                },
-            });
+            match e.argocd.release_by.value {
+                crate::config::model::ReleaseBy::Push => {
+                    let push = argv(&["git", "push", "--quiet", &remote, &format!("HEAD:{base}")]);
+                    steps.push(Step::Commit { paths, argv: vec![add, commit_argv] });
+                    steps.push(Step::GitPush { remote: remote.clone(), base: base.clone(), argv: push.clone() });
+                    steps.push(Step::Sync {
+                        server: o.argocd_server.clone(),
+                        application: names.argocd_app(),
+                        timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
+                    });
+                    steps.push(Step::Smoke {
+                        url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+                        endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
+                        fallback: format!("https://{}", names.api_host()),
+                        timeout_seconds: o.smoke_timeout.as_secs(),
+                        rollback: Rollback::Revert {
+                            argv: vec![argv(&["git", "revert", "--no-edit", "HEAD"]), push],
+                            application: names.argocd_app(),
+                        },
+                    });
+                }
+                crate::config::model::ReleaseBy::PullRequest => {
+                    let branch = format!("release/{env}-{short}");
+                    let switch = argv(&["git", "switch", "--quiet", "-c", &branch]);
+                    let push = argv(&["git", "push", "--quiet", &remote, &format!("HEAD:refs/heads/{branch}")]);
+                    steps.push(Step::Commit { paths, argv: vec![switch, add, commit_argv] });
+                    steps.push(Step::GitPush { remote: remote.clone(), base: base.clone(), argv: push });
+                    steps.push(Step::PullRequest {
+                        repository: repository.clone(),
+                        base: base.clone(),
+                        head: branch,
+                        title: message.clone(),
+                        timeout_seconds: crate::names::RELEASE_REVIEW_TIMEOUT_SECONDS,
+                        back: argv(&["git", "switch", "--quiet", "-"]),
+                        fetch: argv(&["git", "fetch", "--quiet", &remote, &base]),
+                    });
+                    steps.push(Step::Sync {
+                        server: o.argocd_server.clone(),
+                        application: names.argocd_app(),
+                        timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
+                    });
+                    steps.push(Step::Smoke {
+                        url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+                        endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
+                        fallback: format!("https://{}", names.api_host()),
+                        timeout_seconds: o.smoke_timeout.as_secs(),
+                        rollback: Rollback::RevertPullRequest {
+                            repository,
+                            remote,
+                            base,
+                            branch: format!("revert/{env}-{short}"),
+                        },
+                    });
+                }
+            }
         } else if !o.skip_app {
             let values = work.join("images.yaml");
             steps.push(Step::ReleaseValues { path: values.clone(), image_tag: o.only.is_none() });
@@ -383,12 +447,12 @@ impl Deploy {
     /// the commit the record will name, and the files the release commit
     /// takes hold nothing else uncommitted.
     fn preflight(&self) -> anyhow::Result<()> {
-        let Some(Step::Commit { argv }) = self.steps.iter().find(|s| matches!(s, Step::Commit { .. })) else {
+        let Some(Step::Commit { paths, .. }) = self.steps.iter().find(|s| matches!(s, Step::Commit { .. })) else {
             return Ok(());
         };
         super::release::build_commit(&self.root)?;
-        let mut status = vec!["status", "--porcelain"];
-        status.extend(argv[0][2..].iter().map(String::as_str));
+        let mut status = vec!["status", "--porcelain", "--"];
+        status.extend(paths.iter().map(String::as_str));
         let pending = crate::git::run(&self.root, &status)?;
         if !pending.is_empty() {
             bail!(
@@ -398,10 +462,11 @@ impl Deploy {
         }
         // The push publishes HEAD: it must be the branch ArgoCD follows (or
         // one release commit on it), never other unpushed work.
-        let Some(Step::GitPush { argv: push }) = self.steps.iter().find(|s| matches!(s, Step::GitPush { .. })) else {
+        let Some(Step::GitPush { remote, base: branch, .. }) =
+            self.steps.iter().find(|s| matches!(s, Step::GitPush { .. }))
+        else {
             return Ok(());
         };
-        let (remote, branch) = (&push[3], push[4].trim_start_matches("HEAD:"));
         crate::git::run(&self.root, &["fetch", "--quiet", remote, branch])?;
         let tip = crate::git::run(&self.root, &["rev-parse", "FETCH_HEAD"])?;
         let head = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
@@ -455,6 +520,40 @@ impl Deploy {
                 "deploy of `{env}` failed its {what}; the release commit was reverted and ArgoCD synced the previous release"
             ),
             Err(r) => bail!("deploy of `{env}` failed its {what}, and the rollback failed too: {r:#}"),
+        }
+    }
+
+    /// Undo a release that went in by pull request: its revert on a branch
+    /// of its own, into a pull request (the branch ArgoCD follows takes
+    /// nothing else); always an error (the deploy failed).
+    fn revert_by_pull_request(&self, r: &Rollback, committed: bool, merged: &str, what: &str) -> anyhow::Result<()> {
+        let env = &self.environment;
+        let Rollback::RevertPullRequest { repository, remote, base, branch } = r else { unreachable!() };
+        if !committed {
+            bail!("deploy of `{env}` failed its {what}; the images were already its release, so there is nothing to revert");
+        }
+        let done = (|| -> anyhow::Result<PullRequest> {
+            let parents = crate::git::run(&self.root, &["rev-list", "--parents", "-n", "1", merged])?;
+            let mut revert = argv(&["git", "revert", "--no-edit"]);
+            if parents.split_whitespace().count() > 2 {
+                revert.extend(argv(&["-m", "1"]));
+            }
+            revert.push(merged.to_string());
+            run(&self.root, &argv(&["git", "switch", "--quiet", "-c", branch, merged]))?;
+            let reverted = run(&self.root, &revert)
+                .and_then(|_| run(&self.root, &argv(&["git", "push", "--quiet", remote, &format!("HEAD:refs/heads/{branch}")])));
+            run(&self.root, &argv(&["git", "switch", "--quiet", "-"]))?;
+            reverted?;
+            let gh = super::github::GitHub::from_env()?;
+            open_pull_request(&gh, repository, base, branch, &format!("revert the release of {env} ({})", super::release::short(merged)), env)
+        })();
+        match done {
+            Ok(pr) => bail!(
+                "deploy of `{env}` failed its {what}; the branch ArgoCD follows is protected, so its revert waits in pull request #{} ({}): merge it to put the previous release back",
+                pr.number,
+                pr.url
+            ),
+            Err(e) => bail!("deploy of `{env}` failed its {what}, and its revert could not be proposed: {e:#}"),
         }
     }
 
@@ -542,11 +641,18 @@ impl Deploy {
                         super::release::short(commit)
                     ),
                 ),
-                Step::Commit { argv } => (
+                Step::Commit { argv, .. } => (
                     "commit the release (skipped when it did not change)".into(),
                     argv.iter().map(|a| format!("$ {}", sh(a))).collect::<Vec<_>>().join("\n     "),
                 ),
-                Step::GitPush { argv } => ("push it where ArgoCD reads it".into(), format!("$ {}", sh(argv))),
+                Step::GitPush { argv, .. } => ("push it".into(), format!("$ {}", sh(argv))),
+                Step::PullRequest { repository, base, head, timeout_seconds, back, .. } => (
+                    format!("a pull request of `{head}` into `{base}`, merged by a reviewer"),
+                    format!(
+                        "$ {}\n     POST /repos/{repository}/pulls (GitHub's API, GH_TOKEN), then until it is merged (up to {timeout_seconds} s; still open: the deploy stops, nothing else changed)",
+                        sh(back)
+                    ),
+                ),
                 Step::Sync { server, application, timeout_seconds } => (
                     format!("ArgoCD syncs `{application}`"),
                     format!(
@@ -568,6 +674,9 @@ impl Deploy {
                             Rollback::Revert { argv, application } => format!(
                                 "{}, then ArgoCD syncs `{application}`",
                                 argv.iter().map(|a| sh(a)).collect::<Vec<_>>().join(" && ")
+                            ),
+                            Rollback::RevertPullRequest { branch, base, .. } => format!(
+                                "git revert of the merged release on `{branch}`, a pull request of it into `{base}` for a reviewer to merge"
                             ),
                         }
                     ),
@@ -667,18 +776,50 @@ impl Deploy {
                         eprintln!("   the release record of `{env}` already names these images");
                     }
                 }
-                Step::Commit { argv } => {
+                Step::Commit { argv, .. } => {
                     if committed {
                         for a in argv {
                             run(&self.root, a)?;
                         }
                     }
                 }
-                Step::GitPush { argv } => {
+                Step::GitPush { argv, .. } => {
+                    let through_pr = self.steps.iter().any(|s| matches!(s, Step::PullRequest { .. }));
+                    if through_pr && !committed {
+                        // The same images: nothing to review, ArgoCD runs them already.
+                        continue;
+                    }
                     // Always: a release commit an earlier run made but could not push goes now
                     // (HEAD was the remote's tip or that commit: `preflight`).
                     step("push the release commit", || run(&self.root, argv))?;
                     revision = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
+                }
+                Step::PullRequest { repository, base, head, title, timeout_seconds, back, fetch } => {
+                    if !committed {
+                        let (remote, _) = (&fetch[3], ());
+                        crate::git::run(&self.root, &["fetch", "--quiet", remote, base])?;
+                        revision = crate::git::run(&self.root, &["rev-parse", "FETCH_HEAD"])?;
+                        continue;
+                    }
+                    run(&self.root, back)?;
+                    let gh = super::github::GitHub::from_env()?;
+                    let pr = step("open the release pull request", || {
+                        open_pull_request(&gh, repository, base, head, title, &self.environment)
+                    })?;
+                    eprintln!("   #{} {}", pr.number, pr.url);
+                    let wait = Duration::from_secs(*timeout_seconds);
+                    let merged = step(&format!("wait for #{} to be merged (up to {} s)", pr.number, wait.as_secs()), || {
+                        await_merge(&gh, repository, pr.number, wait)
+                    })?;
+                    let Some(sha) = merged else {
+                        eprintln!(
+                            "not released yet: the release pull request #{} ({}) waits for a review; once merged, ArgoCD rolls it out (deploy.yml waits for it)",
+                            pr.number, pr.url
+                        );
+                        return Ok(Outcome::Differs);
+                    };
+                    run(&self.root, fetch)?;
+                    revision = sha;
                 }
                 Step::Sync { server, application, timeout_seconds } => {
                     let c = argocd(server)?;
@@ -698,11 +839,15 @@ impl Deploy {
                         ),
                         Err(e) => {
                             eprintln!("error: {e:#}");
-                            let Some(Step::Smoke { rollback: Rollback::Revert { argv, .. }, .. }) = self.steps.last()
-                            else {
-                                return Err(e);
-                            };
-                            self.revert(Some(&c), committed, argv, application, "sync")?;
+                            match self.steps.last() {
+                                Some(Step::Smoke { rollback: Rollback::Revert { argv, .. }, .. }) => {
+                                    self.revert(Some(&c), committed, argv, application, "sync")?;
+                                }
+                                Some(Step::Smoke { rollback: r @ Rollback::RevertPullRequest { .. }, .. }) => {
+                                    self.revert_by_pull_request(r, committed, &revision, "sync")?;
+                                }
+                                _ => return Err(e),
+                            }
                         }
                     }
                     client = Some(c);
@@ -743,6 +888,9 @@ impl Deploy {
                             Rollback::Revert { argv, application } => {
                                 self.revert(client.as_ref(), committed, argv, application, "smoke test")?;
                             }
+                            r @ Rollback::RevertPullRequest { .. } => {
+                                self.revert_by_pull_request(r, committed, &revision, "smoke test")?;
+                            }
                         }
                     }
                 }
@@ -750,6 +898,70 @@ impl Deploy {
         }
         crate::outln!("deployed `{env}`");
         Ok(Outcome::Ok)
+    }
+}
+
+/// A pull request GitHub opened.
+struct PullRequest {
+    number: u64,
+    url: String,
+}
+
+/// `POST /repos/{owner}/{repo}/pulls`: `head` into `base`.
+fn open_pull_request(
+    gh: &super::github::GitHub,
+    repository: &str,
+    base: &str,
+    head: &str,
+    title: &str,
+    env: &str,
+) -> anyhow::Result<PullRequest> {
+    let body = serde_json::json!({
+        "title": title,
+        "head": head,
+        "base": base,
+        "body": format!("Opened by `myhealthctl deploy {env}`: the release record of `{env}`, pinned by digest. Merging it releases it; ArgoCD syncs the branch."),
+    });
+    let a = gh.post(&format!("/repos/{repository}/pulls"), body)?;
+    if a.status != 201 {
+        let said = a.body["message"].as_str().unwrap_or("");
+        bail!(
+            "GitHub refused the pull request ({}): {said}
+  = help: GH_TOKEN (or GITHUB_TOKEN) must be a token that may open pull requests in `{repository}`; the branch `{head}` is pushed",
+            a.status
+        );
+    }
+    Ok(PullRequest {
+        number: a.body["number"].as_u64().context("GitHub's answer names no pull request")?,
+        url: a.body["html_url"].as_str().unwrap_or_default().to_string(),
+    })
+}
+
+/// The commit `number` was merged as, once it is (`None`: still open after `timeout`).
+fn await_merge(
+    gh: &super::github::GitHub,
+    repository: &str,
+    number: u64,
+    timeout: Duration,
+) -> anyhow::Result<Option<String>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let a = gh.get(&format!("/repos/{repository}/pulls/{number}"))?;
+        if !a.ok() {
+            bail!("GitHub answered {} about pull request #{number}", a.status);
+        }
+        if a.body["merged"] == true {
+            // Once merged, the commit on the base branch: a merge commit,
+            // the squashed commit or the rebased tip (GitHub's description).
+            return Ok(a.body["merge_commit_sha"].as_str().map(str::to_string));
+        }
+        if a.body["state"] == "closed" {
+            bail!("pull request #{number} was closed without being merged: nothing was released");
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_secs(2).min(deadline.saturating_duration_since(Instant::now())));
     }
 }
 

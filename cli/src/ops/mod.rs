@@ -6,8 +6,10 @@
 
 pub mod argocd;
 pub mod deploy;
+pub mod doctor;
 pub mod drift;
 pub mod explain;
+pub mod github;
 pub mod images;
 pub mod live;
 pub mod manifests;

@@ -26,6 +26,28 @@ struct Context {
     chart_app: ChartApp,
     projects: Projects,
     addons: Vec<Addon>,
+    /// ArgoCD's credential for a private repository, from Secrets Manager.
+    repository: Option<Repository>,
+    /// What the release job (its role's Kubernetes group) may do here.
+    release_access: ReleaseAccess,
+}
+
+#[derive(Serialize)]
+struct Repository {
+    secret: String,
+    store: String,
+    region: String,
+    /// The secret reference (name or ARN) holding the credential's JSON.
+    credential: String,
+    refresh_interval: &'static str,
+}
+
+#[derive(Serialize)]
+struct ReleaseAccess {
+    role: String,
+    group: String,
+    /// The Applications it may read and sync (the chart's).
+    application: String,
 }
 
 #[derive(Serialize)]
@@ -302,5 +324,17 @@ pub fn context(cfg: &Config, env: &Environment) -> minijinja::Value {
             platform_repos,
         },
         addons,
+        repository: a.repository_credential.as_ref().map(|r| Repository {
+            secret: n.argocd_repository_secret(),
+            store: n.argocd_secret_store(),
+            region: env.aws.region.value.clone(),
+            credential: r.value.0.clone(),
+            refresh_interval: super::policy::SECRETS_REFRESH,
+        }),
+        release_access: ReleaseAccess {
+            role: n.release_role(),
+            group: n.release_kubernetes_group(),
+            application: n.argocd_app(),
+        },
     }))
 }

@@ -185,8 +185,9 @@ pub struct CronJobSpec {
     pub successful_jobs_history_limit: u32,
     pub failed_jobs_history_limit: u32,
     /// Exit codes that end the Job at once instead of retrying it (the
-    /// collector's "partial": some collections failed, the rest is stored;
-    /// the next scheduled run tries them again).
+    /// collector's two partial outcomes: some collections failed, the rest
+    /// is stored — 3, the next scheduled run tries them again; 4, they need
+    /// the user, and a retry would fail alike).
     pub fail_job_on_exit_codes: Vec<u32>,
 }
 
@@ -486,7 +487,11 @@ fn workload(n: &Names<'_>, s: &Service) -> Workload {
         active_deadline_seconds: policy::COLLECTOR_DEADLINE_SECONDS,
         successful_jobs_history_limit: policy::COLLECTOR_SUCCESSFUL_HISTORY,
         failed_jobs_history_limit: policy::COLLECTOR_FAILED_HISTORY,
-        fail_job_on_exit_codes: if name == names::COLLECTOR { vec![policy::COLLECTOR_PARTIAL_EXIT] } else { vec![] },
+        fail_job_on_exit_codes: if name == names::COLLECTOR {
+            vec![policy::COLLECTOR_PARTIAL_EXIT, policy::COLLECTOR_NEEDS_USER_EXIT]
+        } else {
+            vec![]
+        },
     });
     Workload {
         name: n.workload(name),

@@ -11,8 +11,12 @@ pub const COLLECTOR_BACKOFF_LIMIT: u32 = 2;
 pub const COLLECTOR_DEADLINE_SECONDS: u32 = 240;
 pub const COLLECTOR_SUCCESSFUL_HISTORY: u32 = 3;
 pub const COLLECTOR_FAILED_HISTORY: u32 = 5;
-/// The collector's exit code for a partial run (docs/services.md).
+/// The collector's exit code for a partial run the next run retries (docs/services.md).
 pub const COLLECTOR_PARTIAL_EXIT: u32 = 3;
+/// The collector's exit code for a partial run that needs the user (a scope
+/// not granted in Oura, or the subscription lapsed): a retry would fail the
+/// same way and spend another token refresh.
+pub const COLLECTOR_NEEDS_USER_EXIT: u32 = 4;
 /// The schedule when a cronjob names none (validation requires one for `cronjob`).
 pub const DEFAULT_SCHEDULE: &str = "*/5 * * * *";
 

@@ -7,6 +7,9 @@ use super::grammar::*;
 /// `[argocd]`: pinned versions, production syncs by hand, the revision is a git ref.
 pub(super) fn argocd(c: &mut Ctx<'_, '_>) {
     let e = c.env;
+    if let Some(r) = &e.argocd.repository_credential {
+        secret_ref(c, r, "argocd.repository_credential");
+    }
     let charts = &e.argocd.charts;
     for (key, v) in [
         ("argocd.charts.istio", &charts.istio),

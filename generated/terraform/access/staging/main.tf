@@ -52,7 +52,8 @@ data "aws_iam_policy_document" "state_read" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = [var.state_key, "${var.state_key}.tflock"]
+      # Terraform also lists `env:/` (its workspaces): none are used, so that lists nothing.
+      values   = [var.state_key, "${var.state_key}.tflock", "env:/", "env:/*"]
     }
   }
 
@@ -192,8 +193,8 @@ data "aws_iam_policy_document" "read" {
       "elasticloadbalancing:DescribeTargetGroupAttributes",
     ]
     resources = [
-      "${local.arn}:elasticloadbalancing:${local.account}:loadbalancer/net/${var.load_balancer_name}/*",
-      "${local.arn}:elasticloadbalancing:${local.account}:listener/net/${var.load_balancer_name}/*",
+      "${local.arn}:elasticloadbalancing:${local.account}:loadbalancer/*/${var.load_balancer_name}/*",
+      "${local.arn}:elasticloadbalancing:${local.account}:listener/*/${var.load_balancer_name}/*",
       "${local.arn}:elasticloadbalancing:${local.account}:targetgroup/${var.target_group_name}/*",
     ]
   }
@@ -601,8 +602,8 @@ data "aws_iam_policy_document" "change" {
     sid     = "LoadBalancerOwn"
     actions = ["elasticloadbalancing:*"]
     resources = [
-      "${local.arn}:elasticloadbalancing:${local.account}:loadbalancer/net/${var.load_balancer_name}/*",
-      "${local.arn}:elasticloadbalancing:${local.account}:listener/net/${var.load_balancer_name}/*",
+      "${local.arn}:elasticloadbalancing:${local.account}:loadbalancer/*/${var.load_balancer_name}/*",
+      "${local.arn}:elasticloadbalancing:${local.account}:listener/*/${var.load_balancer_name}/*",
       "${local.arn}:elasticloadbalancing:${local.account}:targetgroup/${var.target_group_name}/*",
     ]
   }
@@ -616,7 +617,7 @@ data "aws_iam_policy_document" "change" {
   # API Gateway, ACM and CloudFront: by tag.
   statement {
     sid       = "TaggedCreate"
-    actions   = ["apigateway:POST", "apigateway:PUT", "acm:RequestCertificate", "acm:AddTagsToCertificate", "cloudfront:CreateDistribution", "cloudfront:CreateOriginAccessControl", "cloudfront:TagResource"]
+    actions   = ["apigateway:POST", "apigateway:PUT", "acm:RequestCertificate", "acm:AddTagsToCertificate", "cloudfront:CreateDistribution", "cloudfront:CreateOriginAccessControl", "cloudfront:TagResource", "eks:CreateCluster", "eks:TagResource"]
     resources = ["*"]
 
     condition {
