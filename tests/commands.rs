@@ -466,10 +466,11 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
         "build api-service, data-processor, oura-collector",
         "$ cargo build --profile dist --locked -p api-service -p data-processor -p oura-collector",
         "$ terraform -chdir=generated/terraform/envs/staging init -input=false -no-color -plugin-dir=/opt/tf-plugins",
-        "$ terraform -chdir=generated/terraform/envs/staging plan -input=false -json -detailed-exitcode -out=myhealthctl.tfplan",
+        "$ terraform -chdir=generated/terraform/envs/staging plan -input=false -lock=false -json -detailed-exitcode -out=myhealthctl.tfplan",
         "prompt: type `yes` (`--yes` to skip)",
-        "$ terraform -chdir=generated/terraform/envs/staging apply -input=false -no-color myhealthctl.tfplan",
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/api-service:",
+        "$ terraform -chdir=generated/terraform/envs/staging apply -input=false -lock-timeout=10m -no-color myhealthctl.tfplan",
+        "then a random value into each generated secret without one (aws secretsmanager put-secret-value, the value on stdin)",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth-staging/api-service:",
         "target/deploy/staging/images.yaml",
         "$ aws eks update-kubeconfig --name myhealth-staging --region us-east-1 --kubeconfig target/deploy/staging/kubeconfig",
         "$ kubectl --kubeconfig target/deploy/staging/kubeconfig apply --server-side --field-manager=myhealthctl -f target/deploy/staging/namespace.yaml",
@@ -522,7 +523,7 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     );
     assert!(!only.contains("update-kubeconfig") && only.contains("output -json"), "{only}");
     assert!(only.contains("build api-service\n"), "{only}");
-    assert!(only.contains("/myhealth/api-service:") && !only.contains("/myhealth/data-processor:"), "{only}");
+    assert!(only.contains("/myhealth-dev/api-service:") && !only.contains("/myhealth-dev/data-processor:"), "{only}");
     assert!(only.contains("--reset-then-reuse-values --atomic --wait --timeout 10m --kube-context ctx"), "{only}");
     assert!(only.contains("$ kubectl --context ctx apply"), "{only}");
     let infra = dry_run(&path, &["dev", "--skip-app"]);
@@ -532,19 +533,31 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     assert!(!prebuilt.contains("cargo build") && prebuilt.contains("push the images"), "{prebuilt}");
 
     // Where ArgoCD manages the release (the default): the record is
-    // committed and pushed to the branch the Application follows, ArgoCD
-    // syncs it, and a failed release is reverted — no Helm, no namespace.
+    // committed on a branch of its own and proposed as a pull request into
+    // the (protected) branch the Application follows, ArgoCD syncs it once
+    // merged, and a failed release's revert is proposed alike — no Helm, no
+    // namespace.
     let gitops = dry_run_in(&root(), &path, &["staging", "--skip-infra"]);
+    let release_branch = |text: &str| -> String {
+        text.split("git switch --quiet -c ").nth(1).unwrap().split_whitespace().next().unwrap().to_string()
+    };
+    let branch = release_branch(&gitops);
+    assert!(branch.starts_with("release/staging-"), "{gitops}");
+    let push = format!("$ git push --quiet origin HEAD:refs/heads/{branch}");
     let order = [
         "released through ArgoCD (it manages the release)",
         "push the images, record their digests",
         "write the pushed digests as the release record, and render",
         "myhealth.toml: [environments.staging.release]",
+        "$ git switch --quiet -c release/staging-",
         "$ git add -- myhealth.toml generated .github/workflows",
-        "$ git push --quiet origin HEAD:main",
+        &push,
+        "into `main`, merged by a reviewer",
+        "$ git switch --quiet -",
+        "POST /repos/eric-n/myhealth/pulls",
         "ArgoCD syncs `myhealth-staging`",
         "POST <--argocd-server>/api/v1/applications/myhealth-staging/sync",
-        "on failure: $ git revert --no-edit HEAD && git push --quiet origin HEAD:main, then ArgoCD syncs `myhealth-staging`",
+        "on failure: git revert of the merged release on `revert/staging-",
     ];
     let mut at = 0;
     for line in order {
@@ -552,6 +565,7 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
         at += found + line.len();
     }
     assert!(!gitops.contains("helm ") && !gitops.contains("kubectl"), "{gitops}");
+    assert!(!gitops.contains("HEAD:main"), "nothing is pushed to the protected branch: {gitops}");
 
     // Mistakes are errors before anything runs.
     cmd()

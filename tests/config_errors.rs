@@ -73,7 +73,7 @@ fn several_problems_are_all_reported_in_file_order() {
     let cfg = dir.path().join("two.toml");
     std::fs::write(
         &cfg,
-        "[project]\nname = \"x\"\ndomain = \"example.com\"\ngithub = { owner = \"o\", repo = \"r\" }\n\n[defaults.aws]\naccount_id = \"1\"\n\n[defaults.eks]\nversion = \"1.2\"\n\n[environments.dev]\n",
+        "[project]\nname = \"x\"\ndomain = \"example.com\"\ngithub = { owner = \"o\", repo = \"r\", owner_id = 1, repo_id = 2 }\n\n[defaults.aws]\naccount_id = \"1\"\n\n[defaults.eks]\nversion = \"1.2\"\n\n[environments.dev]\n",
     )
     .unwrap();
     let out = common::cmd_in(dir.path()).args(["validate", "-c", "two.toml"]).output().unwrap();

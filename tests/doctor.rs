@@ -52,8 +52,10 @@ impl Drop for GitHub {
 fn environment(id: u64, name: &str, reviewers: bool, branches: Option<bool>) -> Value {
     let mut rules = vec![];
     if reviewers {
-        rules.push(json!({ "id": id, "node_id": format!("R{id}"), "type": "required_reviewers", "prevent_self_review": true,
-            "reviewers": [{ "type": "User", "reviewer": { "login": "reviewer", "id": 7 } }] }));
+        rules.push(
+            json!({ "id": id, "node_id": format!("R{id}"), "type": "required_reviewers", "prevent_self_review": true,
+            "reviewers": [{ "type": "User", "reviewer": { "login": "reviewer", "id": 7 } }] }),
+        );
         rules.push(json!({ "id": id + 1, "node_id": format!("B{id}"), "type": "branch_policy" }));
     }
     let policy = match branches {
@@ -101,7 +103,10 @@ fn repo(v: &mut Value) -> &mut Value {
 fn doctor(gh: &GitHub, state: &Path, s: &Value, token: Option<&str>) -> (i32, Value) {
     std::fs::write(state, serde_json::to_vec(s).unwrap()).unwrap();
     let mut c = cmd();
-    c.args(["doctor", "--github", "--json"]).env("GITHUB_API_URL", &gh.url).env_remove("GITHUB_TOKEN").env_remove("GH_TOKEN");
+    c.args(["doctor", "--github", "--json"])
+        .env("GITHUB_API_URL", &gh.url)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN");
     if let Some(t) = token {
         c.env("GH_TOKEN", t);
     }
@@ -111,7 +116,12 @@ fn doctor(gh: &GitHub, state: &Path, s: &Value, token: Option<&str>) -> (i32, Va
 }
 
 fn findings(report: &Value) -> Vec<String> {
-    report["findings"].as_array().unwrap().iter().map(|f| format!("{} | {} | {}", f["subject"], f["problem"], f["fix"])).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} | {} | {}", f["subject"], f["problem"], f["fix"]))
+        .collect()
 }
 
 #[test]
@@ -130,63 +140,129 @@ fn a_repository_set_up_as_documented_passes_and_each_wrong_setting_is_found_with
     // One wrong setting at a time: (what, the change, what the finding says).
     type Mutation = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Mutation, &str, &str)> = vec![
-        ("another repository id", Box::new(|v| repo(v)["repository"]["id"] = json!(42)), "project.github.repo_id", "repo_id = 42"),
-        ("the name-only subject", Box::new(|v| {
-            repo(v)["oidc"] = json!({ "use_default": true, "use_immutable_subject": false, "sub_claim_prefix": "repo:eric-n/myhealth" })
-        }), "GitHub issues subjects beginning `repo:eric-n/myhealth`", "use_immutable_subject=true"),
-        ("a custom subject template", Box::new(|v| {
-            repo(v)["oidc"]["use_default"] = json!(false);
-            repo(v)["oidc"]["include_claim_keys"] = json!(["repo", "context", "job_workflow_ref"]);
-        }), "custom template", "use_default=true"),
-        ("prod's re-approval environment missing", Box::new(|v| {
-            let envs = repo(v)["environments"].as_array_mut().unwrap();
-            envs.retain(|e| e["name"] != "prod-replan");
-        }), "environment `prod-replan`", "reviewers[][id]"),
-        ("prod's apply unreviewed", Box::new(|v| {
-            for e in repo(v)["environments"].as_array_mut().unwrap() {
-                if e["name"] == "prod-infra" {
-                    e["protection_rules"] = json!([]);
+        (
+            "another repository id",
+            Box::new(|v| repo(v)["repository"]["id"] = json!(42)),
+            "project.github.repo_id",
+            "repo_id = 42",
+        ),
+        (
+            "the name-only subject",
+            Box::new(
+                |v| repo(v)["oidc"] = json!({ "use_default": true, "use_immutable_subject": false, "sub_claim_prefix": "repo:eric-n/myhealth" }),
+            ),
+            "GitHub issues subjects beginning `repo:eric-n/myhealth`",
+            "use_immutable_subject=true",
+        ),
+        (
+            "a custom subject template",
+            Box::new(|v| {
+                repo(v)["oidc"]["use_default"] = json!(false);
+                repo(v)["oidc"]["include_claim_keys"] = json!(["repo", "context", "job_workflow_ref"]);
+            }),
+            "custom template",
+            "use_default=true",
+        ),
+        (
+            "prod's re-approval environment missing",
+            Box::new(|v| {
+                let envs = repo(v)["environments"].as_array_mut().unwrap();
+                envs.retain(|e| e["name"] != "prod-replan");
+            }),
+            "environment `prod-replan`",
+            "reviewers[][id]",
+        ),
+        (
+            "prod's apply unreviewed",
+            Box::new(|v| {
+                for e in repo(v)["environments"].as_array_mut().unwrap() {
+                    if e["name"] == "prod-infra" {
+                        e["protection_rules"] = json!([]);
+                    }
                 }
-            }
-        }), "has no required reviewers", "prevent_self_review=true"),
-        ("self-review allowed", Box::new(|v| {
-            for e in repo(v)["environments"].as_array_mut().unwrap() {
-                if e["name"] == "prod" {
-                    e["protection_rules"][0]["prevent_self_review"] = json!(false);
+            }),
+            "has no required reviewers",
+            "prevent_self_review=true",
+        ),
+        (
+            "self-review allowed",
+            Box::new(|v| {
+                for e in repo(v)["environments"].as_array_mut().unwrap() {
+                    if e["name"] == "prod" {
+                        e["protection_rules"][0]["prevent_self_review"] = json!(false);
+                    }
                 }
-            }
-        }), "lets the person who started a run approve it", "prevent_self_review=true"),
-        ("every branch may apply dev", Box::new(|v| {
-            for e in repo(v)["environments"].as_array_mut().unwrap() {
-                if e["name"] == "dev-infra" {
-                    e["deployment_branch_policy"] = Value::Null;
+            }),
+            "lets the person who started a run approve it",
+            "prevent_self_review=true",
+        ),
+        (
+            "every branch may apply dev",
+            Box::new(|v| {
+                for e in repo(v)["environments"].as_array_mut().unwrap() {
+                    if e["name"] == "dev-infra" {
+                        e["deployment_branch_policy"] = Value::Null;
+                    }
                 }
-            }
-        }), "any branch may run in it", "deployment-branch-policies -f name=main"),
-        ("\"protected branches\" with main unprotected", Box::new(|v| {
-            repo(v)["protection"] = json!({});
-            for e in repo(v)["environments"].as_array_mut().unwrap() {
-                if e["name"] == "staging" {
-                    e["deployment_branch_policy"] = json!({ "protected_branches": true, "custom_branch_policies": false });
+            }),
+            "any branch may run in it",
+            "deployment-branch-policies -f name=main",
+        ),
+        (
+            "\"protected branches\" with main unprotected",
+            Box::new(|v| {
+                repo(v)["protection"] = json!({});
+                for e in repo(v)["environments"].as_array_mut().unwrap() {
+                    if e["name"] == "staging" {
+                        e["deployment_branch_policy"] =
+                            json!({ "protected_branches": true, "custom_branch_policies": false });
+                    }
                 }
-            }
-        }), "not protected by a rule requiring an approving review", "branches/main/protection"),
-        ("pull requests refused in a plan environment", Box::new(|v| {
-            for e in repo(v)["environments"].as_array_mut().unwrap() {
-                if e["name"] == "dev-plan" {
-                    e["deployment_branch_policy"] = json!({ "protected_branches": false, "custom_branch_policies": true });
+            }),
+            "not protected by a rule requiring an approving review",
+            "branches/main/protection",
+        ),
+        (
+            "pull requests refused in a plan environment",
+            Box::new(|v| {
+                for e in repo(v)["environments"].as_array_mut().unwrap() {
+                    if e["name"] == "dev-plan" {
+                        e["deployment_branch_policy"] =
+                            json!({ "protected_branches": false, "custom_branch_policies": true });
+                    }
                 }
-            }
-        }), "refuses pull requests", "deployment_branch_policy=null"),
-        ("Actions may not open pull requests", Box::new(|v| {
-            repo(v)["workflow_permissions"]["can_approve_pull_request_reviews"] = json!(false);
-        }), "Allow GitHub Actions to create and approve pull requests", "can_approve_pull_request_reviews=true"),
-        ("no runner for prod's release", Box::new(|v| repo(v)["runners"] = json!([])), "no self-hosted runner", "myhealth-prod"),
-        ("a private repository without ArgoCD's credential", Box::new(|v| {
-            repo(v)["repository"]["private"] = json!(true);
-        }), "is private and `argocd.repository_credential` is not set", "repository_credential"),
-        ("a token that cannot read the administration settings", Box::new(|v| v["token_permissions"] = json!(["metadata", "actions", "environments"])),
-            "GitHub refused to show it (403)", "Administration"),
+            }),
+            "refuses pull requests",
+            "deployment_branch_policy=null",
+        ),
+        (
+            "Actions may not open pull requests",
+            Box::new(|v| {
+                repo(v)["workflow_permissions"]["can_approve_pull_request_reviews"] = json!(false);
+            }),
+            "Allow GitHub Actions to create and approve pull requests",
+            "can_approve_pull_request_reviews=true",
+        ),
+        (
+            "no runner for prod's release",
+            Box::new(|v| repo(v)["runners"] = json!([])),
+            "no self-hosted runner",
+            "myhealth-prod",
+        ),
+        (
+            "a private repository without ArgoCD's credential",
+            Box::new(|v| {
+                repo(v)["repository"]["private"] = json!(true);
+            }),
+            "is private and `argocd.repository_credential` is not set",
+            "repository_credential",
+        ),
+        (
+            "a token that cannot read the administration settings",
+            Box::new(|v| v["token_permissions"] = json!(["metadata", "actions", "environments"])),
+            "GitHub refused to show it (403)",
+            "Administration",
+        ),
     ];
     let mut missed = vec![];
     for (what, change, problem, fix) in &cases {

@@ -109,7 +109,10 @@ impl Moto {
             ("AWS_CA_BUNDLE".into(), self.cert.clone().into()),
             ("AWS_PAGER".into(), "".into()),
             // The generated secrets go through the AWS CLI (the venv's `aws`).
-            ("PATH".into(), format!("{}:{}", root().join(".venv/bin").display(), std::env::var("PATH").unwrap()).into()),
+            (
+                "PATH".into(),
+                format!("{}:{}", root().join(".venv/bin").display(), std::env::var("PATH").unwrap()).into(),
+            ),
         ];
         match creds {
             Some(c) => v.extend(c.0.iter().map(|(k, val)| (k.clone(), val.into()))),
@@ -292,6 +295,9 @@ fn backend_config(moto: &Moto) -> Vec<String> {
     .to_vec()
 }
 
+/// A fixture: what it is called here, its file, its environments and their accounts.
+type Fixture = (&'static str, &'static str, [(&'static str, &'static str); 3]);
+
 /// One environment of a fixture and the sessions of its roles.
 #[derive(Clone, Debug)]
 struct Env {
@@ -310,7 +316,8 @@ impl Env {
         format!("arn:aws:iam::{}:role/myhealth-{}-github-{kind}", self.account, self.name)
     }
     fn args<'a>(&'a self, cmd: &'a str, extra: &[&'a str]) -> Vec<String> {
-        let mut v: Vec<String> = vec![cmd.into(), self.name.clone(), "--config".into(), self.config.into(), "--out".into()];
+        let mut v: Vec<String> =
+            vec![cmd.into(), self.name.clone(), "--config".into(), self.config.into(), "--out".into()];
         v.push(self.out.display().to_string());
         v.extend(extra.iter().map(|s| s.to_string()));
         v
@@ -365,8 +372,24 @@ fn access(moto: &Moto, rc: &Path, e: &Env, admin: &Creds) {
 /// The services the recorded calls may touch (catalog.cjs dumps AWS's
 /// Service Authorization Reference for them).
 const IAM_SERVICES: [&str; 18] = [
-    "acm", "apigateway", "autoscaling", "budgets", "cloudfront", "ec2", "ecr", "eks", "elasticloadbalancing", "iam",
-    "kms", "logs", "rds", "route53", "s3", "secretsmanager", "ssm", "sts",
+    "acm",
+    "apigateway",
+    "autoscaling",
+    "budgets",
+    "cloudfront",
+    "ec2",
+    "ecr",
+    "eks",
+    "elasticloadbalancing",
+    "iam",
+    "kms",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "ssm",
+    "sts",
 ];
 
 fn node(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
@@ -480,7 +503,8 @@ fn registry_jobs(workflows: &Path) -> Vec<Value> {
         let region = rest.split('.').next().unwrap();
         format!("arn:aws:ecr:{region}:{account}:repository/{repo}")
     };
-    let deploy: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(workflows.join("deploy.yml")).unwrap()).unwrap();
+    let deploy: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(workflows.join("deploy.yml")).unwrap()).unwrap();
     let mut out = Vec::new();
     let mut first: Option<Vec<String>> = None;
     for (job, j) in deploy["jobs"].as_object().unwrap() {
@@ -494,14 +518,23 @@ fn registry_jobs(workflows: &Path) -> Vec<Value> {
         let from: BTreeMap<String, String> = serde_json::from_str(env["FROM_REPOS"].as_str().unwrap()).unwrap();
         let (to_reg, from_reg) = (env["TO_REGISTRY"].as_str().unwrap(), env["FROM_REGISTRY"].as_str().unwrap());
         let push: Vec<String> = repos.values().map(|r| arn(to_reg, r)).collect();
-        let pull: Vec<String> = if to_reg == from_reg && repos == from { push.clone() } else { from.values().map(|r| arn(from_reg, r)).collect() };
+        let pull: Vec<String> = if to_reg == from_reg && repos == from {
+            push.clone()
+        } else {
+            from.values().map(|r| arn(from_reg, r)).collect()
+        };
         if repos == from {
             first = Some(push.clone());
         }
         out.push(json!({ "principal": role, "push": push, "pull": pull }));
     }
     let build: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(workflows.join("build.yml")).unwrap()).unwrap();
-    let role = build["jobs"]["release"]["steps"].as_array().unwrap().iter().find_map(|s| s["with"]["role-to-assume"].as_str()).unwrap();
+    let role = build["jobs"]["release"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["with"]["role-to-assume"].as_str())
+        .unwrap();
     out.push(json!({ "principal": role, "push": first.expect("the first environment's release job"), "pull": [] }));
     out
 }
@@ -520,7 +553,8 @@ fn tagged(oracle: &Value, prefix: &str, env: &str) -> String {
 /// A call no role of this kind may make, whatever it does otherwise.
 fn forbidden(principal: &str, action: &str, resource: &str, ctx: Value, why: &str, oracle: &Value) -> Value {
     let account = principal.split(':').nth(4).unwrap();
-    let mut context = json!({ "aws:PrincipalArn": principal, "aws:PrincipalAccount": account, "aws:SecureTransport": "true" });
+    let mut context =
+        json!({ "aws:PrincipalArn": principal, "aws:PrincipalAccount": account, "aws:SecureTransport": "true" });
     let tags = oracle["tags"].get(resource).or_else(|| oracle["tags"].get(resource.rsplit('/').next().unwrap()));
     for (k, v) in tags.and_then(Value::as_object).into_iter().flatten() {
         context[format!("aws:ResourceTag/{k}")] = v.clone();
@@ -557,35 +591,143 @@ fn forbidden_calls(e: &BTreeMap<&str, &Env>, oracle: &Value, policies: &Value) -
     let dev_vpc = format!("arn:aws:ec2:us-east-1:{}:vpc/{}", dev.account, tagged(oracle, "vpc-", "dev"));
     vec![
         // The apply role of dev is dev's: nothing of prod, nothing of its own access.
-        f(&dapply, "rds:DeleteDBInstance", &format!("arn:aws:rds:us-east-1:{}:db:myhealth-prod", prod.account), ours.clone(), "dev's apply deletes prod's database"),
+        f(
+            &dapply,
+            "rds:DeleteDBInstance",
+            &format!("arn:aws:rds:us-east-1:{}:db:myhealth-prod", prod.account),
+            ours.clone(),
+            "dev's apply deletes prod's database",
+        ),
         f(&dapply, "ec2:DeleteVpc", &prod_vpc, ours.clone(), "dev's apply deletes prod's VPC"),
-        f(&dapply, "ec2:CreateTags", &prod_vpc, json!({ "aws:RequestTag/Environment": "dev", "aws:TagKeys": ["Environment"] }), "dev's apply claims prod's VPC by retagging it"),
-        f(&dapply, "ecr:DeleteRepository", &format!("arn:aws:ecr:us-east-1:{}:repository/myhealth-prod/api-service", prod.account), ours.clone(), "dev's apply deletes prod's images"),
+        f(
+            &dapply,
+            "ec2:CreateTags",
+            &prod_vpc,
+            json!({ "aws:RequestTag/Environment": "dev", "aws:TagKeys": ["Environment"] }),
+            "dev's apply claims prod's VPC by retagging it",
+        ),
+        f(
+            &dapply,
+            "ecr:DeleteRepository",
+            &format!("arn:aws:ecr:us-east-1:{}:repository/myhealth-prod/api-service", prod.account),
+            ours.clone(),
+            "dev's apply deletes prod's images",
+        ),
         f(&dapply, "s3:PutObject", &state(prod), ours.clone(), "dev's apply writes prod's state"),
-        f(&dapply, "s3:DeleteObject", &format!("{}.tflock", state(prod)), ours.clone(), "dev's apply removes prod's state lock"),
-        f(&dapply, "s3:GetObject", &format!("{}/myhealth/{}/access.tfstate", bucket(dev), dev.name), ours.clone(), "dev's apply reads the state of its own roles"),
+        f(
+            &dapply,
+            "s3:DeleteObject",
+            &format!("{}.tflock", state(prod)),
+            ours.clone(),
+            "dev's apply removes prod's state lock",
+        ),
+        f(
+            &dapply,
+            "s3:GetObject",
+            &format!("{}/myhealth/{}/access.tfstate", bucket(dev), dev.name),
+            ours.clone(),
+            "dev's apply reads the state of its own roles",
+        ),
         f(&dapply, "iam:PutRolePolicy", &dapply, ours.clone(), "dev's apply widens its own permissions"),
-        f(&dapply, "iam:CreateRole", &format!("arn:aws:iam::{}:role/myhealth-dev-escape", dev.account), json!({ "aws:RequestTag/Environment": "dev", "aws:TagKeys": ["Environment"] }), "dev's apply creates a role outside the boundary"),
-        f(&dapply, "iam:AttachRolePolicy", &workload, json!({ "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" }), "dev's apply makes one of its roles an administrator"),
+        f(
+            &dapply,
+            "iam:CreateRole",
+            &format!("arn:aws:iam::{}:role/myhealth-dev-escape", dev.account),
+            json!({ "aws:RequestTag/Environment": "dev", "aws:TagKeys": ["Environment"] }),
+            "dev's apply creates a role outside the boundary",
+        ),
+        f(
+            &dapply,
+            "iam:AttachRolePolicy",
+            &workload,
+            json!({ "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" }),
+            "dev's apply makes one of its roles an administrator",
+        ),
         f(&dapply, "iam:DeleteRolePermissionsBoundary", &workload, ours.clone(), "dev's apply lifts a role's boundary"),
-        f(&dapply, "secretsmanager:GetSecretValue", &secret(dev, "api/jwt-signing-key"), ours.clone(), "dev's apply reads a secret value"),
+        f(
+            &dapply,
+            "secretsmanager:GetSecretValue",
+            &secret(dev, "api/jwt-signing-key"),
+            ours.clone(),
+            "dev's apply reads a secret value",
+        ),
         // A pull request's plan role reads what planning needs, and no secret, and takes no lock.
-        f(&dplan, "secretsmanager:GetSecretValue", &secret(dev, "api/jwt-signing-key"), ours.clone(), "a pull request reads the JWT signing key"),
-        f(&dplan, "kms:Decrypt", &key_of(&secret(dev, "api/jwt-signing-key")), json!({ "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": secret(dev, "api/jwt-signing-key") }), "a pull request decrypts a secret"),
-        f(&dplan, "s3:PutObject", &format!("{}.tflock", state(dev)), ours.clone(), "a pull request takes the state lock"),
-        f(&dplan, "s3:DeleteObject", &format!("{}.tflock", state(dev)), ours.clone(), "a pull request deletes the state lock"),
+        f(
+            &dplan,
+            "secretsmanager:GetSecretValue",
+            &secret(dev, "api/jwt-signing-key"),
+            ours.clone(),
+            "a pull request reads the JWT signing key",
+        ),
+        f(
+            &dplan,
+            "kms:Decrypt",
+            &key_of(&secret(dev, "api/jwt-signing-key")),
+            json!({ "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": secret(dev, "api/jwt-signing-key") }),
+            "a pull request decrypts a secret",
+        ),
+        f(
+            &dplan,
+            "s3:PutObject",
+            &format!("{}.tflock", state(dev)),
+            ours.clone(),
+            "a pull request takes the state lock",
+        ),
+        f(
+            &dplan,
+            "s3:DeleteObject",
+            &format!("{}.tflock", state(dev)),
+            ours.clone(),
+            "a pull request deletes the state lock",
+        ),
         f(&dplan, "s3:PutObject", &state(dev), ours.clone(), "a pull request writes the state"),
         f(&dplan, "s3:GetObject", &state(prod), ours.clone(), "dev's plan reads prod's state"),
-        f(&dplan, "ssm:GetParameter", &format!("arn:aws:ssm:us-east-1:{}:parameter/myhealth-prod/database", prod.account), ours.clone(), "dev's plan reads prod's parameter"),
+        f(
+            &dplan,
+            "ssm:GetParameter",
+            &format!("arn:aws:ssm:us-east-1:{}:parameter/myhealth-prod/database", prod.account),
+            ours.clone(),
+            "dev's plan reads prod's parameter",
+        ),
         f(&dplan, "ec2:DeleteVpc", &dev_vpc, ours.clone(), "a plan changes something"),
         // The release role pushes dev's images and finds its cluster, nothing more.
-        f(&drelease, "ecr:PutImage", &format!("arn:aws:ecr:us-east-1:{}:repository/myhealth-prod/api-service", prod.account), ours.clone(), "dev's release pushes into prod"),
-        f(&drelease, "ecr:DeleteRepository", &format!("arn:aws:ecr:us-east-1:{}:repository/myhealth-dev/api-service", dev.account), ours.clone(), "a release deletes a repository"),
-        f(&drelease, "eks:DescribeCluster", &format!("arn:aws:eks:us-east-1:{}:cluster/myhealth-prod", prod.account), ours.clone(), "dev's release reaches prod's cluster"),
+        f(
+            &drelease,
+            "ecr:PutImage",
+            &format!("arn:aws:ecr:us-east-1:{}:repository/myhealth-prod/api-service", prod.account),
+            ours.clone(),
+            "dev's release pushes into prod",
+        ),
+        f(
+            &drelease,
+            "ecr:DeleteRepository",
+            &format!("arn:aws:ecr:us-east-1:{}:repository/myhealth-dev/api-service", dev.account),
+            ours.clone(),
+            "a release deletes a repository",
+        ),
+        f(
+            &drelease,
+            "eks:DescribeCluster",
+            &format!("arn:aws:eks:us-east-1:{}:cluster/myhealth-prod", prod.account),
+            ours.clone(),
+            "dev's release reaches prod's cluster",
+        ),
         f(&drelease, "s3:GetObject", &state(dev), ours.clone(), "a release reads the state"),
         // A workload's role, whatever policy it were given, stays in its boundary.
-        f(&workload, "iam:CreateRole", &format!("arn:aws:iam::{}:role/anything", dev.account), ours.clone(), "a workload creates a role"),
-        f(&workload, "secretsmanager:GetSecretValue", &secret(prod, "api/jwt-signing-key"), ours.clone(), "a dev workload reads prod's secret"),
+        f(
+            &workload,
+            "iam:CreateRole",
+            &format!("arn:aws:iam::{}:role/anything", dev.account),
+            ours.clone(),
+            "a workload creates a role",
+        ),
+        f(
+            &workload,
+            "secretsmanager:GetSecretValue",
+            &secret(prod, "api/jwt-signing-key"),
+            ours.clone(),
+            "a dev workload reads prod's secret",
+        ),
     ]
 }
 
@@ -615,16 +757,33 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
     .unwrap();
 
     // Both fixtures: every environment, in one account and in one each.
-    let fixtures: [(&'static str, &'static str, [(&str, &str); 3]); 2] = [
-        ("one account", "tests/fixtures/moto.toml", [("dev", "123456789012"), ("staging", "123456789012"), ("prod", "123456789012")]),
-        ("one account each", "tests/fixtures/moto-accounts.toml", [("dev", "111111111111"), ("staging", "222222222222"), ("prod", "333333333333")]),
+    let fixtures: [Fixture; 2] = [
+        (
+            "one account",
+            "tests/fixtures/moto.toml",
+            [("dev", "123456789012"), ("staging", "123456789012"), ("prod", "123456789012")],
+        ),
+        (
+            "one account each",
+            "tests/fixtures/moto-accounts.toml",
+            [("dev", "111111111111"), ("staging", "222222222222"), ("prod", "333333333333")],
+        ),
     ];
     let mut envs: Vec<Env> = Vec::new();
     for (i, (fixture, config, list)) in fixtures.iter().enumerate() {
         let out = work.path().join(format!("generated-{i}"));
         render(config, &out, &list.iter().map(|(e, _)| e.to_string()).collect::<Vec<_>>());
         for (name, account) in list {
-            envs.push(Env { fixture, config, out: out.clone(), name: name.to_string(), account: account.to_string(), plan: None, apply: None, release: None });
+            envs.push(Env {
+                fixture,
+                config,
+                out: out.clone(),
+                name: name.to_string(),
+                account: account.to_string(),
+                plan: None,
+                apply: None,
+                release: None,
+            });
         }
     }
     // Per account its administrator: the state bucket (bootstrap, the
@@ -663,7 +822,8 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
             }
         }
     }
-    let backend: Vec<String> = backend_config(&moto).iter().flat_map(|b| ["--backend-config".to_string(), b.clone()]).collect();
+    let backend: Vec<String> =
+        backend_config(&moto).iter().flat_map(|b| ["--backend-config".to_string(), b.clone()]).collect();
     let backend: Vec<&str> = backend.iter().map(String::as_str).collect();
 
     // Plans, one after the other (each runs `terraform init`, which shares
@@ -679,7 +839,8 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         assert!(summary["add"].as_u64().unwrap() > 60, "{summary:#}");
         assert_eq!((summary["change"].as_u64(), summary["destroy"].as_u64()), (Some(0), Some(0)), "{summary:#}");
         assert_eq!(summary["stateful_losses"], json!([]));
-        fingerprints.insert((e.fixture.to_string(), e.name.clone()), summary["fingerprint"].as_str().unwrap().to_string());
+        fingerprints
+            .insert((e.fixture.to_string(), e.name.clone()), summary["fingerprint"].as_str().unwrap().to_string());
     }
 
     // dev, one account: a fingerprint other than the plan's applies nothing,
@@ -693,13 +854,19 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         let refused = myhealthctl(&moto, &rc, dev_apply, &args, "");
         let fp = &fingerprints[&("one account".to_string(), "dev".to_string())];
         assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-        assert!(text(&refused).contains(&format!("not applied: the saved plan is {fp}, not the approved sha256:0")), "{}", text(&refused));
+        assert!(
+            text(&refused).contains(&format!("not applied: the saved plan is {fp}, not the approved sha256:0")),
+            "{}",
+            text(&refused)
+        );
         let mut args = dev.args("deploy", &["--skip-app"]);
         args.extend(backend.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let declined = myhealthctl(&moto, &rc, dev_apply, &args, "no\n");
         assert_eq!(declined.status.code(), Some(1), "{}", text(&declined));
-        assert!(text(&declined).contains("apply this plan to `dev`? type `yes`") && text(&declined).contains("not applied"));
+        assert!(
+            text(&declined).contains("apply this plan to `dev`? type `yes`") && text(&declined).contains("not applied")
+        );
         let dir = dev.out.join("terraform/envs/dev");
         let (_, listed) = terraform(&dir, &moto, &rc, Some(dev_apply), &["state", "list"]);
         assert!(!listed.contains("module."), "a refused apply changed the infrastructure:\n{listed}");
@@ -719,7 +886,8 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         let handles: Vec<_> = envs
             .iter()
             .map(|e| {
-                let (moto, rc, backend, fp) = (&moto, &rc, &backend, fingerprints[&(e.fixture.to_string(), e.name.clone())].clone());
+                let (moto, rc, backend, fp) =
+                    (&moto, &rc, &backend, fingerprints[&(e.fixture.to_string(), e.name.clone())].clone());
                 s.spawn(move || {
                     let mut args = e.args("apply", &["--expect-fingerprint", &fp]);
                     args.extend(backend.iter().map(|s| s.to_string()));
@@ -728,7 +896,11 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
                     assert!(applied.status.success(), "{} {}: apply\n{}", e.fixture, e.name, text(&applied));
                     let t = text(&applied);
                     for s in ["api/jwt-signing-key", "grafana/admin", "grafana/database"] {
-                        assert!(t.contains("generated a value for `") && t.contains(s), "{}: {s} got no value:\n{t}", e.name);
+                        assert!(
+                            t.contains("generated a value for `") && t.contains(s),
+                            "{}: {s} got no value:\n{t}",
+                            e.name
+                        );
                     }
                 })
             })
@@ -756,7 +928,14 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         args.extend(backend.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let again = myhealthctl(&moto, &rc, e.plan.as_ref().unwrap(), &args, "");
-        assert_eq!(again.status.code(), Some(0), "{} {}: the second plan wants changes\n{}", e.fixture, e.name, text(&again));
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "{} {}: the second plan wants changes\n{}",
+            e.fixture,
+            e.name,
+            text(&again)
+        );
         assert!(text(&again).contains(&format!("plan for `{}`: no changes", e.name)), "{}", text(&again));
     }
     // Applying again writes no secret twice.
@@ -771,6 +950,14 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         assert!(!state.contains("aws_secretsmanager_secret_version"), "no secret value is Terraform's");
     }
 
+    // `doctor ENV --aws` as terraform-apply.yml runs it: with the plan role,
+    // each environment's roles exist and trust exactly its jobs' subjects.
+    for e in &envs {
+        let args = ["doctor", e.name.as_str(), "--aws", "--config", e.config];
+        let out = myhealthctl(&moto, &rc, e.plan.as_ref().unwrap(), &args, "");
+        assert_eq!(out.status.code(), Some(0), "{} {}: doctor\n{}", e.fixture, e.name, text(&out));
+    }
+
     drift_of_dev(&moto, &rc, &dev, &backend);
 
     // What moto holds now: the judge's inputs (before dev is destroyed,
@@ -781,6 +968,28 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
     let oracle = bed(&moto, &rc, &args);
     args[0] = "policies";
     let policies = bed(&moto, &rc, &args);
+
+    // A role whose trust drifted from the access root (changed by hand):
+    // doctor names it, with the fix.
+    let edit = r#"
+import boto3, json, os
+iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], verify=os.environ["AWS_CA_BUNDLE"])
+doc = json.loads(json.dumps(iam.get_role(RoleName="myhealth-staging-github-apply")["Role"]["AssumeRolePolicyDocument"]))
+doc["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] = "repo:example/myhealth:environment:staging"
+iam.update_assume_role_policy(RoleName="myhealth-staging-github-apply", PolicyDocument=json.dumps(doc))
+"#;
+    let changed = Command::new(python()).arg("-c").arg(edit).envs(moto.env(&rc, None)).output().unwrap();
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    let staging = envs.iter().find(|e| e.fixture == "one account" && e.name == "staging").unwrap();
+    let args = ["doctor", "staging", "--aws", "--config", staging.config];
+    let out = myhealthctl(&moto, &rc, staging.plan.as_ref().unwrap(), &args, "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("role `myhealth-staging-github-apply`")
+            && text(&out).contains("terraform -chdir=generated/terraform/access/staging apply"),
+        "{}",
+        text(&out)
+    );
 
     destroy_dev(&moto, &rc, &dev);
 
@@ -808,7 +1017,11 @@ fn drift_of_dev(moto: &Moto, rc: &Path, dev: &Env, backend: &[&str]) {
             .iter()
             .flat_map(|x| {
                 let addr = x["address"].as_str().unwrap().to_string();
-                x["attributes"].as_array().unwrap().iter().map(move |a| format!("{addr} {}", a["path"].as_str().unwrap()))
+                x["attributes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |a| format!("{addr} {}", a["path"].as_str().unwrap()))
             })
             .collect()
     };
@@ -828,7 +1041,10 @@ ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{"IpProtocol": "
     let drifted = myhealthctl(moto, rc, plan, &drift_args, "");
     assert_eq!(drifted.status.code(), Some(2), "drift → 2\n{}", text(&drifted));
     let report: Value = serde_json::from_slice(&drifted.stdout).unwrap();
-    for p in ["module.rds.aws_db_instance.this backup_retention_period", "module.networking.aws_vpc.this tags_all.Environment"] {
+    for p in [
+        "module.rds.aws_db_instance.this backup_retention_period",
+        "module.networking.aws_vpc.this tags_all.Environment",
+    ] {
         assert!(!paths(&baseline).contains(&p.to_string()), "`{p}` drifted before the change: {baseline:#}");
     }
     let attr = |addr_part: &str, path: &str| -> Value {
@@ -856,7 +1072,10 @@ ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{"IpProtocol": "
         .unwrap_or_default();
     assert!(!before.contains("0.0.0.0/0"), "{before}");
     let rule = attr("module.rds.aws_security_group.this", "ingress");
-    assert!(rule["live"].to_string().contains("0.0.0.0/0") && !rule["state"].to_string().contains("0.0.0.0/0"), "{rule}");
+    assert!(
+        rule["live"].to_string().contains("0.0.0.0/0") && !rule["state"].to_string().contains("0.0.0.0/0"),
+        "{rule}"
+    );
     assert!(rule["key"].is_null(), "no key owns a rule added by hand: {rule}");
     // Put the VPC's tag back: what the environment owns is found by it.
     let undo = r#"
@@ -897,6 +1116,55 @@ fn destroy_dev(moto: &Moto, rc: &Path, dev: &Env) {
     assert!(listed >= created, "{listed} to destroy, {created} created");
     assert!(out.contains("!! module.rds.aws_db_instance.this"), "the database is called out: {out}");
     assert!(out.contains(&format!("{listed} destroyed")), "{out}");
+}
+
+/// What the judge said: recorded calls it refused (not tolerated), calls
+/// of the forbidden table it allowed, job tokens accepted or refused wrongly.
+struct Verdicts {
+    denied: Vec<String>,
+    allowed: Vec<String>,
+    tokens: Vec<String>,
+}
+
+fn verdicts(policies: &Value, recorded: &[Value], refused: &[Value], tokens: &[(Value, bool)]) -> Verdicts {
+    let mut requests: Vec<Value> = recorded.to_vec();
+    requests.extend(refused.iter().cloned());
+    requests.extend(tokens.iter().map(|(r, _)| r.clone()));
+    let input = json!({ "policies": policies["policies"], "principals": policies["principals"], "requests": requests });
+    let answers: Vec<Value> =
+        serde_json::from_slice(&node(&["judge.cjs"], Some(&serde_json::to_vec(&input).unwrap()))).unwrap();
+    let verdict: BTreeMap<String, &Value> =
+        answers.iter().map(|v| (v["id"].as_str().unwrap().to_string(), v)).collect();
+    let decision = |id: &Value| verdict[id.as_str().unwrap()]["decision"].as_str().unwrap().to_string();
+    let mut denied: BTreeSet<String> = BTreeSet::new();
+    for r in recorded {
+        let d = decision(&r["id"]);
+        if d != "Allowed" && r.get("tolerated").is_none() {
+            denied.insert(format!(
+                "{} {} on {} ({}): {d} {}",
+                r["principal"].as_str().unwrap().rsplit('/').next().unwrap(),
+                r["action"],
+                r["resource"],
+                r["origin"],
+                verdict[r["id"].as_str().unwrap()]["detail"]
+            ));
+        }
+    }
+    let allowed = refused
+        .iter()
+        .filter(|r| decision(&r["id"]) == "Allowed")
+        .map(|r| format!("{} ({} {} on {})", r["why"], r["principal"], r["action"], r["resource"]))
+        .collect();
+    let tokens = tokens
+        .iter()
+        .filter_map(|(r, want)| {
+            let got = decision(&r["id"]) == "Allowed";
+            (got != *want).then(|| {
+                format!("{}: {}", r["why"], if got { "accepted, but it is not the job's role" } else { "refused" })
+            })
+        })
+        .collect();
+    Verdicts { denied: denied.into_iter().collect(), allowed, tokens }
 }
 
 /// The IAM judge over everything the roles did, the calls none may make,
@@ -947,7 +1215,8 @@ fn judge(moto: &Moto, envs: &[Env], keys: &BTreeMap<String, String>, oracle: &Va
     // The calls no role may make.
     let mut refused: Vec<Value> = Vec::new();
     for fixture in ["one account", "one account each"] {
-        let by_name: BTreeMap<&str, &Env> = envs.iter().filter(|e| e.fixture == fixture).map(|e| (e.name.as_str(), e)).collect();
+        let by_name: BTreeMap<&str, &Env> =
+            envs.iter().filter(|e| e.fixture == fixture).map(|e| (e.name.as_str(), e)).collect();
         refused.extend(forbidden_calls(&by_name, oracle, policies));
     }
     for (i, r) in refused.iter_mut().enumerate() {
@@ -969,7 +1238,9 @@ fn judge(moto: &Moto, envs: &[Env], keys: &BTreeMap<String, String>, oracle: &Va
         let mut subjects: Vec<(String, String, Option<String>)> =
             jobs.iter().map(|(job, sub, role)| (job.clone(), sub.clone(), Some(role.clone()))).collect();
         if prefix.contains('@') {
-            let legacy = prefix.split('@').next().unwrap().to_string() + "/" + prefix.rsplit('/').next().unwrap().split('@').next().unwrap();
+            let legacy = prefix.split('@').next().unwrap().to_string()
+                + "/"
+                + prefix.rsplit('/').next().unwrap().split('@').next().unwrap();
             subjects.push(("a token in the name-only format".into(), format!("{legacy}:environment:dev-plan"), None));
         }
         subjects.push(("a pull request without an environment".into(), format!("{prefix}:pull_request"), None));
@@ -989,44 +1260,46 @@ fn judge(moto: &Moto, envs: &[Env], keys: &BTreeMap<String, String>, oracle: &Va
         }
     }
 
-    let mut requests: Vec<Value> = recorded.clone();
-    requests.extend(refused.iter().cloned());
-    requests.extend(tokens.iter().map(|(r, _)| r.clone()));
-    let input = json!({ "policies": policies["policies"], "principals": policies["principals"], "requests": requests });
-    let verdicts: Vec<Value> = serde_json::from_slice(&node(&["judge.cjs"], Some(&serde_json::to_vec(&input).unwrap()))).unwrap();
-    let verdict: BTreeMap<String, &Value> = verdicts.iter().map(|v| (v["id"].as_str().unwrap().to_string(), v)).collect();
-    let decision = |id: &Value| verdict[id.as_str().unwrap()]["decision"].as_str().unwrap().to_string();
+    std::fs::write(dir.join("policies.json"), serde_json::to_vec(policies).unwrap()).unwrap();
+    let v = verdicts(policies, &recorded, &refused, &tokens);
+    assert!(v.denied.is_empty(), "calls the roles made that IAM would refuse:\n{}", v.denied.join("\n"));
+    assert!(v.allowed.is_empty(), "calls no role may make, allowed:\n{}", v.allowed.join("\n"));
+    assert!(v.tokens.is_empty(), "OIDC subjects:\n{}", v.tokens.join("\n"));
 
-    let mut denied: BTreeSet<String> = BTreeSet::new();
-    for r in &recorded {
-        let d = decision(&r["id"]);
-        if d != "Allowed" && r.get("tolerated").is_none() {
-            denied.insert(format!(
-                "{} {} on {} ({}): {d} {}",
-                r["principal"].as_str().unwrap().rsplit('/').next().unwrap(),
-                r["action"],
-                r["resource"],
-                r["origin"],
-                verdict[r["id"].as_str().unwrap()]["detail"]
-            ));
+    // Each check can fail: the same judge over the same calls, with one
+    // role's real policy broken at a time.
+    let apply = "arn:aws:iam::123456789012:role/myhealth-dev-github-apply#inline:permissions";
+    let trust = "arn:aws:iam::123456789012:role/myhealth-dev-github-plan#trust";
+    let mutate = |f: &dyn Fn(&mut Value)| {
+        let mut p = policies.clone();
+        f(&mut p["policies"]);
+        verdicts(&p, &recorded, &refused, &tokens)
+    };
+    let narrower = mutate(&|p| p[apply]["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "Ec2Create"));
+    assert!(
+        narrower.denied.iter().any(|d| d.contains("ec2:CreateVpc")),
+        "dev's apply without its EC2 creates must fail the judge: {:#?}",
+        narrower.denied
+    );
+    let wider = mutate(&|p| {
+        p[apply]["Statement"].as_array_mut().unwrap().push(json!({ "Effect": "Allow", "Action": "*", "Resource": "*" }))
+    });
+    assert!(
+        wider.allowed.iter().any(|a| a.contains("dev's apply deletes prod's database")),
+        "dev's apply as an administrator must fail the table: {:#?}",
+        wider.allowed
+    );
+    let trusting = mutate(&|p| {
+        for st in p[trust]["Statement"].as_array_mut().unwrap() {
+            st["Condition"] = json!({ "StringLike": { "token.actions.githubusercontent.com:sub": "repo:*" } });
         }
-    }
-    assert!(denied.is_empty(), "calls the roles made that IAM would refuse:\n{}", denied.into_iter().collect::<Vec<_>>().join("\n"));
-    let allowed: Vec<String> = refused
-        .iter()
-        .filter(|r| decision(&r["id"]) == "Allowed")
-        .map(|r| format!("{} ({} {} on {})", r["why"], r["principal"], r["action"], r["resource"]))
-        .collect();
-    assert!(allowed.is_empty(), "calls no role may make, allowed:\n{}", allowed.join("\n"));
-    let mut wrong: Vec<String> = Vec::new();
-    for (r, want) in &tokens {
-        let got = decision(&r["id"]) == "Allowed";
-        if got != *want {
-            wrong.push(format!("{}: {}", r["why"], if got { "accepted, but it is not the job's role" } else { "refused" }));
-        }
-    }
-    assert!(wrong.is_empty(), "OIDC subjects:\n{}", wrong.join("\n"));
+    });
+    assert!(
+        trusting.tokens.iter().any(|t| t.contains("accepted, but it is not the job's role")),
+        "a plan role trusting any subject of any repository must fail the OIDC check"
+    );
     let accepted = tokens.iter().filter(|(_, w)| *w).count();
+    let _ = moto;
     eprintln!(
         "IAM judge: {} recorded calls allowed, {} forbidden calls refused, {} job tokens each accepted by exactly its role",
         recorded.len(),

@@ -1268,8 +1268,8 @@ fn each_link_check_can_fail() {
         ),
         (
             "an image from a repository the Terraform does not create",
-            Box::new(edit("helm/values-dev.yaml", "image: myhealth/api-service", "image: myhealth/api")),
-            "pulls `myhealth/api`, which the Terraform does not create",
+            Box::new(edit("helm/values-dev.yaml", "image: myhealth-dev/api-service", "image: myhealth-dev/api")),
+            "pulls `myhealth-dev/api`, which the Terraform does not create",
         ),
         (
             "ArgoCD looks for the chart elsewhere",

@@ -12,8 +12,8 @@
 //! ArgoCD objects. Cross-layer *policy* (which workload talks to which)
 //! lives with it, in [`Names::links`].
 
-use crate::config::model::{OidcSubject, ServiceKind};
 use crate::config::model::{Environment, Service};
+use crate::config::model::{OidcSubject, ServiceKind};
 use crate::config::{Config, model::SecretRef};
 
 /// The chart's name: the platform's chart, whatever the project is called.
@@ -566,9 +566,16 @@ impl<'a> Names<'a> {
             .filter(|(_, r)| !r.value.is_arn())
             .map(|(key, r)| {
                 // By key, never by position: a reordered list cannot give a secret another's description.
-                let (_, description, generate) =
-                    PLATFORM_SECRETS.iter().find(|(k, _, _)| *k == key).expect("every secret of the model is described");
-                CreatedSecret { key: key.to_string(), name: r.value.0.clone(), description: description.to_string(), generate: *generate }
+                let (_, description, generate) = PLATFORM_SECRETS
+                    .iter()
+                    .find(|(k, _, _)| *k == key)
+                    .expect("every secret of the model is described");
+                CreatedSecret {
+                    key: key.to_string(),
+                    name: r.value.0.clone(),
+                    description: description.to_string(),
+                    generate: *generate,
+                }
             })
             .collect();
         for s in &self.env.services {
@@ -596,7 +603,9 @@ impl<'a> Names<'a> {
         for s in &self.env.services {
             arns.extend(self.service_secret_refs(s).into_iter().filter(|(_, r)| r.is_arn()).map(|(_, r)| r.0.clone()));
         }
-        arns.extend(self.env.argocd.repository_credential.iter().filter(|r| r.value.is_arn()).map(|r| r.value.0.clone()));
+        arns.extend(
+            self.env.argocd.repository_credential.iter().filter(|r| r.value.is_arn()).map(|r| r.value.0.clone()),
+        );
         arns.sort();
         arns.dedup();
         arns

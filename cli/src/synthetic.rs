@@ -4,7 +4,7 @@
 /// A valid config with `n` environments based on the default `myhealth.toml` shape.
 pub fn config_with_envs(n: usize) -> String {
     let mut s = String::from(
-        "[project]\nname = \"synthetic\"\ndomain = \"example.com\"\ngithub = { owner = \"example\", repo = \"synthetic\" }\n\n\
+        "[project]\nname = \"synthetic\"\ndomain = \"example.com\"\ngithub = { owner = \"example\", repo = \"synthetic\", owner_id = 1, repo_id = 2 }\n\n\
          [defaults.aws]\nregion = \"us-east-1\"\naccount_id = \"123456789012\"\n\n\
          [defaults.eks.node_groups.general]\ninstance_types = [\"t3.medium\"]\ncapacity_type = \"SPOT\"\nmin_size = 2\ndesired_size = 2\nmax_size = 10\n\n\
          [defaults.services.oura-collector]\nkind = \"cronjob\"\nschedule = \"*/5 * * * *\"\n\n\

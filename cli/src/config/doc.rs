@@ -352,8 +352,13 @@ fn credential_key(key: &str) -> bool {
 fn is_secret_ref_position(path: &[String]) -> bool {
     let n = path.len();
     // [defaults|environments.X].secrets.<key>  and  ….services.<svc>.secret_env.<VAR>;
-    // `argocd.charts.<chart>` holds chart versions (`external_secrets` is a chart's name).
-    n >= 2 && (path[n - 2] == "secrets" || path[n - 2] == "secret_env" || path[n - 2] == "charts")
+    // `argocd.charts.<chart>` holds chart versions (`external_secrets` is a chart's name);
+    // `argocd.repository_credential` is a secret reference (validated as one).
+    n >= 2
+        && (path[n - 2] == "secrets"
+            || path[n - 2] == "secret_env"
+            || path[n - 2] == "charts"
+            || (path[n - 2] == "argocd" && path[n - 1] == "repository_credential"))
 }
 
 /// Refuse literal credentials anywhere in the file.

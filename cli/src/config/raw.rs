@@ -4,7 +4,9 @@
 //! These types are also the source of the JSON Schema (`myhealthctl schema`)
 //! and of `docs/config.md`, so their doc comments are user-facing text.
 
-use super::model::{CapacityType, MtlsMode, NatMode, OidcSubject, ReleaseBy, SecretRef, ServiceKind, TagMutability, TaintEffect};
+use super::model::{
+    CapacityType, MtlsMode, NatMode, OidcSubject, ReleaseBy, SecretRef, ServiceKind, TagMutability, TaintEffect,
+};
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;

@@ -54,7 +54,10 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
     if oidc_subject.value == OidcSubject::Immutable {
         for (id, key, what) in [(&owner_id, "owner_id", ".owner.id"), (&repo_id, "repo_id", ".id")] {
             if id.is_none() {
-                let (o, r) = (owner.as_ref().map_or("OWNER", |o| o.value.as_str()), repo.as_ref().map_or("REPO", |r| r.value.as_str()));
+                let (o, r) = (
+                    owner.as_ref().map_or("OWNER", |o| o.value.as_str()),
+                    repo.as_ref().map_or("REPO", |r| r.value.as_str()),
+                );
                 out.push(
                     Diagnostic::error(format!("missing `project.github.{key}`: the OIDC subjects GitHub issues name the repository by id"))
                         .at(oidc_subject.span.clone().or_else(|| owner.as_ref().and_then(|o| o.span.clone())).or(Some(at.clone())))

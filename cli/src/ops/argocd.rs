@@ -185,7 +185,13 @@ impl Client {
     pub fn repository(&self, url: &str) -> anyhow::Result<serde_json::Value> {
         let enc: String = url
             .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
             .collect();
         self.call(reqwest::Method::GET, &format!("/api/v1/repositories/{enc}"), None)
     }

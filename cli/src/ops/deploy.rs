@@ -530,7 +530,9 @@ impl Deploy {
         let env = &self.environment;
         let Rollback::RevertPullRequest { repository, remote, base, branch } = r else { unreachable!() };
         if !committed {
-            bail!("deploy of `{env}` failed its {what}; the images were already its release, so there is nothing to revert");
+            bail!(
+                "deploy of `{env}` failed its {what}; the images were already its release, so there is nothing to revert"
+            );
         }
         let done = (|| -> anyhow::Result<PullRequest> {
             let parents = crate::git::run(&self.root, &["rev-list", "--parents", "-n", "1", merged])?;
@@ -540,12 +542,20 @@ impl Deploy {
             }
             revert.push(merged.to_string());
             run(&self.root, &argv(&["git", "switch", "--quiet", "-c", branch, merged]))?;
-            let reverted = run(&self.root, &revert)
-                .and_then(|_| run(&self.root, &argv(&["git", "push", "--quiet", remote, &format!("HEAD:refs/heads/{branch}")])));
+            let reverted = run(&self.root, &revert).and_then(|_| {
+                run(&self.root, &argv(&["git", "push", "--quiet", remote, &format!("HEAD:refs/heads/{branch}")]))
+            });
             run(&self.root, &argv(&["git", "switch", "--quiet", "-"]))?;
             reverted?;
             let gh = super::github::GitHub::from_env()?;
-            open_pull_request(&gh, repository, base, branch, &format!("revert the release of {env} ({})", super::release::short(merged)), env)
+            open_pull_request(
+                &gh,
+                repository,
+                base,
+                branch,
+                &format!("revert the release of {env} ({})", super::release::short(merged)),
+                env,
+            )
         })();
         match done {
             Ok(pr) => bail!(
@@ -663,16 +673,16 @@ impl Deploy {
                 Step::Smoke { url, endpoint_argv, fallback, timeout_seconds, rollback } => (
                     "smoke test".into(),
                     format!(
-                        "{}GET {}/health until 200 (up to {timeout_seconds} s)\n     on failure: $ {}",
+                        "{}GET {}/health until 200 (up to {timeout_seconds} s)\n     on failure: {}",
                         endpoint_argv
                             .as_ref()
                             .map(|a| format!("$ {} (its `api_url`, else {fallback})\n     ", sh(a)))
                             .unwrap_or_default(),
                         url.clone().unwrap_or_else(|| "<api_url>".into()),
                         match rollback {
-                            Rollback::Helm { argv } => sh(argv),
+                            Rollback::Helm { argv } => format!("$ {}", sh(argv)),
                             Rollback::Revert { argv, application } => format!(
-                                "{}, then ArgoCD syncs `{application}`",
+                                "$ {}, then ArgoCD syncs `{application}`",
                                 argv.iter().map(|a| sh(a)).collect::<Vec<_>>().join(" && ")
                             ),
                             Rollback::RevertPullRequest { branch, base, .. } => format!(
@@ -808,9 +818,10 @@ impl Deploy {
                     })?;
                     eprintln!("   #{} {}", pr.number, pr.url);
                     let wait = Duration::from_secs(*timeout_seconds);
-                    let merged = step(&format!("wait for #{} to be merged (up to {} s)", pr.number, wait.as_secs()), || {
-                        await_merge(&gh, repository, pr.number, wait)
-                    })?;
+                    let merged =
+                        step(&format!("wait for #{} to be merged (up to {} s)", pr.number, wait.as_secs()), || {
+                            await_merge(&gh, repository, pr.number, wait)
+                        })?;
                     let Some(sha) = merged else {
                         eprintln!(
                             "not released yet: the release pull request #{} ({}) waits for a review; once merged, ArgoCD rolls it out (deploy.yml waits for it)",

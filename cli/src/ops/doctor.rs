@@ -65,7 +65,13 @@ impl Report {
     fn ok(&mut self, what: impl Into<String>) {
         self.ok.push(what.into());
     }
-    fn find(&mut self, area: &'static str, subject: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) {
+    fn find(
+        &mut self,
+        area: &'static str,
+        subject: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         self.findings.push(Finding { area, subject: subject.into(), problem: problem.into(), fix: fix.into() });
     }
 }
@@ -106,11 +112,21 @@ pub fn github(cfg: &Config, envs: &[&Environment], gh: &GitHub, r: &mut Report) 
             }
             Ok(a) if a.status == 404 => None,
             Ok(a) => {
-                r.find("github", path.to_string(), format!("GitHub answered {}", a.status), "try again; GitHub's status page says whether it is down");
+                r.find(
+                    "github",
+                    path.to_string(),
+                    format!("GitHub answered {}", a.status),
+                    "try again; GitHub's status page says whether it is down",
+                );
                 None
             }
             Err(e) => {
-                r.find("github", path.to_string(), format!("{e:#}"), format!("check the network and GITHUB_API_URL (`{}`)", gh.base()));
+                r.find(
+                    "github",
+                    path.to_string(),
+                    format!("{e:#}"),
+                    format!("check the network and GITHUB_API_URL (`{}`)", gh.base()),
+                );
                 None
             }
         }
@@ -122,7 +138,10 @@ pub fn github(cfg: &Config, envs: &[&Environment], gh: &GitHub, r: &mut Report) 
             "github",
             format!("{owner}/{repo}"),
             "GitHub has no such repository, or the token cannot see it",
-            format!("check `project.github` in {} (owner `{owner}`, repo `{repo}`) and the token's repository access", "myhealth.toml"),
+            format!(
+                "check `project.github` in {} (owner `{owner}`, repo `{repo}`) and the token's repository access",
+                "myhealth.toml"
+            ),
         );
         return;
     };
@@ -134,13 +153,20 @@ pub fn github(cfg: &Config, envs: &[&Environment], gh: &GitHub, r: &mut Report) 
         ];
         for (key, ours, theirs) in ids {
             if ours == theirs {
-                r.ok(format!("project.github.{key} is {}'s", format!("{owner}/{repo}")));
+                r.ok(format!("project.github.{key} is {owner}/{repo}'s"));
             } else {
                 r.find(
                     "github",
                     format!("project.github.{key}"),
-                    format!("the config says {}, GitHub says {}", ours.map_or("nothing".into(), |v| v.to_string()), theirs.map_or("nothing".into(), |v| v.to_string())),
-                    format!("set `{key} = {}` in `project.github` and render (the roles' trust names the repository by it)", theirs.map_or("?".into(), |v| v.to_string())),
+                    format!(
+                        "the config says {}, GitHub says {}",
+                        ours.map_or("nothing".into(), |v| v.to_string()),
+                        theirs.map_or("nothing".into(), |v| v.to_string())
+                    ),
+                    format!(
+                        "set `{key} = {}` in `project.github` and render (the roles' trust names the repository by it)",
+                        theirs.map_or("?".into(), |v| v.to_string())
+                    ),
                 );
             }
         }
@@ -158,7 +184,10 @@ pub fn github(cfg: &Config, envs: &[&Environment], gh: &GitHub, r: &mut Report) 
             r.find(
                 "github",
                 "OIDC subject template",
-                format!("the repository uses a custom template ({}); the roles trust GitHub's default subject", sub["include_claim_keys"]),
+                format!(
+                    "the repository uses a custom template ({}); the roles trust GitHub's default subject",
+                    sub["include_claim_keys"]
+                ),
                 reset.clone(),
             );
         } else {
@@ -438,7 +467,9 @@ pub fn aws(cfg: &Config, envs: &[&Environment], r: &mut Report) {
                     serde_json::Value::String(s) => {
                         trusted.insert(s.clone());
                     }
-                    serde_json::Value::Array(a) => trusted.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string))),
+                    serde_json::Value::Array(a) => {
+                        trusted.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+                    }
                     _ => {}
                 }
             }

@@ -30,7 +30,8 @@ pub struct GitHub {
 
 impl GitHub {
     pub fn from_env() -> anyhow::Result<GitHub> {
-        let base = std::env::var("GITHUB_API_URL").ok().filter(|b| !b.is_empty()).unwrap_or("https://api.github.com".into());
+        let base =
+            std::env::var("GITHUB_API_URL").ok().filter(|b| !b.is_empty()).unwrap_or("https://api.github.com".into());
         let token = ["GH_TOKEN", "GITHUB_TOKEN"].iter().find_map(|v| std::env::var(v).ok().filter(|t| !t.is_empty()));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let http = runtime.block_on(async { reqwest::Client::builder().timeout(Duration::from_secs(30)).build() })?;

@@ -59,10 +59,11 @@ fn has_value(name: &str, region: &str) -> anyhow::Result<bool> {
     if !out.status.success() {
         bail!("cannot describe the secret `{name}`: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("`aws secretsmanager describe-secret` printed no JSON")?;
-    Ok(v["VersionIdsToStages"]
-        .as_object()
-        .is_some_and(|m| m.values().any(|stages| stages.as_array().is_some_and(|a| a.iter().any(|s| s == "AWSCURRENT")))))
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("`aws secretsmanager describe-secret` printed no JSON")?;
+    Ok(v["VersionIdsToStages"].as_object().is_some_and(|m| {
+        m.values().any(|stages| stages.as_array().is_some_and(|a| a.iter().any(|s| s == "AWSCURRENT")))
+    }))
 }
 
 fn put(name: &str, region: &str, value: &str) -> anyhow::Result<()> {

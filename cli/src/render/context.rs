@@ -347,35 +347,160 @@ pub fn terraform_access(cfg: &Config, env: &Environment) -> Value {
     let secrets = n.created_secrets();
     let str_list = |v: Vec<String>| json!(v);
     let vars: Vec<(TfVar, Json)> = vec![
-        (TfVar { name: "environment", ty: "string", description: "Environment name (the value of its resources' Environment tag)." }, json!(e.name.value)),
-        (TfVar { name: "region", ty: "string", description: "AWS region of the environment." }, json!(e.aws.region.value)),
-        (TfVar { name: "account_id", ty: "string", description: "AWS account of the environment." }, json!(e.aws.account_id.value)),
-        (TfVar { name: "cluster_name", ty: "string", description: "Name of the EKS cluster." }, json!(e.eks.cluster_name.value)),
-        (TfVar { name: "create_github_oidc_provider", ty: "bool", description: "Create the account's GitHub OIDC provider (true for the first environment in each account)." }, json!(first_in_account)),
         (
-            TfVar { name: "github_roles", ty: "map(object({\n    name                = string\n    subjects            = list(string)\n    max_session_seconds = number\n  }))", description: "The roles GitHub Actions assumes (plan, apply, release): name, the OIDC subjects of the GitHub environments whose jobs use it, its longest session." },
+            TfVar {
+                name: "environment",
+                ty: "string",
+                description: "Environment name (the value of its resources' Environment tag).",
+            },
+            json!(e.name.value),
+        ),
+        (
+            TfVar { name: "region", ty: "string", description: "AWS region of the environment." },
+            json!(e.aws.region.value),
+        ),
+        (
+            TfVar { name: "account_id", ty: "string", description: "AWS account of the environment." },
+            json!(e.aws.account_id.value),
+        ),
+        (
+            TfVar { name: "cluster_name", ty: "string", description: "Name of the EKS cluster." },
+            json!(e.eks.cluster_name.value),
+        ),
+        (
+            TfVar {
+                name: "create_github_oidc_provider",
+                ty: "bool",
+                description: "Create the account's GitHub OIDC provider (true for the first environment in each account).",
+            },
+            json!(first_in_account),
+        ),
+        (
+            TfVar {
+                name: "github_roles",
+                ty: "map(object({\n    name                = string\n    subjects            = list(string)\n    max_session_seconds = number\n  }))",
+                description: "The roles GitHub Actions assumes (plan, apply, release): name, the OIDC subjects of the GitHub environments whose jobs use it, its longest session.",
+            },
             Json::Object(roles),
         ),
-        (TfVar { name: "boundary_name", ty: "string", description: "The permissions boundary of every role the apply creates." }, json!(n.permissions_boundary())),
-        (TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." }, json!(e.terraform.state_bucket.value)),
-        (TfVar { name: "state_key", ty: "string", description: "The environment's state object: the only one its roles reach." }, json!(n.state_key())),
-        (TfVar { name: "state_kms_alias", ty: "string", description: "Alias of the key the state is encrypted with." }, json!(n.state_kms_alias())),
-        (TfVar { name: "ecr_repository_prefix", ty: "string", description: "Prefix of the environment's image repositories." }, json!(n.ecr_repository_prefix())),
-        (TfVar { name: "ecr_source_repositories", ty: "list(string)", description: "Repositories the release copies recorded images from (the first environment's)." }, str_list(n.release_source().map(|src| src.ecr_repositories_arn()).into_iter().collect())),
-        (TfVar { name: "secret_names", ty: "list(string)", description: "Secrets the environment creates (names)." }, str_list(secrets.iter().map(|c| c.name.clone()).collect())),
-        (TfVar { name: "secret_arns", ty: "list(string)", description: "Secrets it references by ARN (created elsewhere)." }, str_list(n.external_secret_arns())),
-        (TfVar { name: "generated_secret_names", ty: "list(string)", description: "Secrets whose value `myhealthctl apply` generates (written, never read)." }, str_list(secrets.iter().filter(|c| c.generate).map(|c| c.name.clone()).collect())),
-        (TfVar { name: "db_identifier", ty: "string", description: "The database instance (and its subnet and parameter groups)." }, json!(n.db_instance())),
-        (TfVar { name: "db_parameter", ty: "string", description: "The SSM parameter of the database connection." }, json!(n.db_parameter())),
-        (TfVar { name: "load_balancer_name", ty: "string", description: "The internal load balancer." }, json!(n.load_balancer())),
+        (
+            TfVar {
+                name: "boundary_name",
+                ty: "string",
+                description: "The permissions boundary of every role the apply creates.",
+            },
+            json!(n.permissions_boundary()),
+        ),
+        (
+            TfVar { name: "state_bucket", ty: "string", description: "S3 bucket of the Terraform state." },
+            json!(e.terraform.state_bucket.value),
+        ),
+        (
+            TfVar {
+                name: "state_key",
+                ty: "string",
+                description: "The environment's state object: the only one its roles reach.",
+            },
+            json!(n.state_key()),
+        ),
+        (
+            TfVar {
+                name: "state_kms_alias",
+                ty: "string",
+                description: "Alias of the key the state is encrypted with.",
+            },
+            json!(n.state_kms_alias()),
+        ),
+        (
+            TfVar {
+                name: "ecr_repository_prefix",
+                ty: "string",
+                description: "Prefix of the environment's image repositories.",
+            },
+            json!(n.ecr_repository_prefix()),
+        ),
+        (
+            TfVar {
+                name: "ecr_source_repositories",
+                ty: "list(string)",
+                description: "Repositories the release copies recorded images from (the first environment's).",
+            },
+            str_list(n.release_source().map(|src| src.ecr_repositories_arn()).into_iter().collect()),
+        ),
+        (
+            TfVar { name: "secret_names", ty: "list(string)", description: "Secrets the environment creates (names)." },
+            str_list(secrets.iter().map(|c| c.name.clone()).collect()),
+        ),
+        (
+            TfVar {
+                name: "secret_arns",
+                ty: "list(string)",
+                description: "Secrets it references by ARN (created elsewhere).",
+            },
+            str_list(n.external_secret_arns()),
+        ),
+        (
+            TfVar {
+                name: "generated_secret_names",
+                ty: "list(string)",
+                description: "Secrets whose value `myhealthctl apply` generates (written, never read).",
+            },
+            str_list(secrets.iter().filter(|c| c.generate).map(|c| c.name.clone()).collect()),
+        ),
+        (
+            TfVar {
+                name: "db_identifier",
+                ty: "string",
+                description: "The database instance (and its subnet and parameter groups).",
+            },
+            json!(n.db_instance()),
+        ),
+        (
+            TfVar { name: "db_parameter", ty: "string", description: "The SSM parameter of the database connection." },
+            json!(n.db_parameter()),
+        ),
+        (
+            TfVar { name: "load_balancer_name", ty: "string", description: "The internal load balancer." },
+            json!(n.load_balancer()),
+        ),
         (TfVar { name: "target_group_name", ty: "string", description: "Its target group." }, json!(n.target_group())),
-        (TfVar { name: "log_groups", ty: "list(string)", description: "Log groups of the environment." }, str_list(LogGroup::ALL.iter().map(|g| n.log_group(*g)).collect())),
-        (TfVar { name: "kms_aliases", ty: "list(string)", description: "Aliases of the environment's keys." }, str_list(KmsAlias::ALL.iter().map(|a| n.kms_alias(*a)).collect())),
-        (TfVar { name: "passed_roles", ty: "list(string)", description: "Roles the environment hands to AWS services." }, str_list(ServiceRole::ALL.iter().map(|r| n.service_role(*r)).collect())),
-        (TfVar { name: "managed_policies", ty: "list(string)", description: "AWS-managed policies the apply may attach to the environment's roles." }, str_list(MANAGED_POLICIES.iter().map(|p| p.to_string()).collect())),
+        (
+            TfVar { name: "log_groups", ty: "list(string)", description: "Log groups of the environment." },
+            str_list(LogGroup::ALL.iter().map(|g| n.log_group(*g)).collect()),
+        ),
+        (
+            TfVar { name: "kms_aliases", ty: "list(string)", description: "Aliases of the environment's keys." },
+            str_list(KmsAlias::ALL.iter().map(|a| n.kms_alias(*a)).collect()),
+        ),
+        (
+            TfVar {
+                name: "passed_roles",
+                ty: "list(string)",
+                description: "Roles the environment hands to AWS services.",
+            },
+            str_list(ServiceRole::ALL.iter().map(|r| n.service_role(*r)).collect()),
+        ),
+        (
+            TfVar {
+                name: "managed_policies",
+                ty: "list(string)",
+                description: "AWS-managed policies the apply may attach to the environment's roles.",
+            },
+            str_list(MANAGED_POLICIES.iter().map(|p| p.to_string()).collect()),
+        ),
         (TfVar { name: "budget_name", ty: "string", description: "The monthly AWS Budget." }, json!(n.budget())),
-        (TfVar { name: "api_host", ty: "string", description: "The API's host (the only DNS records the apply may change)." }, json!(n.api_host())),
-        (TfVar { name: "frontend_bucket", ty: "string", description: "Bucket of the static frontend." }, json!(n.frontend_bucket())),
+        (
+            TfVar {
+                name: "api_host",
+                ty: "string",
+                description: "The API's host (the only DNS records the apply may change).",
+            },
+            json!(n.api_host()),
+        ),
+        (
+            TfVar { name: "frontend_bucket", ty: "string", description: "Bucket of the static frontend." },
+            json!(n.frontend_bucket()),
+        ),
     ];
     let tfvars = vars.iter().map(|(v, val)| (v.name.to_string(), val.clone())).collect();
     minijinja::Value::from(minijinja::value::Serde(TerraformAccess {

@@ -118,7 +118,11 @@ fn families() -> &'static [Family] {
     use ContextFn::*;
     const F: &[Family] = &[
         Family { prefix: "terraform/envs/{env}/", syntax: Syntax::Jinja, context: Environment(context::terraform_env) },
-        Family { prefix: "terraform/access/{env}/", syntax: Syntax::Jinja, context: Environment(context::terraform_access) },
+        Family {
+            prefix: "terraform/access/{env}/",
+            syntax: Syntax::Jinja,
+            context: Environment(context::terraform_access),
+        },
         Family { prefix: "terraform/modules/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "terraform/bootstrap/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "helm/values-{env}.yaml", syntax: Syntax::Jinja, context: Environment(helm::env_context) },

@@ -75,20 +75,24 @@ fn github_hosted(labels: &[crate::config::span::Sp<String>]) -> bool {
 /// environment times out.
 fn release_runner_reaches_the_cluster(c: &mut Ctx<'_, '_>) {
     let e = c.env;
-    if !e.argocd.manage_release.value || !github_hosted(&e.ci.release_runs_on.value) {
+    // (An endpoint neither public nor private is an error of its own.)
+    let unreachable = !e.eks.endpoint_public_access.value && !e.eks.endpoint_private_access.value;
+    if !e.argocd.manage_release.value || !github_hosted(&e.ci.release_runs_on.value) || unreachable {
         return;
     }
-    let open = e.eks.endpoint_public_access.value && e.eks.public_access_cidrs.value.iter().any(|c| c.value == "0.0.0.0/0");
+    let open =
+        e.eks.endpoint_public_access.value && e.eks.public_access_cidrs.value.iter().any(|c| c.value == "0.0.0.0/0");
     if open {
         return;
     }
     let env = e.name.value.clone();
     let label = e.ci.release_runs_on.value[0].value.clone();
-    let message =
-        format!("`{env}`'s Kubernetes API does not admit GitHub's hosted runners, but its release job runs on `{label}`");
+    let message = format!(
+        "`{env}`'s Kubernetes API does not admit GitHub's hosted runners, but its release job runs on `{label}`"
+    );
     let help = format!(
         "set `ci.release_runs_on` under `[environments.{env}]` to the labels of a self-hosted runner inside the VPC (e.g. `[\"self-hosted\", \"{}-{env}\"]`; `myhealthctl doctor` checks one is registered), or admit `0.0.0.0/0` to the public endpoint",
-        crate::names::CHART_NAME
+        c.project.name.value
     );
     if e.eks.endpoint_public_access.value {
         c.err(&e.eks.public_access_cidrs, "eks.public_access_cidrs", message, help);
@@ -96,7 +100,6 @@ fn release_runner_reaches_the_cluster(c: &mut Ctx<'_, '_>) {
         c.err(&e.eks.endpoint_public_access, "eks.endpoint_public_access", message, help);
     }
 }
-
 
 pub const CI_JOBS: [&str; 4] = ["fmt", "clippy", "test", "drift"];
 

@@ -52,7 +52,7 @@ data "aws_iam_policy_document" "state_read" {
       test     = "StringLike"
       variable = "s3:prefix"
       # Terraform also lists `env:/` (its workspaces): none are used, so that lists nothing.
-      values   = [var.state_key, "${var.state_key}.tflock", "env:/", "env:/*"]
+      values = [var.state_key, "${var.state_key}.tflock", "env:/", "env:/*"]
     }
   }
 

@@ -118,12 +118,6 @@ resource "aws_eks_cluster" "this" {
 
 # --- IRSA ----------------------------------------------------------------------
 
-locals {
-  irsa_roles = merge(
-    var.addons.ebs_csi ? { "ebs-csi" = { role_name = var.ebs_csi_role_name, namespace = "kube-system", service_account = "ebs-csi-controller-sa" } } : {},
-    { for k, v in var.service_account_roles : k => { role_name = v.role_name, namespace = v.namespace, service_account = v.service_account } },
-  )
-}
 
 resource "aws_iam_openid_connect_provider" "this" {
   url            = aws_eks_cluster.this.identity[0].oidc[0].issuer
@@ -133,7 +127,10 @@ resource "aws_iam_openid_connect_provider" "this" {
 }
 
 data "aws_iam_policy_document" "irsa_assume" {
-  for_each = local.irsa_roles
+  for_each = merge(
+    var.addons.ebs_csi ? { "ebs-csi" = { namespace = "kube-system", service_account = "ebs-csi-controller-sa" } } : {},
+    { for k, v in var.service_account_roles : k => { namespace = v.namespace, service_account = v.service_account } },
+  )
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -160,7 +157,7 @@ data "aws_iam_policy_document" "irsa_assume" {
 resource "aws_iam_role" "irsa" {
   for_each = data.aws_iam_policy_document.irsa_assume
 
-  name                 = local.irsa_roles[each.key].role_name
+  name                 = each.key == "ebs-csi" ? var.ebs_csi_role_name : var.service_account_roles[each.key].role_name
   assume_role_policy   = each.value.json
   permissions_boundary = var.permissions_boundary
 
