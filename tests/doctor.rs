@@ -6,48 +6,14 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
+use common::argocd::{self, ArgoCd, REPO_PASSWORD};
+use common::github::{GitHub, TOKEN};
 use common::{cmd, root};
-
-const TOKEN: &str = "test-token-of-the-stand-in";
-
-struct GitHub {
-    child: Child,
-    url: String,
-}
-
-impl GitHub {
-    fn start(state: &Path) -> GitHub {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let py = root().join(".venv/bin/python");
-        let child = Command::new(if py.exists() { py } else { "python3".into() })
-            .arg(root().join("tests/github/github-server"))
-            .args(["--port", &port.to_string(), "--token", TOKEN, "--state"])
-            .arg(state)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the GitHub stand-in did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        GitHub { child, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for GitHub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn environment(id: u64, name: &str, reviewers: bool, branches: Option<bool>) -> Value {
     let mut rules = vec![];
@@ -129,7 +95,7 @@ fn a_repository_set_up_as_documented_passes_and_each_wrong_setting_is_found_with
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     std::fs::write(&state, serde_json::to_vec(&good()).unwrap()).unwrap();
-    let gh = GitHub::start(&state);
+    let gh = GitHub::start(&state, None);
 
     let (code, report) = doctor(&gh, &state, &good(), Some(TOKEN));
     assert_eq!(code, 0, "{:#?}", findings(&report));
@@ -291,11 +257,58 @@ fn the_stand_in_refuses_an_answer_outside_githubs_schema() {
     let mut s = good();
     s["repos"]["eric-n/myhealth"]["workflow_permissions"]["default_workflow_permissions"] = json!("admin");
     std::fs::write(&state, serde_json::to_vec(&s).unwrap()).unwrap();
-    let gh = GitHub::start(&state);
+    let gh = GitHub::start(&state, None);
     let out = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("Authorization: Bearer {TOKEN}")])
         .arg(format!("{}/repos/eric-n/myhealth/actions/permissions/workflow", gh.url))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "500", "`admin` is not in the schema's enum");
+}
+
+/// `doctor --argocd-server` of a private repository: found while ArgoCD
+/// holds no repository Secret for it, or one the git host refuses; passed
+/// once External Secrets has written the one the config renders. Without
+/// `argocd.repository_credential`, no Secret is a public repository (the
+/// GitHub check is what says it is private).
+#[test]
+fn argocd_reads_a_private_repository_only_with_its_credential() {
+    let p = common::TempProject::new(&root().join("myhealth.toml"));
+    let bare = tempfile::tempdir().unwrap();
+    assert!(Command::new("git").args(["init", "-q", "--bare"]).arg(bare.path()).status().unwrap().success());
+    let argocd = ArgoCd::start_private(bare.path(), "generated/argocd/dev/application.yaml");
+    let doctor = |p: &common::TempProject| -> (i32, Value) {
+        let out = common::cmd_in(p.path())
+            .args(["doctor", "--argocd-server", &argocd.url, "--json"])
+            .env("ARGOCD_AUTH_TOKEN", argocd::TOKEN)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains(REPO_PASSWORD));
+        (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap())
+    };
+
+    // No credential configured: ArgoCD reads it as public (nothing to find here).
+    let (code, report) = doctor(&p);
+    assert_eq!(code, 0, "{report:#}");
+
+    p.edit("[defaults.argocd]\n", "[defaults.argocd]\nrepository_credential = \"myhealth/argocd-repository\"\n");
+    let rendered = common::cmd_in(p.path()).arg("render").output().unwrap();
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let (code, report) = doctor(&p);
+    let f = findings(&report);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(f.iter().any(|x| x.contains("holds no repository Secret") && x.contains("A private repository")), "{f:#?}");
+
+    // A credential the git host refuses.
+    argocd.store_repository_secret(p.path(), &json!({ "username": "reader", "password": "revoked" }));
+    let (code, report) = doctor(&p);
+    let f = findings(&report);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(f.iter().any(|x| x.contains("ArgoCD cannot read it") && x.contains("authentication required")), "{f:#?}");
+
+    // The credential External Secrets keeps current: ArgoCD reads the repository.
+    argocd.store_repository_secret(p.path(), &json!({ "username": "reader", "password": REPO_PASSWORD }));
+    let (code, report) = doctor(&p);
+    assert_eq!(code, 0, "{report:#}");
 }

@@ -125,9 +125,22 @@ fn every_environment_renders_and_is_valid_kubernetes() {
                         && !text.trim().is_empty()
                 })
                 .collect();
+            // The ArgoCD objects of built-in kinds too (the release job's Role and RoleBinding).
+            let argocd_builtin = platform.dir.path().join(format!("argocd-builtin-{}.yaml", env.name));
+            let docs: Vec<String> = env
+                .argocd
+                .iter()
+                .filter(|o| BUILTIN.contains(&o.v["apiVersion"].as_str().unwrap_or_default()))
+                .map(|o| serde_yaml_ng::to_string(&o.v).unwrap())
+                .collect();
+            std::fs::write(&argocd_builtin, docs.join("---\n")).unwrap();
+            let mut files = builtin.clone();
+            if !docs.is_empty() {
+                files.push(argocd_builtin);
+            }
             let out = Command::new(&validate)
                 .args(["--strict", "--quiet", "--kubernetes-version", &format!("{version}.0")])
-                .args(&builtin)
+                .args(&files)
                 .output()
                 .unwrap();
             assert!(
@@ -189,8 +202,8 @@ fn helm_refuses_values_that_break_the_schema() {
         ("awsAccountId: '123456789012'", "awsAccountId: '1234'", "/global/awsAccountId"),
         ("global:\n", "global:\n  typo: true\n", "additional properties 'typo' not allowed"),
         (
-            "    image: myhealth/api-service\n",
-            "    image: myhealth/api-service\n    digest: latest\n",
+            "    image: myhealth-dev/api-service\n",
+            "    image: myhealth-dev/api-service\n    digest: latest\n",
             "/services/api-service/digest",
         ),
     ] {
@@ -244,7 +257,15 @@ fn production_releases_are_clean_under_checkov() {
 }
 
 /// API groups of the kinds `kubernetes-validate` knows; the rest are custom resources.
-const BUILTIN: &[&str] = &["v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1"];
+const BUILTIN: &[&str] = &[
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "autoscaling/v2",
+    "policy/v1",
+    "networking.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1",
+];
 
 fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &[&str]) -> Vec<&'a serde_yaml_ng::Value> {
     let Some((first, rest)) = path.split_first() else { return vec![v] };
@@ -258,13 +279,25 @@ fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &[&str]) -> Vec<&'a serde_yaml_
 /// ArgoCD per environment: ArgoCD's own install pinned to the configured
 /// version, the app of apps, the AppProject pair, and Applications — every
 /// one valid under ArgoCD's CRD (tests/helm.rs' main test) — whose add-on
-/// charts are pinned, and which sync automatically (with self-heal) everywhere
-/// but production. What they point at is tests/wiring.rs.
+/// charts are pinned, and which sync automatically (with self-heal) exactly
+/// where `argocd.auto_sync` says — by default only the first environment,
+/// unless it is production, so a chart change reaches the others in
+/// promotion order, through their release jobs. What they point at is
+/// tests/wiring.rs.
 #[test]
-fn argocd_applications_are_pinned_and_production_syncs_by_hand() {
+fn argocd_applications_are_pinned_and_only_the_first_environment_syncs_by_itself() {
     for (name, config) in CONFIGS {
         argocd_config(name, config);
     }
+    let defaults: Vec<(String, bool)> = common::resolved(root().join("myhealth.toml").to_str().unwrap())
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["argocd"]["auto_sync"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        defaults,
+        [("dev".to_string(), true), ("staging".to_string(), false), ("prod".to_string(), false)],
+        "the default config: dev syncs by itself, staging and prod by their release jobs"
+    );
 }
 
 fn argocd_config(name: &str, config: &str) {
@@ -310,10 +343,10 @@ fn argocd_config(name: &str, config: &str) {
                 );
             }
             let automated = &app["spec"]["syncPolicy"]["automated"];
-            if e["production"] == true {
-                assert!(automated.is_null(), "{env}/{name}: production syncs manually");
-            } else {
+            if e["argocd"]["auto_sync"] == true {
                 assert_eq!(automated["selfHeal"], serde_yaml_ng::Value::Bool(true), "{env}/{name}");
+            } else {
+                assert!(automated.is_null(), "{env}/{name}: synced by hand or by its release job");
             }
         }
         // What istiod and the load balancer controller change at run time is no drift.

@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::argocd::{ArgoCd, REPO_PASSWORD, TOKEN};
+use common::github::{self, GitHub};
 use common::{require_tool, root};
 
 /// The work directory of every myhealthctl run here.
@@ -148,7 +150,7 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
     for (p, b) in pushed.as_array().unwrap().iter().zip(first.as_array().unwrap()) {
         let service = b["service"].as_str().unwrap();
         assert_eq!(p["digest"], b["digest"], "{service}: the registry's digest is the built one");
-        assert_eq!(p["repository"], format!("{}/myhealth/{service}", registry.host));
+        assert_eq!(p["repository"], format!("{}/myhealth-dev/{service}", registry.host));
         let reference = format!("docker://{}:{}", p["repository"].as_str().unwrap(), p["tag"].as_str().unwrap());
         let inspect: serde_json::Value =
             serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &reference])).unwrap();
@@ -203,6 +205,173 @@ fn images_are_reproducible_pushed_complete_and_deployed() {
 
     deploy_rolls_out_the_pushed_digests(&registry);
     deploy_through_argocd_commits_syncs_and_reverts(&registry, &first);
+    deploy_through_a_pull_request(&registry, &first);
+}
+
+/// `deploy dev` where the branch ArgoCD follows is protected (the default,
+/// `argocd.release_by = "pull_request"`): the record goes on a branch of
+/// its own and into a pull request (GitHub's API), the working tree is put
+/// back as it was, nothing is pushed to `main`; the deploy waits until a
+/// reviewer merges it, then ArgoCD syncs the merge and the deploy judges it.
+/// A pull request nobody merges in `--timeout` stops the deploy (exit 1),
+/// saying so, with nothing else changed.
+fn deploy_through_a_pull_request(registry: &Registry, built: &serde_json::Value) {
+    // A private repository: ArgoCD reads it with the credential External
+    // Secrets writes from the rendered ExternalSecret.
+    let (p, remote) = project(|p| {
+        p.edit("[defaults.argocd]\n", "[defaults.argocd]\nrepository_credential = \"myhealth/argocd-repository\"\n")
+    });
+    let argocd = ArgoCd::start_private(remote.path(), "generated/argocd/dev/application.yaml");
+    argocd.store_repository_secret(p.path(), &serde_json::json!({ "username": "reader", "password": REPO_PASSWORD }));
+    let state = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(state.path(), r#"{"repos": {}}"#).unwrap();
+    let github = GitHub::start(state.path(), Some(remote.path()));
+    let health = Health::start("200 OK");
+    let git = |args: &[&str]| -> String {
+        let out = Command::new("git").args(args).current_dir(p.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let remote_main = || {
+        let out = Command::new("git")
+            .args(["--git-dir", &remote.path().display().to_string(), "rev-parse", "main"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let digest = |service: &str| -> String {
+        built.as_array().unwrap().iter().find(|x| x["service"] == service).unwrap()["digest"].as_str().unwrap().into()
+    };
+    // What dev runs before: a release of other digests.
+    let built_from = git(&["rev-parse", "HEAD"]);
+    let fake = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    let text = std::fs::read_to_string(p.config()).unwrap();
+    std::fs::write(
+        p.config(),
+        format!(
+            "{text}\n[environments.dev.release]\ncommit = \"{built_from}\"\nchart = \"0.1.0\"\n[environments.dev.release.images]\napi-service = \"{}\"\ndata-processor = \"{}\"\noura-collector = \"{}\"\n",
+            fake('1'), fake('2'), fake('3')
+        ),
+    )
+    .unwrap();
+    assert!(cmd().current_dir(p.path()).arg("render").output().unwrap().status.success());
+    p.commit_all("the previous release");
+    p.git(&["push", "-q", "origin", "main"]);
+    let previous = git(&["rev-parse", "HEAD"]);
+    let deploy = |timeout: &str| {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("myhealthctl"));
+        c.current_dir(p.path())
+            .args(["deploy", "dev", "--skip-infra", "--skip-build", "--registry", &registry.host])
+            .args([
+                "--argocd-server",
+                &argocd.url,
+                "--endpoint",
+                &health.url,
+                "--smoke-timeout",
+                "3",
+                "--timeout",
+                timeout,
+            ])
+            .env("MYHEALTHCTL_WORK_DIR", work())
+            .env("ARGOCD_AUTH_TOKEN", TOKEN)
+            .env("GITHUB_API_URL", &github.url)
+            .env("GH_TOKEN", github::TOKEN)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("NO_COLOR", "1");
+        c
+    };
+
+    // 1. Nobody merges it within the timeout: the deploy stops, exit 1,
+    //    naming the pull request; main and the working tree are as before.
+    let out = deploy("3s").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the release pull request #1") && stderr.contains("waits for a review"), "{stderr}");
+    assert_eq!(remote_main(), previous, "nothing was pushed to the protected branch");
+    assert_eq!(git(&["rev-parse", "HEAD"]), previous, "the working tree is back where it was");
+    assert_eq!(git(&["status", "--porcelain"]), "");
+    let (code, pr) = github.call("GET", "/repos/eric-n/myhealth/pulls/1");
+    assert_eq!((code, pr["state"].as_str(), pr["base"]["ref"].as_str()), (200, Some("open"), Some("main")), "{pr}");
+    let branch = pr["head"]["ref"].as_str().unwrap().to_string();
+    assert!(branch.starts_with("release/dev-"), "{pr}");
+    assert_eq!(github.call("PUT", "/repos/eric-n/myhealth/pulls/1/merge").0, 200);
+
+    // 2. Again (the same images: the same branch would be made, so a new
+    //    record first), this time merged by a reviewer while it waits: ArgoCD
+    //    syncs the merge commit (or later) and the deploy judges it.
+    p.git(&["pull", "-q", "origin", "main"]);
+    p.edit(&format!("api-service = \"{}\"", digest("api-service")), &format!("api-service = \"{}\"", fake('4')));
+    assert!(cmd().current_dir(p.path()).arg("render").output().unwrap().status.success());
+    p.commit_all("api-service back to an older image");
+    p.git(&["push", "-q", "origin", "main"]);
+    let before = git(&["rev-parse", "HEAD"]);
+    // A reviewer merges pull request `n` once the deploy has opened it.
+    let merge_when_opened = |n: u32| -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, pr) = github.call("GET", &format!("/repos/eric-n/myhealth/pulls/{n}"));
+            if code == 200 {
+                assert_eq!(pr["base"]["ref"], "main", "{pr}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "no pull request #{n} was opened");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let (code, merged) = github.call("PUT", &format!("/repos/eric-n/myhealth/pulls/{n}/merge"));
+        assert_eq!(code, 200, "{merged}");
+        merged
+    };
+    let child = deploy("60s").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let merged = merge_when_opened(2);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deployed `dev`"), "{stderr}");
+    let merge = merged["sha"].as_str().unwrap();
+    assert_eq!(remote_main(), merge, "the release arrived on main through the pull request only");
+    assert_eq!(git(&["rev-parse", "HEAD"]), before, "the working tree is back where it was");
+    let status = cmd()
+        .current_dir(p.path())
+        .args(["status", "dev", "--json", "--argocd-server", &argocd.url])
+        .env("ARGOCD_AUTH_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(st[0]["live"]["application"]["synced"].as_str(), Some(merge), "{st:#}");
+    // What runs is the release record the pull request carried (the images just pushed).
+    let shown = Command::new("git")
+        .args(["--git-dir", &remote.path().display().to_string(), "show", &format!("{merge}:myhealth.toml")])
+        .output()
+        .unwrap();
+    let cfg: toml::Value = toml::from_str(&String::from_utf8_lossy(&shown.stdout)).unwrap();
+    assert_eq!(
+        cfg["environments"]["dev"]["release"]["images"]["api-service"].as_str(),
+        Some(digest("api-service").as_str())
+    );
+
+    // 3. The credential is revoked (its Secret gone): ArgoCD cannot read the
+    //    repository, so the merged release cannot be compared, let alone
+    //    synced — the deploy says so at once (not after its sync timeout),
+    //    naming the setting, and proposes the release's revert.
+    argocd.remove_repository_secret();
+    p.git(&["pull", "-q", "origin", "main"]);
+    p.edit(&format!("api-service = \"{}\"", digest("api-service")), &format!("api-service = \"{}\"", fake('5')));
+    assert!(cmd().current_dir(p.path()).arg("render").output().unwrap().status.success());
+    p.commit_all("api-service back to an older image again");
+    p.git(&["push", "-q", "origin", "main"]);
+    let started = Instant::now();
+    let child = deploy("60s").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    merge_when_opened(3);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("authentication required") && stderr.contains("argocd.repository_credential"), "{stderr}");
+    assert!(stderr.contains("pull request #4"), "the revert is proposed: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(120), "failed at once, not after the sync timeout");
+    assert!(!stderr.contains(REPO_PASSWORD));
 }
 
 /// A throwaway project of the default config (services marked bundled by
@@ -386,7 +555,7 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
     let tag = values["global"]["imageTag"].as_str().unwrap().to_string();
     for service in ["api-service", "data-processor", "oura-collector"] {
         // The digest in the release is the one the registry serves under the tag.
-        let reference = format!("docker://{}/myhealth/{service}:{tag}", registry.host);
+        let reference = format!("docker://{}/myhealth-dev/{service}:{tag}", registry.host);
         let inspect: serde_json::Value =
             serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &reference])).unwrap();
         assert_eq!(values["services"][service]["digest"].as_str(), inspect["Digest"].as_str(), "{service}");
@@ -432,54 +601,6 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
     );
 }
 
-/// The stand-in argocd-server (tests/argocd/argocd-server) on 127.0.0.1,
-/// holding `application` of the bare repository `repo`.
-struct ArgoCd {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    sick: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-const TOKEN: &str = "argocd-stand-in-token";
-
-impl ArgoCd {
-    fn start(repo: &Path, application: &str) -> ArgoCd {
-        let dir = tempfile::tempdir().unwrap();
-        let port_file = dir.path().join("port");
-        let (log, sick) = (dir.path().join("requests.log"), dir.path().join("sick"));
-        let child = Command::new(root().join("tests/argocd/argocd-server"))
-            .args(["--repo", &repo.display().to_string(), "--application", application, "--token", TOKEN])
-            .args(["--port-file", &port_file.display().to_string()])
-            .args(["--log", &log.display().to_string(), "--sick", &sick.display().to_string()])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("the argocd-server stand-in (python3 with PyYAML and helm-python-sdk: tests/run installs them)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !port_file.exists() {
-            assert!(Instant::now() < deadline, "the argocd-server stand-in did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let url = format!("http://127.0.0.1:{}", std::fs::read_to_string(&port_file).unwrap().trim());
-        ArgoCd { child, url, log, sick, _dir: dir }
-    }
-    fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for ArgoCd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `deploy dev` where ArgoCD manages the release: the pushed digests become
 /// dev's release record, committed and pushed to the branch the Application
 /// follows, ArgoCD syncs it (without a revision of its own: the stand-in
@@ -488,7 +609,9 @@ impl Drop for ArgoCd {
 /// the recorded digests. A release ArgoCD reports degraded is reverted —
 /// the revert pushed and synced — and the deploy says so.
 fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &serde_json::Value) {
-    let (p, remote) = project(|_| {});
+    // The branch ArgoCD follows is not protected here: the release is pushed.
+    let (p, remote) =
+        project(|p| p.edit("target_revision = \"main\"", "target_revision = \"main\"\nrelease_by = \"push\""));
     let argocd = ArgoCd::start(remote.path(), "generated/argocd/dev/application.yaml");
     let health = Health::start("200 OK");
     let git = |args: &[&str]| -> String {
@@ -547,6 +670,18 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
     p.commit_all("the previous release");
     p.git(&["push", "-q", "origin", "main"]);
     let previous = git(&["rev-parse", "HEAD"]);
+    // A teammate's commit lands on main right after the release is pushed,
+    // before ArgoCD syncs: ArgoCD syncs the branch head, which contains the
+    // release, and the deploy must take that for its release.
+    let hook = remote.path().join("hooks/post-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n[ -f \"$GIT_DIR/landed\" ] && exit 0\ntouch \"$GIT_DIR/landed\"\nparent=$(git rev-parse main)\nc=$(GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x git commit-tree \"$parent^{tree}\" -p \"$parent\" -m \"a teammate's commit\")\ngit update-ref refs/heads/main \"$c\" \"$parent\"\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
 
     let out = deploy(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -554,8 +689,16 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
     assert!(String::from_utf8_lossy(&out.stdout).contains("deployed `dev`"), "{stderr}");
     let release = git(&["rev-parse", "HEAD"]);
     assert_ne!(release, previous, "a release commit");
-    assert_eq!(remote_head(), release, "pushed to the branch ArgoCD follows");
-    assert_eq!(git(&["log", "-1", "--format=%s"]), format!("release dev: the images of {}", &previous[..12]));
+    let landed = remote_head();
+    assert_ne!(landed, release, "the teammate's commit landed after the release");
+    let parent = Command::new("git")
+        .args(["--git-dir", &remote.path().display().to_string(), "rev-parse", &format!("{landed}^")])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&parent.stdout).trim(), release, "pushed to the branch ArgoCD follows");
+    std::fs::remove_file(&hook).unwrap();
+    p.git(&["pull", "-q", "--ff-only", "origin", "main"]);
+    assert_eq!(git(&["log", "-1", "--format=%s", &release]), format!("release dev: the images of {}", &previous[..12]));
     assert_eq!(git(&["status", "--porcelain"]), "", "the release commit holds everything the deploy wrote");
     let cfg: toml::Value = toml::from_str(&std::fs::read_to_string(p.config()).unwrap()).unwrap();
     let rec = &cfg["environments"]["dev"]["release"];
@@ -574,14 +717,18 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
     let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let app = &st[0]["live"]["application"];
     assert_eq!((app["sync"].as_str(), app["health"].as_str()), (Some("Synced"), Some("Healthy")), "{st:#}");
-    assert_eq!(app["revision"].as_str(), Some(release.as_str()));
+    assert_eq!(
+        app["revision"].as_str(),
+        Some(landed.as_str()),
+        "ArgoCD synced the branch head, which holds the release"
+    );
     assert_eq!(st[0]["live"]["not_running_recorded"], serde_json::json!([]), "{st:#}");
     // The chart's ExternalSecrets, from ArgoCD's resource tree, synced.
     let secrets = st[0]["live"]["external_secrets"].as_array().unwrap();
     assert!(secrets.iter().any(|s| s["name"] == "myhealth-database"), "{secrets:?}");
     assert!(secrets.iter().all(|s| s["health"] == "Healthy" && s["kind"] == "ExternalSecret"), "{secrets:?}");
     for s in ["api-service", "data-processor", "oura-collector"] {
-        let image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth/{s}@{}", digest(s));
+        let image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/myhealth-dev/{s}@{}", digest(s));
         assert!(app["images"].as_array().unwrap().iter().any(|i| i == &image), "{image} not live: {app:#}");
     }
     // Every request carried the token. Auto-sync is on: the refresh starts
@@ -604,7 +751,7 @@ fn deploy_through_argocd_commits_syncs_and_reverts(registry: &Registry, built: &
     // 2. The same images again: the record already names them — no commit.
     let out = deploy(&[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(git(&["rev-parse", "HEAD"]), release, "nothing to commit");
+    assert_eq!(git(&["rev-parse", "HEAD"]), landed, "nothing to commit");
 
     // 3. A release ArgoCD reports degraded: reverted, the revert pushed and synced.
     p.edit(&format!("api-service = \"{}\"", digest("api-service")), &format!("api-service = \"{}\"", fake('1')));

@@ -90,8 +90,9 @@ fn generated_roots_pass_fmt_init_and_validate() {
     });
 }
 
-/// checkov (offline) over the root of every production environment of every
-/// config: nothing failed.
+/// checkov (offline) over the roots of every production environment of every
+/// config — the environment's and its access root (the GitHub roles and
+/// their policies): nothing failed.
 #[test]
 fn production_roots_are_clean_under_checkov() {
     let mut scanned = 0;
@@ -109,6 +110,13 @@ fn production_roots_are_clean_under_checkov() {
             assert!(
                 summary["passed"].as_u64().unwrap_or(0) > 250,
                 "{name}/{env}: checkov scanned too little: {summary}"
+            );
+            let (report, failed) = common::checkov(&out_dir.path().join("terraform/access").join(env), "terraform");
+            let summary = &report["summary"];
+            assert_eq!(summary["failed"], 0, "checkov failed checks in {name}/access/{env}: {failed:#?}");
+            assert!(
+                summary["passed"].as_u64().unwrap_or(0) > 50,
+                "{name}/access/{env}: checkov scanned too little: {summary}"
             );
             scanned += 1;
         }

@@ -39,9 +39,6 @@ pub const KUBE_SYSTEM: &str = "kube-system";
 /// How long `deploy` waits for ArgoCD to sync a release and report it healthy (at least).
 pub const ARGOCD_SYNC_TIMEOUT_SECONDS: u64 = 600;
 pub const ARGOCD_NAMESPACE: &str = "argocd";
-/// How long `deploy` waits for someone to merge its release pull request
-/// before it stops and says the release is waiting for review.
-pub const RELEASE_REVIEW_TIMEOUT_SECONDS: u64 = 1800;
 
 /// The istio/gateway chart's release: its Service, its Deployment's `istio` label.
 pub const GATEWAY_RELEASE: &str = "istio-ingressgateway";

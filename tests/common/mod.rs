@@ -133,6 +133,8 @@ pub fn checkov(dir: &Path, framework: &str) -> (serde_json::Value, Vec<String>) 
     (report, failed)
 }
 
+pub mod argocd;
 pub mod crd;
+pub mod github;
 pub mod platform;
 pub mod shape;

@@ -52,7 +52,7 @@ pub struct DeployCmd {
     /// Use this kubeconfig context [default: a kubeconfig for the environment's cluster from `aws eks update-kubeconfig`]
     #[arg(long, value_name = "CONTEXT")]
     pub kube_context: Option<String>,
-    /// How long Helm waits for the release to become ready
+    /// How long Helm waits for the release to become ready; through ArgoCD, how long the release pull request may wait to be merged
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = helm_duration)]
     pub timeout: String,
     /// How long the smoke test retries `/health` before it counts as failed (seconds)
@@ -76,6 +76,11 @@ pub struct DeployCmd {
 
 /// A duration Helm takes (`90s`, `10m`, `1h`), at most a day.
 fn helm_duration(s: &str) -> Result<String, String> {
+    seconds(s).map(|_| s.to_string())
+}
+
+/// Its seconds.
+fn seconds(s: &str) -> Result<u64, String> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let secs = match (n.parse::<u64>(), unit) {
         (Ok(n), "s") => n,
@@ -86,7 +91,7 @@ fn helm_duration(s: &str) -> Result<String, String> {
     if !(1..=86_400).contains(&secs) {
         return Err(format!("`{s}` must be between 1s and 24h"));
     }
-    Ok(s.to_string())
+    Ok(secs)
 }
 
 impl DeployCmd {
@@ -103,6 +108,7 @@ impl DeployCmd {
             registry: self.registry,
             endpoint: self.endpoint,
             kube_context: self.kube_context,
+            review_timeout: Duration::from_secs(seconds(&self.timeout).map_err(anyhow::Error::msg)?),
             timeout: self.timeout,
             smoke_timeout: Duration::from_secs(self.smoke_timeout),
             ca_bundle: self.ca_bundle,

@@ -165,13 +165,13 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
     };
 
     let mut environments = Vec::new();
-    for (name, over) in env_tables {
+    for (i, (name, over)) in env_tables.into_iter().enumerate() {
         let mut merged = defaults.clone();
         doc::merge(&mut merged, &over);
         let span = name.span.clone().unwrap_or(0..0);
         match RawSettings::deserialize(toml::de::Deserializer::from(Spanned::new(span, merged))) {
             Ok(settings) => {
-                if let Some(env) = resolve::environment(&project, name, settings, diags) {
+                if let Some(env) = resolve::environment(&project, name, settings, i == 0, diags) {
                     environments.push(env);
                 }
             }
@@ -187,7 +187,7 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
         let span = key_span(&doc, "defaults").unwrap_or(0..0);
         RawSettings::deserialize(toml::de::Deserializer::from(Spanned::new(span.clone(), defaults)))
             .ok()
-            .and_then(|s| resolve::environment(&project, Sp::new("default".to_string(), span), s, &mut scratch))
+            .and_then(|s| resolve::environment(&project, Sp::new("default".to_string(), span), s, true, &mut scratch))
     };
     let config = Config { project, environments, defaults: standalone, warnings: None };
     if validate {

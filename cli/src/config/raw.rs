@@ -132,7 +132,7 @@ pub struct RawRelease {
 pub struct RawArgocd {
     /// Git revision ArgoCD follows, e.g. `main`.
     pub target_revision: Option<Sp<String>>,
-    /// Sync automatically with self-heal and pruning (default: on, except in production).
+    /// Sync automatically with self-heal and pruning (default: on for the first environment, unless it is production; off for the others). Every environment follows the same branch, so a chart change would reach every auto-synced one at once: the others are synced by their release job (deploy.yml), each after the one before it released (docs/deploy.md, "Chart changes follow the promotion order").
     pub auto_sync: Option<Sp<bool>>,
     /// Versions of the platform add-on charts, pinned (referenced from their repositories, not vendored).
     pub charts: Option<RawAddonCharts>,

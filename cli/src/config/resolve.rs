@@ -84,8 +84,15 @@ pub fn project(raw: RawProject, at: Span, out: &mut Vec<Diagnostic>) -> Option<P
     })
 }
 
-/// Resolve one environment from its merged raw settings.
-pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Vec<Diagnostic>) -> Option<Environment> {
+/// Resolve one environment from its merged raw settings; `first`: it comes
+/// first in the promotion order (a change of the chart reaches it first).
+pub fn environment(
+    p: &Project,
+    name: Sp<String>,
+    raw: RawSettings,
+    first: bool,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Environment> {
     let aws_raw = raw.aws.unwrap_or_default();
     let region = or(aws_raw.region, "us-east-1".into());
     let Some(account_id) = aws_raw.account_id else {
@@ -189,7 +196,10 @@ pub fn environment(p: &Project, name: Sp<String>, raw: RawSettings, out: &mut Ve
     let ch = a.charts.unwrap_or_default();
     let argocd = Argocd {
         target_revision: or(a.target_revision, "main".into()),
-        auto_sync: or(a.auto_sync, !production.value),
+        // Every environment follows the same branch, so a chart change would
+        // reach all that sync by themselves at once: only the first does;
+        // the others are synced by their release job, in promotion order.
+        auto_sync: or(a.auto_sync, first && !production.value),
         charts: AddonCharts {
             istio: or(ch.istio, "1.27.3".into()),
             external_secrets: or(ch.external_secrets, "0.20.4".into()),

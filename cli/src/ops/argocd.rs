@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::Serialize;
 
 /// The environment variable holding the API token.
@@ -15,10 +15,7 @@ pub const TOKEN_VAR: &str = "ARGOCD_AUTH_TOKEN";
 
 /// One ArgoCD server.
 pub struct Client {
-    base: String,
-    token: Option<String>,
-    runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
+    api: super::api::JsonApi,
 }
 
 /// What an Application reports (the fields of its `status` we act on).
@@ -39,6 +36,10 @@ pub struct App {
     /// `spec.syncPolicy.automated` is set: ArgoCD syncs a new commit by itself.
     pub automated: bool,
     pub message: Option<String>,
+    /// Why ArgoCD could not compare it with git (a `ComparisonError`
+    /// condition: the repository unreadable, the chart unrenderable) —
+    /// nothing can sync until that is fixed.
+    pub comparison_error: Option<String>,
     /// Every container image the Application's resources use.
     pub images: Vec<String>,
 }
@@ -49,37 +50,19 @@ impl Client {
     /// certificate (argocd-server's own, behind `kubectl port-forward`).
     pub fn new(server: &str, insecure: bool) -> anyhow::Result<Client> {
         let base = if server.contains("://") { server.to_string() } else { format!("https://{server}") };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let http = runtime.block_on(async {
-            reqwest::Client::builder().timeout(Duration::from_secs(30)).danger_accept_invalid_certs(insecure).build()
-        })?;
         let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty());
-        Ok(Client { base: base.trim_end_matches('/').to_string(), token, runtime, http })
+        let api = super::api::JsonApi::new("ArgoCD", &base, token, insecure, reqwest::header::HeaderMap::new())?;
+        Ok(Client { api })
     }
 
+    /// One request that must succeed: its JSON body.
     fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method, &url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.to_string());
-        }
-        let (status, text) = self
-            .runtime
-            .block_on(async {
-                let r = req.send().await?;
-                let s = r.status();
-                Ok::<_, reqwest::Error>((s, r.text().await?))
-            })
-            .with_context(|| format!("cannot reach ArgoCD at `{}`", self.base))?;
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        let (status, json) = self.api.request(method, path, body.as_ref())?;
         if status.is_success() {
             return Ok(json);
         }
@@ -108,6 +91,12 @@ impl Client {
             synced: s(&st["operationState"]["syncResult"]["revision"]),
             automated: v["spec"]["syncPolicy"]["automated"].is_object(),
             message: s(&st["operationState"]["message"]).or_else(|| s(&st["health"]["message"])),
+            comparison_error: st["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["type"] == "ComparisonError")
+                .and_then(|c| s(&c["message"])),
             images: st["summary"]["images"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
@@ -150,6 +139,17 @@ impl Client {
         let deadline = Instant::now() + timeout;
         loop {
             let a = self.app(name, false)?;
+            if let Some(why) = &a.comparison_error {
+                // ArgoCD reports a repository error only once it has lasted
+                // its grace period (`--repo-error-grace-period-seconds`), so
+                // it is not waited out.
+                let hint = if why.contains("authentication required") {
+                    ": the repository is private and ArgoCD has no credential for it — set `argocd.repository_credential` and create its first repository Secret (docs/deploy.md, \"A private repository\"); `myhealthctl doctor --argocd-server` checks it"
+                } else {
+                    ""
+                };
+                bail!("ArgoCD cannot compare `{name}` with git: {why}{hint}");
+            }
             let at = a.synced.as_deref().is_some_and(|r| r == revision || contains(r));
             let done = at && a.phase.as_deref() == Some("Succeeded");
             if done && a.sync == "Synced" && a.health == "Healthy" {
@@ -180,20 +180,20 @@ impl Client {
 }
 
 impl Client {
-    /// The repository `url` as ArgoCD sees it (`connectionState`: whether it
-    /// can read it, with the credential it holds).
-    pub fn repository(&self, url: &str) -> anyhow::Result<serde_json::Value> {
-        let enc: String = url
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        self.call(reqwest::Method::GET, &format!("/api/v1/repositories/{enc}"), None)
+    /// The repository `url` as ArgoCD holds it (`connectionState`: whether
+    /// it can read it with the credential it holds); `None` when ArgoCD
+    /// holds no repository of that URL — or the token may not see it:
+    /// ArgoCD answers both with PermissionDenied, so as not to say which
+    /// repositories exist (server/repository/repository.go).
+    pub fn repository(&self, url: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        // One path segment: its `/` and `:` escaped too.
+        let enc = percent_encoding::utf8_percent_encode(url, percent_encoding::NON_ALPHANUMERIC);
+        let path = format!("/api/v1/repositories/{enc}");
+        match self.api.request(reqwest::Method::GET, &path, None)? {
+            (s, v) if s.is_success() => Ok(Some(v)),
+            (s, _) if s == reqwest::StatusCode::FORBIDDEN && self.api.has_token() => Ok(None),
+            _ => self.call(reqwest::Method::GET, &path, None).map(Some),
+        }
     }
 }
 

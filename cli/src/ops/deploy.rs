@@ -46,6 +46,8 @@ pub struct Options {
     pub kube_context: Option<String>,
     /// Helm's `--timeout` (`10m`).
     pub timeout: String,
+    /// The same, for a release pull request to be merged.
+    pub review_timeout: Duration,
     pub smoke_timeout: Duration,
     pub ca_bundle: PathBuf,
     pub init: InitArgs,
@@ -310,26 +312,17 @@ impl Deploy {
             let short = super::release::short(&commit);
             let repository = format!("{}/{}", cfg.project.github_owner.value, cfg.project.github_repo.value);
             steps.push(Step::Record { config: p.config_path.clone(), commit });
-            match e.argocd.release_by.value {
+            // How the record reaches the branch ArgoCD follows, and how a
+            // failed release is taken back the same way.
+            let rollback = match e.argocd.release_by.value {
                 crate::config::model::ReleaseBy::Push => {
                     let push = argv(&["git", "push", "--quiet", &remote, &format!("HEAD:{base}")]);
                     steps.push(Step::Commit { paths, argv: vec![add, commit_argv] });
                     steps.push(Step::GitPush { remote: remote.clone(), base: base.clone(), argv: push.clone() });
-                    steps.push(Step::Sync {
-                        server: o.argocd_server.clone(),
+                    Rollback::Revert {
+                        argv: vec![argv(&["git", "revert", "--no-edit", "HEAD"]), push],
                         application: names.argocd_app(),
-                        timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
-                    });
-                    steps.push(Step::Smoke {
-                        url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
-                        endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
-                        fallback: format!("https://{}", names.api_host()),
-                        timeout_seconds: o.smoke_timeout.as_secs(),
-                        rollback: Rollback::Revert {
-                            argv: vec![argv(&["git", "revert", "--no-edit", "HEAD"]), push],
-                            application: names.argocd_app(),
-                        },
-                    });
+                    }
                 }
                 crate::config::model::ReleaseBy::PullRequest => {
                     let branch = format!("release/{env}-{short}");
@@ -342,29 +335,25 @@ impl Deploy {
                         base: base.clone(),
                         head: branch,
                         title: message.clone(),
-                        timeout_seconds: crate::names::RELEASE_REVIEW_TIMEOUT_SECONDS,
+                        timeout_seconds: o.review_timeout.as_secs(),
                         back: argv(&["git", "switch", "--quiet", "-"]),
                         fetch: argv(&["git", "fetch", "--quiet", &remote, &base]),
                     });
-                    steps.push(Step::Sync {
-                        server: o.argocd_server.clone(),
-                        application: names.argocd_app(),
-                        timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
-                    });
-                    steps.push(Step::Smoke {
-                        url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
-                        endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
-                        fallback: format!("https://{}", names.api_host()),
-                        timeout_seconds: o.smoke_timeout.as_secs(),
-                        rollback: Rollback::RevertPullRequest {
-                            repository,
-                            remote,
-                            base,
-                            branch: format!("revert/{env}-{short}"),
-                        },
-                    });
+                    Rollback::RevertPullRequest { repository, remote, base, branch: format!("revert/{env}-{short}") }
                 }
-            }
+            };
+            steps.push(Step::Sync {
+                server: o.argocd_server.clone(),
+                application: names.argocd_app(),
+                timeout_seconds: o.smoke_timeout.as_secs().max(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS),
+            });
+            steps.push(Step::Smoke {
+                url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
+                fallback: format!("https://{}", names.api_host()),
+                timeout_seconds: o.smoke_timeout.as_secs(),
+                rollback,
+            });
         } else if !o.skip_app {
             let values = work.join("images.yaml");
             steps.push(Step::ReleaseValues { path: values.clone(), image_tag: o.only.is_none() });
@@ -511,7 +500,7 @@ impl Deploy {
             if let Some(c) = client {
                 c.sync(application)?;
                 let wait = Duration::from_secs(crate::names::ARGOCD_SYNC_TIMEOUT_SECONDS);
-                c.wait(application, &head, wait, &|live| crate::git::is_ancestor(&self.root, &head, live))?;
+                c.wait(application, &head, wait, &|live| self.contains(&head, live))?;
             }
             Ok(())
         })();
@@ -565,6 +554,24 @@ impl Deploy {
             ),
             Err(e) => bail!("deploy of `{env}` failed its {what}, and its revert could not be proposed: {e:#}"),
         }
+    }
+
+    /// Whether ArgoCD's `live` revision holds `ours`. ArgoCD syncs the branch
+    /// it follows, whose head may be a commit that landed after ours (merged
+    /// meanwhile): one the local repository does not know yet, so it is
+    /// fetched before the answer is no.
+    fn contains(&self, ours: &str, live: &str) -> bool {
+        if crate::git::is_ancestor(&self.root, ours, live) {
+            return true;
+        }
+        let Some(Step::GitPush { remote, base, .. }) = self.steps.iter().find(|s| matches!(s, Step::GitPush { .. }))
+        else {
+            return false;
+        };
+        let known = crate::git::run(&self.root, &["cat-file", "-e", &format!("{live}^{{commit}}")]).is_ok();
+        !known
+            && crate::git::run(&self.root, &["fetch", "--quiet", remote, base]).is_ok()
+            && crate::git::is_ancestor(&self.root, ours, live)
     }
 
     fn rel(&self, path: &Path) -> String {
@@ -837,9 +844,7 @@ impl Deploy {
                     let wait = Duration::from_secs(*timeout_seconds);
                     let synced = step(&format!("ArgoCD syncs `{application}`"), || {
                         c.sync(application)?;
-                        c.wait(application, &revision, wait, &|live| {
-                            crate::git::is_ancestor(&self.root, &revision, live)
-                        })
+                        c.wait(application, &revision, wait, &|live| self.contains(&revision, live))
                     });
                     match synced {
                         Ok(a) => eprintln!(

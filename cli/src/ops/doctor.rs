@@ -510,17 +510,27 @@ fn urlencoding_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The ArgoCD check: the repository connects (a private one, with its credential).
+/// The ArgoCD check: ArgoCD can read the repository — with the credential
+/// the config says it needs, or as a public one when it names none.
 pub fn argocd(cfg: &Config, client: &super::argocd::Client, r: &mut Report) {
     let e = &cfg.environments[0];
     let url = Names::of(cfg, e).repo_url();
+    let credential = cfg.environments.iter().any(|e| e.argocd.repository_credential.is_some());
+    let fix = "set `argocd.repository_credential` and create its first repository Secret (docs/deploy.md, \"A private repository\")";
     match client.repository(&url) {
-        Ok(v) if v["connectionState"]["status"] == "Successful" => r.ok(format!("ArgoCD reads {url}")),
-        Ok(v) => r.find(
+        Ok(Some(v)) if v["connectionState"]["status"] == "Successful" => r.ok(format!("ArgoCD reads {url}")),
+        Ok(Some(v)) => r.find(
             "argocd",
             format!("repository {url}"),
             format!("ArgoCD cannot read it: {}", v["connectionState"]["message"].as_str().unwrap_or("no connection state")),
-            "set `argocd.repository_credential` and create its first repository Secret (docs/deploy.md, \"A private repository\")",
+            "check the credential's secret holds a GitHub App or token with read access to the repository's contents (docs/deploy.md, \"A private repository\")",
+        ),
+        Ok(None) if !credential => r.ok(format!("ArgoCD holds no credential for {url}: it reads it as a public repository")),
+        Ok(None) => r.find(
+            "argocd",
+            format!("repository {url}"),
+            "ArgoCD holds no repository Secret for it (or the token may not see repositories: `repositories, get` in ArgoCD's RBAC), while `argocd.repository_credential` says it needs one",
+            fix,
         ),
         Err(err) => r.find("argocd", format!("repository {url}"), format!("{err:#}"), "check --argocd-server and ARGOCD_AUTH_TOKEN"),
     }

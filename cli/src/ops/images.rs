@@ -128,7 +128,7 @@ pub fn built_images(p: &Project) -> anyhow::Result<Vec<Built>> {
 #[derive(Debug, Clone, Serialize)]
 pub struct PushImage {
     pub service: String,
-    /// `<registry>/<project>/<service>`.
+    /// `<registry>/<project>-<env>/<service>` (`names::ecr_repository`).
     pub repository: String,
     pub tag: String,
 }

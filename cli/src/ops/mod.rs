@@ -4,6 +4,7 @@
 //! target once (`Project::target`), calls these and reports; commands never
 //! call one another, and nothing here knows about clap.
 
+pub mod api;
 pub mod argocd;
 pub mod deploy;
 pub mod doctor;

@@ -62,6 +62,8 @@ struct Context {
     release_tag_prefix: &'static str,
     /// The branch pull requests merge into; the applies run from it.
     main_branch: &'static str,
+    /// The chart in the repository: a change there is released in order, as values are.
+    chart_path: String,
     /// Each environment's plan role and region, as JSON (the review's plan matrix picks from it).
     plan_roles: String,
     /// `uses:` value per action key.
@@ -99,6 +101,9 @@ struct Env {
     after: Option<String>,
     /// ArgoCD rolls its release out (deploy.yml syncs it); else `myhealthctl deploy` with Helm.
     manage_release: bool,
+    /// The nearest environment before it whose release deploy.yml runs: its
+    /// release job waits for that one (a chart change goes in order).
+    release_after: Option<String>,
     /// Its values file in the repository: a release (record) change shows there.
     values_file: String,
     /// Its container registry (ECR host) and each service's repository there, as JSON.
@@ -129,6 +134,7 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         })
         .collect();
     let mut prev: Option<String> = None;
+    let mut prev_release: Option<String> = None;
     let environments: Vec<Env> = cfg
         .environments
         .iter()
@@ -157,12 +163,16 @@ pub fn context(cfg: &Config) -> minijinja::Value {
                 require_approval: e.ci.require_approval.value || e.production.value,
                 after: prev.clone(),
                 manage_release: e.argocd.manage_release.value,
+                release_after: prev_release.clone(),
                 values_file: format!("{}/{}", crate::names::GENERATED_DIR, n.values_file()),
                 registry: n.ecr_host(),
                 repositories: repos(&n),
                 source_repositories: repos(&source),
             };
             prev = Some(e.name.value.clone());
+            if e.argocd.manage_release.value {
+                prev_release = Some(e.name.value.clone());
+            }
             env
         })
         .collect();
@@ -196,6 +206,7 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         plan_artifact_days: PLAN_ARTIFACT_DAYS,
         release_tag_prefix: crate::names::RELEASE_TAG_PREFIX,
         main_branch: crate::names::MAIN_BRANCH,
+        chart_path: crate::names::Names::of(cfg, base).chart_path(),
         plan_roles: serde_json::Value::Object(plan_roles).to_string(),
         actions,
         environments,

@@ -112,10 +112,7 @@ data "aws_iam_policy_document" "read" {
     sid = "DescribeAccountWide"
     actions = [
       "acm:ListCertificates",
-      "apigateway:GET",
       "autoscaling:Describe*",
-      "cloudfront:List*",
-      "ec2:Describe*",
       "eks:DescribeAddonVersions",
       "elasticloadbalancing:Describe*",
       "kms:ListAliases",
@@ -128,6 +125,27 @@ data "aws_iam_policy_document" "read" {
       "sts:GetCallerIdentity",
     ]
     resources = ["*"]
+  }
+
+  # EC2's describe calls, most without resource-level permissions: in this
+  # environment's region only.
+  statement {
+    sid       = "DescribeRegion"
+    actions   = ["ec2:Describe*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [var.region]
+    }
+  }
+
+  # API Gateway authorizes reads by path: this region's APIs and domains.
+  statement {
+    sid       = "ReadApis"
+    actions   = ["apigateway:GET"]
+    resources = ["${local.arn}:apigateway:${var.region}::/*"]
   }
 
   statement {
