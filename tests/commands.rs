@@ -747,7 +747,7 @@ fn promote_copies_a_release_record_and_status_reads_it() {
     assert_eq!(st[1]["by_tag"], serde_json::json!([]));
     assert_eq!(st[2]["by_tag"], serde_json::json!(["api-service", "data-processor", "oura-collector"]));
     assert_eq!(st[2]["record"], serde_json::Value::Null);
-    assert_eq!(st[2]["rolled_out_by"], "ArgoCD (synced by hand)");
+    assert_eq!(st[2]["rolled_out_by"], "ArgoCD (synced by its release job, or by hand)");
     cmd_in(p.path()).arg("status").assert().success().stdout(contains("no release record: every service runs the tag"));
 }
 

@@ -343,7 +343,10 @@ fn argocd_config(name: &str, config: &str) {
                 );
             }
             let automated = &app["spec"]["syncPolicy"]["automated"];
-            if e["argocd"]["auto_sync"] == true {
+            // The chart's own Application waits for a first release: before
+            // it no image the chart pulls exists.
+            let chart = source["path"].as_str() == Some("generated/helm/myhealth");
+            if e["argocd"]["auto_sync"] == true && (!chart || !e["release"].is_null()) {
                 assert_eq!(automated["selfHeal"], serde_yaml_ng::Value::Bool(true), "{env}/{name}");
             } else {
                 assert!(automated.is_null(), "{env}/{name}: synced by hand or by its release job");

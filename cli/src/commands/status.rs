@@ -41,10 +41,11 @@ impl StatusCmd {
         for e in p.environments(&cfg, &only)? {
             let n = Names::of(&cfg, e);
             let record = Record::of(e);
-            let by = match (e.argocd.manage_release.value, e.argocd.auto_sync.value) {
-                (true, true) => "ArgoCD (syncs automatically)",
-                (true, false) => "ArgoCD (synced by hand)",
-                (false, _) => "Helm (myhealthctl deploy)",
+            let by = match (e.argocd.manage_release.value, e.argocd.auto_sync.value, e.release.is_some()) {
+                (true, true, true) => "ArgoCD (syncs automatically)",
+                (true, true, false) => "ArgoCD (syncs automatically from its first release)",
+                (true, false, _) => "ArgoCD (synced by its release job, or by hand)",
+                (false, ..) => "Helm (myhealthctl deploy)",
             };
             let unpinned: Vec<String> = e
                 .services

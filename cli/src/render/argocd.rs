@@ -62,6 +62,10 @@ struct ChartApp {
     name: String,
     project: String,
     path: String,
+    /// Synced automatically: `auto_sync`, once the environment has a release
+    /// record — before it no image the chart would pull exists, so nothing
+    /// syncs it until the first release does.
+    auto_sync: bool,
     release: String,
     values_file: String,
     namespace: String,
@@ -311,6 +315,7 @@ pub fn context(cfg: &Config, env: &Environment) -> minijinja::Value {
             name: n.argocd_app(),
             project: n.argocd_project(),
             path: n.chart_path(),
+            auto_sync: a.auto_sync.value && env.release.is_some(),
             release: n.release(),
             values_file: n.values_file_from_chart(),
             namespace: n.namespace(),
