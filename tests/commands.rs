@@ -17,7 +17,7 @@ fn git_project() -> TempProject {
 
 #[test]
 fn help_has_examples_for_every_command() {
-    cmd().arg("--help").assert().success().stdout(contains("Exit codes:").and(contains("Examples:")));
+    cmd().arg("--help").assert().success().stdout(contains("Exit codes (every command):").and(contains("Examples:")));
     for sub in ["render", "diff", "validate", "envs", "schema", "init", "completions"] {
         cmd().args([sub, "--help"]).assert().success().stdout(contains("Examples:"));
     }
@@ -400,22 +400,27 @@ fn files_of_env(project: &std::path::Path, env: &str) -> usize {
         .count()
 }
 
-/// `plan` refuses while generated/ has drifted (exit 1, the diff and the fix),
-/// before any terraform runs; its errors exit 1 too, as terraform's do (2
-/// means "changes"). The real plans run against moto in tests/moto.rs.
+/// `plan` refuses while generated/ has drifted (exit 3, the diff and the fix
+/// on stderr, stdout left to the plan's own output), before any terraform
+/// runs. The real plans run against moto in tests/moto.rs.
 #[test]
-fn plan_refuses_a_drifted_tree_and_fails_with_1() {
+fn plan_refuses_a_drifted_tree_with_3() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     cmd_in(p.path()).arg("render").assert().success();
     let f = p.path().join("generated/terraform/envs/dev/main.tf");
     std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
-    cmd_in(p.path())
-        .args(["plan", "dev"])
-        .assert()
-        .code(1)
-        .stdout(contains("-# hand edit"))
-        .stderr(contains("run `myhealthctl render --env dev` and commit the result").and(contains("terraform").not()));
-    // A usage error, as in every command (1 and 2 mean terraform's verdict only once a plan ran).
+    cmd_in(p.path()).args(["plan", "dev"]).assert().code(3).stdout("").stderr(
+        contains("-# hand edit")
+            .and(contains("run `myhealthctl render --env dev` and commit the result"))
+            .and(contains("refused: not planned `dev`"))
+            .and(contains("terraform init").not()),
+    );
+    // With --json the refusal is the envelope on stdout.
+    let out = cmd_in(p.path()).args(["plan", "dev", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["error"]["kind"].as_str(), v["error"]["exit_code"].as_u64()), (Some("refused"), Some(3)), "{v}");
+    // A usage error, as in every command.
     cmd_in(p.path()).args(["plan", "nope"]).assert().code(2).stderr(contains("error:").and(contains("`nope`")));
 }
 
@@ -581,16 +586,16 @@ fn deploy_dry_run_prints_the_ordered_steps_and_exact_commands() {
     cmd().args(["deploy", "qa", "--dry-run"]).assert().code(2).stderr(contains("no environment `qa`"));
 }
 
-/// `deploy` refuses a drifted tree first: exit 1, the fix, nothing built or applied.
+/// `deploy` refuses a drifted tree first: exit 3, the fix, nothing built or applied.
 #[test]
 fn deploy_refuses_a_drifted_tree() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     cmd_in(p.path()).arg("render").assert().success();
     let f = p.path().join("generated/terraform/envs/dev/main.tf");
     std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
-    cmd_in(p.path()).args(["deploy", "dev", "--skip-app", "--yes"]).assert().code(1).stderr(
+    cmd_in(p.path()).args(["deploy", "dev", "--skip-app", "--yes"]).assert().code(3).stderr(
         contains("run `myhealthctl render --env dev`")
-            .and(contains("not deployed: nothing was built, applied or installed"))
+            .and(contains("refused: not deployed `dev`: nothing was built, applied or installed"))
             .and(contains("terraform init").not()),
     );
 }
@@ -754,7 +759,8 @@ fn promote_copies_a_release_record_and_status_reads_it() {
 /// Budgets: within budget nothing is said; a change that takes dev over its
 /// budget is a warning in `validate`, a ❌ with the key in the review, and
 /// with `--budget-gate` exit 1 (without it 0: the gate is what fails the
-/// check); production over its budget does not load at all.
+/// check); production over its budget is refused by the commands that
+/// change things and reported by those that read.
 #[test]
 fn budgets_warn_gate_the_review_and_stop_production() {
     let p = git_project();
@@ -799,6 +805,30 @@ fn budgets_warn_gate_the_review_and_stop_production() {
         .assert()
         .code(2)
         .stderr(contains("error: the estimated cost of `prod` ($813.94 a month) is over its budget ($500.00)"));
+    // Only the commands that change things refuse it; those that read run
+    // (no dead end: the error's help says to run `cost prod`) and warn.
+    cmd_in(p.path()).arg("render").assert().code(2).stderr(contains("error: the estimated cost of `prod`"));
+    for args in [
+        &["cost", "prod"][..],
+        &["cost", "prod", "--json"],
+        &["explain", "rds.instance_class", "--env", "prod"],
+        &["envs", "--env", "prod"],
+        &["graph", "prod"],
+        &["status"],
+        &["diff", "--base", "HEAD"],
+    ] {
+        let out = cmd_in(p.path()).args(args).env("NO_COLOR", "1").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+        assert!(
+            stderr.contains("warning: the estimated cost of `prod` ($813.94 a month) is over its budget ($500.00)")
+                && stderr.contains("commands that change things"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // The drift gate still gates (the budget is rendered), and reports the overrun.
+    cmd_in(p.path()).arg("diff").assert().code(1).stderr(contains("warning: the estimated cost of `prod`"));
 }
 
 /// `explain`: the chain back to the file (winner marked, file:line), and

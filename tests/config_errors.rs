@@ -59,8 +59,9 @@ fn errors_are_reported_as_json_with_positions() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false, "validate says so beside the envelope: {v}");
     let v = &v["error"];
-    assert_eq!(v["valid"], false);
+    assert_eq!((v["kind"].as_str(), v["exit_code"].as_u64()), (Some("error"), Some(2)));
     let p = &v["problems"][0];
     assert_eq!(p["line"], 17);
     assert_eq!(p["column"], 12);

@@ -284,11 +284,11 @@ fn deploy_through_a_pull_request(registry: &Registry, built: &serde_json::Value)
         c
     };
 
-    // 1. Nobody merges it within the timeout: the deploy stops, exit 1,
-    //    naming the pull request; main and the working tree are as before.
+    // 1. Nobody merges it within the timeout: the deploy stops, refused
+    //    (3), naming the pull request; main and the working tree are as before.
     let out = deploy("3s").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("the release pull request #1") && stderr.contains("waits for a review"), "{stderr}");
     assert_eq!(remote_main(), previous, "nothing was pushed to the protected branch");
     assert_eq!(git(&["rev-parse", "HEAD"]), previous, "the working tree is back where it was");

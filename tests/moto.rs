@@ -830,11 +830,11 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
     // the plugin cache), by the plan role.
     let mut fingerprints: BTreeMap<(String, String), String> = BTreeMap::new();
     for e in &envs {
-        let mut args = e.args("plan", &["--json"]);
+        let mut args = e.args("plan", &["--json", "--detailed-exitcode"]);
         args.extend(backend.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let planned = myhealthctl(&moto, &rc, e.plan.as_ref().unwrap(), &args, "");
-        assert_eq!(planned.status.code(), Some(2), "{} {}: plan → 2\n{}", e.fixture, e.name, text(&planned));
+        assert_eq!(planned.status.code(), Some(1), "{} {}: plan → 1 (changes)\n{}", e.fixture, e.name, text(&planned));
         let summary: Value = serde_json::from_slice(&planned.stdout).unwrap();
         assert!(summary["add"].as_u64().unwrap() > 60, "{summary:#}");
         assert_eq!((summary["change"].as_u64(), summary["destroy"].as_u64()), (Some(0), Some(0)), "{summary:#}");
@@ -853,7 +853,7 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let refused = myhealthctl(&moto, &rc, dev_apply, &args, "");
         let fp = &fingerprints[&("one account".to_string(), "dev".to_string())];
-        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
         assert!(
             text(&refused).contains(&format!("not applied: the saved plan is {fp}, not the approved sha256:0")),
             "{}",
@@ -863,7 +863,7 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         args.extend(backend.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let declined = myhealthctl(&moto, &rc, dev_apply, &args, "no\n");
-        assert_eq!(declined.status.code(), Some(1), "{}", text(&declined));
+        assert_eq!(declined.status.code(), Some(3), "{}", text(&declined));
         assert!(
             text(&declined).contains("apply this plan to `dev`? type `yes`") && text(&declined).contains("not applied")
         );
@@ -1008,7 +1008,7 @@ fn drift_of_dev(moto: &Moto, rc: &Path, dev: &Env, backend: &[&str]) {
     // the provider wrote (emulator gaps, listed in the test's output): that
     // baseline is what the three changes below must add to.
     let clean = myhealthctl(moto, rc, plan, &drift_args, "");
-    assert!(matches!(clean.status.code(), Some(0 | 2)), "{}", text(&clean));
+    assert!(matches!(clean.status.code(), Some(0 | 1)), "{}", text(&clean));
     let baseline: Value = serde_json::from_slice(&clean.stdout).unwrap();
     let paths = |r: &Value| -> Vec<String> {
         r["resources"]
@@ -1039,7 +1039,7 @@ ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{"IpProtocol": "
     let changed = Command::new(python()).arg("-c").arg(boto).envs(moto.env(rc, None)).output().unwrap();
     assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
     let drifted = myhealthctl(moto, rc, plan, &drift_args, "");
-    assert_eq!(drifted.status.code(), Some(2), "drift → 2\n{}", text(&drifted));
+    assert_eq!(drifted.status.code(), Some(1), "drift → 1\n{}", text(&drifted));
     let report: Value = serde_json::from_slice(&drifted.stdout).unwrap();
     for p in [
         "module.rds.aws_db_instance.this backup_retention_period",
@@ -1100,7 +1100,7 @@ fn destroy_dev(moto: &Moto, rc: &Path, dev: &Env) {
     let args = dev.args("destroy", &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let refused = myhealthctl(moto, rc, apply, &args, "staging\n");
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     assert!(text(&refused).contains("not destroyed: `staging` is not `dev`"));
     let args = dev.args("destroy", &["--yes"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -11,19 +11,21 @@ use crate::commands;
 use crate::exit::Outcome;
 
 const AFTER_HELP: &str = "\
-Exit codes:
-  0  success
-  1  a check or diff found a difference (e.g. `diff`, `render --check`)
-  2  an error: invalid config, bad arguments, a failed tool
-  `plan`, once a plan ran, follows terraform's -detailed-exitcode: 0 no changes,
-     2 changes, 1 the plan failed (usage and config errors still exit 2, drift 1)
-  `deploy`/`destroy`: 1 also when refused (drift, or the plan not approved)
+Exit codes (every command):
+  0    success: nothing differs, nothing refused
+  1    a difference was found: diff, render --check, drift, plan --detailed-exitcode,
+       promote --check, doctor, status, push --verify-record, diff --budget-gate
+  2    an error: invalid config, bad arguments, an unknown environment, a failed tool
+  3    refused before changing anything (more): generated/ out of date, not approved,
+       not the approved plan, a release pull request not merged in time
+  130  interrupted (143: SIGTERM), the write in progress finished or undone
+  With --json (or --format json) a failure is {\"error\": {kind, exit_code, message, problems}} on stdout.
 
 Examples:
-  myhealthctl render                    render every environment into generated/
-  myhealthctl diff                      is generated/ up to date? (CI gate)
-  myhealthctl diff --base origin/main   what does my change do to the output?
-  myhealthctl envs --json               resolved values per environment";
+  myhealthctl render                    # render every environment into generated/
+  myhealthctl diff                      # is generated/ up to date? (CI gate)
+  myhealthctl diff --base HEAD~1        # what did the last commit do to the output?
+  myhealthctl envs --json               # resolved values per environment";
 
 /// Render the myHealth platform (Terraform, Helm, CI, monitoring) from one typed `myhealth.toml`.
 #[derive(Parser, Debug)]
@@ -59,12 +61,12 @@ pub enum Command {
     Build(commands::build::BuildCmd),
     /// Terraform plan of an environment, summarised (refused while generated/ has drifted)
     #[command(
-        after_help = "Exit codes, once a plan ran (terraform's -detailed-exitcode): 0 no changes, 2 changes, 1 the plan failed.\nBefore that, as every command: 2 usage or config error, 1 drift.\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
+        after_help = "Exit codes: 0 planned (with or without changes; with --detailed-exitcode, 1 when there are changes); 2 an error (the plan failed); 3 refused (generated/ out of date).\n\nExamples:\n  myhealthctl plan dev\n  myhealthctl plan dev --detailed-exitcode || [ $? -eq 1 ]   # 1: there are changes\n  myhealthctl plan prod --format markdown >> comment.md\n  myhealthctl plan dev --json --plugin-dir /opt/tf-plugins"
     )]
     Plan(commands::plan::PlanCmd),
     /// Apply exactly the plan `plan` saved, after the drift gate (and only if it is the approved one, with `--expect-fingerprint`)
     #[command(
-        after_help = "Exit codes: 0 applied (or nothing to apply); 1 refused (drift, another fingerprint, not approved); 2 an error.\n\nExamples:\n  myhealthctl plan dev && myhealthctl apply dev\n  myhealthctl apply prod --expect-fingerprint \"$FINGERPRINT\"   # CI: the plan the PR reviewed"
+        after_help = "Exit codes: 0 applied (or nothing to apply); 2 an error; 3 refused (generated/ out of date, another fingerprint, not approved).\n\nExamples:\n  myhealthctl plan dev && myhealthctl apply dev\n  myhealthctl apply prod --expect-fingerprint \"$FINGERPRINT\"   # CI: the plan the PR reviewed"
     )]
     Apply(commands::apply::ApplyCmd),
     /// Build, push, apply the infrastructure and roll out the release of an environment, then smoke-test it
@@ -74,7 +76,7 @@ pub enum Command {
     Deploy(commands::deploy::DeployCmd),
     /// Has the live platform drifted from the code? Terraform's refresh-only plan per resource and attribute, the owning config key, ArgoCD's sync
     #[command(
-        after_help = "Exit codes, as `plan`: 0 no drift, 2 drift, 1 terraform failed (usage and config errors 2, a drifted generated/ tree 1, before it runs).\n\nExamples:\n  myhealthctl drift prod\n  myhealthctl drift dev --json\n  myhealthctl drift staging --markdown > issue.md   # the scheduled workflow's issue body"
+        after_help = "Exit codes: 0 no drift; 1 the live platform drifted; 2 an error (terraform failed, ArgoCD unreachable); 3 refused (generated/ out of date, so the owning keys cannot be named).\n\nExamples:\n  myhealthctl drift prod\n  myhealthctl drift dev --json\n  myhealthctl drift staging --format markdown > issue.md   # the scheduled workflow's issue body"
     )]
     Drift(commands::drift::DriftCmd),
     /// Check what the delivery path rests on outside the repository: GitHub's settings, the AWS roles' trust, ArgoCD's access
@@ -109,7 +111,7 @@ pub enum Command {
     Push(commands::push::PushCmd),
     /// Check the config and that it renders, without writing anything
     #[command(
-        after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config tests/fixtures/minimal.toml\n  myhealthctl validate --json"
+        after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config ./myhealth.toml\n  myhealthctl validate --json"
     )]
     Validate(commands::validate::ValidateCmd),
     /// Print the resolved settings of each environment
@@ -119,7 +121,7 @@ pub enum Command {
     Envs(commands::envs::EnvsCmd),
     /// Print the module dependency graph of an environment
     #[command(
-        after_help = "Examples:\n  myhealthctl graph dev\n  myhealthctl graph prod --format dot | dot -Tsvg > prod.svg"
+        after_help = "Examples:\n  myhealthctl graph dev\n  myhealthctl graph prod --format dot > prod.dot   # dot -Tsvg prod.dot > prod.svg\n  myhealthctl graph dev --json | jq -r '.edges[] | \"\\(.from) -> \\(.to)\"'"
     )]
     Graph(commands::graph::GraphCmd),
     /// Estimate the monthly AWS cost of each environment
@@ -137,17 +139,22 @@ pub enum Command {
     Init(commands::init::InitCmd),
     /// Print shell completions
     #[command(
-        after_help = "Examples:\n  myhealthctl completions bash > /etc/bash_completion.d/myhealthctl\n  myhealthctl completions zsh > \"${fpath[1]}/_myhealthctl\"\n  myhealthctl completions fish > ~/.config/fish/completions/myhealthctl.fish"
+        after_help = "Examples:\n  myhealthctl completions bash > ~/.local/share/bash-completion/completions/myhealthctl\n  myhealthctl completions zsh > ~/.zfunc/_myhealthctl   # with fpath+=~/.zfunc in ~/.zshrc\n  myhealthctl completions fish > ~/.config/fish/completions/myhealthctl.fish"
     )]
     Completions(commands::completions::CompletionsCmd),
 }
 
 impl Command {
-    /// Whether the command prints JSON: then its errors are JSON too, on stdout.
-    fn wants_json(&self) -> bool {
+    /// Whether the command prints JSON: then its failures are the JSON
+    /// envelope on stdout (`exit::Envelope`), with these fields beside it.
+    fn json_failure(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         use crate::args::Format;
-        match self {
-            Command::Validate(c) => c.json,
+        let json = match self {
+            Command::Render(c) => c.json,
+            Command::Validate(c) => {
+                // `valid` sits at the top in both outcomes.
+                return c.json.then(|| serde_json::Map::from_iter([("valid".to_string(), false.into())]));
+            }
             Command::Envs(c) => c.json,
             Command::Cost(c) => c.json,
             Command::Build(c) => c.json,
@@ -155,10 +162,18 @@ impl Command {
             Command::Affected(c) => c.json,
             Command::Deploy(c) => c.json,
             Command::Doctor(c) => c.json,
+            Command::Explain(c) => c.json,
+            Command::Promote(c) => c.json,
+            Command::Status(c) => c.json,
+            Command::Apply(c) => c.json,
+            Command::Destroy(c) => c.json,
+            Command::Graph(c) => c.json || c.format == commands::graph::GraphFormat::Json,
+            Command::Drift(c) => c.json || c.format == Format::Json,
             Command::Plan(c) => c.json || c.format == Format::Json,
-            Command::Diff(c) => c.format == Format::Json,
-            _ => false,
-        }
+            Command::Diff(c) => c.json || c.format == Format::Json,
+            Command::Schema(_) | Command::Init(_) | Command::Completions(_) => false,
+        };
+        json.then(serde_json::Map::new)
     }
 
     fn run(self, g: &Global) -> anyhow::Result<Outcome> {
@@ -192,13 +207,32 @@ impl Command {
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { crate::exit::ERROR } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // `--help`, `--version`: not an error.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            if asks_for_json(std::env::args_os().skip(1)) {
+                crate::exit::Envelope::usage(&e.render().to_string()).print(serde_json::Map::new());
+            } else {
+                let _ = e.print();
+            }
+            return ExitCode::from(crate::exit::ExitStatus::Error.code());
         }
     };
-    let color = cli.global.color.enabled();
-    let json = cli.command.wants_json();
-    crate::exit::finish(cli.command.run(&cli.global), json, color)
+    let shown = match cli.command.json_failure() {
+        Some(extra) => crate::exit::Shown::Json(extra),
+        None => crate::exit::Shown::Text { color: cli.global.color.enabled() },
+    };
+    crate::exit::finish(cli.command.run(&cli.global), shown)
+}
+
+/// Whether a command line clap refused asked for JSON (`--json`,
+/// `--format json`, `--format=json`): its usage error is then JSON too.
+fn asks_for_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--json" || a == "--format=json" || (a == "--format" && args.get(i + 1).is_some_and(|f| f == "json"))
+    })
 }

@@ -32,6 +32,10 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The value at `span` is (or may be) a credential: mask it when showing source.
     pub redact: bool,
+    /// An error only for the commands that change things (a production
+    /// environment over its budget); those that read report it as a warning
+    /// and run ([`crate::config::Mode`]).
+    pub blocks_changes: bool,
 }
 
 impl Diagnostic {
@@ -44,6 +48,7 @@ impl Diagnostic {
             label: None,
             help: None,
             redact: false,
+            blocks_changes: false,
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {

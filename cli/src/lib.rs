@@ -1,14 +1,14 @@
 //! myhealthctl: one typed config (`myhealth.toml`) renders the whole myHealth
 //! platform. The binary is a thin shell over this library (see `main.rs`).
 
-/// `println!` that hands a write error back (`?`) instead of panicking: a
-/// reader that went away (`| head`) ends the command quietly (`cli::run`
-/// turns a broken pipe into success).
+/// `println!` through [`output::stdout`]: a write error comes back (`?`)
+/// instead of a panic, and a reader that went away (`| head`) is not one —
+/// the command goes on and exits with what it found.
 #[macro_export]
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($t)*)?;
+        writeln!($crate::output::stdout(), $($t)*)?;
     }};
 }
 
@@ -17,7 +17,7 @@ macro_rules! outln {
 macro_rules! out {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        write!(std::io::stdout().lock(), $($t)*)?;
+        write!($crate::output::stdout(), $($t)*)?;
     }};
 }
 
@@ -35,6 +35,7 @@ pub mod graph;
 pub mod image;
 pub mod names;
 pub mod ops;
+pub mod output;
 pub mod pattern;
 pub mod project;
 pub mod redact;

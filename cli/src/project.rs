@@ -75,8 +75,23 @@ impl Project {
         })
     }
 
+    /// The config, for a command that changes things: any error refuses it.
     pub fn load(&self) -> anyhow::Result<Config> {
-        config::load_file(&self.config_path, &self.display)
+        config::load_file(&self.config_path, &self.display, config::Mode::Change)
+    }
+
+    /// The config, for a command that only reads: an error that blocks only
+    /// changes (a production budget overrun) is a warning, printed here.
+    pub fn read(&self) -> anyhow::Result<Config> {
+        let cfg = config::load_file(&self.config_path, &self.display, config::Mode::Read)?;
+        if let Some(w) = cfg.warnings.as_ref().filter(|w| w.diagnostics.iter().any(|d| d.blocks_changes)) {
+            let blocking = crate::diagnostics::Report {
+                diagnostics: w.diagnostics.iter().filter(|d| d.blocks_changes).cloned().collect(),
+                source: w.source.clone(),
+            };
+            crate::output::eprint(&blocking.render(self.color));
+        }
+        Ok(cfg)
     }
 
     /// The config file's name, written into generated headers.

@@ -45,7 +45,7 @@ struct Affected {
 impl AffectedCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let opts = p.render_options(&cfg, &self.args)?;
         let new = crate::render::render(&cfg, &p.templates(&self.args.tree)?, &opts)?;
         let top = crate::git::toplevel(&p.root)?;

@@ -25,6 +25,9 @@ pub struct ApplyCmd {
     /// Do not ask (implied by `--expect-fingerprint`: the plan is then the approved one)
     #[arg(long)]
     pub yes: bool,
+    /// Print what was applied as JSON (nothing is asked: with `--yes` or `--expect-fingerprint`)
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub init: InitArgs,
 }
@@ -35,29 +38,32 @@ impl ApplyCmd {
         let cfg = p.load()?;
         let t = p.target(&cfg, &self.env, &self.args)?;
         let name = t.name();
-        if drift::gate(&p, &cfg, &t.render)? != Outcome::Ok {
-            eprintln!("not applied: the plan was made from a tree that no longer matches the config");
-            return Ok(Outcome::Differs);
-        }
+        drift::require_fresh(&p, &cfg, &t.render, &format!("not applied to `{name}`"))?;
         // The providers, as a fresh checkout of a CI job needs them.
         terraform::init(&terraform::init_argv(&t.tf_dir, &self.init), name)?;
         let saved = terraform::saved_plan(&t.tf_dir, name, PLAN_FILE)?;
-        crate::out!("{}", terraform::text(&saved));
+        if !self.json {
+            crate::out!("{}", terraform::text(&saved));
+        }
         if !saved.changes() {
-            crate::outln!("nothing to apply");
-            seed(t.cfg, t.env)?;
-            return Ok(Outcome::Ok);
+            let secrets = seed(t.cfg, t.env)?;
+            return self.report(Applied { environment: name, applied: false, plan: &saved, secrets });
         }
         match &self.expect_fingerprint {
             Some(want) if *want != saved.fingerprint => {
-                eprintln!(
+                return crate::exit::refuse(format!(
                     "not applied: the saved plan is {}, not the approved {want}; plan again and have it approved",
                     saved.fingerprint
-                );
-                return Ok(Outcome::Differs);
+                ));
             }
             Some(_) => {}
             None if self.yes => {}
+            None if self.json => {
+                return crate::exit::refuse(format!(
+                    "not applied: with `--json` nothing is asked; pass `--yes` or `--expect-fingerprint {}`",
+                    saved.fingerprint
+                ));
+            }
             None => {
                 let production = t.env.production.value;
                 let want = if production { name } else { "yes" };
@@ -67,25 +73,57 @@ impl ApplyCmd {
                     format!("apply this plan to `{name}`? type `yes`")
                 })?;
                 if answer != want {
-                    eprintln!("not applied: the answer was not `{want}`; nothing was changed");
-                    return Ok(Outcome::Differs);
+                    return crate::exit::refuse(format!(
+                        "not applied: the answer was not `{want}`; nothing was changed"
+                    ));
                 }
             }
         }
         terraform::apply(&terraform::apply_argv(&t.tf_dir, PLAN_FILE), name)?;
-        crate::outln!("applied the plan {} to `{name}`", saved.fingerprint);
-        seed(t.cfg, t.env)?;
+        let secrets = seed(t.cfg, t.env)?;
+        self.report(Applied { environment: name, applied: true, plan: &saved, secrets })
+    }
+
+    fn report(&self, a: Applied<'_>) -> anyhow::Result<Outcome> {
+        if self.json {
+            crate::outln!("{}", serde_json::to_string_pretty(&a)?);
+        } else {
+            crate::outln!("{a}");
+        }
         Ok(Outcome::Ok)
+    }
+}
+
+/// What `apply` did.
+#[derive(serde::Serialize)]
+struct Applied<'a> {
+    environment: &'a str,
+    /// False: the saved plan had nothing to apply.
+    applied: bool,
+    plan: &'a terraform::Summary,
+    /// The generated secrets that got their first value.
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Display for Applied<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.applied {
+            true => write!(f, "applied the plan {} to `{}`", self.plan.fingerprint, self.environment)?,
+            false => write!(f, "nothing to apply")?,
+        }
+        for s in &self.secrets {
+            write!(f, "\ngenerated a value for `{s}`")?;
+        }
+        Ok(())
     }
 }
 
 /// The generated secrets get their values once they exist (an interrupted
 /// run is finished by the next apply, changes or not).
-fn seed(cfg: &crate::config::Config, env: &crate::config::model::Environment) -> anyhow::Result<()> {
-    for s in ui::step("generated secrets", || secrets::seed(cfg, env))? {
-        if s.written {
-            crate::outln!("generated a value for `{}`", s.secret);
-        }
-    }
-    Ok(())
+fn seed(cfg: &crate::config::Config, env: &crate::config::model::Environment) -> anyhow::Result<Vec<String>> {
+    Ok(ui::step("generated secrets", || secrets::seed(cfg, env))?
+        .into_iter()
+        .filter(|s| s.written)
+        .map(|s| s.secret)
+        .collect())
 }

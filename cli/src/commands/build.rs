@@ -30,7 +30,7 @@ pub struct BuildCmd {
 impl BuildCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let all = cfg.service_names();
         for s in &self.services {
             if !all.contains(s) {

@@ -17,7 +17,7 @@ impl CompletionsCmd {
         let mut out = Vec::new();
         clap_complete::generate(self.shell, &mut cli, "myhealthctl", &mut out);
         // Written with a checked write: a closed pipe ends the command quietly.
-        std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
+        std::io::Write::write_all(&mut crate::output::stdout(), &out)?;
         Ok(Outcome::Ok)
     }
 }

@@ -31,7 +31,7 @@ fn requests_in_range(s: &str) -> Result<f64, String> {
 impl CostCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let only: Vec<String> = self.env.iter().cloned().collect();
         let a = Assumptions { api_requests_millions: self.requests, ..Assumptions::default() };
         let estimates: Vec<_> = p.environments(&cfg, &only)?.into_iter().map(|e| cost::estimate(e, &a)).collect();

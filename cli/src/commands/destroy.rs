@@ -20,6 +20,9 @@ pub struct DestroyCmd {
     /// Do not ask: destroy right after showing the plan
     #[arg(long)]
     pub yes: bool,
+    /// Print the destroy plan and what was destroyed as JSON (requires `--yes`: nothing is asked)
+    #[arg(long, requires = "yes")]
+    pub json: bool,
     #[command(flatten)]
     pub init: InitArgs,
 }
@@ -27,15 +30,22 @@ pub struct DestroyCmd {
 impl DestroyCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let t = p.target(&cfg, &self.env, &self.args)?;
         let name = t.name();
         let summary = terraform::init_and_plan(&t.tf_dir, name, &self.init, true)?;
         if summary.destroy + summary.replace == 0 {
-            crate::outln!("`{name}` has nothing to destroy");
+            if self.json {
+                let v = Destroyed { environment: name, destroyed: false, plan: &summary, terraform: String::new() };
+                crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                crate::outln!("`{name}` has nothing to destroy");
+            }
             return Ok(Outcome::Ok);
         }
-        crate::out!("{}", terraform::text(&summary));
+        if !self.json {
+            crate::out!("{}", terraform::text(&summary));
+        }
         if !summary.stateful_losses.is_empty() {
             eprintln!(
                 "\nwarning: {} stateful resource(s) go with it; databases get a final snapshot only where the config keeps one",
@@ -45,13 +55,28 @@ impl DestroyCmd {
         if !self.yes {
             let answer = ask(&format!("type the environment's name (`{name}`) to destroy it"))?;
             if answer != name {
-                eprintln!("not destroyed: `{answer}` is not `{name}`");
-                return Ok(Outcome::Differs);
+                return crate::exit::refuse(format!("not destroyed: `{answer}` is not `{name}`; nothing was changed"));
             }
         }
         // Terraform's own account of what it destroyed ("Destroy complete! Resources: N destroyed.").
         let out = terraform::apply(&terraform::apply_argv(&t.tf_dir, DESTROY_PLAN_FILE), name)?;
-        crate::out!("{out}");
+        if self.json {
+            let v = Destroyed { environment: name, destroyed: true, plan: &summary, terraform: out };
+            crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            crate::out!("{out}");
+        }
         Ok(Outcome::Ok)
     }
+}
+
+/// What `destroy --json` reports.
+#[derive(serde::Serialize)]
+struct Destroyed<'a> {
+    environment: &'a str,
+    destroyed: bool,
+    /// The destroy plan that was applied.
+    plan: &'a terraform::Summary,
+    /// Terraform's own account of it.
+    terraform: String,
 }

@@ -36,6 +36,9 @@ pub struct DiffCmd {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Same as `--format json`
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// With `--base`: exit 1 when the output differs (without `--base` it always does)
     #[arg(long)]
     pub exit_code: bool,
@@ -63,11 +66,15 @@ pub struct DiffCmd {
 }
 
 impl DiffCmd {
+    fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         match &self.base {
-            None => drift::show(&p, &cfg, &self.args, self.format, self.stat),
+            None => drift::show(&p, &cfg, &self.args, self.format(), self.stat),
             Some(rev) => self.against_base(&p, &cfg, rev),
         }
     }
@@ -133,8 +140,8 @@ impl DiffCmd {
                 o
             },
         };
-        let mut stdout = std::io::stdout().lock();
-        match self.format {
+        let mut stdout = crate::output::stdout();
+        match self.format() {
             Format::Markdown => {
                 let comment = review.markdown(&redactor, self.max_chars, self.details_url.as_deref());
                 if let Some(f) = &self.full {

@@ -36,7 +36,7 @@ pub struct DoctorCmd {
 impl DoctorCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let envs = if self.envs.is_empty() {
             cfg.environments.iter().collect::<Vec<_>>()
         } else {

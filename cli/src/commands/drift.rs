@@ -3,11 +3,11 @@
 //! and attribute (state → live), each attributed to the key of
 //! `myhealth.toml` that owns it where one does; with `--argocd-server`, the
 //! sync and health of the environment's Applications (`ops::live`). Exit
-//! codes as `plan`: 0 no drift, 2 drift, 1 an error.
+//! codes (`crate::exit`): 0 no drift, 1 drift, 2 an error, 3 refused.
 
 use clap::Args;
 
-use crate::args::{Global, InitArgs, TreeArgs};
+use crate::args::{Format, Global, InitArgs, TreeArgs};
 use crate::exit::Outcome;
 use crate::names::Names;
 use crate::ops::{argocd, drift, live, terraform};
@@ -26,11 +26,14 @@ pub struct DriftCmd {
     /// Accept argocd-server's self-signed certificate
     #[arg(long, env = "ARGOCD_INSECURE")]
     pub argocd_insecure: bool,
-    /// Print as JSON
-    #[arg(long, conflicts_with = "markdown")]
+    /// Output format (markdown: the scheduled workflow's issue body)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
-    /// Print as Markdown (the scheduled workflow's issue body)
-    #[arg(long)]
+    /// Same as `--format markdown`
+    #[arg(long, conflicts_with_all = ["format", "json"], hide = true)]
     pub markdown: bool,
     #[command(flatten)]
     pub init: InitArgs,
@@ -39,21 +42,12 @@ pub struct DriftCmd {
 impl DriftCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let t = p.target(&cfg, &self.env, &self.args)?;
         // The owning keys are read off the config: the tree must be its render.
-        if drift::gate(&p, &cfg, &t.render)? != Outcome::Ok {
-            return Ok(Outcome::Differs);
-        }
+        drift::require_fresh(&p, &cfg, &t.render, &format!("drift of `{}` not checked", t.name()))?;
         terraform::init(&terraform::init_argv(&t.tf_dir, &self.init), t.name())?;
-        // Once terraform runs, a failure exits 1, as `plan` does (2 would read as drift).
-        let mut report = match live::terraform_drift(&t.tf_dir, t.name()) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                return Ok(Outcome::Failed);
-            }
-        };
+        let mut report = live::terraform_drift(&t.tf_dir, t.name())?;
         if let Some(server) = &self.argocd_server {
             let c = argocd::Client::new(server, self.argocd_insecure)?;
             let n = Names::of(&cfg, t.env);
@@ -64,11 +58,19 @@ impl DriftCmd {
             }
             report.applications = Some(apps);
         }
-        if self.json {
-            crate::outln!("{}", serde_json::to_string_pretty(&report)?);
-        } else {
-            crate::out!("{}", live::text(&report, self.markdown));
+        match self.format() {
+            Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?),
+            Format::Markdown => crate::out!("{}", live::text(&report, true)),
+            Format::Text => crate::out!("{}", live::text(&report, false)),
         }
-        Ok(if report.drifted() { Outcome::Changes } else { Outcome::Ok })
+        Ok(if report.drifted() { Outcome::Differs } else { Outcome::Ok })
+    }
+
+    pub fn format(&self) -> Format {
+        match (self.json, self.markdown) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Markdown,
+            _ => self.format,
+        }
     }
 }

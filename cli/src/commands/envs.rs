@@ -26,7 +26,7 @@ pub struct EnvsCmd {
 impl EnvsCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let envs = p.environments(&cfg, &self.envs)?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&envs)?);

@@ -33,7 +33,7 @@ pub struct ExplainCmd {
 impl ExplainCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let only: Vec<String> = self.env.iter().cloned().collect();
         let envs = p.environments(&cfg, &only)?;
         let text = std::fs::read_to_string(&p.config_path)?;

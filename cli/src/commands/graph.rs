@@ -14,6 +14,8 @@ pub enum GraphFormat {
     Mermaid,
     /// Graphviz dot
     Dot,
+    /// The modules and edges as JSON
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -22,12 +24,29 @@ pub struct GraphCmd {
     pub env: String,
     #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
     pub format: GraphFormat,
+    /// Same as `--format json`
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+/// The graph as JSON: an edge `from → to` means `to` depends on `from`.
+#[derive(serde::Serialize)]
+struct GraphJson<'a> {
+    environment: &'a str,
+    modules: &'a std::collections::BTreeSet<String>,
+    edges: Vec<Edge<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Edge<'a> {
+    from: &'a str,
+    to: &'a str,
 }
 
 impl GraphCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let args = RenderArgs { envs: vec![self.env.clone()], ..Default::default() };
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
@@ -36,11 +55,17 @@ impl GraphCmd {
             .ok_or_else(|| anyhow::anyhow!("environment `{}` renders no Terraform root", self.env))?;
         let graph = crate::graph::from_main_tf(&String::from_utf8_lossy(main));
         let title = format!("{} modules", self.env);
+        let format = if self.json { GraphFormat::Json } else { self.format };
         crate::out!(
             "{}",
-            match self.format {
+            match format {
                 GraphFormat::Mermaid => graph.mermaid(&title),
                 GraphFormat::Dot => graph.dot(&title),
+                GraphFormat::Json => {
+                    let edges = graph.edges.iter().map(|(from, to)| Edge { from, to }).collect();
+                    let json = GraphJson { environment: &self.env, modules: &graph.modules, edges };
+                    format!("{}\n", serde_json::to_string_pretty(&json)?)
+                }
             }
         );
         Ok(Outcome::Ok)

@@ -3,14 +3,14 @@
 //! the config — then a summary of the plan (`ops::terraform`): counts to
 //! add / change / destroy / replace, resources grouped by action, and a loud
 //! warning for any destroy or replace of a stateful resource. Exit codes
-//! (`crate::exit`): once a plan ran, terraform's `-detailed-exitcode` —
-//! 0 no changes, 2 changes, 1 failed.
+//! (`crate::exit`): 0 planned, with or without changes (1 with changes
+//! under `--detailed-exitcode`), 2 the plan failed, 3 refused.
 
 use anyhow::Context;
 use clap::Args;
 
 use crate::args::{Format, Global, InitArgs, TreeArgs};
-use crate::exit::{Outcome, print_error};
+use crate::exit::Outcome;
 use crate::ops::{drift, terraform};
 use crate::project::Project;
 
@@ -27,6 +27,9 @@ pub struct PlanCmd {
     /// Same as `--format json`
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 when the plan has changes (0 when it has none): "found a difference", as `diff` does
+    #[arg(long)]
+    pub detailed_exitcode: bool,
     /// Compare with a reviewed plan's summary (`plan --json` of the PR): the plan-versus-plan difference, and `against` in the JSON
     #[arg(long, value_name = "FILE")]
     pub against: Option<std::path::PathBuf>,
@@ -40,18 +43,10 @@ pub struct PlanCmd {
 impl PlanCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let t = p.target(&cfg, &self.env, &self.args)?;
-        if drift::gate(&p, &cfg, &t.render)? != Outcome::Ok {
-            return Ok(Outcome::Differs);
-        }
-        let summary = match terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false) {
-            Ok(s) => s,
-            Err(e) => {
-                print_error(&e, p.color);
-                return Ok(Outcome::Failed);
-            }
-        };
+        drift::require_fresh(&p, &cfg, &t.render, &format!("not planned `{}`", t.name()))?;
+        let summary = terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?;
         let against = match &self.against {
             Some(f) => {
                 let reviewed: terraform::Summary = serde_json::from_slice(
@@ -86,6 +81,6 @@ impl PlanCmd {
                 }
             }
         }
-        Ok(if summary.changes() { Outcome::Changes } else { Outcome::Ok })
+        Ok(if self.detailed_exitcode && summary.changes() { Outcome::Differs } else { Outcome::Ok })
     }
 }

@@ -1,6 +1,7 @@
 //! `myhealthctl render`: config → generated tree, written atomically.
 
 use clap::Args;
+use serde::Serialize;
 
 use crate::args::{Global, RenderArgs};
 use crate::changes::{Kind, compare};
@@ -20,6 +21,32 @@ pub struct RenderCmd {
     /// Also delete files in the generated tree that myhealthctl did not write (kept and reported otherwise)
     #[arg(long, conflicts_with = "check")]
     pub prune: bool,
+    /// Print what was written as JSON
+    #[arg(long, conflicts_with = "check")]
+    pub json: bool,
+}
+
+/// What a render wrote.
+#[derive(Debug, Serialize)]
+struct Rendered {
+    /// The environments rendered (every one, or those of `--env`).
+    environments: Vec<String>,
+    /// Files of those environments plus the shared ones.
+    files: usize,
+    added: usize,
+    changed: usize,
+    removed: usize,
+    /// Files myhealthctl did not write, left in place.
+    kept: Vec<String>,
+    /// Files myhealthctl did not write, deleted (`--prune`).
+    pruned: Vec<String>,
+}
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let word = if self.environments.len() == 1 { "environment" } else { "environments" };
+        write!(f, "{} files for {} {word} ({})", self.files, self.environments.len(), self.environments.join(", "))
+    }
 }
 
 impl RenderCmd {
@@ -52,27 +79,42 @@ impl RenderCmd {
             Some(w) => (format!("`{}/` and `{}/`", rel(&out), rel(w)), "are"),
             None => (format!("`{}/`", rel(&out)), "is"),
         };
+        let environments = if opts.only_envs.is_empty() { cfg.env_names() } else { opts.only_envs.clone() };
+        let files = next.keys().filter(|path| env_of_path(path).is_none_or(|e| environments.contains(&e))).count();
+        let mut report = Rendered {
+            environments,
+            files,
+            added: count(Kind::Added),
+            changed: count(Kind::Changed),
+            removed: count(Kind::Removed),
+            kept: Vec::new(),
+            pruned: Vec::new(),
+        };
         if (foreign.is_empty() || !self.prune) && changes.iter().all(|c| foreign.contains(&c.path.to_string())) {
             report_foreign(&rel(&out), &foreign, false);
-            crate::outln!(
-                "{shown} {are} up to date: {} files for {}",
-                next.len(),
-                env_list(&opts.only_envs, &cfg.env_names())
-            );
+            report.kept = foreign;
+            (report.added, report.changed, report.removed) = (0, 0, 0);
+            if self.json {
+                crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                crate::outln!("{shown} {are} up to date: {report}");
+            }
             return Ok(Outcome::Ok);
         }
-        let summary = format!(
-            "rendered {} files for {} into {shown}: {} added, {} changed, {} removed",
-            next.len(),
-            env_list(&opts.only_envs, &cfg.env_names()),
-            count(Kind::Added),
-            count(Kind::Changed),
-            count(Kind::Removed),
-        );
         let unowned = outputs.write(next, self.prune)?;
         report_foreign(&rel(&out), &unowned.kept, false);
         report_foreign(&rel(&out), &unowned.pruned, true);
-        crate::outln!("{summary}");
+        (report.kept, report.pruned) = (unowned.kept, unowned.pruned);
+        if self.json {
+            crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            crate::outln!(
+                "rendered {report} into {shown}: {} added, {} changed, {} removed",
+                report.added,
+                report.changed,
+                report.removed
+            );
+        }
         Ok(Outcome::Ok)
     }
 }
@@ -88,12 +130,6 @@ fn report_foreign(dir: &str, paths: &[String], pruned: bool) {
             );
         }
     }
-}
-
-fn env_list(only: &[String], all: &[String]) -> String {
-    let names = if only.is_empty() { all } else { only };
-    let word = if names.len() == 1 { "environment" } else { "environments" };
-    format!("{} {word} ({})", names.len(), names.join(", "))
 }
 
 /// A render narrowed to some environments replaces only their files and

@@ -34,7 +34,7 @@ pub struct StatusCmd {
 impl StatusCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
-        let cfg = p.load()?;
+        let cfg = p.read()?;
         let only: Vec<String> = self.env.iter().cloned().collect();
         let mut rows = Vec::new();
         let mut outcome = Outcome::Ok;

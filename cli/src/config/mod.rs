@@ -38,9 +38,9 @@ pub fn schema() -> &'static serde_json::Value {
 }
 
 /// Read and load a config file.
-pub fn load_file(path: &Path, display: &str) -> Result<Config, anyhow::Error> {
+pub fn load_file(path: &Path, display: &str, mode: Mode) -> Result<Config, anyhow::Error> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read `{display}`: {e}"))?;
-    Ok(load(Source { name: display.to_string(), text })?)
+    Ok(load_for(Source { name: display.to_string(), text }, mode)?)
 }
 
 /// Find `myhealth.toml` in `start` or the nearest parent directory that has one.
@@ -48,20 +48,45 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
     start.ancestors().map(|d| d.join(DEFAULT_FILE)).find(|p| p.is_file())
 }
 
-/// Load a config from source text. Pure: the fuzz target drives this.
+/// What the config is loaded for: a command that changes things refuses
+/// a config with any error; one that only reads runs despite an error that
+/// blocks only changes (a production budget overrun), reporting it as a
+/// warning — so `cost`, `explain`, `envs`, `diff` are never a dead end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Change,
+    Read,
+}
+
+/// Load a config from source text, for a command that changes things.
+/// Pure: the fuzz target drives this.
 pub fn load(source: Source) -> Result<Config, Report> {
-    load_with(source, true)
+    load_with(source, true, Mode::Change)
+}
+
+/// Load a config for `mode`.
+pub fn load_for(source: Source, mode: Mode) -> Result<Config, Report> {
+    load_with(source, true, mode)
 }
 
 /// Load a config as it was at another revision: typed and resolved, but
 /// not held to today's validation rules (it passed its own).
 pub fn load_historic(source: Source) -> Result<Config, Report> {
-    load_with(source, false)
+    load_with(source, false, Mode::Change)
 }
 
-fn load_with(source: Source, validate: bool) -> Result<Config, Report> {
+fn load_with(source: Source, validate: bool, mode: Mode) -> Result<Config, Report> {
     let mut diags = Vec::new();
     let config = load_inner(&source.text, validate, &mut diags);
+    if mode == Mode::Read {
+        for d in diags.iter_mut().filter(|d| d.blocks_changes) {
+            d.severity = crate::diagnostics::Severity::Warning;
+            d.help = Some(format!(
+                "{}; commands that change things (`render`, `apply`, `deploy`, `promote`, `push --record`) refuse until it is",
+                d.help.as_deref().unwrap_or("fix it")
+            ));
+        }
+    }
     let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) =
         diags.into_iter().partition(|d| d.severity == crate::diagnostics::Severity::Warning);
     let mut diags = errors;

@@ -726,10 +726,12 @@ impl Deploy {
         for s in &self.steps {
             match s {
                 Step::Drift => {
-                    if super::drift::gate(p, t.cfg, &t.render)? != Outcome::Ok {
-                        eprintln!("not deployed: nothing was built, applied or installed");
-                        return Ok(Outcome::Differs);
-                    }
+                    super::drift::require_fresh(
+                        p,
+                        t.cfg,
+                        &t.render,
+                        &format!("not deployed `{env}`: nothing was built, applied or installed"),
+                    )?;
                 }
                 Step::Build { services, argv, ca_bundle, images } => {
                     images::compile(p, argv)?;
@@ -753,8 +755,9 @@ impl Deploy {
                         format!("apply this plan to `{env}`? type `{answer}`")
                     };
                     if ask(&question)? != *answer {
-                        eprintln!("not applied: the answer was not `{answer}`; nothing was changed");
-                        return Ok(Outcome::Differs);
+                        return crate::exit::refuse(format!(
+                            "not applied: the answer was not `{answer}`; nothing was changed"
+                        ));
                     }
                 }
                 Step::TerraformApply { argv } => {
@@ -830,11 +833,10 @@ impl Deploy {
                             await_merge(&gh, repository, pr.number, wait)
                         })?;
                     let Some(sha) = merged else {
-                        eprintln!(
+                        return crate::exit::refuse(format!(
                             "not released yet: the release pull request #{} ({}) waits for a review; once merged, ArgoCD rolls it out (deploy.yml waits for it)",
                             pr.number, pr.url
-                        );
-                        return Ok(Outcome::Differs);
+                        ));
                     };
                     run(&self.root, fetch)?;
                     revision = sha;

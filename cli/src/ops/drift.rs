@@ -14,15 +14,40 @@ use crate::redact::Redactor;
 use crate::render::env_of_path;
 use crate::tree::{self, Tree};
 
-/// The CI gate (`diff`, `render --check`, and first in `plan` and `deploy`):
-/// quiet when the tree is fresh but for one line on stderr; otherwise the
-/// diff on stdout and the fix on stderr, and [`Outcome::Differs`].
+/// The CI gate (`diff`, `render --check`): quiet when the tree is fresh but
+/// for one line on stderr; otherwise the diff on stdout and the fix on
+/// stderr, and [`Outcome::Differs`].
 pub fn gate(p: &Project, cfg: &Config, args: &RenderArgs) -> anyhow::Result<Outcome> {
     show(p, cfg, args, Format::Text, false)
 }
 
+/// First in the commands that act on the rendered output (`plan`, `apply`,
+/// `drift`, `deploy`): the tree must be the config's render, or they refuse
+/// (exit 3) — the diff and its fix on stderr, stdout left to the command's
+/// own output (its JSON envelope).
+pub fn require_fresh(p: &Project, cfg: &Config, args: &RenderArgs, refused: &str) -> anyhow::Result<()> {
+    match show_to(&mut std::io::stderr(), p, cfg, args, Format::Text, false)? {
+        Outcome::Ok => Ok(()),
+        Outcome::Differs => crate::exit::refuse(format!(
+            "{refused}: the generated output is not the render of `{}` (the diff and its fix are above)",
+            p.display
+        )),
+    }
+}
+
 /// The drift check, shown in `format` (`stat`: only the changed files).
 pub fn show(p: &Project, cfg: &Config, args: &RenderArgs, format: Format, stat: bool) -> anyhow::Result<Outcome> {
+    show_to(&mut crate::output::stdout(), p, cfg, args, format, stat)
+}
+
+fn show_to(
+    stdout: &mut dyn Write,
+    p: &Project,
+    cfg: &Config,
+    args: &RenderArgs,
+    format: Format,
+    stat: bool,
+) -> anyhow::Result<Outcome> {
     let opts = p.render_options(cfg, args)?;
     let fresh = crate::render::render(cfg, &p.templates(&args.tree)?, &opts)?;
     let out = p.out_dir(&args.tree);
@@ -32,7 +57,6 @@ pub fn show(p: &Project, cfg: &Config, args: &RenderArgs, format: Format, stat: 
     let redactor = Redactor;
     let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();
     let workflows_shown = outputs.workflows.map(|w| w.strip_prefix(&p.root).unwrap_or(&w).display().to_string());
-    let mut stdout = std::io::stdout().lock();
     match format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
         Format::Markdown => write!(

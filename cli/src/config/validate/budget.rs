@@ -1,8 +1,9 @@
 //! `[budget]`: a positive monthly limit, a warning percentage, somewhere to
 //! notify (email addresses, SNS topics of the environment's account and
 //! region), and the environment's cost estimate held against it: above the
-//! warning share a warning, above the limit an error in production (a
-//! warning elsewhere).
+//! warning share a warning, above the limit an error in production — one
+//! that blocks only the commands that change things (`config::Mode`) — and
+//! a warning elsewhere.
 
 use std::sync::OnceLock;
 
@@ -10,6 +11,7 @@ use regex::Regex;
 
 use super::ctx::*;
 use crate::cost::{Assumptions, estimate, usd};
+use crate::diagnostics::Diagnostic;
 use crate::pattern::re;
 
 pub(super) fn budget(c: &mut Ctx<'_, '_>) {
@@ -76,7 +78,12 @@ pub(super) fn budget(c: &mut Ctx<'_, '_>) {
     if est > limit {
         let msg = format!("the estimated cost of `{env}` ({} a month) is over its budget ({})", usd(est), usd(limit));
         if e.production.value {
-            c.err(&b.monthly_usd, "budget.monthly_usd", msg, help);
+            c.push(
+                Diagnostic { blocks_changes: true, ..Diagnostic::error(msg) },
+                &b.monthly_usd,
+                "budget.monthly_usd",
+                help,
+            );
         } else {
             c.warn(&b.monthly_usd, "budget.monthly_usd", msg, help);
         }

@@ -1,0 +1,276 @@
+//! The command line as a contract scripts rely on: every `--help` example
+//! runs as written; a reader closing the pipe never changes what a gate
+//! reports; every `--json` command fails with the one envelope on stdout and
+//! the exit code the policy gives (`cli/src/exit.rs`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use clap::CommandFactory;
+use common::{TempProject, cmd_in, root};
+
+/// A project with a history of two commits (`HEAD~1` and `origin/main`
+/// exist) and a fresh tree.
+fn project() -> TempProject {
+    let p = TempProject::new(&root().join("myhealth.toml"));
+    // dev and staging run one release (a record each), prod none yet.
+    let mut text = std::fs::read_to_string(p.config()).unwrap();
+    for env in ["dev", "staging"] {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        text.push_str(&format!(
+            "\n[environments.{env}.release]\ncommit = \"{}\"\nchart = \"0.1.0\"\n[environments.{env}.release.images]\napi-service = \"{}\"\ndata-processor = \"{}\"\noura-collector = \"{}\"\n",
+            "c".repeat(40),
+            d('a'),
+            d('b'),
+            d('d')
+        ));
+    }
+    std::fs::write(p.config(), text).unwrap();
+    p.git(&["init", "-q", "-b", "main"]);
+    cmd_in(p.path()).arg("render").assert().success();
+    p.commit_all("initial render");
+    p.edit("\nlog_retention_days = 30", "\nlog_retention_days = 60");
+    cmd_in(p.path()).arg("render").assert().success();
+    p.commit_all("longer logs");
+    // As in a clone whose change is not merged yet: `origin/main` one behind.
+    p.git(&["update-ref", "refs/remotes/origin/main", "HEAD~1"]);
+    p
+}
+
+/// Every example line of every `--help`, as a shell would take it.
+fn examples() -> Vec<(String, String)> {
+    let mut cli = myhealthctl::cli::Cli::command();
+    cli.build();
+    let mut out = Vec::new();
+    let mut help = |name: String, text: String| {
+        let Some((_, ex)) = text.split_once("Examples:\n") else { return };
+        for line in ex.lines().take_while(|l| l.starts_with("  ")) {
+            out.push((name.clone(), line.trim().to_string()));
+        }
+    };
+    help("myhealthctl".into(), cli.get_after_help().map(|h| h.to_string()).unwrap_or_default());
+    for sub in cli.get_subcommands() {
+        help(sub.get_name().to_string(), sub.get_after_help().map(|h| h.to_string()).unwrap_or_default());
+    }
+    out
+}
+
+/// What an example needs that this machine does not offer, if anything:
+/// the cloud, a registry, an ArgoCD, a release build of the services.
+fn needs_outside(line: &str) -> Option<&'static str> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let sub = words.iter().skip_while(|w| !w.ends_with("myhealthctl")).nth(1).copied().unwrap_or("");
+    match sub {
+        "plan" | "apply" | "drift" | "destroy" => Some("terraform against AWS (tests/moto.rs runs these)"),
+        "push" => Some("a registry (tests/images.rs)"),
+        "build" => Some("a release build of the services (tests/images.rs)"),
+        "doctor" => Some("GitHub's and AWS's APIs (tests/doctor.rs, tests/moto.rs)"),
+        "deploy" if !line.contains("--dry-run") => Some("a cluster (tests/images.rs)"),
+        "status" if line.contains("ARGOCD_SERVER") => Some("an ArgoCD (tests/images.rs)"),
+        _ => None,
+    }
+}
+
+/// Every example parses; every one that needs nothing outside this machine
+/// runs as written (through bash, pipes and redirections included) in a
+/// project with history, and succeeds.
+#[test]
+fn help_examples_run_as_written() {
+    let p = project();
+    let home = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_myhealthctl")).parent().unwrap().to_path_buf();
+    let path =
+        std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())))
+            .unwrap();
+    let base = String::from_utf8(
+        Command::new("git").args(["rev-parse", "HEAD~1"]).current_dir(p.path()).output().unwrap().stdout,
+    )
+    .unwrap();
+    let all = examples();
+    assert!(all.len() >= 40, "{} examples", all.len());
+    let (mut ran, mut parsed) = (0, 0);
+    for (sub, line) in &all {
+        // Each of its command lines (between `&&`, `|`, `;`, before `#` and redirections) parses.
+        let mut commands = 0;
+        for segment in line.split(" #").next().unwrap().split(['|', ';', '&']) {
+            let words = shell_words(segment.split('>').next().unwrap());
+            let Some(start) = words.iter().position(|w| w == "myhealthctl") else { continue };
+            if let Err(e) = <myhealthctl::cli::Cli as clap::Parser>::try_parse_from(&words[start..]) {
+                panic!("`{sub} --help` example `{line}` does not parse:\n{e}");
+            }
+            commands += 1;
+        }
+        assert!(commands > 0, "{sub}: `{line}` runs no myhealthctl");
+        parsed += 1;
+        if needs_outside(line).is_some() {
+            continue;
+        }
+        // Redirections into directories that a user would have: made under HOME.
+        let script = line.replace("~/", &format!("{}/", home.path().display()));
+        for target in script.split('>').skip(1) {
+            let file = shell_words(target.split('|').next().unwrap()).into_iter().next().unwrap_or_default();
+            if let Some(dir) = Path::new(&file).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(p.path().join(dir)).unwrap();
+            }
+        }
+        // `init` starts a project: in an empty directory, as a user would.
+        let empty = tempfile::tempdir().unwrap();
+        let dir = if sub == "init" { empty.path() } else { p.path() };
+        let out = Command::new("bash")
+            .args(["-o", "pipefail", "-c", &script])
+            .current_dir(dir)
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("BASE_SHA", base.trim())
+            .env("MYHEALTHCTL_HELM", root().join("tests/helm/helm"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        // A check exits 1 when it finds what it looks for (`promote --check`: prod would change).
+        let check = ["--check", "--exit-code", "--detailed-exitcode", "--budget-gate"].iter().any(|f| line.contains(f));
+        assert!(
+            out.status.success() || (check && out.status.code() == Some(1)),
+            "`{sub} --help` example `{line}` exits {:?}:\n{}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+        // An example may change the project (init --force, render): start each from the committed state.
+        let _ = Command::new("git").args(["checkout", "-q", "--", "."]).current_dir(p.path()).status();
+    }
+    eprintln!("{parsed} examples parse, {ran} ran");
+    assert!(ran >= 25, "only {ran} examples ran");
+}
+
+/// A shell's words, quotes removed (the examples use no escapes inside quotes).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() || any {
+                    words.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || any {
+        words.push(cur);
+    }
+    words
+}
+
+/// `diff | head -1` under pipefail: the gate's 1 survives the closed pipe,
+/// for a drift larger than any pipe buffer and for a one-line one, 50 runs
+/// each (a small diff races the reader's exit).
+#[test]
+fn gates_survive_closed_pipes() {
+    let p = project();
+    let bin = env!("CARGO_BIN_EXE_myhealthctl");
+    let run = |what: &str| {
+        for i in 0..50 {
+            let out = Command::new("bash")
+                .args(["-o", "pipefail", "-c", &format!("'{bin}' diff | head -1")])
+                .current_dir(p.path())
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{what}, run {i}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(!out.stdout.is_empty(), "{what}: nothing read");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{what}: {stderr}");
+        }
+    };
+    // Small: one line of one file.
+    let f = p.path().join("generated/terraform/envs/dev/main.tf");
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
+    run("a one-line drift");
+    // Large: every environment's chart values and Terraform gone (hundreds of KiB of diff).
+    std::fs::remove_dir_all(p.path().join("generated/terraform")).unwrap();
+    std::fs::remove_dir_all(p.path().join("generated/helm")).unwrap();
+    let big = Command::new(bin).arg("diff").current_dir(p.path()).output().unwrap();
+    assert!(big.stdout.len() > 256 * 1024, "the large drift is {} bytes", big.stdout.len());
+    run("a large drift");
+}
+
+/// Every command that prints JSON fails with the one envelope on stdout —
+/// `{"error": {kind, exit_code, message, problems}}` — its `exit_code` the
+/// process's; validate adds `valid: false` beside it.
+#[test]
+fn every_json_failure_is_the_envelope() {
+    let p = project();
+    let bad = root().join("tests/config-errors/19-node-group-min-above-desired-in-override.toml");
+    let bad = bad.to_str().unwrap();
+    let drifted = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
+    cmd_in(drifted.path()).arg("render").assert().success();
+    let f = drifted.path().join("generated/terraform/envs/dev/main.tf");
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap() + "# hand edit\n").unwrap();
+    let cases: Vec<(&Path, Vec<&str>, u8, &str)> = vec![
+        (p.path(), vec!["render", "--json", "-c", bad], 2, "error"),
+        (p.path(), vec!["validate", "--json", "-c", bad], 2, "error"),
+        (p.path(), vec!["envs", "--json", "--env", "nope"], 2, "error"),
+        (p.path(), vec!["cost", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["build", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["push", "dev", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["affected", "--base", "no-such-rev", "--json"], 2, "error"),
+        (p.path(), vec!["deploy", "nope", "--dry-run", "--json"], 2, "error"),
+        (p.path(), vec!["doctor", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["explain", "rds.no_such_key", "--json"], 2, "error"),
+        (p.path(), vec!["promote", "dev", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["status", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["apply", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["destroy", "nope", "--yes", "--json"], 2, "error"),
+        (p.path(), vec!["graph", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["drift", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["plan", "nope", "--json"], 2, "error"),
+        (p.path(), vec!["diff", "--base", "no-such-rev", "--json"], 2, "error"),
+        (p.path(), vec!["cost", "--json", "--requests=-5"], 2, "usage"),
+        (p.path(), vec!["envs", "--format=json", "--no-such-flag"], 2, "usage"),
+        (drifted.path(), vec!["plan", "dev", "--json"], 3, "refused"),
+        (drifted.path(), vec!["drift", "dev", "--format", "json"], 3, "refused"),
+        (drifted.path(), vec!["apply", "dev", "--json"], 3, "refused"),
+    ];
+    for (dir, args, code, kind) in cases {
+        let out = cmd_in(dir).args(&args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(code)),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"));
+        let e = &v["error"];
+        assert_eq!(e["kind"], kind, "{args:?}: {v}");
+        assert_eq!(e["exit_code"], code, "{args:?}: {v}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{args:?}: {v}");
+        assert!(e["problems"].is_array(), "{args:?}: {v}");
+        if args[0] == "validate" {
+            assert_eq!(v["valid"], false, "{v}");
+            assert_eq!(e["problems"][0]["line"], 17, "{v}");
+        }
+        // Without --json the same failure is prose on stderr, stdout empty, the code unchanged.
+        let text: Vec<&str> =
+            args.iter().copied().filter(|a| *a != "--json").map(|a| if a == "json" { "text" } else { a }).collect();
+        if kind != "usage" {
+            let out = cmd_in(dir).args(&text).env("NO_COLOR", "1").output().unwrap();
+            assert_eq!(out.status.code(), Some(i32::from(code)), "{text:?}");
+            assert!(!out.stderr.is_empty(), "{text:?}: nothing on stderr");
+        }
+    }
+}
