@@ -33,6 +33,7 @@ pub mod exit;
 pub mod git;
 pub mod graph;
 pub mod image;
+pub mod interrupt;
 pub mod names;
 pub mod ops;
 pub mod output;

@@ -4,8 +4,12 @@
 //! journal, swap the generated tree in with one `renameat2(RENAME_EXCHANGE)`,
 //! then rename the staged workflows over their targets. A failed or killed
 //! render leaves both trees old or both new (the next read or write finishes
-//! or undoes it); writers take turns on a lock of the directory holding the
-//! tree; files no render of ours wrote are kept unless pruned.
+//! or undoes it); SIGINT and SIGTERM wait until the write is finished or
+//! undone (`interrupt`); writers take turns on a lock of the directory
+//! holding the tree; the journal and everything staged live in a scratch
+//! directory beside the tree that ignores itself in git (`.myhealthctl/`,
+//! removed after each write); files no render of ours wrote are kept
+//! unless pruned.
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -155,7 +159,7 @@ impl Outputs {
     /// workflow beside them is not ours and never read, changed or removed).
     /// A write killed halfway is finished or undone first.
     pub fn read(&self) -> Result<Tree> {
-        if self.journal().exists() {
+        if self.journal().exists() || self.legacy_journal().exists() {
             let _lock = self.lock()?;
             self.recover()?;
         }
@@ -180,7 +184,33 @@ impl Outputs {
         self.generated.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into())
     }
 
+    /// Where a write stages: beside the tree (one filesystem, so every
+    /// rename is atomic), in a directory whose own `.gitignore` hides it
+    /// from git, so nothing a killed write leaves can be committed.
+    fn scratch(&self) -> PathBuf {
+        self.parent().join(SCRATCH)
+    }
+
+    fn make_scratch(&self) -> Result<PathBuf> {
+        let dir = self.scratch();
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let ignore = dir.join(".gitignore");
+        if !ignore.exists() {
+            fs::write(
+                &ignore,
+                "# myhealthctl's scratch space while it writes the generated tree: never committed.\n*\n",
+            )
+            .with_context(|| format!("cannot write `{}`", ignore.display()))?;
+        }
+        Ok(dir)
+    }
+
     fn journal(&self) -> PathBuf {
+        self.scratch().join(format!("{}.journal", self.base()))
+    }
+
+    /// Where releases before the scratch directory kept their journal.
+    fn legacy_journal(&self) -> PathBuf {
         self.parent().join(format!(".{}.myhealthctl-journal", self.base()))
     }
 
@@ -203,7 +233,15 @@ impl Outputs {
 
     /// Finish (after the swap) or undo (before it) a write that was killed.
     fn recover(&self) -> Result<()> {
-        let path = self.journal();
+        self.recover_from(&self.legacy_journal())?;
+        self.recover_from(&self.journal())?;
+        // What the killed write staged went with its journal: the rest is stray.
+        let _ = fs::remove_dir_all(self.scratch());
+        Ok(())
+    }
+
+    fn recover_from(&self, path: &Path) -> Result<()> {
+        let path = path.to_path_buf();
         let Ok(text) = fs::read_to_string(&path) else { return Ok(()) };
         let j: Journal = match serde_json::from_str(&text) {
             Ok(j) => j,
@@ -238,6 +276,7 @@ impl Outputs {
     /// Staged workflow files or staging directories a killed write left (we hold the lock: none is live).
     fn remove_strays(&self) {
         remove_stale_staging(&self.parent(), &self.base(), true);
+        let _ = fs::remove_dir_all(self.scratch());
         if let Some(dir) = &self.workflows {
             if let Ok(entries) = fs::read_dir(dir) {
                 for e in entries.flatten() {
@@ -262,8 +301,11 @@ impl Outputs {
             refuse_unsafe_target(dir, "the workflows")?;
         }
         let _lock = self.lock()?;
+        // From here SIGINT/SIGTERM wait for the write to finish or be undone.
+        let held = crate::interrupt::hold();
         self.recover()?;
         self.remove_strays();
+        held.check()?;
         let (workflows, generated): (Tree, Tree) = match &self.workflows {
             Some(_) => tree.into_iter().partition(|(p, _)| p.starts_with(WORKFLOWS)),
             None => (Tree::new(), tree),
@@ -276,18 +318,18 @@ impl Outputs {
         full.extend(kept);
 
         // The plan first: killed anywhere from here, the next reader finds it.
-        let staging = empty_staging(&self.generated)?;
+        let scratch = self.make_scratch()?;
+        let staging = empty_staging(&scratch, &self.base())?;
         let mut renames = Vec::new();
         let mut removals = Vec::new();
         if let Some(dir) = &self.workflows {
-            let tag = std::process::id();
             for path in workflows.keys() {
                 let name = &path[WORKFLOWS.len()..];
                 if name.contains('/') || name.starts_with('.') {
-                    let _ = fs::remove_dir_all(&staging);
+                    let _ = fs::remove_dir_all(&scratch);
                     bail!("workflow `{name}` must be a plain file name");
                 }
-                renames.push((dir.join(format!(".{name}.{tag}.myhealthctl-tmp")), dir.join(name)));
+                renames.push((scratch.join(format!("workflow-{name}")), dir.join(name)));
             }
             for (name, _) in read_workflows(dir)? {
                 if !workflows.contains_key(&format!("{WORKFLOWS}{name}")) {
@@ -313,13 +355,16 @@ impl Outputs {
                 for ((tmp, _), bytes) in journal.renames.iter().zip(workflows.values()) {
                     fs::write(tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
                 }
-                sync_dir(dir);
+                sync_dir(&scratch);
             }
+            // A signal while staging: nothing swapped yet, so undo.
+            held.check()?;
             Ok(())
         })();
         if let Err(e) = staged {
             // Nothing swapped yet: undo, as the next reader would.
             self.recover()?;
+            let _ = fs::remove_dir_all(&scratch);
             return Err(e);
         }
         checkpoint("staged");
@@ -339,11 +384,16 @@ impl Outputs {
         for r in &journal.removals {
             fs::remove_file(r).with_context(|| format!("cannot remove `{}`", r.display()))?;
         }
+        if let Some(dir) = &self.workflows {
+            sync_dir(dir);
+        }
         checkpoint("removed");
         fs::remove_file(&jpath)?;
         sync_dir(&self.parent());
         // `staging` now holds the previous tree.
-        let _ = fs::remove_dir_all(&staging);
+        let _ = fs::remove_dir_all(&scratch);
+        // A signal during the swap: the write is finished; now obey it.
+        held.check()?;
         Ok(report)
     }
 }
@@ -400,18 +450,15 @@ pub fn ours_as_workflows(files: Tree) -> Tree {
         .collect()
 }
 
-/// A fresh, empty staging directory beside `dest` (`.generated.tmp-*`).
-fn empty_staging(dest: &Path) -> Result<PathBuf> {
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
-    let base = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
+/// The scratch directory beside the tree a write stages in (see `Outputs::scratch`).
+const SCRATCH: &str = ".myhealthctl";
+
+/// A fresh, empty staging directory in `scratch` (`<base>.tmp-*`).
+fn empty_staging(scratch: &Path, base: &str) -> Result<PathBuf> {
     let staging = tempfile::Builder::new()
-        .prefix(&format!(".{base}.tmp-"))
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot create a temporary directory in `{}`", parent.display()))?;
+        .prefix(&format!("{base}.tmp-"))
+        .tempdir_in(scratch)
+        .with_context(|| format!("cannot create a temporary directory in `{}`", scratch.display()))?;
     Ok(staging.keep())
 }
 
@@ -435,8 +482,9 @@ pub fn write_atomic(dest: &Path, tree: &Tree) -> Result<()> {
     Outputs { generated: dest.to_path_buf(), workflows: None }.write(tree.clone(), true).map(|_| ())
 }
 
-/// A render killed mid-write leaves its staging directory behind (never
-/// the target): remove those of earlier runs that are no longer running.
+/// A render of an earlier release killed mid-write left its staging
+/// directory beside the tree (never the target): remove those no longer
+/// in use.
 fn remove_stale_staging(parent: &Path, base: &str, locked: bool) {
     let prefix = format!(".{base}.tmp-");
     let Ok(entries) = fs::read_dir(parent) else {
