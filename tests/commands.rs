@@ -600,6 +600,73 @@ fn deploy_refuses_a_drifted_tree() {
     );
 }
 
+/// `deploy` checks everything it rests on before its first side effect:
+/// the dry run names each missing precondition with its fix, and a run with
+/// any missing stops at once — exit 2, all of them named, nothing built,
+/// committed or pushed.
+#[test]
+fn deploy_names_every_missing_precondition_before_anything_runs() {
+    let p = git_project();
+    let deploy = |args: &[&str]| {
+        cmd_in(p.path())
+            .args(["deploy", "dev", "--skip-infra", "--skip-build", "--registry", "127.0.0.1:5000"])
+            .args(args)
+            .env_remove("ARGOCD_SERVER")
+            .env_remove("ARGOCD_AUTH_TOKEN")
+            .env_remove("GH_TOKEN")
+            .env_remove("GITHUB_TOKEN")
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap()
+    };
+    let missing = [
+        "ArgoCD's API (`--argocd-server` or `ARGOCD_SERVER`)",
+        "ArgoCD's token (`ARGOCD_AUTH_TOKEN`)",
+        "GitHub's token (`GH_TOKEN` or `GITHUB_TOKEN`)",
+        "the git remote `origin`",
+    ];
+    let dry = deploy(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let listing = String::from_utf8(dry.stdout).unwrap();
+    assert!(listing.contains("4 missing: a run would stop before its first step"), "{listing}");
+    for m in missing {
+        assert!(listing.contains(&format!("✗ {m}")), "{m}: {listing}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&deploy(&["--dry-run", "--json"]).stdout).unwrap();
+    let unmet: Vec<&str> = json["preconditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["met"] == false)
+        .map(|c| c["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(unmet.len(), 4, "{json:#}");
+    let head = |p: &TempProject| {
+        String::from_utf8(
+            std::process::Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .current_dir(p.path())
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    let before = head(&p);
+    let run = deploy(&[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot start — nothing was built, applied, pushed or committed"), "{stderr}");
+    for m in missing {
+        assert!(stderr.contains(m), "{m}: {stderr}");
+    }
+    assert!(!stderr.contains("== "), "a step ran: {stderr}");
+    assert_eq!(head(&p), before, "a commit was made");
+    let status =
+        std::process::Command::new("git").args(["status", "--porcelain"]).current_dir(p.path()).output().unwrap();
+    assert!(status.stdout.is_empty(), "{}", String::from_utf8_lossy(&status.stdout));
+}
+
 /// A reader that goes away (`| head -1`) ends the command quietly: no panic,
 /// no message, for every command that prints more than a line.
 #[test]

@@ -542,6 +542,7 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         calls,
         [
             "helm version --short".to_string(),
+            "kubectl config get-contexts stand-in -o name".to_string(),
             format!(
                 "kubectl --context stand-in apply --server-side --field-manager=myhealthctl -f {w}/deploy/dev/namespace.yaml"
             ),

@@ -52,8 +52,8 @@ pub struct DeployCmd {
     /// Use this kubeconfig context [default: a kubeconfig for the environment's cluster from `aws eks update-kubeconfig`]
     #[arg(long, value_name = "CONTEXT")]
     pub kube_context: Option<String>,
-    /// How long Helm waits for the release to become ready; through ArgoCD, how long the release pull request may wait to be merged
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = helm_duration)]
+    /// Bounds the whole run: no step starts after it, and every wait (a release pull request's merge, ArgoCD's sync, the smoke test) gets only what is left; Helm's own wait is at most 10m of it
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = helm_duration)]
     pub timeout: String,
     /// How long the smoke test retries `/health` before it counts as failed (seconds)
     #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -73,6 +73,9 @@ pub struct DeployCmd {
     #[command(flatten)]
     pub init: InitArgs,
 }
+
+/// The longest Helm waits for a release to become ready (its `--timeout`).
+const HELM_WAIT_SECONDS: u64 = 600;
 
 /// A duration Helm takes (`90s`, `10m`, `1h`), at most a day.
 fn helm_duration(s: &str) -> Result<String, String> {
@@ -109,7 +112,12 @@ impl DeployCmd {
             endpoint: self.endpoint,
             kube_context: self.kube_context,
             review_timeout: Duration::from_secs(seconds(&self.timeout).map_err(anyhow::Error::msg)?),
-            timeout: self.timeout,
+            // Helm waits for readiness at most HELM_WAIT of the run.
+            timeout: if seconds(&self.timeout).map_err(anyhow::Error::msg)? <= HELM_WAIT_SECONDS {
+                self.timeout
+            } else {
+                format!("{}m", HELM_WAIT_SECONDS / 60)
+            },
             smoke_timeout: Duration::from_secs(self.smoke_timeout),
             ca_bundle: self.ca_bundle,
             init: self.init,

@@ -44,9 +44,10 @@ pub struct Options {
     pub registry: Option<String>,
     pub endpoint: Option<String>,
     pub kube_context: Option<String>,
-    /// Helm's `--timeout` (`10m`).
+    /// Helm's `--timeout` (`10m`): at most ten minutes of the run's.
     pub timeout: String,
-    /// The same, for a release pull request to be merged.
+    /// The whole run's bound (`--timeout`): every wait of ours gets what is
+    /// left of it, and no step starts once it has passed.
     pub review_timeout: Duration,
     pub smoke_timeout: Duration,
     pub ca_bundle: PathBuf,
@@ -182,8 +183,14 @@ pub struct Deploy {
     #[serde(skip)]
     root: PathBuf,
     /// Commands run while working the steps out (`helm version --short`:
-    /// Helm 4 renamed `--atomic`), before any step, and what they decided.
+    /// Helm 4 renamed `--atomic`; the read-only checks of the
+    /// preconditions), before any step, and what they decided.
     pub probes: Vec<Probe>,
+    /// What the steps need from outside the repository, each met or not:
+    /// a run starts only when all are.
+    pub preconditions: Vec<super::preconditions::Precondition>,
+    /// The whole run's bound, in seconds (`--timeout`).
+    pub timeout_seconds: u64,
     pub steps: Vec<Step>,
     /// Who rolls the release out: `argocd` (it manages the release) or `helm`.
     pub through: &'static str,
@@ -422,10 +429,28 @@ impl Deploy {
                 rollback: Rollback::Helm { argv: rollback },
             });
         }
+        let mut needs = super::preconditions::Needs {
+            cargo: steps.iter().any(|s| matches!(s, Step::Build { .. })),
+            terraform: !o.skip_infra,
+            ..Default::default()
+        };
+        for s in &steps {
+            match s {
+                Step::Push { registry, .. } => needs.registry = Some(registry.clone()),
+                Step::GitPush { remote, base, .. } => needs.git = Some((remote.clone(), base.clone())),
+                Step::PullRequest { .. } => needs.github = true,
+                Step::Sync { server, .. } => needs.argocd = Some(server.clone()),
+                Step::Helm { .. } => needs.helm = Some(o.kube_context.clone()),
+                _ => {}
+            }
+        }
+        let preconditions = super::preconditions::check(&p.root, &needs, &mut probes);
         Ok(Deploy {
             environment: t.name().to_string(),
             root: p.root.clone(),
             probes,
+            preconditions,
+            timeout_seconds: o.review_timeout.as_secs(),
             steps,
             through: if e.argocd.manage_release.value { "argocd" } else { "helm" },
             argocd_insecure: o.argocd_insecure,
@@ -591,6 +616,22 @@ impl Deploy {
         for p in &self.probes {
             out.push_str(&format!("asked while planning: $ {} → {}\n", sh(&p.argv), p.decided));
         }
+        let unmet = self.preconditions.iter().filter(|p| !p.met).count();
+        out.push_str(&format!(
+            "preconditions ({}):\n",
+            if unmet == 0 {
+                "all met".to_string()
+            } else {
+                format!("{unmet} missing: a run would stop before its first step")
+            }
+        ));
+        for p in &self.preconditions {
+            match &p.fix {
+                None => out.push_str(&format!("  ✓ {}\n", p.what)),
+                Some(fix) => out.push_str(&format!("  ✗ {} — {fix}\n", p.what)),
+            }
+        }
+        out.push_str(&format!("the whole run is bounded by {} s (`--timeout`)\n", self.timeout_seconds));
         for (i, s) in self.steps.iter().enumerate() {
             let n = i + 1;
             let (title, detail) = match s {
@@ -707,6 +748,9 @@ impl Deploy {
     /// Run the steps in order, exactly as planned.
     pub fn run(&self, p: &Project, t: &Target<'_>) -> anyhow::Result<Outcome> {
         let env = &self.environment;
+        let deadline = Instant::now() + Duration::from_secs(self.timeout_seconds);
+        let left = || deadline.saturating_duration_since(Instant::now());
+        super::preconditions::require(env, &self.preconditions)?;
         self.preflight()?;
         let mut pushed = Vec::new();
         let mut pushed_to = String::new();
@@ -723,7 +767,24 @@ impl Deploy {
         };
         let mut client = None;
         let mut plan: Option<terraform::Summary> = None;
-        for s in &self.steps {
+        for (i, s) in self.steps.iter().enumerate() {
+            // Out of time: no step starts. The waits of ours (a pull request's
+            // merge, ArgoCD's sync, the smoke test) get what is left instead,
+            // so a release already out fails there and is rolled back.
+            let waits = matches!(s, Step::PullRequest { .. } | Step::Sync { .. } | Step::Smoke { .. });
+            if !waits && left().is_zero() {
+                bail!(
+                    "the deploy of `{env}` ran out of its `--timeout` ({} s) before step {} of {}{}",
+                    self.timeout_seconds,
+                    i + 1,
+                    self.steps.len(),
+                    if plan.as_ref().is_some_and(|s| s.changes()) {
+                        "; the infrastructure was applied, the release not changed"
+                    } else {
+                        "; the release was not changed"
+                    }
+                );
+            }
             match s {
                 Step::Drift => {
                     super::drift::require_fresh(
@@ -827,7 +888,7 @@ impl Deploy {
                         open_pull_request(&gh, repository, base, head, title, &self.environment)
                     })?;
                     eprintln!("   #{} {}", pr.number, pr.url);
-                    let wait = Duration::from_secs(*timeout_seconds);
+                    let wait = Duration::from_secs(*timeout_seconds).min(left());
                     let merged =
                         step(&format!("wait for #{} to be merged (up to {} s)", pr.number, wait.as_secs()), || {
                             await_merge(&gh, repository, pr.number, wait)
@@ -843,7 +904,7 @@ impl Deploy {
                 }
                 Step::Sync { server, application, timeout_seconds } => {
                     let c = argocd(server)?;
-                    let wait = Duration::from_secs(*timeout_seconds);
+                    let wait = Duration::from_secs(*timeout_seconds).min(left());
                     let synced = step(&format!("ArgoCD syncs `{application}`"), || {
                         c.sync(application)?;
                         c.wait(application, &revision, wait, &|live| self.contains(&revision, live))
@@ -888,7 +949,7 @@ impl Deploy {
                         (None, None) => fallback.clone(),
                     };
                     let health = format!("{}/health", base.trim_end_matches('/'));
-                    let timeout = Duration::from_secs(*timeout_seconds);
+                    let timeout = Duration::from_secs(*timeout_seconds).min(left());
                     if let Err(e) = step(&format!("smoke test: GET {health}"), || smoke(&health, timeout)) {
                         eprintln!("error: the smoke test failed: {e:#}");
                         match rollback {

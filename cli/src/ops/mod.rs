@@ -14,6 +14,7 @@ pub mod github;
 pub mod images;
 pub mod live;
 pub mod manifests;
+pub mod preconditions;
 pub mod release;
 pub mod review;
 pub mod secrets;
