@@ -274,3 +274,72 @@ fn every_json_failure_is_the_envelope() {
         }
     }
 }
+
+/// The README's sample error is exactly what `validate` prints after the
+/// README's own `sed`.
+#[test]
+fn the_readme_sample_error_is_real() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let sample = readme.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
+    assert!(sample.starts_with("error: node group `general`"), "{sample}");
+    let p = TempProject::new(&root().join("myhealth.toml"));
+    let text = std::fs::read_to_string(p.config()).unwrap();
+    // The README's `sed -i 's/^min_size = 3$/min_size = 12/'`.
+    let edited: Vec<String> =
+        text.lines().map(|l| if l == "min_size = 3" { "min_size = 12".to_string() } else { l.to_string() }).collect();
+    std::fs::write(p.config(), edited.join("\n") + "\n").unwrap();
+    let out = cmd_in(p.path()).arg("validate").env("NO_COLOR", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with(sample), "README:\n{sample}\nvalidate:\n{stderr}");
+}
+
+/// Rough edges a new user met, each gone.
+#[test]
+fn rough_edges_are_gone() {
+    let p = TempProject::new(&root().join("myhealth.toml"));
+    // A CRLF config: snippets show the line, no stray `?` for the `\r`.
+    let crlf = std::fs::read_to_string(p.config())
+        .unwrap()
+        .replace("\nmin_size = 3\n", "\nmin_size = 12\n")
+        .replace('\n', "\r\n");
+    std::fs::write(p.config(), crlf).unwrap();
+    let out = cmd_in(p.path()).arg("validate").env("NO_COLOR", "1").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("| min_size = 12") && !stderr.contains('?'), "{stderr}");
+    // Type errors in TOML's words, not Rust's.
+    let typed = TempProject::new(&root().join("myhealth.toml"));
+    typed.edit("\ndesired_size = 2\n", "\ndesired_size = \"two\"\n");
+    let out = cmd_in(typed.path()).arg("validate").env("NO_COLOR", "1").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("expected a whole number from 0 to") && !stderr.contains("u32"), "{stderr}");
+    assert!(!stderr.contains("docs/config.md"), "a user's project has no docs/config.md: {stderr}");
+    // `-c DIR` reads DIR's myhealth.toml; a directory without one is named.
+    let dir = p.path().display().to_string();
+    cmd_in(&root()).args(["envs", "-c", &dir]).assert().code(2).stderr(predicates::str::contains("min_size"));
+    let empty = tempfile::tempdir().unwrap();
+    cmd_in(&root())
+        .args(["envs", "-c", empty.path().to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is a directory with no `myhealth.toml`"));
+    // `init DIR --force` writes DIR/myhealth.toml.
+    cmd_in(empty.path()).args(["init", ".", "--force"]).assert().success();
+    assert!(empty.path().join("myhealth.toml").is_file());
+    cmd_in(empty.path()).args(["init", "."]).assert().code(2).stderr(predicates::str::contains("already exists"));
+    // clap's own help follows `--color`.
+    let help = |c: &str| cmd_in(&root()).args(["--color", c, "--help"]).output().unwrap().stdout;
+    assert!(help("always").contains(&0x1b), "--color always: no colour in the help");
+    assert!(!help("never").contains(&0x1b), "--color never: colour in the help");
+    // `affected` with nothing affected says so (on stderr: stdout stays a list).
+    let g = TempProject::new(&root().join("myhealth.toml"));
+    g.git(&["init", "-q", "-b", "main"]);
+    cmd_in(g.path()).arg("render").assert().success();
+    g.commit_all("render");
+    cmd_in(g.path())
+        .args(["affected", "--base", "HEAD"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicates::str::contains("no environment is affected"));
+}

@@ -26,12 +26,34 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Whether to colour what goes to stderr (`NO_COLOR` and a non-terminal turn `auto` off).
+    /// Whether to colour what goes to stderr: `auto` is off for a
+    /// non-terminal, a non-empty `NO_COLOR` (no-color.org: an empty one does
+    /// not count) and `TERM=dumb`.
     pub fn enabled(self) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+
+    /// The choice on a command line clap has not parsed yet (`--color X`,
+    /// `--color=X`), so that clap's own help and errors follow it too.
+    pub fn from_args(args: &[std::ffi::OsString]) -> ColorChoice {
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let value = args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--color=") {
+            Some(v) => Some(v.to_string()),
+            None if a == "--color" => args.get(i + 1).cloned(),
+            None => None,
+        });
+        match value.as_deref() {
+            Some("always") => ColorChoice::Always,
+            Some("never") => ColorChoice::Never,
+            _ => ColorChoice::Auto,
         }
     }
 }

@@ -205,7 +205,17 @@ impl Command {
 
 /// Entry point of the binary.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // clap's help and errors follow `--color`, `NO_COLOR` and `TERM` as ours do.
+    let color = match crate::args::ColorChoice::from_args(&args).enabled() {
+        true => clap::ColorChoice::Always,
+        false => clap::ColorChoice::Never,
+    };
+    let parsed = Cli::command()
+        .color(color)
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             // `--help`, `--version`: not an error.
@@ -213,7 +223,7 @@ pub fn run() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            if asks_for_json(std::env::args_os().skip(1)) {
+            if asks_for_json(args.iter().skip(1).cloned()) {
                 crate::exit::Envelope::usage(&e.render().to_string()).print(serde_json::Map::new());
             } else {
                 let _ = e.print();

@@ -187,11 +187,19 @@ pub fn printable(text: &str) -> String {
 }
 
 /// The source as snippets show it: control characters other than newlines
-/// become `?`, byte for byte, so every span still points where it did.
+/// become `?`, byte for byte, so every span still points where it did; a
+/// CRLF line end is a line end (its `\r` a space nobody sees).
 fn printable_source(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != '\n' && c != '\t' { "?".repeat(c.len_utf8()) } else { c.to_string() })
-        .collect()
+    let mut chars = text.chars().peekable();
+    let mut out = String::with_capacity(text.len());
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => out.push(' '),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push_str(&"?".repeat(c.len_utf8())),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Snap a span to character boundaries inside `text`, and widen an empty

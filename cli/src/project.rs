@@ -55,6 +55,19 @@ impl Project {
     pub fn locate(global: &Global) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir()?;
         let config_path = match &global.config {
+            // A directory names the project: its `myhealth.toml`.
+            Some(p) if p.is_dir() => {
+                let file = p.join(config::DEFAULT_FILE);
+                if !file.is_file() {
+                    bail!(
+                        "`{}` is a directory with no `{}`\n  = help: pass the config file itself (`--config FILE`), or run `myhealthctl init {}`",
+                        p.display(),
+                        config::DEFAULT_FILE,
+                        p.display()
+                    );
+                }
+                file
+            }
             Some(p) => p.clone(),
             None => config::discover(&cwd).ok_or_else(|| {
                 anyhow::anyhow!(

@@ -93,6 +93,13 @@ impl AffectedCmd {
             for a in &list {
                 crate::outln!("{}", a.name);
             }
+            // Stdout stays a list of names for scripts; the empty answer is said on stderr.
+            if list.is_empty() {
+                crate::output::eprint(&format!(
+                    "no environment is affected: the rendered output is the same as at `{}`\n",
+                    self.base
+                ));
+            }
         }
         Ok(Outcome::Ok)
     }

@@ -12,7 +12,7 @@ pub const STARTER: &str = include_str!("../../assets/starter.toml");
 
 #[derive(Args, Debug)]
 pub struct InitCmd {
-    /// Where to write it
+    /// Where to write it: a file, or a directory to write `myhealth.toml` in
     #[arg(default_value = "myhealth.toml")]
     pub path: PathBuf,
     /// Overwrite an existing file
@@ -21,7 +21,11 @@ pub struct InitCmd {
 }
 
 impl InitCmd {
-    pub fn run(self) -> anyhow::Result<Outcome> {
+    pub fn run(mut self) -> anyhow::Result<Outcome> {
+        // A directory (existing, or written with a trailing `/`) holds the file.
+        if self.path.is_dir() || self.path.as_os_str().to_string_lossy().ends_with('/') {
+            self.path = self.path.join(crate::config::DEFAULT_FILE);
+        }
         if self.path.exists() && !self.force {
             bail!("`{}` already exists\n  = help: pass `--force` to overwrite it", self.path.display());
         }

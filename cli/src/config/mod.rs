@@ -227,7 +227,7 @@ fn key_span(doc: &doc::Doc<'_>, name: &str) -> Option<span::Span> {
 }
 
 fn type_error(doc: &doc::Doc<'_>, e: toml::de::Error) -> Diagnostic {
-    let msg = e.message().trim().to_string();
+    let msg = in_toml_terms(e.message().trim());
     let key = e.span().map(|s| doc.path_at(s.start)).filter(|k| !k.is_empty());
     let help = type_help(&msg);
     let msg = doc::lowercase_first(msg.lines().next().unwrap_or("invalid value"));
@@ -246,10 +246,41 @@ fn type_error(doc: &doc::Doc<'_>, e: toml::de::Error) -> Diagnostic {
 
 fn type_help(msg: &str) -> String {
     if msg.contains("missing field") {
-        "add the missing key (see `myhealthctl schema` or docs/config.md)".into()
+        "add the missing key (`myhealthctl schema --format markdown` lists every key)".into()
     } else if msg.contains("unknown variant") {
         "use one of the listed values (they are case-sensitive)".into()
     } else {
-        "see docs/config.md for the expected type of this key".into()
+        "`myhealthctl schema --format markdown` gives each key's type and range".into()
     }
 }
+
+/// serde's message in the words of TOML, not of Rust's types:
+/// `expected u8` → `expected a whole number from 0 to 255`.
+fn in_toml_terms(msg: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected `true` or `false`"),
+        ("expected a sequence", "expected an array (`[…]`)"),
+        ("expected a map", "expected a table"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: integer", "invalid type: whole number"),
+        ("invalid type: floating point", "invalid type: number"),
+    ];
+    let mut out = msg.to_string();
+    for (rust, toml) in WORDS {
+        out = out.replace(rust, toml);
+    }
+    // `expected struct RawEks` names our type: a table is what is meant.
+    crate::pattern::re(&STRUCT, r"expected struct \w+").replace_all(&out, "expected a table").into_owned()
+}
+
+static STRUCT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
