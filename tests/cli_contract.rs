@@ -314,6 +314,13 @@ fn rough_edges_are_gone() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("expected a whole number from 0 to") && !stderr.contains("u32"), "{stderr}");
     assert!(!stderr.contains("docs/config.md"), "a user's project has no docs/config.md: {stderr}");
+    // A duplicate key points at its first definition too (snapshot: 02-duplicate-key).
+    let dup = cmd_in(&root())
+        .args(["validate", "--json", "-c", "tests/config-errors/02-duplicate-key.toml"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&dup.stdout).unwrap();
+    assert_eq!(v["error"]["problems"][0]["related"]["line"], 2, "{v}");
     // `-c DIR` reads DIR's myhealth.toml; a directory without one is named.
     let dir = p.path().display().to_string();
     cmd_in(&root()).args(["envs", "-c", &dir]).assert().code(2).stderr(predicates::str::contains("min_size"));

@@ -36,6 +36,9 @@ pub struct Diagnostic {
     /// environment over its budget); those that read report it as a warning
     /// and run ([`crate::config::Mode`]).
     pub blocks_changes: bool,
+    /// A second place the problem involves (where a duplicated key was
+    /// first set), with its label.
+    pub related: Option<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -49,6 +52,7 @@ impl Diagnostic {
             help: None,
             redact: false,
             blocks_changes: false,
+            related: None,
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -106,8 +110,12 @@ impl Report {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
                 };
+                let related = d.related.as_ref().map(|(span, label)| {
+                    let (line, column) = line_col(&self.source.text, span.start);
+                    serde_json::json!({ "line": line, "column": column, "label": label })
+                });
                 serde_json::json!({ "severity": severity, "message": m(&d.message), "file": self.source.name, "line": line,
-                        "column": column, "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m) })
+                        "column": column, "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m), "related": related })
             })
             .collect();
         serde_json::json!({ "valid": false, "config": self.source.name, "problems": problems })
@@ -163,9 +171,13 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
             if let Some(label) = &d.label {
                 ann = ann.label(label.as_str());
             }
-            level
-                .primary_title(d.message.as_str())
-                .element(Snippet::source(text).path(source.name.as_str()).annotation(ann))
+            let mut snippet = Snippet::source(text).path(source.name.as_str()).annotation(ann);
+            if let Some((span, label)) = &d.related {
+                if let Some(span) = fit_span(text, span.clone()) {
+                    snippet = snippet.annotation(AnnotationKind::Context.span(span).label(label.as_str()));
+                }
+            }
+            level.primary_title(d.message.as_str()).element(snippet)
         }
         None => level.primary_title(d.message.as_str()).element(Level::NOTE.message(format!("in `{}`", source.name))),
     };

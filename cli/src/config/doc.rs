@@ -24,12 +24,18 @@ impl<'i> Doc<'i> {
         DeTable::parse(text).map(|root| Doc { root }).map_err(|e| {
             let msg = e.message().trim().to_string();
             let msg = lowercase_first(msg.lines().next().unwrap_or("invalid TOML"));
-            Box::new(
-                Diagnostic::error(format!("invalid TOML: {msg}"))
-                    .at(e.span())
-                    .label("here")
-                    .help("see https://toml.io for the syntax"),
-            )
+            let mut d = Diagnostic::error(format!("invalid TOML: {msg}"))
+                .at(e.span())
+                .label("here")
+                .help("see https://toml.io for the syntax");
+            if msg.starts_with("duplicate key") {
+                if let Some(first) = e.span().and_then(|s| first_definition(text, s.start)) {
+                    d.label = Some("set again here".into());
+                    d.help = Some("a key is set once per table: keep one of the two".into());
+                    d.related = Some((first, "first set here".into()));
+                }
+            }
+            Box::new(d)
         })
     }
 
@@ -130,6 +136,42 @@ pub fn merge<'i>(base: &mut DeTable<'i>, over: &DeTable<'i>) {
             }
         }
     }
+}
+
+/// Where the key duplicated at `at` was first set: the same key earlier in
+/// the same table (from its header, or the file's start), or the same
+/// `[header]` earlier in the file.
+fn first_definition(text: &str, at: usize) -> Option<Span> {
+    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?.trim();
+    let key_of = |l: &str| -> Option<String> {
+        let l = l.trim();
+        if l.starts_with('[') {
+            return Some(l.split('#').next()?.trim().to_string());
+        }
+        let (k, _) = l.split_once('=')?;
+        Some(k.trim().to_string())
+    };
+    let key = key_of(line)?;
+    let header = key.starts_with('[');
+    // Scan backwards from the line before: a header ends the table (for a key).
+    let mut lines = Vec::new();
+    let mut pos = 0;
+    for l in text[..line_start].split_inclusive('\n') {
+        lines.push((pos, l));
+        pos += l.len();
+    }
+    for (pos, l) in lines.into_iter().rev() {
+        let t = l.trim();
+        if !header && t.starts_with('[') {
+            return None;
+        }
+        if key_of(t).as_deref() == Some(key.as_str()) {
+            let start = pos + (l.len() - l.trim_start().len());
+            return Some(start..start + key.len());
+        }
+    }
+    None
 }
 
 pub(crate) fn lowercase_first(s: &str) -> String {
