@@ -338,6 +338,12 @@ fn rough_edges_are_gone() {
     let help = |c: &str| cmd_in(&root()).args(["--color", c, "--help"]).output().unwrap().stdout;
     assert!(help("always").contains(&0x1b), "--color always: no colour in the help");
     assert!(!help("never").contains(&0x1b), "--color never: colour in the help");
+    // Completions made in a project offer its environments and services.
+    let bash = cmd_in(&root()).args(["completions", "bash"]).output().unwrap().stdout;
+    let bash = String::from_utf8(bash).unwrap();
+    assert!(bash.contains("dev staging prod") && bash.contains("api-service"), "no names offered");
+    let outside = cmd_in(empty.path()).args(["-c", "/nonexistent.toml", "completions", "bash"]).output().unwrap();
+    assert!(outside.status.success() && !String::from_utf8_lossy(&outside.stdout).contains("staging"));
     // `affected` with nothing affected says so (on stderr: stdout stays a list).
     let g = TempProject::new(&root().join("myhealth.toml"));
     g.git(&["init", "-q", "-b", "main"]);

@@ -198,7 +198,7 @@ impl Command {
             Command::Cost(c) => c.run(g),
             Command::Schema(c) => c.run(),
             Command::Init(c) => c.run(),
-            Command::Completions(c) => c.run(Cli::command()),
+            Command::Completions(c) => c.run(g, Cli::command()),
         }
     }
 }
