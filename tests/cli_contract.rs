@@ -356,3 +356,69 @@ fn rough_edges_are_gone() {
         .stdout("")
         .stderr(predicates::str::contains("no environment is affected"));
 }
+
+/// drift.yml's step, run as GitHub runs it (`bash -e`) with `myhealthctl`
+/// and `gh` standing in: exit 1 (drift) opens or updates the issue, 0
+/// closes it, and a failure (2) or a refusal (3) fails the job without
+/// touching the issue — an empty report never becomes an issue.
+#[test]
+fn drift_yml_acts_on_failures_as_failures() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let wf: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(".github/workflows/drift.yml")).unwrap()).unwrap();
+    let steps = wf["jobs"]["drift-dev"]["steps"].as_sequence().expect("a drift-dev job");
+    let script = steps
+        .iter()
+        .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with("Drift of dev")))
+        .and_then(|s| s["run"].as_str())
+        .expect("the drift step")
+        .to_string();
+    for (code, open_issue, want_exit, want_gh) in [
+        (1, false, 0, Some("issue create")),
+        (1, true, 0, Some("issue edit 7")),
+        (0, true, 0, Some("issue close 7")),
+        (0, false, 0, None),
+        (2, true, 2, None),
+        (3, false, 3, None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(dir.path().join("target/release")).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let stub = |path: std::path::PathBuf, body: String| {
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        stub(dir.path().join("target/release/myhealthctl"), format!("echo '# drift report'\nexit {code}"));
+        let log = dir.path().join("gh.log");
+        stub(
+            bin.join("gh"),
+            format!(
+                "echo \"$*\" >> '{}'\ncase \"$1 $2\" in \"issue list\") {} ;; esac",
+                log.display(),
+                if open_issue { "echo 7" } else { "true" }
+            ),
+        );
+        let out = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+            .env("RUNNER_TEMP", dir.path())
+            .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
+            .env("GITHUB_REPOSITORY", "o/r")
+            .env("GITHUB_RUN_ID", "1")
+            .env("TITLE", "drift: dev")
+            .output()
+            .unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        let touched: Vec<&str> = calls.lines().filter(|l| !l.starts_with("issue list")).collect();
+        assert_eq!(out.status.code(), Some(want_exit), "drift exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+        match want_gh {
+            Some(call) => assert!(
+                touched.len() == 1 && touched[0].starts_with(call),
+                "drift exit {code}: expected `gh {call}`, got {touched:?}"
+            ),
+            None => assert!(touched.is_empty(), "drift exit {code}: the issue was touched: {touched:?}"),
+        }
+    }
+}

@@ -329,6 +329,40 @@ fn init_writes_a_starter_that_validates() {
         .code(2)
         .stderr(contains("`myhealth.toml` already exists").and(contains("--force")));
     cmd_in(dir.path()).args(["init", "--force"]).assert().success();
+    // It costs what its comments say (to the dollar), and its commented
+    // production block, uncommented, passes the production policy.
+    let text = std::fs::read_to_string(dir.path().join("myhealth.toml")).unwrap();
+    let said = |env: &str| -> String {
+        let marker = if env == "dev" { "dev costs\n# about $" } else { "about $" };
+        let at = if env == "dev" { text.find(marker) } else { text.rfind(marker) }.unwrap() + marker.len();
+        text[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let cost = |dir: &std::path::Path, env: &str| -> String {
+        let out = cmd_in(dir).args(["cost", env, "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        format!("{:.0}", v["environments"][0]["total_usd"].as_f64().unwrap())
+    };
+    assert_eq!(said("dev"), cost(dir.path(), "dev"), "the starter's comment on dev's cost");
+    let prod: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with("[environments.prod]")
+                    || ["network = ", "eks = ", "rds = ", "ci = "].iter().any(|k| rest.starts_with(k)) =>
+            {
+                rest.to_string()
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(prod.contains("\n[environments.prod]\n"), "no commented prod block to uncomment");
+    std::fs::write(dir.path().join("myhealth.toml"), prod).unwrap();
+    let v = cmd_in(dir.path()).arg("validate").env("NO_COLOR", "1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&v.stderr);
+    assert!(v.status.success(), "the uncommented prod block fails validation:\n{stderr}");
+    assert!(!stderr.contains("policy"), "the production policy: {stderr}");
+    assert_eq!(said("prod"), cost(dir.path(), "prod"), "the starter's comment on prod's cost");
 }
 
 #[test]

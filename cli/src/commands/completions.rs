@@ -38,7 +38,12 @@ impl CompletionsCmd {
 fn offer(cmd: clap::Command, envs: &[String], services: &[String]) -> clap::Command {
     use clap::builder::PossibleValuesParser;
     let names: Vec<String> = cmd.get_arguments().map(|a| a.get_id().to_string()).collect();
+    // `mut_arg` moves an argument to the end: pin each positional's place first.
+    let positionals: Vec<String> = cmd.get_positionals().map(|a| a.get_id().to_string()).collect();
     let mut cmd = cmd;
+    for (i, id) in positionals.into_iter().enumerate() {
+        cmd = cmd.mut_arg(id, |a| a.index(i + 1));
+    }
     for id in names {
         let values = match id.as_str() {
             "env" | "envs" | "from" | "to" => envs,

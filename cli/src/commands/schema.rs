@@ -82,15 +82,39 @@ pub fn markdown() -> String {
         if rows.is_empty() {
             continue;
         }
-        out.push_str("| key | type | description |\n| --- | --- | --- |\n");
-        for (k, ty, d) in rows {
-            let _ = writeln!(out, "| `{k}` | {ty} | {} |", d.replace('|', "\\|").replace('\n', " "));
+        out.push_str("| key | type | default | description |\n| --- | --- | --- | --- |\n");
+        for (k, ty, default, d) in rows {
+            let _ = writeln!(
+                out,
+                "| `{k}` | {ty} | {} | {} |",
+                default.replace('|', "\\|"),
+                d.replace('|', "\\|").replace('\n', " ")
+            );
         }
     }
     out
 }
 
-type Section = (String, String, Vec<(String, String, String)>);
+type Section = (String, String, Vec<(String, String, String, String)>);
+
+/// A key's built-in default as the reference shows it: the value as TOML
+/// writes it, "derived" with an example, or "—" (none: set it, or it is
+/// optional).
+fn default_of(sub: &Value) -> String {
+    let toml = |v: &Value| match v {
+        Value::String(s) => format!("`\"{s}\"`"),
+        Value::Array(a) => format!(
+            "`[{}]`",
+            a.iter().map(|x| x.as_str().map_or(x.to_string(), |s| format!("\"{s}\""))).collect::<Vec<_>>().join(", ")
+        ),
+        v => format!("`{v}`"),
+    };
+    match (sub.get("default"), sub.get("x-derived")) {
+        (Some(v), _) => toml(v),
+        (None, Some(v)) => format!("derived (e.g. {})", toml(v)),
+        (None, None) => "—".into(),
+    }
+}
 
 fn deref<'a>(root: &'a Value, mut s: &'a Value) -> &'a Value {
     loop {
@@ -132,17 +156,22 @@ fn walk(root: &Value, s: &Value, path: &str, out: &mut Vec<Section>) {
             .unwrap_or_default()
             .to_string();
         if is_table(d) {
-            children.push((format!("{path}.{k}"), sub));
+            // A release record belongs to one environment: `[defaults]` has none.
+            let child = match (path, k.as_str()) {
+                ("defaults", "release") => "environments.<name>.release".to_string(),
+                _ => format!("{path}.{k}"),
+            };
+            children.push((child, sub));
         } else if let Some(item) = d.get("items").map(|i| deref(root, i)).filter(|i| is_table(i)) {
-            rows.push((k.clone(), "array of tables".to_string(), sub_desc));
+            rows.push((k.clone(), "array of tables".to_string(), default_of(sub), sub_desc));
             children.push((format!("{path}.{k}[]"), item));
         } else if let Some(item) =
             d.get("additionalProperties").filter(|a| a.is_object()).map(|a| deref(root, a)).filter(|a| is_table(a))
         {
-            rows.push((k.clone(), "table of tables".to_string(), sub_desc));
+            rows.push((k.clone(), "table of tables".to_string(), default_of(sub), sub_desc));
             children.push((format!("{path}.{k}.<name>"), item));
         } else {
-            rows.push((k.clone(), type_name(root, d), sub_desc));
+            rows.push((k.clone(), type_name(root, d), default_of(sub), sub_desc));
         }
     }
     out.push((path.to_string(), desc, rows));

@@ -2,6 +2,7 @@
 //! layer → per-environment deep merge over `[defaults]` → resolved model →
 //! validation. Every failure is a `Diagnostic` pointing into the file.
 
+pub mod defaults;
 pub mod doc;
 pub mod keys;
 pub mod model;
@@ -29,12 +30,21 @@ pub const DEFAULT_FILE: &str = "myhealth.toml";
 pub fn schema() -> &'static serde_json::Value {
     static S: OnceLock<serde_json::Value> = OnceLock::new();
     S.get_or_init(|| {
-        let mut s = serde_json::to_value(schemars::schema_for!(RawConfig)).expect("schema serializes");
+        let mut s = raw_schema().clone();
+        // The built-in defaults, read off the resolver (`defaults`), which
+        // loads configs — and so needs `raw_schema`, never this one.
+        defaults::annotate(&mut s);
         if let Some(o) = s.as_object_mut() {
             o.insert("$id".into(), "https://myhealthctl.dev/myhealth.schema.json".into());
         }
         s
     })
+}
+
+/// The schema of the raw types alone: what loading checks keys against.
+fn raw_schema() -> &'static serde_json::Value {
+    static S: OnceLock<serde_json::Value> = OnceLock::new();
+    S.get_or_init(|| serde_json::to_value(schemars::schema_for!(RawConfig)).expect("schema serializes"))
 }
 
 /// Read and load a config file.
@@ -145,7 +155,7 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
     };
     doc::scan_credentials(&doc, diags);
     doc::scan_control_chars(&doc, diags);
-    doc::unknown_keys(&doc, schema(), diags);
+    doc::unknown_keys(&doc, raw_schema(), diags);
     if !diags.is_empty() {
         return None;
     }

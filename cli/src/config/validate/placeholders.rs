@@ -39,7 +39,8 @@ pub(super) fn placeholders(c: &mut Ctx<'_, '_>) {
     found.extend(single.iter().map(|(k, v)| (*k, (*v).clone())));
     for (key, cidr) in found {
         let Ok(net) = cidr.value.parse::<Ipv4Net>() else { continue };
-        if let Some(doc) = docs.iter().find(|d| d.contains(&net.network()) || net.contains(&d.network())) {
+        // Inside a documentation range (not merely containing one: `0.0.0.0/0` is real).
+        if let Some(doc) = docs.iter().find(|d| d.contains(&net)) {
             c.warn(
                 &cidr,
                 key,
