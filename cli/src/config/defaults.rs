@@ -89,7 +89,7 @@ fn project_builtins() -> Vec<(&'static str, &'static str, Default)> {
         (
             "/$defs/RawGithub",
             "oidc_subject",
-            Default::Constant(serde_json::to_value(&p.oidc_subject.value).unwrap_or(Value::Null)),
+            Default::Constant(serde_json::to_value(p.oidc_subject.value).unwrap_or(Value::Null)),
         ),
         ("/$defs/RawProject", "api_host", Default::Derived(Value::String(p.api_host.value.clone()))),
     ]
