@@ -412,17 +412,14 @@ fn cost_estimates_each_environment() {
             .and(contains("node group `general`: 2× t3.medium spot"))
             .and(contains("$20.04")),
     );
-    // A type the table does not know is reported, not guessed.
+    // A type AWS does not list is refused, not priced at nothing
+    // (tests/catalogs.rs: one it lists but the table has no price for).
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     p.edit(
         "[environments.dev]\n",
         "[environments.dev]\neks = { node_groups = { general = { instance_types = [\"x9z.mega\"] } } }\n",
     );
-    cmd_in(p.path())
-        .args(["cost"])
-        .assert()
-        .success()
-        .stdout(contains("(no price for instance type `x9z.mega` of node group `general`; not in the total)"));
+    cmd_in(p.path()).args(["cost"]).assert().code(2).stderr(contains("`x9z.mega` is not an EC2 instance type"));
 }
 
 /// How many files of a rendered project's `generated/` belong to `env`.

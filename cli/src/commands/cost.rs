@@ -1,4 +1,6 @@
-//! `myhealthctl cost [ENV]`: estimated monthly cost per environment.
+//! `myhealthctl cost [ENV]`: estimated monthly cost per environment — each
+//! with its region, what has no price (named, left out of a total then
+//! shown as `at least`), and whose prices it uses.
 
 use clap::Args;
 
@@ -44,12 +46,20 @@ impl CostCmd {
             if i > 0 {
                 crate::outln!();
             }
-            crate::outln!("{}: {} / month", e.environment, usd(e.total_usd));
+            let unpriced = match e.unpriced.len() {
+                0 => String::new(),
+                1 => " (1 item unpriced)".into(),
+                n => format!(" ({n} items unpriced)"),
+            };
+            crate::outln!("{}: {} / month{unpriced}", e.environment, e.total());
             for it in &e.items {
                 crate::outln!("  {:<16} {:<58} {:>10}", it.service, it.detail, usd(it.monthly_usd));
             }
             for u in &e.unpriced {
-                crate::outln!("  (no price for {u}; not in the total)");
+                crate::outln!("  {:<16} {:<58} {:>10}", u.service, u.detail, "unpriced");
+            }
+            for c in e.caveats() {
+                crate::outln!("  {c}");
             }
         }
         crate::outln!(

@@ -125,6 +125,11 @@ impl DiffCmd {
         };
         let budgets = budget_checks(base_cfg.as_ref(), base_text.as_deref(), cfg, &config, &p.display);
         let crossed: Vec<String> = budgets.iter().filter(|b| b.crossed).map(|b| b.environment.clone()).collect();
+        let unchecked: Vec<String> = budgets
+            .iter()
+            .filter(|b| !b.crossed && !b.unpriced_added.is_empty())
+            .map(|b| format!("`{}` ({})", b.environment, review::names(&b.unpriced_added)))
+            .collect();
         let review = Review {
             base_label: label.clone(),
             config_file: p.config_name(),
@@ -182,15 +187,38 @@ impl DiffCmd {
                         if b.crossed { " (crossed by this change)" } else { "" }
                     )?;
                 }
+                for b in review.budgets.iter().filter(|b| !b.over() && !b.unpriced.is_empty()) {
+                    writeln!(
+                        stdout,
+                        "budget of `{}`: not checked in full, the estimate (at least {}) has no price for {}{}",
+                        b.environment,
+                        crate::cost::usd(b.estimate),
+                        review::names(&b.unpriced),
+                        if b.unpriced_added.is_empty() { "" } else { " (brought in by this change)" }
+                    )?;
+                }
                 for c in &review.costs {
                     writeln!(
                         stdout,
-                        "cost of `{}`: {} → {} ({} per month)",
+                        "cost of `{}`: {}{} → {}{} ({} per month){}",
                         c.environment,
+                        if c.unpriced_before.is_empty() { "" } else { "at least " },
                         opt_usd(c.before),
+                        if c.unpriced.is_empty() { "" } else { "at least " },
                         opt_usd(c.after),
-                        delta(c)
+                        delta(c),
+                        crate::cost::region_note(c.region.as_deref().unwrap_or(crate::cost::PRICE_REGION))
+                            .map_or(String::new(), |n| format!("; {n}"))
                     )?;
+                    for n in &c.unpriced {
+                        writeln!(
+                            stdout,
+                            "cost of `{}`: unpriced: no price for `{n}` in the table ({} list prices as of {}); not in the estimate",
+                            c.environment,
+                            crate::cost::PRICE_REGION,
+                            crate::cost::PRICES_AS_OF
+                        )?;
+                    }
                 }
                 for (env, objs) in review.objects.iter().flatten().filter(|(_, v)| !v.is_empty()) {
                     for o in objs {
@@ -227,11 +255,19 @@ impl DiffCmd {
                 }
             }
         }
-        if self.budget_gate && !crossed.is_empty() {
-            eprintln!(
-                "error: this change takes {} over budget; see `myhealthctl cost`",
-                crossed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
-            );
+        if self.budget_gate && !(crossed.is_empty() && unchecked.is_empty()) {
+            if !crossed.is_empty() {
+                eprintln!(
+                    "error: this change takes {} over budget; see `myhealthctl cost`",
+                    crossed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+                );
+            }
+            if !unchecked.is_empty() {
+                eprintln!(
+                    "error: this change brings in what the cost table has no price for, so the budget cannot be checked: {}; see `myhealthctl cost`",
+                    unchecked.join(", ")
+                );
+            }
             return Ok(Outcome::Differs);
         }
         Ok(if self.exit_code && !ch.is_empty() { Outcome::Differs } else { Outcome::Ok })
@@ -270,8 +306,14 @@ fn budget_checks(
         .filter_map(|e| {
             let b = e.budget.as_ref()?;
             let env = e.name.value.as_str();
-            let estimate = crate::cost::estimate(e, &a).total_usd;
-            let before = base.and_then(|c| c.env(env)).map(|x| crate::cost::estimate(x, &a).total_usd);
+            let full = crate::cost::estimate(e, &a);
+            let estimate = full.total_usd;
+            let base_est = base.and_then(|c| c.env(env)).map(|x| crate::cost::estimate(x, &a));
+            let before = base_est.as_ref().map(|x| x.total_usd);
+            let unpriced = full.unpriced_names();
+            let before_unpriced = base_est.as_ref().map(crate::cost::Estimate::unpriced_names).unwrap_or_default();
+            let unpriced_added: Vec<String> =
+                unpriced.iter().filter(|n| !before_unpriced.contains(n)).cloned().collect();
             let limit = b.monthly_usd.value;
             let crossed = estimate > limit && before.is_none_or(|x| x <= limit);
             let mut keys: Vec<BudgetKey> = config
@@ -307,6 +349,9 @@ fn budget_checks(
                 crossed,
                 before,
                 keys,
+                unpriced,
+                unpriced_added,
+                region: Some(full.region).filter(|r| r != crate::cost::PRICE_REGION),
             })
         })
         .collect()
@@ -315,8 +360,7 @@ fn budget_checks(
 /// Cost changes between the config at the base (when it loads) and now.
 fn cost_changes(base: Option<&Config>, now: &Config) -> Vec<CostChange> {
     let a = crate::cost::Assumptions::default();
-    let total =
-        |c: Option<&Config>, name: &str| c.and_then(|c| c.env(name)).map(|e| crate::cost::estimate(e, &a).total_usd);
+    let total = |c: Option<&Config>, name: &str| c.and_then(|c| c.env(name)).map(|e| crate::cost::estimate(e, &a));
     let mut names: Vec<String> = now.env_names();
     for n in base.map(Config::env_names).unwrap_or_default() {
         if !names.contains(&n) {
@@ -325,8 +369,11 @@ fn cost_changes(base: Option<&Config>, now: &Config) -> Vec<CostChange> {
     }
     names
         .into_iter()
-        .map(|n| CostChange { before: total(base, &n), after: total(Some(now), &n), environment: n })
-        .filter(|c| c.before != c.after && base.is_some())
+        .map(|n| {
+            let (before, after) = (total(base, &n), total(Some(now), &n));
+            CostChange::of(n, before.as_ref(), after.as_ref())
+        })
+        .filter(|c| c.moved() && base.is_some())
         .collect()
 }
 
@@ -335,6 +382,5 @@ fn opt_usd(x: Option<f64>) -> String {
 }
 
 fn delta(c: &CostChange) -> String {
-    let d = c.after.unwrap_or(0.0) - c.before.unwrap_or(0.0);
-    if d >= 0.0 { format!("+{}", crate::cost::usd(d)) } else { crate::cost::usd(d) }
+    c.delta()
 }

@@ -61,14 +61,14 @@ impl PromoteCmd {
         let after = crate::render::render(&next_cfg, &templates, &opts)?;
         let files = compare(&before, &after);
         let a = Assumptions::default();
-        let (cost_before, cost_after) =
-            (cost::estimate(to, &a).total_usd, cost::estimate(next_cfg.env(&self.to).unwrap_or(to), &a).total_usd);
+        let estimate = cost::estimate(next_cfg.env(&self.to).unwrap_or(to), &a);
+        let (cost_before, cost_after) = (cost::estimate(to, &a).total_usd, estimate.total_usd);
         let to_name = &self.to;
         if self.json {
             let v = serde_json::json!({
                 "from": self.from, "to": to_name, "record": record, "previous": old,
                 "changes": lines, "files": files.iter().map(|c| c.path).collect::<Vec<_>>(),
-                "cost_usd": { "before": cost_before, "after": cost_after },
+                "cost_usd": { "before": cost_before, "after": cost_after, "complete": estimate.complete, "unpriced": estimate.unpriced, "price_region": estimate.price_region },
                 "written": !self.check && !lines.is_empty(),
             });
             crate::outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -88,13 +88,16 @@ impl PromoteCmd {
             }
             crate::outln!(
                 "\ncost of `{to_name}`: {} a month{}",
-                usd(cost_after),
+                estimate.total(),
                 if (cost_after - cost_before).abs() < 0.005 {
                     " (unchanged: a release moves images, not infrastructure)".to_string()
                 } else {
                     format!(" ({} before)", usd(cost_before))
                 }
             );
+            for c in estimate.caveats() {
+                crate::outln!("  {c}");
+            }
         }
         if lines.is_empty() {
             return Ok(Outcome::Ok);

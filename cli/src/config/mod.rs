@@ -2,6 +2,7 @@
 //! layer → per-environment deep merge over `[defaults]` → resolved model →
 //! validation. Every failure is a `Diagnostic` pointing into the file.
 
+pub mod catalog;
 pub mod defaults;
 pub mod doc;
 pub mod keys;

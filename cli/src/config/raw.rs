@@ -178,7 +178,7 @@ pub struct RawFrontend {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAws {
-    /// AWS region, e.g. `us-east-1`.
+    /// AWS region, e.g. `us-east-1`: one AWS lists, of the `aws` or `aws-us-gov` partition. Cost estimates use us-east-1's list prices, and say so for another region.
     pub region: Option<Sp<String>>,
     /// The 12-digit AWS account id.
     pub account_id: Option<Sp<String>>,
@@ -258,7 +258,7 @@ pub struct RawAddons {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNodeGroup {
-    /// EC2 instance types, e.g. `["t3.medium"]`.
+    /// EC2 instance types AWS lists, e.g. `["t3.medium"]`. The cost estimate prices the first.
     pub instance_types: Option<Sp<Vec<Sp<String>>>>,
     /// `SPOT` or `ON_DEMAND`.
     pub capacity_type: Option<Sp<CapacityType>>,
@@ -298,7 +298,7 @@ pub struct RawRds {
     pub engine_version: Option<Sp<String>>,
     /// Let RDS apply minor versions in the maintenance window (default on; then `engine_version` names only the major).
     pub auto_minor_version_upgrade: Option<Sp<bool>>,
-    /// Instance class, e.g. `db.t3.micro`.
+    /// Instance class, one AWS lists for RDS for PostgreSQL, e.g. `db.t3.micro`.
     pub instance_class: Option<Sp<String>>,
     /// Initial storage in GiB (gp3, 20-65536).
     pub allocated_storage_gb: Option<Sp<u32>>,

@@ -36,6 +36,55 @@ pub struct CostChange {
     pub environment: String,
     pub before: Option<f64>,
     pub after: Option<f64>,
+    /// What the estimate after the change has no price for: left out, so
+    /// `after` is a lower bound.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
+    /// The same before the change (`before` is then a lower bound).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_before: Vec<String>,
+    /// The environment's region, when it is not the one whose prices the
+    /// estimate uses (`cost::PRICE_REGION`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl CostChange {
+    /// The estimates of one environment before and after a change (`None`:
+    /// the environment does not exist on that side).
+    pub fn of(
+        environment: String,
+        before: Option<&crate::cost::Estimate>,
+        after: Option<&crate::cost::Estimate>,
+    ) -> Self {
+        let region = after.or(before).map(|e| e.region.clone()).filter(|r| r != crate::cost::PRICE_REGION);
+        CostChange {
+            environment,
+            before: before.map(|e| e.total_usd),
+            after: after.map(|e| e.total_usd),
+            unpriced: after.map(crate::cost::Estimate::unpriced_names).unwrap_or_default(),
+            unpriced_before: before.map(crate::cost::Estimate::unpriced_names).unwrap_or_default(),
+            region,
+        }
+    }
+
+    /// The estimate changed, or what it cannot price did.
+    pub fn moved(&self) -> bool {
+        self.before != self.after || self.unpriced != self.unpriced_before
+    }
+
+    /// `+$328.50`; a bound where a side leaves something out: `≥ -$20.04`
+    /// (after is a lower bound), `≤ +$20.04` (before is), `unknown` (both).
+    pub fn delta(&self) -> String {
+        let d = self.after.unwrap_or(0.0) - self.before.unwrap_or(0.0);
+        let d = if d >= 0.0 { format!("+{}", crate::cost::usd(d)) } else { crate::cost::usd(d) };
+        match (self.unpriced_before.is_empty(), self.unpriced.is_empty()) {
+            (true, true) => d,
+            (true, false) => format!("≥ {d}"),
+            (false, true) => format!("≤ {d}"),
+            (false, false) => "unknown: both sides leave items out".into(),
+        }
+    }
 }
 
 /// An environment's estimate against its budget (`[budget]`), after the change.
@@ -52,6 +101,18 @@ pub struct BudgetCheck {
     /// The keys of `myhealth.toml` this change moves in the environment, the
     /// largest cost first.
     pub keys: Vec<BudgetKey>,
+    /// What the estimate has no price for (left out: `estimate` is a lower
+    /// bound, so being under the limit is not known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
+    /// Of those, what the change brings in (the base's estimate did not
+    /// leave it out): `--budget-gate` fails on it, as on a crossing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_added: Vec<String>,
+    /// The environment's region, when it is not the one whose prices the
+    /// estimate uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// A key a change moves, with what it alone adds to the estimate (the base
@@ -65,6 +126,19 @@ pub struct BudgetKey {
 impl BudgetCheck {
     pub fn over(&self) -> bool {
         self.estimate > self.limit
+    }
+}
+
+/// `` `t3.nano`, `db.x2g.large` ``
+pub fn names(v: &[String]) -> String {
+    v.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// An estimate as the review shows it: `at least …` when something is unpriced.
+fn estimate_usd(x: Option<f64>, unpriced: &[String]) -> String {
+    match x {
+        Some(_) if !unpriced.is_empty() => format!("at least {}", usd(x)),
+        _ => usd(x),
     }
 }
 
@@ -99,8 +173,7 @@ fn usd(x: Option<f64>) -> String {
 }
 
 fn delta(c: &CostChange) -> String {
-    let d = c.after.unwrap_or(0.0) - c.before.unwrap_or(0.0);
-    if d >= 0.0 { format!("+{}", crate::cost::usd(d)) } else { crate::cost::usd(d) }
+    c.delta()
 }
 
 /// A value as the table shows it: strings bare, the rest as JSON; at most
@@ -250,6 +323,48 @@ impl Review<'_> {
         out
     }
 
+    /// Under the per-environment table: whose prices the estimates are, and
+    /// what each leaves out (never a silent $0) or prices at another
+    /// region's list prices.
+    fn price_notes(&self) -> String {
+        let mut out = String::new();
+        if self.costs.is_empty() && self.budgets.is_empty() {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "\nMonthly costs are estimates at {} list prices as of {} (`myhealthctl cost`).",
+            crate::cost::PRICE_REGION,
+            crate::cost::PRICES_AS_OF
+        );
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let rows = self
+            .costs
+            .iter()
+            .map(|c| (&c.environment, &c.unpriced, &c.region))
+            .chain(self.budgets.iter().map(|b| (&b.environment, &b.unpriced, &b.region)));
+        for (env, unpriced, region) in rows {
+            if !seen.insert(env.as_str()) {
+                continue;
+            }
+            if !unpriced.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n> [!WARNING]\n> Unpriced in `{env}`: {} — the table has no price for it, so the estimate leaves it out and is a lower bound.",
+                    names(unpriced)
+                );
+            }
+            if let Some(r) = region {
+                let _ = writeln!(
+                    out,
+                    "\n> [!NOTE]\n> `{env}` runs in `{r}`: its estimate uses {}'s list prices, and `{r}`'s differ.",
+                    crate::cost::PRICE_REGION
+                );
+            }
+        }
+        out
+    }
+
     /// The part that always fits: the config change, the table per
     /// environment, the plans' fingerprints.
     fn summary(&self, marker: &str, r: &Redactor) -> String {
@@ -343,11 +458,14 @@ impl Review<'_> {
                     format!("+{} ~{} −{}", n(Change::Added), n(Change::Changed), n(Change::Removed))
                 }
             };
-            let cost = self
-                .costs
-                .iter()
-                .find(|c| c.environment == env)
-                .map_or("—".into(), |c| format!("{} → {} ({})", usd(c.before), usd(c.after), delta(c)));
+            let cost = self.costs.iter().find(|c| c.environment == env).map_or("—".into(), |c| {
+                format!(
+                    "{} → {} ({})",
+                    estimate_usd(c.before, &c.unpriced_before),
+                    estimate_usd(c.after, &c.unpriced),
+                    delta(c)
+                )
+            });
             let plan = self.plans.get(&env).map_or("—".into(), |p| {
                 if !p.changes() {
                     "no changes".into()
@@ -363,6 +481,7 @@ impl Review<'_> {
             let name = if env == changes::SHARED { "shared files".into() } else { format!("`{env}`") };
             let _ = writeln!(out, "| {name} | {files} | {lines} | {objects} | {cost} | {plan} |");
         }
+        out.push_str(&self.price_notes());
         if !self.budgets.is_empty() {
             out.push_str(
                 "\n#### Budgets\n\n| environment | estimate | budget | share | |\n| --- | --- | --- | ---: | --- |\n",
@@ -370,22 +489,26 @@ impl Review<'_> {
             for b in &self.budgets {
                 let share = b.estimate / b.limit * 100.0;
                 let status = if b.crossed {
-                    "❌ **crossed by this change**"
+                    "❌ **crossed by this change**".to_string()
                 } else if b.over() {
-                    "❌ over"
+                    "❌ over".to_string()
+                } else if !b.unpriced_added.is_empty() {
+                    format!("❌ **cannot be checked**: no price for {}", names(&b.unpriced_added))
+                } else if !b.unpriced.is_empty() {
+                    format!("⚠️ not checked in full: no price for {}", names(&b.unpriced))
                 } else if share >= b.warn_percent as f64 {
-                    "⚠️ above the warning"
+                    "⚠️ above the warning".to_string()
                 } else {
-                    "✅"
+                    "✅".to_string()
                 };
                 let est = match b.before {
                     Some(x) if (x - b.estimate).abs() >= 0.005 => {
-                        format!("{} → {}", usd(Some(x)), usd(Some(b.estimate)))
+                        format!("{} → {}", usd(Some(x)), estimate_usd(Some(b.estimate), &b.unpriced))
                     }
-                    _ => usd(Some(b.estimate)),
+                    _ => estimate_usd(Some(b.estimate), &b.unpriced),
                 };
-                let _ =
-                    writeln!(out, "| `{}` | {est} | {} | {share:.0}% | {status} |", b.environment, usd(Some(b.limit)));
+                let share = if b.unpriced.is_empty() { format!("{share:.0}%") } else { format!("≥ {share:.0}%") };
+                let _ = writeln!(out, "| `{}` | {est} | {} | {share} | {status} |", b.environment, usd(Some(b.limit)));
             }
             for b in self.budgets.iter().filter(|b| b.crossed) {
                 let keys = if b.keys.is_empty() {
@@ -405,6 +528,14 @@ impl Review<'_> {
                 let _ = writeln!(
                     out,
                     "\n> [!CAUTION]\n> This change takes `{}` over its budget. What it moves there: {keys}.",
+                    b.environment
+                );
+            }
+            for b in self.budgets.iter().filter(|b| !b.crossed && !b.unpriced_added.is_empty()) {
+                let _ = writeln!(
+                    out,
+                    "\n> [!CAUTION]\n> This change brings {} into `{}`, which the cost table has no price for: its budget cannot be checked. Add the price to the table (`cli/src/cost.rs`) first, or pick a priced type.",
+                    names(&b.unpriced_added),
                     b.environment
                 );
             }
@@ -514,6 +645,29 @@ pub fn recorded_fingerprints(comment: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A side that leaves something out makes the change a bound, never a
+    /// plain number.
+    #[test]
+    fn a_cost_change_with_something_unpriced_is_a_bound() {
+        let c = |unpriced_before: &[&str], unpriced: &[&str]| CostChange {
+            environment: "dev".into(),
+            before: Some(172.31),
+            after: Some(152.27),
+            unpriced: unpriced.iter().map(|s| s.to_string()).collect(),
+            unpriced_before: unpriced_before.iter().map(|s| s.to_string()).collect(),
+            region: None,
+        };
+        assert_eq!(c(&[], &[]).delta(), "-$20.04");
+        assert_eq!(c(&[], &["t3.nano"]).delta(), "≥ -$20.04");
+        assert_eq!(c(&["t3.nano"], &[]).delta(), "≤ -$20.04");
+        assert_eq!(c(&["t3.nano"], &["t3.nano"]).delta(), "unknown: both sides leave items out");
+        assert!(
+            c(&[], &["t3.nano"]).moved() && !CostChange { before: Some(1.0), after: Some(1.0), ..c(&[], &[]) }.moved()
+        );
+        let json = serde_json::to_value(c(&[], &[])).unwrap();
+        assert_eq!(json, serde_json::json!({"environment": "dev", "before": 172.31, "after": 152.27}));
+    }
 
     #[test]
     fn templates_name_the_environment_once() {

@@ -1,24 +1,44 @@
-//! `[aws]` and `[terraform]`: regions, the account id, the state bucket name.
+//! `[aws]` and `[terraform]`: regions (AWS's published list, in a partition
+//! myhealthctl generates for), the account id, the state bucket name.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::ctx::*;
+use crate::config::catalog::{SUPPORTED_PARTITIONS, catalog, nearest};
+use crate::config::span::Sp;
 use crate::pattern::re;
+
+/// A region AWS lists, of a partition myhealthctl supports; else an error
+/// with the nearest listed region.
+fn region(c: &mut Ctx<'_, '_>, sp: &Sp<String>, key: &str) {
+    let cat = catalog();
+    let r = &sp.value;
+    match cat.partition(r) {
+        Some(p) if SUPPORTED_PARTITIONS.contains(&p) => {}
+        Some(p) => c.err(
+            sp,
+            key,
+            format!("`{r}` is a region of the `{p}` partition, which myhealthctl does not support"),
+            format!(
+                "use a region of the {} partition",
+                SUPPORTED_PARTITIONS.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" or ")
+            ),
+        ),
+        None => {
+            let help = match nearest(r, cat.supported_regions()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("use a region code such as `us-east-1` (AWS's regions {})", cat.provenance()),
+            };
+            c.err(sp, key, format!("`{r}` is not an AWS region"), help)
+        }
+    }
+}
 
 pub(super) fn aws(c: &mut Ctx<'_, '_>) {
     let e = c.env;
-    static REGION: OnceLock<Regex> = OnceLock::new();
-    let region = re(&REGION, r"^(us|eu|ap|sa|ca|me|af|il|mx)-(gov-)?[a-z]+-\d$");
-    if !region.is_match(&e.aws.region.value) {
-        c.err(
-            &e.aws.region,
-            "aws.region",
-            format!("`{}` is not an AWS region", e.aws.region.value),
-            "use a region code such as `us-east-1`",
-        );
-    }
+    region(c, &e.aws.region, "aws.region");
     if e.aws.account_id.value.len() != 12 || !e.aws.account_id.value.bytes().all(|b| b.is_ascii_digit()) {
         c.err(
             &e.aws.account_id,
@@ -28,13 +48,8 @@ pub(super) fn aws(c: &mut Ctx<'_, '_>) {
         );
     }
     // A derived default repeats `aws.region`, which is checked above.
-    if e.terraform.state_region.span.is_some() && !region.is_match(&e.terraform.state_region.value) {
-        c.err(
-            &e.terraform.state_region,
-            "terraform.state_region",
-            format!("`{}` is not an AWS region", e.terraform.state_region.value),
-            "use a region code such as `us-east-1`",
-        );
+    if e.terraform.state_region.span.is_some() {
+        region(c, &e.terraform.state_region, "terraform.state_region");
     }
     static BUCKET: OnceLock<Regex> = OnceLock::new();
     let b = &e.terraform.state_bucket.value;

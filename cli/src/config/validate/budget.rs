@@ -3,14 +3,15 @@
 //! region), and the environment's cost estimate held against it: above the
 //! warning share a warning, above the limit an error in production — one
 //! that blocks only the commands that change things (`config::Mode`) — and
-//! a warning elsewhere.
+//! a warning elsewhere. An estimate with unpriced items is a lower bound:
+//! it says `at least`, and `pricing` warns at each item.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::ctx::*;
-use crate::cost::{Assumptions, estimate, usd};
+use crate::cost::{Assumptions, estimate, region_note, usd};
 use crate::diagnostics::Diagnostic;
 use crate::pattern::re;
 
@@ -71,12 +72,20 @@ pub(super) fn budget(c: &mut Ctx<'_, '_>) {
         }
     }
     // The estimate against the limit (`myhealthctl cost` shows its items).
-    let est = estimate(e, &Assumptions::default()).total_usd;
+    // Something unpriced makes it a lower bound (`pricing` warns at it): over
+    // is then still over, under is only "at least".
+    let full = estimate(e, &Assumptions::default());
+    let est = full.total_usd;
+    let region = match region_note(&full.region) {
+        Some(n) => format!(" ({n})"),
+        None => String::new(),
+    };
     let help = format!(
-        "`myhealthctl cost {env}` lists what the estimate is made of; lower what drives it, or raise `budget.monthly_usd`"
+        "`myhealthctl cost {env}` lists what the estimate is made of{region}; lower what drives it, or raise `budget.monthly_usd`"
     );
     if est > limit {
-        let msg = format!("the estimated cost of `{env}` ({} a month) is over its budget ({})", usd(est), usd(limit));
+        let msg =
+            format!("the estimated cost of `{env}` ({} a month) is over its budget ({})", full.total(), usd(limit));
         if e.production.value {
             c.push(
                 Diagnostic { blocks_changes: true, ..Diagnostic::error(msg) },
@@ -93,7 +102,7 @@ pub(super) fn budget(c: &mut Ctx<'_, '_>) {
             "budget.monthly_usd",
             format!(
                 "the estimated cost of `{env}` ({} a month) is {:.0}% of its budget ({}), above the {pct}% warning",
-                usd(est),
+                full.total(),
                 est / limit * 100.0,
                 usd(limit)
             ),

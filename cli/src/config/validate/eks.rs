@@ -1,6 +1,6 @@
 //! `[eks]`: cluster name, a Kubernetes version EKS supports, public access
-//! CIDRs, control-plane log types, node groups (names, sizes, instance types,
-//! disk, labels and taints).
+//! CIDRs, control-plane log types, node groups (names, sizes, instance types
+//! AWS lists, disk, labels and taints).
 
 use std::sync::OnceLock;
 
@@ -9,6 +9,7 @@ use regex::Regex;
 
 use super::ctx::*;
 use super::grammar::*;
+use crate::config::catalog::{catalog, nearest_type};
 use crate::pattern::re;
 
 /// Kubernetes versions EKS supports (standard and extended support), as of 2026-11.
@@ -65,7 +66,8 @@ pub(super) fn eks(c: &mut Ctx<'_, '_>) {
         }
     }
     static ITYPE: OnceLock<Regex> = OnceLock::new();
-    let itype = re(&ITYPE, r"^[a-z][a-z0-9-]*\.[a-z0-9]+$");
+    let itype = re(&ITYPE, r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$");
+    let cat = catalog();
     for g in &k.node_groups {
         let name = g.name.value.clone();
         if !dns_label(&name) {
@@ -128,6 +130,12 @@ pub(super) fn eks(c: &mut Ctx<'_, '_>) {
         for t in &g.instance_types.value {
             if !itype.is_match(&t.value) {
                 c.err(t, "eks.node_groups", format!("`{}` is not an EC2 instance type", t.value), "e.g. `t3.medium`");
+            } else if !cat.is_ec2_instance_type(&t.value) {
+                let help = match nearest_type(&t.value, &cat.ec2) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("e.g. `t3.medium` (AWS's EC2 instance types {})", cat.provenance()),
+                };
+                c.err(t, "eks.node_groups", format!("`{}` is not an EC2 instance type", t.value), help);
             }
         }
         if !(20..=16384).contains(&g.disk_size_gb.value) {

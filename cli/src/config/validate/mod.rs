@@ -1,7 +1,7 @@
 //! Validation beyond types, on the resolved model: one file per section of
 //! `myhealth.toml` (`aws`, `network`, `eks`, `rds`, `ecr`, `api_gateway`,
 //! `secrets`, `monitoring`, `frontend`, `argocd`, `ci`, `services`,
-//! `release`, `budget`), the
+//! `release`, `budget`; `pricing`: what the cost estimate has no price for), the
 //! project-wide and production rules (`project`, `policy`,
 //! `placeholders`), and the rules across environments (`cross`). Each
 //! environment's checks run against one context (`ctx::Ctx`), which points
@@ -24,6 +24,7 @@ mod monitoring;
 mod network;
 mod placeholders;
 mod policy;
+mod pricing;
 mod project;
 mod rds;
 mod release;
@@ -73,6 +74,7 @@ fn environment(c: &mut Ctx<'_, '_>) {
     ci::ci(c);
     services::services(c);
     release::release(c);
+    pricing::pricing(c);
     budget::budget(c);
     policy::policy(c);
     if c.env.production.value {

@@ -1,13 +1,14 @@
-//! `[rds]`: instance class, an engine version RDS offers (a major version,
-//! since RDS upgrades minors itself), Performance Insights where available,
-//! storage, backup retention, backup and maintenance windows, database and
-//! master user names.
+//! `[rds]`: an instance class AWS lists for PostgreSQL, an engine version
+//! RDS offers (a major version, since RDS upgrades minors itself),
+//! Performance Insights where available, storage, backup retention, backup
+//! and maintenance windows, database and master user names.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::ctx::*;
+use crate::config::catalog::{catalog, nearest_type};
 use crate::pattern::re;
 
 /// PostgreSQL major versions RDS supports, as of 2026-11.
@@ -16,12 +17,24 @@ pub const POSTGRES_MAJORS: &[u32] = &[13, 14, 15, 16, 17];
 pub(super) fn rds(c: &mut Ctx<'_, '_>) {
     let r = &c.env.rds;
     static CLASS: OnceLock<Regex> = OnceLock::new();
-    if !re(&CLASS, r"^db\.[a-z0-9]+\.[a-z0-9]+$").is_match(&r.instance_class.value) {
+    let cat = catalog();
+    if !re(&CLASS, r"^db\.[a-z0-9-]+\.[a-z0-9-]+$").is_match(&r.instance_class.value) {
         c.err(
             &r.instance_class,
             "rds.instance_class",
             format!("`{}` is not an RDS instance class", r.instance_class.value),
             "RDS classes start with `db.`, e.g. `db.t3.micro`",
+        );
+    } else if !cat.is_rds_postgres_class(&r.instance_class.value) {
+        let help = match nearest_type(&r.instance_class.value, &cat.rds_postgres) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None => format!("e.g. `db.t3.micro` (AWS's RDS for PostgreSQL classes {})", cat.provenance()),
+        };
+        c.err(
+            &r.instance_class,
+            "rds.instance_class",
+            format!("`{}` is not an RDS for PostgreSQL instance class", r.instance_class.value),
+            help,
         );
     }
     let parts: Vec<&str> = r.engine_version.value.split('.').collect();
