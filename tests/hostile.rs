@@ -87,7 +87,8 @@ fn no_config_value_becomes_structure() {
                 let value = format!("{}{payload}", slot.as_str().unwrap());
                 *slot = toml::Value::String(value);
                 let hostile = toml::to_string(&d).unwrap();
-                let key = path.join(".");
+                // As diagnostics name it (`labels."myhealth.io/pool"`).
+                let key = myhealthctl::config::doc::key_path(path);
                 match myhealthctl::config::load(Source { name: file.into(), text: hostile }) {
                     Err(report) => {
                         refused += 1;

@@ -1,26 +1,39 @@
 //! `myhealthctl envs`: the resolved settings of each environment — what
 //! `[defaults]` plus the environment's overrides plus built-in defaults
-//! add up to; `--provenance`: every setting with where it comes from
-//! (`explain KEY` follows one forward too).
+//! add up to; `--provenance`: every setting with where it comes from —
+//! file, line and layer, or built-in (`--json`: as data; `explain KEY`
+//! follows one forward too).
 
 use clap::Args;
 
+use serde::Serialize;
+
 use crate::args::Global;
+use crate::config::doc::Doc;
+use crate::config::keys::{self, Provenance};
 use crate::config::model::CapacityType;
 use crate::exit::Outcome;
 use crate::project::Project;
 
 #[derive(Args, Debug)]
 pub struct EnvsCmd {
-    /// Print the complete resolved model as JSON
+    /// Print as JSON: the complete resolved model, or with `--provenance` every setting with where it comes from
     #[arg(long)]
     pub json: bool,
     /// Only these environments (repeatable)
     #[arg(long = "env", short = 'e', value_name = "NAME")]
     pub envs: Vec<String>,
     /// Every setting with where its value comes from (file:line of `[defaults]` or `[environments.<env>]`, or built-in)
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long)]
     pub provenance: bool,
+}
+
+/// `envs --provenance --json`: one environment's settings, each with its
+/// value (credential-shaped text masked) and where it comes from.
+#[derive(Debug, Serialize)]
+pub struct EnvProvenance {
+    pub environment: String,
+    pub settings: Vec<Provenance>,
 }
 
 impl EnvsCmd {
@@ -28,28 +41,37 @@ impl EnvsCmd {
         let p = Project::locate(g)?;
         let cfg = p.read()?;
         let envs = p.environments(&cfg, &self.envs)?;
-        if self.json {
-            crate::outln!("{}", serde_json::to_string_pretty(&envs)?);
-            return Ok(Outcome::Ok);
-        }
         if self.provenance {
             let text = std::fs::read_to_string(&p.config_path)?;
-            let doc =
-                crate::config::doc::Doc::parse(&text).map_err(|_| anyhow::anyhow!("`{}` does not parse", p.display))?;
-            for (i, e) in envs.iter().enumerate() {
+            let doc = Doc::parse(&text).map_err(|_| anyhow::anyhow!("`{}` does not parse", p.display))?;
+            let all: Vec<EnvProvenance> = envs
+                .iter()
+                .map(|e| EnvProvenance {
+                    environment: e.name.value.clone(),
+                    settings: keys::provenance(&doc, &text, &p.display, e),
+                })
+                .collect();
+            if self.json {
+                crate::outln!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(Outcome::Ok);
+            }
+            for (i, e) in all.iter().enumerate() {
                 if i > 0 {
                     crate::outln!();
                 }
-                crate::outln!("{}", e.name.value);
-                for (key, value) in crate::config::keys::flatten(e) {
-                    let from = match crate::config::keys::located(&doc, &text, &e.name.value, &key) {
-                        Some(s) if s.path.starts_with("defaults.") => format!("{}:{} [defaults]", p.display, s.line),
-                        Some(s) => format!("{}:{} [environments.{}]", p.display, s.line, e.name.value),
-                        None => "built-in or derived".into(),
+                crate::outln!("{}", e.environment);
+                for s in &e.settings {
+                    let from = match (&s.file, s.line) {
+                        (Some(f), Some(l)) => format!("{f}:{l} {}", s.layer.table(&e.environment)),
+                        _ => "built-in or derived".into(),
                     };
-                    crate::outln!("  {key} = {}   ({from})", crate::redact::Redactor.apply(&value.to_string()));
+                    crate::outln!("  {} = {}   ({from})", s.key, s.value);
                 }
             }
+            return Ok(Outcome::Ok);
+        }
+        if self.json {
+            crate::outln!("{}", serde_json::to_string_pretty(&envs)?);
             return Ok(Outcome::Ok);
         }
         for (i, e) in envs.iter().enumerate() {

@@ -1,9 +1,9 @@
-//! `myhealthctl explain KEY [--env ENV]`: where a setting comes from (the
+//! `myhealthctl explain KEY… [--env ENV]`: where a setting comes from (the
 //! built-in default, `[defaults]`, `[environments.<env>]`, with file:line,
 //! the winner marked) and what it drives — the generated lines, Terraform
 //! blocks and attributes, Kubernetes objects (`--manifests`) and cost it
 //! feeds, tracked by rendering the config with the value varied
-//! (`ops::explain`).
+//! (`ops::explain`); for a table, its settings and where each comes from.
 
 use clap::Args;
 
@@ -14,9 +14,9 @@ use crate::project::Project;
 
 #[derive(Args, Debug)]
 pub struct ExplainCmd {
-    /// The setting, as a key path: `rds.instance_class`, `eks.node_groups.general.desired_size`, `services.api-service.port`
-    #[arg(value_name = "KEY")]
-    pub key: String,
+    /// The settings or tables, as key paths: `rds.instance_class`, `eks.node_groups.general.desired_size`, `eks.node_groups.general.instance_types.0`, `eks.node_groups.general.labels."myhealth.io/pool"`, `rds` (a table: its settings with where each comes from)
+    #[arg(value_name = "KEY", required = true)]
+    pub keys: Vec<String>,
     /// Only this environment [default: every environment]
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
@@ -41,7 +41,7 @@ impl ExplainCmd {
         let opts = p.render_options(&cfg, &RenderArgs::default())?;
         let render = |c: &crate::config::Config| crate::render::render(c, &templates, &opts);
         let helm: Option<explain::ObjectsFn<'_>> = if self.manifests { Some(&objects) } else { None };
-        let out = explain::explain(&cfg, &text, &p.display, &self.key, &envs, &render, helm)?;
+        let out = explain::explain(&cfg, &text, &p.display, &self.keys, &envs, self.env.is_some(), &render, helm)?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         } else {

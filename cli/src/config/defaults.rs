@@ -3,12 +3,28 @@
 //! resolved, and every key they did not set is a default — the same in all
 //! of them (a constant: the schema's `default`), or different (derived from
 //! the project, account, environment's name or place in the promotion
-//! order: the schema's `x-derived`, with an example). `schema()` writes them
-//! into the JSON Schema, and docs/config.md shows them from there.
+//! order: the schema's `x-derived`, with an example). [`schema`] is the JSON
+//! Schema with them written in; docs/config.md shows them from there.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+
+/// The JSON Schema of `myhealth.toml`, the built-in defaults written in
+/// (generated once).
+pub fn schema() -> &'static Value {
+    static S: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let mut s = super::raw_schema().clone();
+        // Reading the defaults loads configs, which checks keys against
+        // `raw_schema` — never this one, still being made.
+        annotate(&mut s);
+        if let Some(o) = s.as_object_mut() {
+            o.insert("$id".into(), "https://myhealthctl.dev/myhealth.schema.json".into());
+        }
+        s
+    })
+}
 
 /// A built-in default.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,17 @@ use super::span::Span;
 use crate::credentials::{credential_kind, find_credentials, mask_credentials};
 use crate::diagnostics::Diagnostic;
 
+/// Where a layer writes a key path (`Doc::written`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The value itself, at this span.
+    Written(std::ops::Range<usize>),
+    /// The first `n` keys of the path lead to a list (set as a whole, at
+    /// this span) that does not hold the rest.
+    Within(usize, std::ops::Range<usize>),
+    Absent,
+}
+
 /// A parsed document.
 pub struct Doc<'i> {
     pub root: Spanned<DeTable<'i>>,
@@ -44,28 +55,90 @@ impl<'i> Doc<'i> {
         self.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v)
     }
 
-    /// The span of the value at the key path `path` (tables and arrays of
-    /// tables walked by key; an array index as a number), if it is set.
-    pub fn span_of(&self, path: &[&str]) -> Option<std::ops::Range<usize>> {
+    /// Where the value at the key path `path` is written, the way merging
+    /// layers sees it: `Written(span)` when it is; `Within(n, span)` when
+    /// the first `n` keys lead to a value that is not a table — a list,
+    /// which a layer sets as a whole — that does not hold the rest of the
+    /// path; `Absent` otherwise.
+    pub fn written(&self, path: &[&str]) -> Written {
         let mut value: Option<&Spanned<DeValue<'i>>> = None;
-        for key in path {
-            let v = match value.map(Spanned::get_ref) {
-                None => self.root.get_ref().iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)?,
-                Some(DeValue::Table(t)) => t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)?,
-                Some(DeValue::Array(a)) => a.get(key.parse::<usize>().ok()?)?,
-                Some(_) => return None,
+        let mut whole: Option<(usize, std::ops::Range<usize>)> = None;
+        for (i, key) in path.iter().enumerate() {
+            let next = match value.map(Spanned::get_ref) {
+                None => self.root.get_ref().iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v),
+                Some(DeValue::Table(t)) => t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v),
+                Some(DeValue::Array(a)) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+                Some(_) => None,
             };
+            let Some(v) = next else {
+                return whole.map_or(Written::Absent, |(n, span)| Written::Within(n, span));
+            };
+            if whole.is_none() && !matches!(v.get_ref(), DeValue::Table(_)) {
+                whole = Some((i + 1, v.span()));
+            }
             value = Some(v);
         }
-        value.map(|v| v.span())
+        value.map_or(Written::Absent, |v| Written::Written(v.span()))
     }
 
-    /// The dotted key path of the innermost key or value containing `offset`.
+    /// The key path (`key_path`) of the innermost key or value containing `offset`.
     pub fn path_at(&self, offset: usize) -> String {
         let mut path = Vec::new();
         walk_path(self.root.get_ref(), offset, &mut path);
-        path.join(".")
+        key_path(&path)
     }
+}
+
+// ------------------------------------------------------------------ key paths
+
+/// A key path as myhealthctl prints it everywhere (diagnostics, `explain`,
+/// `envs --provenance`, the review): TOML's dotted-key syntax, each segment
+/// bare when TOML allows it (`A-Z a-z 0-9 _ -`) and a basic string
+/// otherwise — `eks.node_groups.general.labels."myhealth.io/pool"` — and a
+/// list element by its index (`instance_types.0`). `parse_key_path` reads
+/// it back.
+pub fn key_path<S: AsRef<str>>(segments: &[S]) -> String {
+    let mut out = String::new();
+    for (i, s) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_segment(&mut out, s.as_ref());
+    }
+    out
+}
+
+fn push_segment(out: &mut String, s: &str) {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        out.push_str(s);
+        return;
+    }
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            // Every other control character, and the line separators
+            // terminals and YAML break at: escaped, never raw.
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The segments of a key path: TOML's dotted-key syntax (bare, `"basic"`
+/// or `'literal'` segments, whitespace around the dots allowed), as
+/// `key_path` writes it.
+pub fn parse_key_path(key: &str) -> Result<Vec<String>, String> {
+    toml_edit::Key::parse(key)
+        .map(|keys| keys.iter().map(|k| k.get().to_string()).collect())
+        .map_err(|e| lowercase_first(e.message().lines().next().unwrap_or("invalid key").trim()))
 }
 
 fn walk_path(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) {
@@ -260,7 +333,7 @@ fn check_value(v: &DeValue<'_>, schema: &Json, root: &Json, path: &mut Vec<Strin
 }
 
 fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) -> Diagnostic {
-    let parent = if path.is_empty() { "the top level".to_string() } else { format!("`{}`", path.join(".")) };
+    let parent = if path.is_empty() { "the top level".to_string() } else { format!("`{}`", key_path(path)) };
     let best = candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(key, c), c))
@@ -276,7 +349,7 @@ fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) 
     full.push(key.to_string());
     Diagnostic::error(format!("unknown key `{key}` in {parent}"))
         .at(Some(span))
-        .key(full.join("."))
+        .key(key_path(&full))
         .label("unknown key")
         .help(help)
 }
@@ -340,7 +413,7 @@ pub fn scan_control_chars(doc: &Doc<'_>, out: &mut Vec<Diagnostic>) {
         };
         Diagnostic::error(format!("`{}` contains {what}", key.escape_debug()))
             .at(Some(span))
-            .key(full.join(".").escape_debug().to_string())
+            .key(key_path(&full))
             .label("control character")
             .help("remove it: values are single lines of text (only a job's `run` script may span lines, with `\\n` and tabs)")
     }
@@ -367,7 +440,8 @@ pub fn scan_raw(text: &str) -> Vec<Diagnostic> {
             let key = doc.as_ref().map(|d| d.path_at(span.start)).filter(|k| !k.is_empty());
             let d = match &key {
                 Some(k) => {
-                    let name = k.rsplit('.').find(|p| p.parse::<usize>().is_err()).unwrap_or(k);
+                    let segments = parse_key_path(k).unwrap_or_default();
+                    let name = segments.iter().rev().find(|p| p.parse::<usize>().is_err()).map_or(k.as_str(), |s| s);
                     Diagnostic::error(format!(
                         "`{}` holds {what}: credentials never go in `myhealth.toml`",
                         mask_credentials(name)
@@ -434,7 +508,7 @@ fn scan_value(v: &Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Vec<Di
                 out.push(
                     Diagnostic::error(format!("`{key}` holds {what}: credentials never go in `myhealth.toml`"))
                         .at(Some(v.span()))
-                        .key(path.join("."))
+                        .key(key_path(path))
                         .label("literal credential")
                         .help(format!("revoke it, then {hint}"))
                         .redacted(),
@@ -443,7 +517,7 @@ fn scan_value(v: &Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Vec<Di
                 out.push(
                     Diagnostic::error(format!("`{key}` looks like a literal credential"))
                         .at(Some(v.span()))
-                        .key(path.join("."))
+                        .key(key_path(path))
                         .label("literal value")
                         .help(hint)
                         .redacted(),
@@ -478,6 +552,32 @@ mod tests {
         let doc = Doc::parse(text).unwrap();
         let off = text.find("1.20").unwrap();
         assert_eq!(doc.path_at(off), "environments.prod.eks.version");
+    }
+
+    #[test]
+    fn key_paths_are_toml_dotted_keys_and_read_back() {
+        let cases: [&[&str]; 5] = [
+            &["rds", "instance_class"],
+            &["eks", "node_groups", "general", "labels", "myhealth.io/pool"],
+            &["eks", "node_groups", "general", "instance_types", "0"],
+            &["a", "with \"quote\" and \\"],
+            &["k", "line\nbreak\u{1b}\u{2028}"],
+        ];
+        for segments in cases {
+            let key = key_path(segments);
+            assert!(!key.chars().any(|c| c.is_control() || c == '\u{2028}'), "{key:?}");
+            assert_eq!(parse_key_path(&key).unwrap(), segments, "{key}");
+        }
+        assert_eq!(
+            key_path(&["eks", "node_groups", "general", "labels", "myhealth.io/pool"]),
+            "eks.node_groups.general.labels.\"myhealth.io/pool\""
+        );
+        assert_eq!(parse_key_path("a . 'b.c' . \"d\"").unwrap(), ["a", "b.c", "d"]);
+        assert!(parse_key_path("labels.myhealth.io/pool").is_err());
+        // Diagnostics name a dotted key the same way.
+        let text = "[defaults.eks.node_groups.g]\nlabels = { \"myhealth.io/pool\" = \"x\" }\n";
+        let doc = Doc::parse(text).unwrap();
+        assert_eq!(doc.path_at(text.find("\"x\"").unwrap()), "defaults.eks.node_groups.g.labels.\"myhealth.io/pool\"");
     }
 
     #[test]

@@ -27,23 +27,9 @@ use span::Sp;
 /// The file `render` and friends use when none is given.
 pub const DEFAULT_FILE: &str = "myhealth.toml";
 
-/// The JSON Schema of `myhealth.toml`, as a value (generated once).
-pub fn schema() -> &'static serde_json::Value {
-    static S: OnceLock<serde_json::Value> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut s = raw_schema().clone();
-        // The built-in defaults, read off the resolver (`defaults`), which
-        // loads configs — and so needs `raw_schema`, never this one.
-        defaults::annotate(&mut s);
-        if let Some(o) = s.as_object_mut() {
-            o.insert("$id".into(), "https://myhealthctl.dev/myhealth.schema.json".into());
-        }
-        s
-    })
-}
-
-/// The schema of the raw types alone: what loading checks keys against.
-fn raw_schema() -> &'static serde_json::Value {
+/// The schema of the raw types alone: what loading checks keys against
+/// (`defaults::schema` is it with the built-in defaults written in).
+pub fn raw_schema() -> &'static serde_json::Value {
     static S: OnceLock<serde_json::Value> = OnceLock::new();
     S.get_or_init(|| serde_json::to_value(schemars::schema_for!(RawConfig)).expect("schema serializes"))
 }

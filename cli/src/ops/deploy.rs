@@ -27,6 +27,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use super::images::{self, PushImage};
+use super::preconditions::Probe;
 use super::terraform::{self, PLAN_FILE};
 use super::ui::{ask, shell, step};
 use crate::args::InitArgs;
@@ -196,13 +197,6 @@ pub struct Deploy {
     pub through: &'static str,
     #[serde(skip)]
     argocd_insecure: bool,
-}
-
-/// A command run while planning, and what its answer decided.
-#[derive(Debug, Serialize)]
-pub struct Probe {
-    pub argv: Vec<String>,
-    pub decided: String,
 }
 
 /// `helm upgrade` flags that roll a failed release back, for the Helm that

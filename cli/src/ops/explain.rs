@@ -11,13 +11,14 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::config::doc::Doc;
-use crate::config::keys;
+use crate::config::doc::{Doc, key_path, parse_key_path};
+use crate::config::keys::{self, Chain, Cover, Found, Layer, Provenance};
+use crate::config::model::Environment;
 use crate::cost::{Assumptions, estimate};
 use crate::tree::Tree;
 
@@ -44,12 +45,14 @@ pub struct Landing {
     pub terraform: Vec<String>,
 }
 
-/// The explanation of one key in one environment.
+/// The explanation of one setting in one environment.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
     pub environment: String,
     pub key: String,
     pub value: Value,
+    /// Where the value comes from: the same record `envs --provenance` prints.
+    pub provenance: Provenance,
     pub chain: Vec<Source>,
     pub lands: Vec<Landing>,
     /// `Kind namespace/name` of the chart's objects it changes (`None`: not rendered).
@@ -58,33 +61,85 @@ pub struct Explanation {
     pub cost_items: Vec<String>,
     pub cost_usd: f64,
     pub total_usd: f64,
-    /// The value the forward half was tracked with.
-    pub probe: Value,
+    /// The value the forward half was tracked with (`None`: not tracked).
+    pub probe: Option<Value>,
+    /// Why the forward half was not tracked, when it was not.
+    pub untracked: Option<String>,
 }
 
-/// The key paths an environment has (for did-you-mean).
-pub fn known_keys(cfg: &Config) -> Vec<String> {
-    let mut all: Vec<String> = cfg.environments.iter().flat_map(|e| keys::flatten(e).into_keys()).collect();
-    all.sort();
-    all.dedup();
-    all
+/// The explanation of a table in one environment: its settings, each with
+/// where it comes from (`explain` one of them for what it drives).
+#[derive(Debug, Clone, Serialize)]
+pub struct TableExplanation {
+    pub environment: String,
+    pub key: String,
+    pub settings: Vec<Provenance>,
 }
 
-/// A different value of the same type: what the render tracks.
-fn probe(v: &Value) -> Option<Value> {
-    Some(match v {
-        Value::Bool(b) => Value::Bool(!b),
-        Value::Number(n) if n.is_u64() => Value::from(n.as_u64()? + 1),
-        Value::Number(n) if n.is_i64() => Value::from(n.as_i64()? + 1),
-        Value::Number(n) => Value::from(n.as_f64()? * 2.0 + 1.0),
-        Value::String(s) => Value::String(format!("{s}-probe")),
-        Value::Array(a) if a.iter().all(Value::is_string) => {
-            let mut a = a.clone();
-            a.push(Value::String("probe".into()));
-            Value::Array(a)
+/// What `explain` says about one key path in one environment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Explained {
+    Setting(Box<Explanation>),
+    Table(TableExplanation),
+}
+
+/// Values of the type of `v` (one of the `choices` an enumerated setting
+/// allows), most telling first: what the render tracks. The first that
+/// loads and renders is used.
+fn probes(v: &Value, schema: Option<&Value>) -> Vec<Value> {
+    let choices = schema.map(keys::choices).unwrap_or_default();
+    if !choices.is_empty() {
+        return choices.into_iter().filter(|c| v.as_str() != Some(c.as_str())).take(1).map(Value::String).collect();
+    }
+    match v {
+        // An empty list of tables: one table of what it requires.
+        Value::Array(a) if a.is_empty() && schema.is_some_and(keys::is_table_list) => {
+            schema.map(|s| vec![Value::Array(vec![keys::example(s, true)])]).unwrap_or_default()
         }
-        _ => return None,
-    })
+        Value::Bool(b) => vec![Value::Bool(!b)],
+        Value::Number(n) if n.is_u64() => {
+            let n = n.as_u64().unwrap_or_default();
+            [n.checked_add(1), n.checked_sub(1)].into_iter().flatten().map(Value::from).collect()
+        }
+        Value::Number(n) if n.is_i64() => {
+            let n = n.as_i64().unwrap_or_default();
+            [n.checked_add(1), n.checked_sub(1)].into_iter().flatten().map(Value::from).collect()
+        }
+        Value::Number(n) => n.as_f64().map(|f| vec![Value::from(f * 2.0 + 1.0)]).unwrap_or_default(),
+        Value::String(s) => {
+            let mut out = vec![Value::String(format!("{s}-probe"))];
+            out.extend(bumped(s).map(Value::String));
+            out
+        }
+        Value::Array(a) if a.iter().all(Value::is_string) => {
+            let last = a.last().and_then(Value::as_str);
+            let mut out = Vec::new();
+            for extra in [last.and_then(bumped), Some(last.map_or("probe".into(), |l| format!("{l}-probe")))]
+                .into_iter()
+                .flatten()
+            {
+                let mut a = a.clone();
+                a.push(Value::String(extra));
+                out.push(Value::Array(a));
+            }
+            if a.len() > 1 {
+                out.push(Value::Array(a[..a.len() - 1].to_vec()));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `s` with its last number one higher (`1.33` → `1.34`, `10.0.0.0/16` →
+/// `10.0.0.0/17`, `us-east-1` → `us-east-2`): a value of the same shape.
+fn bumped(s: &str) -> Option<String> {
+    let end = s.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = s[..end].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+    let n: u128 = s[start..end].parse().ok()?;
+    let width = end - start;
+    Some(format!("{}{:0width$}{}", &s[..start], n + 1, &s[end..]))
 }
 
 fn to_toml(v: &Value) -> Option<toml_edit::Value> {
@@ -100,21 +155,95 @@ fn to_toml(v: &Value) -> Option<toml_edit::Value> {
             }
             toml_edit::Value::Array(arr)
         }
-        _ => return None,
+        Value::Object(m) => {
+            let mut t = toml_edit::InlineTable::new();
+            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
+                t.insert(k, to_toml(x)?);
+            }
+            toml_edit::Value::InlineTable(t)
+        }
+        Value::Null => return None,
     })
 }
 
-/// `text` with `key` of `env` set to `value`, under `[environments.<env>]`.
+/// The first list on the way to `segments` in what `env` reads — its own
+/// table's, else `[defaults]`' (a layer sets a list as a whole) — as the
+/// number of segments leading to it and its value.
+fn enclosing_list(plain: &toml::Table, env: &str, segments: &[String]) -> Option<(usize, Value)> {
+    let layer = |prefix: &[&str]| {
+        let mut t = plain.get(prefix[0])?;
+        for p in &prefix[1..] {
+            t = t.get(*p)?;
+        }
+        Some(t)
+    };
+    let mut own = layer(&["environments", env]);
+    let mut defaults = layer(&["defaults"]);
+    for (i, s) in segments.iter().enumerate().take(segments.len().saturating_sub(1)) {
+        own = own.and_then(|t| t.get(s));
+        defaults = defaults.and_then(|t| t.get(s));
+        match own.or(defaults) {
+            Some(l @ toml::Value::Array(_)) => return Some((i + 1, serde_json::to_value(l).ok()?)),
+            Some(toml::Value::Table(_)) => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// `list` with the value at `path` (indices and keys inside it) replaced.
+fn replace_in(list: &mut Value, path: &[String], value: Value) -> Option<()> {
+    let mut at = list;
+    for p in path {
+        at = match at {
+            Value::Array(a) => a.get_mut(p.parse::<usize>().ok()?)?,
+            Value::Object(m) => m.entry(p.clone()).or_insert(Value::Null),
+            _ => return None,
+        };
+    }
+    *at = value;
+    Some(())
+}
+
+/// `text` with `key` (a key path) of `env` set to `value`, under
+/// `[environments.<env>]`. An element of a list (`…instance_types.0`,
+/// `…taints.0.effect`) is set by writing the whole list the environment
+/// reads with that element changed.
 pub fn set(text: &str, env: &str, key: &str, value: &Value) -> anyhow::Result<String> {
     use toml_edit::{DocumentMut, Item, Table};
+    let segments = parse_key_path(key).map_err(|e| anyhow!("`{key}` is not a key path: {e}"))?;
+    let plain: toml::Table = toml::from_str(text)?;
+    let (segments, value) = match enclosing_list(&plain, env, &segments) {
+        Some((n, mut list)) => {
+            replace_in(&mut list, &segments[n..], value.clone())
+                .with_context(|| format!("`{key}` is not an element of `{}`", key_path(&segments[..n])))?;
+            (segments[..n].to_vec(), list)
+        }
+        None => (segments, value.clone()),
+    };
     let mut doc: DocumentMut = text.parse()?;
     let mut at: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-    let parts: Vec<&str> = ["environments", env].into_iter().chain(key.split('.')).collect();
-    let (last, path) = parts.split_last().context("an empty key")?;
-    for p in path {
+    let path: Vec<&str> = ["environments", env].into_iter().chain(segments.iter().map(String::as_str)).collect();
+    let (last, path) = path.split_last().context("an empty key")?;
+    for (i, p) in path.iter().enumerate() {
         if at.get(p).is_none() {
             let mut t = Table::new();
             t.set_implicit(true);
+            // A table each layer must hold whole (`budget` needs its
+            // `monthly_usd`): what it requires, as `[defaults]` has it.
+            let rel = &segments[..(i + 1).saturating_sub(2)];
+            if i >= 2 {
+                let required = keys::schema_at(rel).and_then(|s| s.get("required")).and_then(Value::as_array);
+                let mut from = plain.get("defaults");
+                for s in rel {
+                    from = from.and_then(|t| t.get(s.as_str()));
+                }
+                for r in required.into_iter().flatten().filter_map(Value::as_str).filter(|r| r != last) {
+                    if let Some(v) = from.and_then(|t| t.get(r)).and_then(|v| serde_json::to_value(v).ok()) {
+                        t.insert(r, Item::Value(to_toml(&v).context("a value explain cannot write")?));
+                    }
+                }
+            }
             at.insert(p, Item::Table(t));
         }
         at = at
@@ -122,12 +251,12 @@ pub fn set(text: &str, env: &str, key: &str, value: &Value) -> anyhow::Result<St
             .and_then(Item::as_table_like_mut)
             .with_context(|| format!("`{p}` of `{key}` is not a table"))?;
     }
-    at.insert(last, Item::Value(to_toml(value).context("a value explain cannot write")?));
+    at.insert(last, Item::Value(to_toml(&value).context("a value explain cannot write")?));
     Ok(doc.to_string())
 }
 
-/// The lines of `new` that differ from `old` (numbers in `new`), or, for a
-/// line only removed, the line where it was.
+/// The lines of `old` (the file as rendered now) that differ in `new`; for
+/// lines only added, the line they follow.
 fn changed_lines(old: &[u8], new: &[u8]) -> Vec<usize> {
     let (o, n) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
     let diff = similar::TextDiff::from_lines(o.as_ref(), n.as_ref());
@@ -136,10 +265,11 @@ fn changed_lines(old: &[u8], new: &[u8]) -> Vec<usize> {
         match *op {
             similar::DiffOp::Replace { old_index, old_len, .. }
             | similar::DiffOp::Delete { old_index, old_len, .. } => out.extend((old_index + 1)..=(old_index + old_len)),
-            similar::DiffOp::Insert { new_index, .. } => out.push(new_index + 1),
+            similar::DiffOp::Insert { old_index, .. } => out.push(old_index.max(1)),
             similar::DiffOp::Equal { .. } => {}
         }
     }
+    out.sort_unstable();
     out.dedup();
     out
 }
@@ -168,9 +298,21 @@ fn hcl_places(text: &str, lines: &[usize]) -> Vec<String> {
     out
 }
 
-/// For a `terraform.tfvars` line `name = …`: `var.name` and the blocks of
-/// the root that read it (`module "rds" instance_class`).
-fn tfvar_readers(tfvars: &str, main: &str, lines: &[usize]) -> Vec<String> {
+/// Whether `text` reads `var.<name>`: the reference itself, not a longer
+/// name that starts with it (`var.vpc_endpoints_x`) or ends with it.
+fn reads_var(text: &str, name: &str) -> bool {
+    let needle = format!("var.{name}");
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(&needle).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(|c| ident(c) || c == '.')
+            && !text[i + needle.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+/// For a `*.tfvars` line `name = …`: `var.name` and the blocks of the root
+/// that read it (`module "rds" instance_class`; in a file of the root other
+/// than `main.tf`, that file named). `root` holds the root's `.tf` files.
+fn tfvar_readers(tfvars: &str, root: &[(&str, String)], lines: &[usize]) -> Vec<String> {
     let all: Vec<&str> = tfvars.lines().collect();
     let mut out = Vec::new();
     for &l in lines {
@@ -179,84 +321,175 @@ fn tfvar_readers(tfvars: &str, main: &str, lines: &[usize]) -> Vec<String> {
             continue;
         };
         let var = start.split('=').next().unwrap_or("").trim().to_string();
-        let needle = format!("var.{var}");
-        let uses: Vec<usize> = main
-            .lines()
-            .enumerate()
-            .filter(|(_, x)| x.contains(&needle) && !x.chars().nth(needle.len()).is_some_and(|c| c.is_alphanumeric()))
-            .map(|(i, _)| i + 1)
-            .collect();
-        let readers = hcl_places(main, &uses);
+        let mut readers = Vec::new();
+        for (file, text) in root {
+            let uses: Vec<usize> =
+                text.lines().enumerate().filter(|(_, x)| reads_var(x, &var)).map(|(i, _)| i + 1).collect();
+            for place in hcl_places(text, &uses) {
+                readers.push(if *file == "main.tf" { place } else { format!("{place} ({file})") });
+            }
+        }
         out.push(format!("var.{var} → {}", if readers.is_empty() { "(unused)".into() } else { readers.join(", ") }));
     }
     out.dedup();
     out
 }
 
+/// The `.tf` files of the root a `*.tfvars` file of `tree` feeds: its own
+/// directory's, or the bootstrap root's for an environment's `bootstrap.tfvars`.
+fn root_of<'t>(tree: &'t Tree, tfvars: &str) -> Vec<(&'t str, String)> {
+    let dir = match tfvars.rsplit_once('/') {
+        Some((_, "bootstrap.tfvars")) => "terraform/bootstrap",
+        Some((d, _)) => d,
+        None => "",
+    };
+    tree.iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.strip_prefix(dir)?.strip_prefix('/')?;
+            (name.ends_with(".tf") && !name.contains('/')).then(|| (name, String::from_utf8_lossy(bytes).into_owned()))
+        })
+        .collect()
+}
+
 /// Renders the chart of two trees and names the objects that differ, per environment.
 pub type ObjectsFn<'a> = &'a dyn Fn(&Config, &Config, &Tree, &Tree) -> anyhow::Result<BTreeMap<String, Vec<String>>>;
 
-/// Explain `key` for every environment of `envs`. `render` renders a
-/// config; `helm` renders the chart objects of two trees (None: not asked).
+/// A key path as asked, resolved: the settings it names and in which
+/// environments. `environments.<env>.KEY` (the form diagnostics print) is
+/// `KEY` of `<env>`; `defaults.KEY` is `KEY`.
+struct Asked<'a> {
+    key: String,
+    envs: Vec<&'a Environment>,
+}
+
+fn asked<'a>(key: &str, envs: &[&'a Environment], only_env: bool) -> anyhow::Result<Asked<'a>> {
+    let segments = parse_key_path(key).unwrap_or_default();
+    let (key, envs) = match segments.as_slice() {
+        [first, env, rest @ ..] if first == "environments" && !rest.is_empty() => {
+            let Some(e) = envs.iter().find(|e| &e.name.value == env) else {
+                bail!(
+                    "`{key}` names environment `{env}`, which {}",
+                    if only_env { "--env leaves out" } else { "the config does not have" }
+                );
+            };
+            (key_path(rest), vec![*e])
+        }
+        [first, rest @ ..] if first == "defaults" && !rest.is_empty() => (key_path(rest), envs.to_vec()),
+        _ => (key.to_string(), envs.to_vec()),
+    };
+    Ok(Asked { key, envs })
+}
+
+/// Explain each of `keys` for every environment of `envs` that has it
+/// (`only_env`: `envs` is what `--env` chose). `render` renders a config;
+/// `helm` renders the chart objects of two trees (None: not asked).
+#[allow(clippy::too_many_arguments)]
 pub fn explain(
     cfg: &Config,
     text: &str,
     display: &str,
-    key: &str,
-    envs: &[&crate::config::model::Environment],
+    keys_asked: &[String],
+    envs: &[&Environment],
+    only_env: bool,
     render: &dyn Fn(&Config) -> anyhow::Result<Tree>,
     helm: Option<ObjectsFn<'_>>,
-) -> anyhow::Result<Vec<Explanation>> {
-    let known = known_keys(cfg);
-    if !known.iter().any(|k| k == key) {
-        let near = known.iter().max_by(|a, b| strsim::jaro_winkler(key, a).total_cmp(&strsim::jaro_winkler(key, b)));
-        match near {
-            Some(n) if strsim::jaro_winkler(key, n) > 0.8 => bail!("no setting `{key}`\n  = help: did you mean `{n}`?"),
-            _ => bail!("no setting `{key}`\n  = help: `myhealthctl envs --provenance` lists every setting"),
-        }
-    }
-    let doc = Doc::parse(text).map_err(|_| anyhow::anyhow!("`{display}` does not parse"))?;
-    let now = render(cfg)?;
-    let a = Assumptions::default();
-    let mut out = Vec::new();
-    for e in envs {
-        let env = e.name.value.as_str();
-        let flat = keys::flatten(e);
-        let Some(value) = flat.get(key).cloned() else { continue };
-        // Backward: each layer of the file that sets it, and the built-in.
-        let mut chain = vec![Source { layer: "built-in".into(), at: None, value: None, wins: false }];
-        for (layer, prefix) in
-            [("[defaults]".to_string(), vec!["defaults"]), (format!("[environments.{env}]"), vec!["environments", env])]
-        {
-            let path: Vec<&str> = prefix.iter().copied().chain(key.split('.')).collect();
-            if let Some(span) = doc.span_of(&path) {
-                let (line, col) = crate::diagnostics::line_col(text, span.start);
-                let raw = text.get(span.clone()).map(|s| s.to_string());
-                chain.push(Source {
-                    layer,
-                    at: Some(format!("{display}:{line}:{col}")),
-                    value: raw
-                        .and_then(|r| toml::from_str::<toml::Value>(&format!("v = {r}")).ok())
-                        .and_then(|t| serde_json::to_value(&t["v"]).ok()),
-                    wins: false,
-                });
+) -> anyhow::Result<Vec<Explained>> {
+    let doc = Doc::parse(text).map_err(|_| anyhow!("`{display}` does not parse"))?;
+    let flat: BTreeMap<&str, BTreeMap<String, Value>> =
+        envs.iter().map(|e| (e.name.value.as_str(), keys::flatten(e))).collect();
+    // Every key resolved first: a wrong one is refused before anything renders.
+    let mut jobs: Vec<(&Environment, Found)> = Vec::new();
+    for key in keys_asked {
+        let a = asked(key, envs, only_env)?;
+        let found: Vec<(&Environment, Found)> =
+            a.envs.iter().filter_map(|e| keys::find(&flat[e.name.value.as_str()], &a.key).map(|f| (*e, f))).collect();
+        if found.is_empty() {
+            let mut all: Vec<String> = a.envs.iter().flat_map(|e| keys::names(&flat[e.name.value.as_str()])).collect();
+            all.sort();
+            all.dedup();
+            let within = match a.envs.as_slice() {
+                [e] if only_env || a.key != *key => format!(" in `{}`", e.name.value),
+                _ => String::new(),
+            };
+            match keys::nearest(&a.key, &all) {
+                Some(n) => bail!("no setting `{}`{within}\n  = help: did you mean `{n}`?", a.key),
+                None => bail!(
+                    "no setting `{}`{within}\n  = help: `myhealthctl envs --provenance` lists every setting",
+                    a.key
+                ),
             }
         }
-        if chain.len() == 1 {
-            chain[0].value = Some(value.clone());
+        jobs.extend(found);
+    }
+    let a = Assumptions::default();
+    let now = match jobs.iter().any(|(_, f)| matches!(f, Found::Setting { .. })) {
+        true => render(cfg)?,
+        false => Tree::new(),
+    };
+    let now = &now;
+    let mut out = Vec::new();
+    for (e, found) in jobs {
+        let env = e.name.value.as_str();
+        let (key, value) = match found {
+            Found::Table { key, keys } => {
+                let settings =
+                    keys.iter().map(|k| Provenance::of(&doc, text, display, env, k, &flat[env][k])).collect();
+                out.push(Explained::Table(TableExplanation { environment: env.to_string(), key, settings }));
+                continue;
+            }
+            Found::Setting { key, value } => (key, value),
+        };
+        let segments = parse_key_path(&key).map_err(|e| anyhow!("`{key}`: {e}"))?;
+        // Backward: each layer of the file that bears on it, and the built-in.
+        let chain = Chain::of(&doc, text, env, &segments);
+        let (winner, _) = chain.winner();
+        let mut sources = vec![Source {
+            layer: Layer::BuiltIn.table(env),
+            at: None,
+            value: (winner == Layer::BuiltIn).then(|| value.clone()),
+            wins: winner == Layer::BuiltIn,
+        }];
+        for (layer, cover) in [(Layer::Defaults, &chain.defaults), (Layer::Environment, &chain.environment)] {
+            let (setting, raw) = match cover {
+                Some(Cover::Sets(s)) => (s, text.get(s.span.clone())),
+                // It sets the enclosing list, which does not hold the key.
+                Some(Cover::Replaces(s)) => (s, None),
+                None => continue,
+            };
+            sources.push(Source {
+                layer: layer.table(env),
+                at: Some(format!("{display}:{}:{}", setting.line, setting.column)),
+                value: raw
+                    .and_then(|r| toml::from_str::<toml::Value>(&format!("v = {r}")).ok())
+                    .and_then(|t| serde_json::to_value(&t["v"]).ok()),
+                wins: winner == layer,
+            });
         }
-        if let Some(last) = chain.last_mut() {
-            last.wins = true;
-        }
+        let provenance = Provenance::of(&doc, text, display, env, &key, &value);
         // Forward: render with another value and compare.
-        let probe_value = probe(&value).with_context(|| format!("`{key}` holds a value explain cannot vary"))?;
-        let probed_text = set(text, env, key, &probe_value)?;
-        let probed =
-            crate::config::load_historic(crate::diagnostics::Source { text: probed_text, name: display.into() })
-                .map_err(|r| anyhow::anyhow!("the config with `{key}` varied does not load:\n{}", r.render(false)))?;
-        let varied = render(&probed)?;
+        let tracked = track(text, display, env, &flat[env], &key, &segments, &value, render);
+        let (probe_value, probed, varied) = match tracked {
+            Ok(t) => t,
+            Err(why) => {
+                out.push(Explained::Setting(Box::new(Explanation {
+                    environment: env.to_string(),
+                    key,
+                    value,
+                    provenance,
+                    chain: sources,
+                    lands: Vec::new(),
+                    kubernetes: None,
+                    cost_items: Vec::new(),
+                    cost_usd: 0.0,
+                    total_usd: estimate(e, &a).total_usd,
+                    probe: None,
+                    untracked: Some(why),
+                })));
+                continue;
+            }
+        };
         let mut lands = Vec::new();
-        for (file, bytes) in &now {
+        for (file, bytes) in now {
             let other = varied.get(file).map(Vec::as_slice).unwrap_or(&[]);
             if other == bytes.as_slice() {
                 continue;
@@ -264,12 +497,7 @@ pub fn explain(
             let lines = changed_lines(bytes, other);
             let text_now = String::from_utf8_lossy(bytes);
             let terraform = if file.ends_with(".tfvars") {
-                let main = file.rsplit_once('/').map(|(d, _)| format!("{d}/main.tf")).unwrap_or_default();
-                tfvar_readers(
-                    &text_now,
-                    &String::from_utf8_lossy(now.get(&main).map(Vec::as_slice).unwrap_or(&[])),
-                    &lines,
-                )
+                tfvar_readers(&text_now, &root_of(now, file), &lines)
             } else if file.ends_with(".tf") {
                 hcl_places(&text_now, &lines)
             } else {
@@ -277,8 +505,12 @@ pub fn explain(
             };
             lands.push(Landing { file: file.clone(), lines, terraform });
         }
+        // A file only the varied render has.
+        for file in varied.keys().filter(|f| !now.contains_key(*f)) {
+            lands.push(Landing { file: file.clone(), lines: Vec::new(), terraform: Vec::new() });
+        }
         let kubernetes = match helm {
-            Some(h) => Some(h(cfg, &probed, &now, &varied)?.remove(env).unwrap_or_default()),
+            Some(h) => Some(h(cfg, &probed, now, &varied)?.remove(env).unwrap_or_default()),
             None => None,
         };
         let (before, after) = (estimate(e, &a), probed.env(env).map(|p| estimate(p, &a)));
@@ -301,29 +533,125 @@ pub fn explain(
                 }
             }
         }
-        out.push(Explanation {
+        out.push(Explained::Setting(Box::new(Explanation {
             environment: env.to_string(),
-            key: key.to_string(),
+            key,
             value,
-            chain,
+            provenance,
+            chain: sources,
             lands,
             kubernetes,
             cost_items,
             cost_usd,
             total_usd: before.total_usd,
-            probe: probe_value,
-        });
+            probe: Some(probe_value),
+            untracked: None,
+        })));
     }
     Ok(out)
 }
 
+/// The config with `key` of `env` varied — the first probe that loads and
+/// renders — and its render; or why none does. What is said never quotes
+/// the varied text: its lines are not the file's.
+#[allow(clippy::too_many_arguments)]
+fn track(
+    text: &str,
+    display: &str,
+    env: &str,
+    flat: &BTreeMap<String, Value>,
+    key: &str,
+    segments: &[String],
+    value: &Value,
+    render: &dyn Fn(&Config) -> anyhow::Result<Tree>,
+) -> Result<(Value, Config, Tree), String> {
+    let Some(schema) = keys::schema_at(segments) else {
+        return Err(format!("`{key}` is derived from other settings, not a key of `{display}`: explain those"));
+    };
+    let candidates = probes(value, Some(schema));
+    if candidates.is_empty() {
+        return Err(format!("explain cannot vary {value}: explain the settings inside it"));
+    }
+    let mut why = String::new();
+    // An element of a list setting (`…instance_types.0`): the whole list,
+    // as the environment has it, with the element varied.
+    let list = (!flat.contains_key(key))
+        .then(|| (1..segments.len()).rev().find(|n| flat.get(&key_path(&segments[..*n])).is_some_and(Value::is_array)))
+        .flatten();
+    for p in candidates {
+        let (at, to) = match list {
+            Some(n) => {
+                let mut whole = flat[&key_path(&segments[..n])].clone();
+                replace_in(&mut whole, &segments[n..], p.clone());
+                (key_path(&segments[..n]), whole)
+            }
+            None => (key.to_string(), p.clone()),
+        };
+        let varied = match set(text, env, &at, &to) {
+            Ok(t) => t,
+            Err(e) => {
+                why = format!("it cannot be set to {p}: {e}");
+                continue;
+            }
+        };
+        let loaded = crate::config::load_historic(crate::diagnostics::Source { text: varied, name: display.into() });
+        let probed = match loaded {
+            Ok(c) => c,
+            Err(r) => {
+                let first = r
+                    .diagnostics
+                    .first()
+                    .map_or("invalid configuration".into(), |d| crate::credentials::mask_credentials(&d.message));
+                why = format!("set to {p}, the config does not load ({first})");
+                continue;
+            }
+        };
+        match render(&probed) {
+            Ok(tree) => return Ok((p, probed, tree)),
+            Err(e) => why = format!("set to {p}, the config does not render ({e})"),
+        }
+    }
+    Err(why)
+}
+
 /// One explanation, for a person.
-pub fn text(x: &Explanation) -> String {
+pub fn text(x: &Explained) -> String {
+    match x {
+        Explained::Setting(x) => setting_text(x),
+        Explained::Table(t) => table_text(t),
+    }
+}
+
+fn table_text(t: &TableExplanation) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{} in `{}` is a table of {} setting{} (explain one for what it drives):\n",
+        t.key,
+        t.environment,
+        t.settings.len(),
+        if t.settings.len() == 1 { "" } else { "s" }
+    );
+    for p in &t.settings {
+        let from = match (&p.file, p.line, p.column) {
+            (Some(f), Some(l), Some(c)) => format!("{}   {f}:{l}:{c}", p.layer.table(&t.environment)),
+            _ => "built-in or derived".into(),
+        };
+        let _ = writeln!(out, "    {} = {}   ({from})", p.key, p.value);
+    }
+    out
+}
+
+fn setting_text(x: &Explanation) -> String {
     use std::fmt::Write as _;
     let mut out = format!("{} in `{}` = {}\n", x.key, x.environment, x.value);
     for s in &x.chain {
         let mark = if s.wins { "→" } else { " " };
-        let v = s.value.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(overridden)".into());
+        let v = match (&s.value, &s.at) {
+            (Some(v), _) => v.to_string(),
+            // A layer whose list hides the lower one's, without this element.
+            (None, Some(_)) => "(its list has no such element)".into(),
+            (None, None) => "(overridden)".into(),
+        };
         let _ = writeln!(
             out,
             "  {mark} {:<24} {v}{}",
@@ -331,14 +659,26 @@ pub fn text(x: &Explanation) -> String {
             s.at.as_ref().map(|a| format!("   {a}")).unwrap_or_default()
         );
     }
+    if let Some(why) = &x.untracked {
+        let _ = writeln!(out, "  what it drives is not tracked: {why}");
+        return out;
+    }
     if x.lands.is_empty() && x.cost_items.is_empty() && x.kubernetes.as_ref().is_none_or(Vec::is_empty) {
         let _ = writeln!(out, "  drives nothing: no generated file, object or cost changes with it");
         return out;
     }
-    let _ = writeln!(out, "  lands in (tracked by rendering it as {}):", x.probe);
+    let probe = x.probe.as_ref().map(Value::to_string).unwrap_or_default();
+    let _ = writeln!(out, "  lands in (tracked by rendering it as {probe}):");
     for l in &x.lands {
         let lines: Vec<String> = l.lines.iter().map(usize::to_string).collect();
-        let _ = writeln!(out, "    {} line {}", l.file, lines.join(", "));
+        match lines.is_empty() {
+            true => {
+                let _ = writeln!(out, "    {} (a new file)", l.file);
+            }
+            false => {
+                let _ = writeln!(out, "    {} line {}", l.file, lines.join(", "));
+            }
+        }
         for t in &l.terraform {
             let _ = writeln!(out, "      terraform: {t}");
         }
@@ -373,30 +713,176 @@ pub fn text(x: &Explanation) -> String {
 mod tests {
     use super::*;
 
+    fn fixture(path: &str) -> (String, Config) {
+        let text = std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let cfg = crate::config::load(crate::diagnostics::Source { name: path.into(), text: text.clone() }).unwrap();
+        (text, cfg)
+    }
+
+    /// `explain` as the command runs it, without Helm.
+    fn run(path: &str, keys: &[&str], env: &str) -> anyhow::Result<Vec<Explained>> {
+        let (text, cfg) = fixture(path);
+        let templates = crate::render::Templates::embedded();
+        let opts = crate::render::Options { only_envs: Vec::new(), config_name: path.into() };
+        let render = |c: &Config| crate::render::render(c, &templates, &opts);
+        let envs = vec![cfg.env(env).unwrap()];
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        explain(&cfg, &text, path, &keys, &envs, true, &render, None)
+    }
+
+    fn setting(x: &Explained) -> &Explanation {
+        match x {
+            Explained::Setting(x) => x,
+            Explained::Table(t) => panic!("{} is a table", t.key),
+        }
+    }
+
     #[test]
     fn a_key_that_drives_nothing_says_so_and_values_are_varied_by_type() {
-        let x = Explanation {
+        let x = Explained::Setting(Box::new(Explanation {
             environment: "dev".into(),
             key: "a.b".into(),
             value: Value::from(1),
+            provenance: Provenance {
+                key: "a.b".into(),
+                value: Value::from(1),
+                layer: Layer::BuiltIn,
+                file: None,
+                line: None,
+                column: None,
+                path: None,
+            },
             chain: vec![Source { layer: "built-in".into(), at: None, value: Some(Value::from(1)), wins: true }],
             lands: vec![],
             kubernetes: Some(vec![]),
             cost_items: vec![],
             cost_usd: 0.0,
             total_usd: 10.0,
-            probe: Value::from(2),
-        };
+            probe: Some(Value::from(2)),
+            untracked: None,
+        }));
         assert!(text(&x).contains("drives nothing"), "{}", text(&x));
-        assert_eq!(probe(&Value::Bool(true)), Some(Value::Bool(false)));
-        assert_eq!(probe(&Value::from(2)), Some(Value::from(3)));
-        assert_eq!(probe(&Value::from("x")), Some(Value::from("x-probe")));
-        assert_eq!(probe(&Value::Null), None);
+        assert_eq!(probes(&Value::Bool(true), None), [Value::Bool(false)]);
+        assert_eq!(probes(&Value::from(2), None), [Value::from(3), Value::from(1)]);
+        assert_eq!(probes(&Value::from("x"), None), [Value::from("x-probe")]);
+        assert_eq!(probes(&Value::from("1.33"), None), [Value::from("1.33-probe"), Value::from("1.34")]);
+        assert_eq!(bumped("10.0.0.0/16").as_deref(), Some("10.0.0.0/17"));
+        assert_eq!(bumped("a09b").as_deref(), Some("a10b"));
+        assert!(probes(&Value::Null, None).is_empty());
+        let effect = keys::schema_at(&["eks", "node_groups", "g", "taints", "0", "effect"]).unwrap();
+        assert_eq!(probes(&Value::from("NO_SCHEDULE"), Some(effect)), [Value::from("PREFER_NO_SCHEDULE")]);
         let t = set("[environments.dev]\neks = { cluster_name = \"c\" }\n", "dev", "eks.version", &Value::from("1.33"))
             .unwrap();
         let v: toml::Value = toml::from_str(&t).unwrap();
         assert_eq!(v["environments"]["dev"]["eks"]["version"].as_str(), Some("1.33"));
         assert_eq!(v["environments"]["dev"]["eks"]["cluster_name"].as_str(), Some("c"));
         assert_eq!(changed_lines(b"a\nb\nc\n", b"a\nB\nc\n"), [2]);
+        // A line only added is placed after the line it follows, in the file as it is now.
+        assert_eq!(changed_lines(b"a\nb\nc\n", b"x\ny\na\nb\nz\nc\n"), [1, 2]);
+    }
+
+    /// Bug (#23): whether a line reads `var.X` was decided by the character
+    /// at a fixed column instead of the one after the match, so aligned
+    /// arguments (`enable_vpc_endpoints     = var.vpc_endpoints`) were
+    /// "(unused)".
+    #[test]
+    fn a_variable_read_by_an_aligned_argument_is_used() {
+        let main = "module \"networking\" {\n  enable_vpc_endpoints     = var.vpc_endpoints\n}\n\nmodule \"budget\" {\n  limit_usd      = var.budget_limit_usd\n  other          = var.budget_limit_usd_x\n}\n";
+        let root = [("main.tf", main.to_string())];
+        let tfvars = "vpc_endpoints = false\nbudget_limit_usd = 250.0\nnobody = 1\n";
+        assert_eq!(
+            tfvar_readers(tfvars, &root, &[1, 2, 3]),
+            [
+                "var.vpc_endpoints → module \"networking\" enable_vpc_endpoints",
+                "var.budget_limit_usd → module \"budget\" limit_usd",
+                "var.nobody → (unused)",
+            ]
+        );
+        let providers = [("providers.tf", "provider \"aws\" {\n  region = var.region\n}\n".to_string())];
+        assert_eq!(
+            tfvar_readers("region = \"x\"\n", &providers, &[1]),
+            ["var.region → provider \"aws\" region (providers.tf)"]
+        );
+    }
+
+    /// Bug (#23): the dotted label key was split at its dots when varied, so
+    /// the varied config did not load and the error quoted the varied
+    /// config's lines, which are not in the file.
+    #[test]
+    fn a_quoted_label_key_is_varied_in_place() {
+        let text = "[defaults.eks.node_groups.general]\nlabels = { \"myhealth.io/pool\" = \"general\" }\n";
+        let t = set(text, "dev", "eks.node_groups.general.labels.\"myhealth.io/pool\"", &Value::from("x")).unwrap();
+        let v: toml::Value = toml::from_str(&t).unwrap();
+        assert_eq!(
+            v["environments"]["dev"]["eks"]["node_groups"]["general"]["labels"]["myhealth.io/pool"].as_str(),
+            Some("x")
+        );
+        let x = run("myhealth.toml", &["eks.node_groups.general.labels.\"myhealth.io/pool\""], "prod").unwrap();
+        let x = setting(&x[0]);
+        assert_eq!(x.untracked, None);
+        assert_eq!(x.provenance.layer, Layer::Defaults);
+        assert!(x.lands.iter().any(|l| l.file == "terraform/envs/prod/terraform.tfvars"), "{:?}", x.lands);
+    }
+
+    /// Bug (#23): a list element, an enumerated value and a list of tables
+    /// (taints) could not be explained; an element is varied by writing
+    /// the whole list the environment reads.
+    #[test]
+    fn list_elements_enumerations_and_lists_of_tables_are_explained() {
+        let t = set(
+            "[defaults.eks.node_groups.g]\ntaints = [{ key = \"a\", effect = \"NO_SCHEDULE\" }]\n",
+            "dev",
+            "eks.node_groups.g.taints.0.effect",
+            &Value::from("NO_EXECUTE"),
+        )
+        .unwrap();
+        let v: toml::Value = toml::from_str(&t).unwrap();
+        let taint = &v["environments"]["dev"]["eks"]["node_groups"]["g"]["taints"][0];
+        assert_eq!((taint["key"].as_str(), taint["effect"].as_str()), (Some("a"), Some("NO_EXECUTE")));
+        let x = run(
+            "tests/fixtures/multi-region.toml",
+            &[
+                "eks.node_groups.system.taints.0.effect",
+                "eks.node_groups.workers.instance_types.1",
+                "eks.node_groups.system.capacity_type",
+                "eks.node_groups.system.taints",
+            ],
+            "dev",
+        )
+        .unwrap();
+        for x in &x[..3] {
+            let x = setting(x);
+            assert_eq!(x.untracked, None, "{}", x.key);
+            assert!(
+                x.lands.iter().any(|l| l.file == "terraform/envs/dev/terraform.tfvars"),
+                "{}: {:?}",
+                x.key,
+                x.lands
+            );
+        }
+        assert_eq!(setting(&x[1]).value, "m5.large");
+        assert_eq!(setting(&x[1]).provenance.line, Some(37));
+        let Explained::Table(t) = &x[3] else { panic!("taints is a table of its elements") };
+        assert_eq!(
+            t.settings.iter().map(|p| (p.key.as_str(), p.line)).collect::<Vec<_>>(),
+            [
+                ("eks.node_groups.system.taints.0.effect", Some(34)),
+                ("eks.node_groups.system.taints.0.key", Some(34)),
+                ("eks.node_groups.system.taints.0.value", Some(34))
+            ]
+        );
+    }
+
+    /// Bug (#23): `explain rds` got a did-you-mean naming a setting; a table
+    /// is explained by its settings, and a wrong table name is near the table.
+    #[test]
+    fn a_table_lists_its_settings_and_a_wrong_one_is_corrected_to_a_table() {
+        let x = run("myhealth.toml", &["rds", "environments.prod.eks.node_groups.general"], "prod").unwrap();
+        let Explained::Table(rds) = &x[0] else { panic!("rds is a table") };
+        let class = rds.settings.iter().find(|p| p.key == "rds.instance_class").unwrap();
+        assert_eq!((class.layer, class.value.as_str()), (Layer::Environment, Some("db.r6g.large")));
+        assert!(matches!(&x[1], Explained::Table(t) if t.key == "eks.node_groups.general"));
+        let e = run("myhealth.toml", &["eks.node_groups.genral"], "prod").unwrap_err().to_string();
+        assert!(e.contains("did you mean `eks.node_groups.general`?"), "{e}");
     }
 }

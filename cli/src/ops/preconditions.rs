@@ -11,7 +11,12 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use super::deploy::Probe;
+/// A command run while planning a deploy, and what its answer decided.
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    pub argv: Vec<String>,
+    pub decided: String,
+}
 
 /// One thing the deploy needs, and whether it is there.
 #[derive(Debug, Clone, Serialize)]

@@ -51,17 +51,16 @@ pub fn ask(question: &str) -> anyhow::Result<String> {
 /// A command line as a shell would take it, paths relative to `root`.
 pub fn shell(root: &Path, argv: &[String]) -> String {
     let prefix = format!("{}/", root.display());
-    argv.iter()
-        .map(|a| {
-            let a = a.replace(&prefix, "");
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./:@,+%".contains(c)) {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    argv.iter().map(|a| quote(&a.replace(&prefix, ""))).collect::<Vec<_>>().join(" ")
+}
+
+/// One argument as a shell takes it: as it is when it can be, else in single quotes.
+pub fn quote(a: &str) -> String {
+    if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./:@,+%".contains(c)) {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
 }
 
 #[cfg(test)]
@@ -73,5 +72,10 @@ mod tests {
         let root = Path::new("/repo");
         let argv = ["helm", "--values", "/repo/generated/x.yaml", "it's"].map(String::from);
         assert_eq!(shell(root, &argv), r"helm --values generated/x.yaml 'it'\''s'");
+        // A key path with a quoted segment reaches `explain` with its quotes.
+        assert_eq!(
+            quote("eks.node_groups.g.labels.\"myhealth.io/pool\""),
+            r#"'eks.node_groups.g.labels."myhealth.io/pool"'"#
+        );
     }
 }
