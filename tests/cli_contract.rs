@@ -338,6 +338,10 @@ fn rough_edges_are_gone() {
     let help = |c: &str| cmd_in(&root()).args(["--color", c, "--help"]).output().unwrap().stdout;
     assert!(help("always").contains(&0x1b), "--color always: no colour in the help");
     assert!(!help("never").contains(&0x1b), "--color never: colour in the help");
+    // Several environments are narrowed with `--env` everywhere, `cost` included.
+    let by_flag = cmd_in(&root()).args(["cost", "--env", "prod", "--env", "dev", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&by_flag.stdout).unwrap();
+    assert_eq!(v["environments"].as_array().map(Vec::len), Some(2), "{v}");
     // Completions made in a project offer its environments and services.
     let bash = cmd_in(&root()).args(["completions", "bash"]).output().unwrap().stdout;
     let bash = String::from_utf8(bash).unwrap();

@@ -13,6 +13,9 @@ use crate::project::Project;
 pub struct CostCmd {
     /// Only this environment [default: all]
     pub env: Option<String>,
+    /// Only these environments (repeatable), as in every command over several
+    #[arg(long = "env", short = 'e', value_name = "NAME", conflicts_with = "env")]
+    pub envs: Vec<String>,
     /// Print the estimate as JSON
     #[arg(long)]
     pub json: bool,
@@ -34,7 +37,7 @@ impl CostCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.read()?;
-        let only: Vec<String> = self.env.iter().cloned().collect();
+        let only: Vec<String> = self.env.iter().cloned().chain(self.envs.iter().cloned()).collect();
         let a = Assumptions { api_requests_millions: self.requests, ..Assumptions::default() };
         let estimates: Vec<_> = p.environments(&cfg, &only)?.into_iter().map(|e| cost::estimate(e, &a)).collect();
         if self.json {
