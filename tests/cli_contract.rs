@@ -314,6 +314,23 @@ fn rough_edges_are_gone() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("expected a whole number from 0 to") && !stderr.contains("u32"), "{stderr}");
     assert!(!stderr.contains("docs/config.md"), "a user's project has no docs/config.md: {stderr}");
+    // The first type error does not hide the others.
+    let three = TempProject::new(&root().join("myhealth.toml"));
+    three.edit("\ndesired_size = 2\n", "\ndesired_size = \"two\"\n");
+    three.edit("\naz_count = 2\n", "\naz_count = \"x\"\n");
+    three.edit("\nmulti_az = true\n", "\nmulti_az = \"yes\"\n");
+    let out = cmd_in(three.path()).args(["validate", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = v["error"]["problems"].as_array().unwrap().iter().filter_map(|p| p["key"].as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "defaults.network.az_count",
+            "defaults.eks.node_groups.general.desired_size",
+            "environments.prod.rds.multi_az"
+        ],
+        "{v}"
+    );
     // A duplicate key points at its first definition too (snapshot: 02-duplicate-key).
     let dup = cmd_in(&root())
         .args(["validate", "--json", "-c", "tests/config-errors/02-duplicate-key.toml"])

@@ -284,6 +284,24 @@ fn deploy_through_a_pull_request(registry: &Registry, built: &serde_json::Value)
         c
     };
 
+    // 0. The remote refuses the release branch: the deploy fails (2) and
+    //    puts the work tree back — on `main`, clean, no release branch left.
+    let hook = remote.path().join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'refused by a test hook' >&2\nexit 1\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = deploy("60s").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("putting the work tree back"), "{stderr}");
+    assert_eq!(git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+    assert_eq!(git(&["rev-parse", "HEAD"]), previous);
+    assert_eq!(git(&["status", "--porcelain"]), "", "the work tree is as it was");
+    assert_eq!(git(&["branch", "--list", "release/*"]), "", "the unpushed release branch is gone");
+    std::fs::remove_file(&hook).unwrap();
+
     // 1. Nobody merges it within the timeout: the deploy stops, refused
     //    (3), naming the pull request; main and the working tree are as before.
     let out = deploy("3s").output().unwrap();

@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostics::{Diagnostic, Report, Source};
 pub use model::Config;
 use raw::{RawConfig, RawSettings};
-use span::Sp;
+use span::{Sp, Span};
 
 /// The file `render` and friends use when none is given.
 pub const DEFAULT_FILE: &str = "myhealth.toml";
@@ -152,7 +152,9 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
     let raw = match RawConfig::deserialize(toml::de::Deserializer::from(doc.root.clone())) {
         Ok(r) => r,
         Err(e) => {
+            let first = e.span();
             diags.push(type_error(&doc, e));
+            more_type_errors(text, &doc, first, diags);
             return None;
         }
     };
@@ -221,6 +223,30 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
 /// The span of a top-level key (the `[project]` header), for "missing key" errors.
 fn key_span(doc: &doc::Doc<'_>, name: &str) -> Option<span::Span> {
     doc.root.get_ref().iter().find(|(k, _)| k.get_ref() == name).map(|(k, _)| k.span())
+}
+
+/// serde stops at the first type error: find the others by blanking each
+/// offending line (spaces, so every offset stays) and typing again, up to
+/// twenty. A key that then goes missing is the blanking's doing: stop there.
+fn more_type_errors(text: &str, doc: &doc::Doc<'_>, first: Option<Span>, diags: &mut Vec<Diagnostic>) {
+    let mut blanked = text.to_string();
+    let mut at = first;
+    for _ in 0..20 {
+        let Some(span) = at.take() else { return };
+        let start = blanked[..span.start.min(blanked.len())].rfind('\n').map_or(0, |i| i + 1);
+        let end = blanked[start..].find('\n').map_or(blanked.len(), |i| start + i);
+        let spaces: String = blanked[start..end].chars().map(|c| " ".repeat(c.len_utf8())).collect();
+        blanked.replace_range(start..end, &spaces);
+        let Ok(root) = DeTable::parse(&blanked) else { return };
+        match RawConfig::deserialize(toml::de::Deserializer::from(root)) {
+            Ok(_) => return,
+            Err(e) if e.message().contains("missing field") => return,
+            Err(e) => {
+                at = e.span();
+                diags.push(type_error(doc, e));
+            }
+        }
+    }
 }
 
 fn type_error(doc: &doc::Doc<'_>, e: toml::de::Error) -> Diagnostic {

@@ -761,6 +761,7 @@ impl Deploy {
         };
         let mut client = None;
         let mut plan: Option<terraform::Summary> = None;
+        let mut on_branch: Option<BackOnFailure<'_>> = None;
         for (i, s) in self.steps.iter().enumerate() {
             // Out of time: no step starts. The waits of ours (a pull request's
             // merge, ArgoCD's sync, the smoke test) get what is left instead,
@@ -851,8 +852,21 @@ impl Deploy {
                         eprintln!("   the release record of `{env}` already names these images");
                     }
                 }
-                Step::Commit { argv, .. } => {
+                Step::Commit { argv, paths } => {
                     if committed {
+                        // Through a pull request the commit goes on a branch of its
+                        // own: from the switch on, a failure puts the work tree back.
+                        if let Some(Step::PullRequest { back, head, .. }) =
+                            self.steps.iter().find(|s| matches!(s, Step::PullRequest { .. }))
+                        {
+                            on_branch = Some(BackOnFailure {
+                                root: &self.root,
+                                back: Some(back.clone()),
+                                branch: head.clone(),
+                                paths: paths.clone(),
+                                pushed: false,
+                            });
+                        }
                         for a in argv {
                             run(&self.root, a)?;
                         }
@@ -867,6 +881,9 @@ impl Deploy {
                     // Always: a release commit an earlier run made but could not push goes now
                     // (HEAD was the remote's tip or that commit: `preflight`).
                     step("push the release commit", || run(&self.root, argv))?;
+                    if let Some(b) = on_branch.as_mut() {
+                        b.pushed = true;
+                    }
                     revision = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
                 }
                 Step::PullRequest { repository, base, head, title, timeout_seconds, back, fetch } => {
@@ -877,6 +894,10 @@ impl Deploy {
                         continue;
                     }
                     run(&self.root, back)?;
+                    // Back where it began: nothing more to put back.
+                    if let Some(b) = on_branch.as_mut() {
+                        b.back = None;
+                    }
                     let gh = super::github::GitHub::from_env()?;
                     let pr = step("open the release pull request", || {
                         open_pull_request(&gh, repository, base, head, title, &self.environment)
@@ -971,6 +992,35 @@ impl Deploy {
         }
         crate::outln!("deployed `{env}`");
         Ok(Outcome::Ok)
+    }
+}
+
+/// While a release commit sits on its own branch (through a pull request),
+/// a failure — any early return — puts the work tree back on the branch the
+/// deploy began on, the files the commit holds as they were there; the
+/// release branch goes too unless it was pushed (then it is named).
+struct BackOnFailure<'a> {
+    root: &'a Path,
+    /// `git switch -`, until it has run.
+    back: Option<Vec<String>>,
+    branch: String,
+    paths: Vec<String>,
+    pushed: bool,
+}
+
+impl Drop for BackOnFailure<'_> {
+    fn drop(&mut self) {
+        let Some(back) = self.back.take() else { return };
+        eprintln!("putting the work tree back on the branch the deploy began on");
+        let _ = run(self.root, &back);
+        let mut restore = vec!["checkout", "--quiet", "HEAD", "--"];
+        restore.extend(self.paths.iter().map(String::as_str));
+        let _ = crate::git::run(self.root, &restore);
+        if self.pushed {
+            eprintln!("   the release branch `{}` was pushed; delete it there when it is not wanted", self.branch);
+        } else {
+            let _ = crate::git::run(self.root, &["branch", "--quiet", "-D", &self.branch]);
+        }
     }
 }
 
