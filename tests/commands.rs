@@ -631,6 +631,56 @@ fn deploy_refuses_a_drifted_tree() {
     );
 }
 
+/// Retiring an environment is a reviewed path: removing it from the config
+/// is refused by `render` (its roots may hold infrastructure) until
+/// `--retire`, which keeps them marked; the drift gate carries them; the
+/// review says what retiring does; `destroy` of it is tested against moto.
+#[test]
+fn retiring_an_environment_is_a_reviewed_path() {
+    let p = git_project();
+    // Remove every `[environments.staging…]` table.
+    let text = std::fs::read_to_string(p.config()).unwrap();
+    let mut keep = true;
+    let without: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            if l.starts_with('[') {
+                keep = !l.starts_with("[environments.staging");
+            }
+            keep
+        })
+        .collect();
+    std::fs::write(p.config(), without.join("\n") + "\n").unwrap();
+    let roots = ["generated/terraform/envs/staging/main.tf", "generated/terraform/access/staging/main.tf"];
+    cmd_in(p.path()).arg("render").assert().code(3).stderr(
+        contains("`staging` is no longer in `myhealth.toml`").and(contains("myhealthctl render --retire staging")),
+    );
+    for r in roots {
+        assert!(p.path().join(r).is_file(), "{r} was deleted by a refused render");
+    }
+    cmd_in(p.path()).args(["render", "--retire", "dev"]).assert().code(2).stderr(contains("still in"));
+    cmd_in(p.path()).args(["render", "--retire", "staging"]).assert().success().stderr(contains("retired `staging`"));
+    for r in roots {
+        assert!(p.path().join(r).is_file(), "{r} is kept");
+        let marker = std::path::Path::new(r).with_file_name("RETIRED.md");
+        assert!(p.path().join(&marker).is_file(), "{} is marked", marker.display());
+    }
+    assert!(!p.path().join("generated/helm/values-staging.yaml").exists(), "what holds no state goes");
+    // Later renders and the drift gate carry the retired roots.
+    cmd_in(p.path()).arg("render").assert().success();
+    cmd_in(p.path()).arg("diff").assert().success();
+    // The review says what retiring does.
+    let md = cmd_in(p.path()).args(["diff", "--base", "HEAD", "--format", "markdown"]).output().unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.contains("- retires `staging`: every resource its state holds destroyed, -$172.31/month — once `myhealthctl destroy staging` runs"),
+        "{md}"
+    );
+    // `destroy` knows the retired environment (against moto in tests/moto.rs).
+    let dry = cmd_in(p.path()).args(["destroy", "staging", "--yes"]).env("PATH", "/nonexistent").output().unwrap();
+    assert!(!String::from_utf8_lossy(&dry.stderr).contains("no environment `staging`"));
+}
+
 /// `deploy` checks everything it rests on before its first side effect:
 /// the dry run names each missing precondition with its fix, and a run with
 /// any missing stops at once — exit 2, all of them named, nothing built,

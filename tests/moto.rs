@@ -992,6 +992,7 @@ iam.update_assume_role_policy(RoleName="myhealth-staging-github-apply", PolicyDo
     );
 
     destroy_dev(&moto, &rc, &dev);
+    retire_staging(&moto, &rc, staging, work.path());
 
     judge(&moto, &envs, &keys, &oracle, &policies, work.path());
 }
@@ -1116,6 +1117,59 @@ fn destroy_dev(moto: &Moto, rc: &Path, dev: &Env) {
     assert!(listed >= created, "{listed} to destroy, {created} created");
     assert!(out.contains("!! module.rds.aws_db_instance.this"), "the database is called out: {out}");
     assert!(out.contains(&format!("{listed} destroyed")), "{out}");
+}
+
+/// Staging (one account) removed from the config: `render` refuses to drop
+/// its roots, `render --retire staging` keeps them marked, and `destroy
+/// staging`, by staging's apply role, destroys what its state holds and
+/// removes its root; the access root stays, marked, for its administrator.
+fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
+    let apply = staging.apply.as_ref().unwrap();
+    let fixture = std::fs::read_to_string(common::root().join(staging.config)).unwrap();
+    let mut keep = true;
+    let without: Vec<&str> = fixture
+        .lines()
+        .filter(|l| {
+            if l.starts_with('[') {
+                keep = !l.starts_with("[environments.staging");
+            }
+            keep
+        })
+        .collect();
+    assert!(without.len() < fixture.lines().count(), "the fixture has staging tables");
+    let config = work.join("without-staging.toml");
+    std::fs::write(&config, without.join("\n") + "\n").unwrap();
+    let config = config.display().to_string();
+    let out = staging.out.display().to_string();
+    let args = |more: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = more.iter().map(|s| s.to_string()).collect();
+        v.extend(["--config".to_string(), config.clone(), "--out".into(), out.clone()]);
+        v
+    };
+    let run = |more: &[&str], stdin: &str| {
+        let a = args(more);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        myhealthctl(moto, rc, apply, &a, stdin)
+    };
+    let refused = run(&["render"], "");
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    let retired = run(&["render", "--retire", "staging"], "");
+    assert!(retired.status.success(), "{}", text(&retired));
+    let root = staging.out.join("terraform/envs/staging");
+    assert!(root.join("RETIRED.md").is_file() && root.join("main.tf").is_file());
+    let created = ok(&root, moto, rc, Some(apply), &["state", "list"])
+        .lines()
+        .filter(|l| !l.starts_with("data.") && !l.contains(".data."))
+        .count();
+    assert!(created > 20, "staging holds {created} resources");
+    let destroyed = run(&["destroy", "staging", "--yes"], "");
+    let said = String::from_utf8_lossy(&destroyed.stdout);
+    assert!(destroyed.status.success(), "{}", text(&destroyed));
+    assert!(said.contains("destroyed"), "{said}");
+    assert!(!root.exists(), "the retired root is removed once destroyed");
+    assert!(staging.out.join("terraform/access/staging/RETIRED.md").is_file(), "the access root stays for its admin");
+    let again = run(&["render"], "");
+    assert!(again.status.success(), "{}", text(&again));
 }
 
 /// What the judge said: recorded calls it refused (not tolerated), calls

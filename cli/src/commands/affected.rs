@@ -47,7 +47,8 @@ impl AffectedCmd {
         let p = Project::locate(g)?;
         let cfg = p.read()?;
         let opts = p.render_options(&cfg, &self.args)?;
-        let new = crate::render::render(&cfg, &p.templates(&self.args.tree)?, &opts)?;
+        let mut new = crate::render::render(&cfg, &p.templates(&self.args.tree)?, &opts)?;
+        crate::ops::retire::keep(&p.outputs(&cfg, &self.args.tree).read()?, &mut new, &cfg);
         let top = crate::git::toplevel(&p.root)?;
         let commit = crate::git::resolve_commit(&top, &self.base)?;
         let old = drift::committed_at(&p, &cfg, &self.args, &top, &commit)?;

@@ -31,10 +31,21 @@ impl DestroyCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.read()?;
-        let t = p.target(&cfg, &self.env, &self.args)?;
-        let name = t.name();
-        let summary = terraform::init_and_plan(&t.tf_dir, name, &self.init, true)?;
+        // A retired environment (no longer in the config, its root kept and
+        // marked) is destroyed from that root, which then goes.
+        let out = p.out_dir(&self.args);
+        let kept = out.join("terraform/envs").join(&self.env);
+        let retired = cfg.env(&self.env).is_none() && kept.join(crate::ops::retire::MARKER).is_file();
+        let tf_dir = match retired {
+            true => kept,
+            false => p.target(&cfg, &self.env, &self.args)?.tf_dir,
+        };
+        let name = self.env.as_str();
+        let summary = terraform::init_and_plan(&tf_dir, name, &self.init, true)?;
         if summary.destroy + summary.replace == 0 {
+            if retired {
+                remove_root(&p, &cfg, &self.args, name)?;
+            }
             if self.json {
                 let v = Destroyed { environment: name, destroyed: false, plan: &summary, terraform: String::new() };
                 crate::outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -59,7 +70,10 @@ impl DestroyCmd {
             }
         }
         // Terraform's own account of what it destroyed ("Destroy complete! Resources: N destroyed.").
-        let out = terraform::apply(&terraform::apply_argv(&t.tf_dir, DESTROY_PLAN_FILE), name)?;
+        let out = terraform::apply(&terraform::apply_argv(&tf_dir, DESTROY_PLAN_FILE), name)?;
+        if retired {
+            remove_root(&p, &cfg, &self.args, name)?;
+        }
         if self.json {
             let v = Destroyed { environment: name, destroyed: true, plan: &summary, terraform: out };
             crate::outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -68,6 +82,18 @@ impl DestroyCmd {
         }
         Ok(Outcome::Ok)
     }
+}
+
+/// A retired environment, destroyed: its root leaves the generated tree
+/// (atomically, as a render writes), to be committed.
+fn remove_root(p: &Project, cfg: &crate::config::Config, args: &TreeArgs, env: &str) -> anyhow::Result<()> {
+    let outputs = p.outputs(cfg, args);
+    let tree = crate::ops::retire::without_env_root(outputs.read()?, env);
+    outputs.write(tree, false)?;
+    crate::output::eprint(&format!(
+        "removed the retired root `terraform/envs/{env}/` from the generated tree: commit it; then its access root (see its RETIRED.md)\n"
+    ));
+    Ok(())
 }
 
 /// What `destroy --json` reports.

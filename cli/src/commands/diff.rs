@@ -84,7 +84,10 @@ impl DiffCmd {
         let new = if self.committed {
             drift::filter_envs(p.outputs(cfg, &self.args.tree).read()?, &opts.only_envs)
         } else {
-            crate::render::render(cfg, &p.templates(&self.args.tree)?, &opts)?
+            let mut fresh = crate::render::render(cfg, &p.templates(&self.args.tree)?, &opts)?;
+            let disk = drift::filter_envs(p.outputs(cfg, &self.args.tree).read()?, &opts.only_envs);
+            crate::ops::retire::keep(&disk, &mut fresh, cfg);
+            fresh
         };
 
         let top = crate::git::toplevel(&p.root)?;
@@ -139,6 +142,7 @@ impl DiffCmd {
             costs,
             plans,
             objects,
+            retired: crate::ops::retire::retired(&new).into_iter().collect(),
             order: {
                 let mut o = cfg.env_names();
                 o.extend(base_cfg.iter().flat_map(Config::env_names).filter(|n| cfg.env(n).is_none()));

@@ -24,6 +24,9 @@ pub struct RenderCmd {
     /// Print what was written as JSON
     #[arg(long, conflicts_with = "check")]
     pub json: bool,
+    /// Retire an environment removed from the config: keep its Terraform roots (marked) for `myhealthctl destroy ENV` instead of refusing to delete them (repeatable)
+    #[arg(long, value_name = "ENV", conflicts_with = "check")]
+    pub retire: Vec<String>,
 }
 
 /// What a render wrote.
@@ -65,7 +68,14 @@ impl RenderCmd {
         let outputs = p.outputs(&cfg, &self.args.tree);
         let fresh = crate::render::render(&cfg, &templates, &opts)?;
         let existing = outputs.read()?;
-        let next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());
+        let mut next = narrowed(&existing, fresh, &opts.only_envs, &cfg.env_names());
+        // Roots of environments no longer in the config: kept when retired, else refused.
+        let retired_now = crate::ops::retire::render(&existing, &mut next, &cfg, &self.retire, &p.config_name())?;
+        for env in &retired_now {
+            crate::output::eprint(&format!(
+                "retired `{env}`: its Terraform roots are kept, marked `RETIRED.md`, until `myhealthctl destroy {env}`\n"
+            ));
+        }
         let changes = compare(&existing, &next);
         let foreign = crate::tree::foreign_files(&out, &next)?;
         let count = |k| {

@@ -53,6 +53,9 @@ fn show_to(
     let out = p.out_dir(&args.tree);
     let outputs = p.outputs(cfg, &args.tree);
     let on_disk = filter_envs(outputs.read()?, &opts.only_envs);
+    // A retired environment's roots stay until it is destroyed: not drift.
+    let mut fresh = fresh;
+    super::retire::keep(&on_disk, &mut fresh, cfg);
     let ch = changes::compare(&on_disk, &fresh);
     let redactor = Redactor;
     let shown = out.strip_prefix(&p.root).unwrap_or(&out).display().to_string();

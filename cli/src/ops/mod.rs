@@ -16,6 +16,7 @@ pub mod live;
 pub mod manifests;
 pub mod preconditions;
 pub mod release;
+pub mod retire;
 pub mod review;
 pub mod secrets;
 pub mod terraform;

@@ -158,6 +158,8 @@ pub struct Review<'a> {
     pub objects: Option<BTreeMap<String, Vec<ObjectChange>>>,
     /// The environments in the config's order (then those only the base had).
     pub order: Vec<String>,
+    /// Removed environments whose roots the change keeps, retired (`render --retire`).
+    pub retired: Vec<String>,
 }
 
 /// The comment and the full report.
@@ -380,7 +382,23 @@ impl Review<'_> {
                 let _ = writeln!(out, "- environment `{e}` **added**");
             }
             for e in &c.removed {
-                let _ = writeln!(out, "- environment `{e}` **removed**");
+                if !self.retired.contains(e) {
+                    let _ = writeln!(out, "- environment `{e}` **removed**");
+                    continue;
+                }
+                // What the destroy will take, where a destroy plan says; what it saves.
+                let what = match self.plans.get(e) {
+                    Some(p) => format!("{} resources destroyed", p.destroy + p.replace),
+                    None => "every resource its state holds destroyed".to_string(),
+                };
+                let saves = match self.costs.iter().find(|c| &c.environment == e).and_then(|c| c.before) {
+                    Some(b) => format!(", {}/month", crate::cost::usd(-b)),
+                    None => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "- retires `{e}`: {what}{saves} — once `myhealthctl destroy {e}` runs; until then its Terraform roots are kept, marked `RETIRED.md`"
+                );
             }
             if !c.keys.is_empty() {
                 if !(c.added.is_empty() && c.removed.is_empty()) {
