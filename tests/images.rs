@@ -618,6 +618,25 @@ fn deploy_rolls_out_the_pushed_digests(registry: &Registry) {
         values["services"].get("data-processor").is_none() && values["global"].get("imageTag").is_none(),
         "{values:?}"
     );
+
+    // 4. `--timeout` bounds the whole run: a sick release whose smoke test
+    //    would retry for 60 s is judged within the 2 s left of the run, and
+    //    rolled back (or, out of time sooner, never rolled out).
+    let sick = Health::start("503 Service Unavailable");
+    let started = Instant::now();
+    let out = cmd()
+        .current_dir(p.path())
+        .args(["deploy", "dev", "--skip-infra", "--skip-build", "--registry", &registry.host])
+        .args(["--kube-context", "stand-in", "--endpoint", &sick.url, "--smoke-timeout", "60", "--timeout", "2s"])
+        .env("PATH", &path)
+        .env("STAND_IN_LOG", &log)
+        .env("REAL_CARGO", env!("CARGO"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the run took {:?}: {stderr}", started.elapsed());
+    assert!(stderr.contains("rolled back") || stderr.contains("ran out of its `--timeout`"), "{stderr}");
 }
 
 /// `deploy dev` where ArgoCD manages the release: the pushed digests become
