@@ -1140,7 +1140,12 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
     let config = work.join("without-staging.toml");
     std::fs::write(&config, without.join("\n") + "\n").unwrap();
     let config = config.display().to_string();
-    let out = staging.out.display().to_string();
+    // A copy of the fixture's output (the state is in the bucket): the
+    // judge still reads every job of the original workflows.
+    let copy = work.join("retired-out");
+    let cp = Command::new("cp").arg("-a").arg(&staging.out).arg(&copy).status().unwrap();
+    assert!(cp.success());
+    let out = copy.display().to_string();
     let args = |more: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = more.iter().map(|s| s.to_string()).collect();
         v.extend(["--config".to_string(), config.clone(), "--out".into(), out.clone()]);
@@ -1155,7 +1160,7 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     let retired = run(&["render", "--retire", "staging"], "");
     assert!(retired.status.success(), "{}", text(&retired));
-    let root = staging.out.join("terraform/envs/staging");
+    let root = copy.join("terraform/envs/staging");
     assert!(root.join("RETIRED.md").is_file() && root.join("main.tf").is_file());
     let created = ok(&root, moto, rc, Some(apply), &["state", "list"])
         .lines()
@@ -1167,7 +1172,7 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
     assert!(destroyed.status.success(), "{}", text(&destroyed));
     assert!(said.contains("destroyed"), "{said}");
     assert!(!root.exists(), "the retired root is removed once destroyed");
-    assert!(staging.out.join("terraform/access/staging/RETIRED.md").is_file(), "the access root stays for its admin");
+    assert!(copy.join("terraform/access/staging/RETIRED.md").is_file(), "the access root stays for its admin");
     let again = run(&["render"], "");
     assert!(again.status.success(), "{}", text(&again));
 }
