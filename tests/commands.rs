@@ -647,19 +647,8 @@ fn deploy_refuses_a_drifted_tree() {
 #[test]
 fn retiring_an_environment_is_a_reviewed_path() {
     let p = git_project();
-    // Remove every `[environments.staging…]` table.
     let text = std::fs::read_to_string(p.config()).unwrap();
-    let mut keep = true;
-    let without: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            if l.starts_with('[') {
-                keep = !l.starts_with("[environments.staging");
-            }
-            keep
-        })
-        .collect();
-    std::fs::write(p.config(), without.join("\n") + "\n").unwrap();
+    std::fs::write(p.config(), common::without_environment(&text, "staging")).unwrap();
     let roots = ["generated/terraform/envs/staging/main.tf", "generated/terraform/access/staging/main.tf"];
     cmd_in(p.path()).arg("render").assert().code(3).stderr(
         contains("`staging` is no longer in `myhealth.toml`").and(contains("myhealthctl render --retire staging")),

@@ -1126,19 +1126,10 @@ fn destroy_dev(moto: &Moto, rc: &Path, dev: &Env) {
 fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
     let apply = staging.apply.as_ref().unwrap();
     let fixture = std::fs::read_to_string(common::root().join(staging.config)).unwrap();
-    let mut keep = true;
-    let without: Vec<&str> = fixture
-        .lines()
-        .filter(|l| {
-            if l.starts_with('[') {
-                keep = !l.starts_with("[environments.staging");
-            }
-            keep
-        })
-        .collect();
-    assert!(without.len() < fixture.lines().count(), "the fixture has staging tables");
+    let without = common::without_environment(&fixture, "staging");
+    assert!(without.lines().count() < fixture.lines().count(), "the fixture has staging tables");
     let config = work.join("without-staging.toml");
-    std::fs::write(&config, without.join("\n") + "\n").unwrap();
+    std::fs::write(&config, without).unwrap();
     let config = config.display().to_string();
     // A copy of the fixture's output (the state is in the bucket): the
     // judge still reads every job of the original workflows.

@@ -165,7 +165,13 @@ impl Project {
     pub fn target<'c>(&self, cfg: &'c Config, name: &str, tree: &TreeArgs) -> anyhow::Result<Target<'c>> {
         let env = self.environment(cfg, name)?;
         let out = self.out_dir(tree);
-        Ok(Target { cfg, env, render: tree.for_env(name), tf_dir: out.join("terraform/envs").join(name), out })
+        Ok(Target { cfg, env, render: tree.for_env(name), tf_dir: self.tf_root(tree, name), out })
+    }
+
+    /// An environment's Terraform root in the generated tree (a retired
+    /// environment's too: it has no model, only this).
+    pub fn tf_root(&self, tree: &TreeArgs, name: &str) -> PathBuf {
+        self.out_dir(tree).join("terraform/envs").join(name)
     }
 
     /// Check `--env` names against the config and build render options.

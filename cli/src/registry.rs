@@ -38,12 +38,27 @@ fn ecr_region(host: &str) -> Option<&str> {
     rest.strip_suffix(".amazonaws.com").or_else(|| rest.strip_suffix(".amazonaws.com.cn"))
 }
 
-/// Credentials for `host`, the way `docker push` would find them, then ECR's login password.
-pub fn credentials(host: &str) -> Result<RegistryAuth> {
+/// Docker's `config.json` (`$DOCKER_CONFIG`, else `~/.docker/`), if there is one.
+fn docker_config() -> Option<String> {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")));
-    if let Some(text) = dir.and_then(|d| std::fs::read_to_string(d.join("config.json")).ok()) {
+    dir.and_then(|d| std::fs::read_to_string(d.join("config.json")).ok())
+}
+
+/// Whether [`credentials`] has somewhere to find them for `host` without
+/// asking anything: a local registry, one that is not ECR (anonymous), a
+/// Docker helper or `auths` entry, or the AWS CLI on PATH for ECR.
+pub fn has_credentials(host: &str, aws_cli: bool) -> bool {
+    let docker = docker_config().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()).is_some_and(|c| {
+        !c["credHelpers"][host].is_null() || !c["credsStore"].is_null() || !c["auths"][host].is_null()
+    });
+    is_local(host) || docker || ecr_region(host).is_none() || aws_cli
+}
+
+/// Credentials for `host`, the way `docker push` would find them, then ECR's login password.
+pub fn credentials(host: &str) -> Result<RegistryAuth> {
+    if let Some(text) = docker_config() {
         let cfg: serde_json::Value = serde_json::from_str(&text).context("`~/.docker/config.json` is not JSON")?;
         let helper = cfg["credHelpers"][host].as_str().or(cfg["credsStore"].as_str());
         if let Some(helper) = helper {

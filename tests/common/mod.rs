@@ -61,6 +61,22 @@ pub fn tree_text(dir: &Path) -> String {
     out
 }
 
+/// `text` (a config) without any `[environments.<env>…]` table.
+pub fn without_environment(text: &str, env: &str) -> String {
+    let header = format!("[environments.{env}");
+    let mut keep = true;
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            if l.starts_with('[') {
+                keep = !(l.starts_with(&format!("{header}]")) || l.starts_with(&format!("{header}.")));
+            }
+            keep
+        })
+        .collect();
+    lines.join("\n") + "\n"
+}
+
 /// A throwaway project: `config` copied in as `myhealth.toml`, optionally a git repo.
 pub struct TempProject {
     pub dir: tempfile::TempDir,

@@ -33,8 +33,7 @@ impl DestroyCmd {
         let cfg = p.read()?;
         // A retired environment (no longer in the config, its root kept and
         // marked) is destroyed from that root, which then goes.
-        let out = p.out_dir(&self.args);
-        let kept = out.join("terraform/envs").join(&self.env);
+        let kept = p.tf_root(&self.args, &self.env);
         let retired = cfg.env(&self.env).is_none() && kept.join(crate::ops::retire::MARKER).is_file();
         let tf_dir = match retired {
             true => kept,

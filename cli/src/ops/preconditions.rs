@@ -105,22 +105,7 @@ pub fn check(root: &Path, n: &Needs, probes: &mut Vec<Probe>) -> Vec<Preconditio
         need(what, met, format!("install terraform {min_major}.{min_minor} or later, or `--skip-infra`"));
     }
     if let Some(host) = &n.registry {
-        let local = {
-            let h = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
-            h == "127.0.0.1" || h == "localhost" || h == "[::1]"
-        };
-        let docker = std::env::var_os("DOCKER_CONFIG")
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")))
-            .and_then(|d| std::fs::read_to_string(d.join("config.json")).ok())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|c| {
-                !c["credHelpers"][host.as_str()].is_null()
-                    || !c["credsStore"].is_null()
-                    || !c["auths"][host.as_str()].is_null()
-            });
-        let ecr = host.contains(".dkr.ecr.");
-        let met = local || docker || !ecr || on_path("aws");
+        let met = crate::registry::has_credentials(host, on_path("aws"));
         need(
             format!("credentials for the registry `{host}`"),
             met,
