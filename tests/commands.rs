@@ -677,6 +677,55 @@ fn retiring_an_environment_is_a_reviewed_path() {
     // `destroy` knows the retired environment (against moto in tests/moto.rs).
     let dry = cmd_in(p.path()).args(["destroy", "staging", "--yes"]).env("PATH", "/nonexistent").output().unwrap();
     assert!(!String::from_utf8_lossy(&dry.stderr).contains("no environment `staging`"));
+    // The PR that retires it plans its destroy: pr.yml's `affected` step, run
+    // as GitHub runs it, puts staging in the plan matrix with the plan role,
+    // region and GitHub environment its kept access root names.
+    p.commit_all("retire staging");
+    let plans = pr_plan_matrix(p.path(), "HEAD~1");
+    let staging = plans.iter().find(|r| r["environment"] == "staging").unwrap_or_else(|| panic!("{plans:?}"));
+    assert_eq!(staging["role"], "arn:aws:iam::123456789012:role/myhealth-staging-github-plan");
+    assert_eq!(staging["region"], "us-east-1");
+    assert_eq!(staging["github_environment"], "staging-plan");
+    // `plan staging` is then its destroy plan (against moto in tests/moto.rs).
+    let plan = cmd_in(p.path()).args(["plan", "staging", "--json"]).env("PATH", "/nonexistent").output().unwrap();
+    assert!(String::from_utf8_lossy(&plan.stderr).contains("`staging` is retired: planning the destroy"), "{plan:?}");
+}
+
+/// The plan matrix pr.yml's `affected` step writes (`plans=` in
+/// `$GITHUB_OUTPUT`), its script run under `bash -e` as GitHub runs it.
+fn pr_plan_matrix(dir: &std::path::Path, base: &str) -> Vec<serde_json::Value> {
+    let wf: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join(".github/workflows/pr.yml")).unwrap()).unwrap();
+    let step = wf["jobs"]["affected"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"].as_str() == Some("affected"))
+        .expect("the affected step");
+    let base = String::from_utf8(
+        std::process::Command::new("git").args(["rev-parse", base]).current_dir(dir).output().unwrap().stdout,
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_myhealthctl"), bin.join("myhealthctl")).unwrap();
+    let output = tmp.path().join("output");
+    let run = std::process::Command::new("bash")
+        .args(["-e", "-c", step["run"].as_str().unwrap()])
+        .current_dir(dir)
+        .env("BASE", base.trim())
+        .env("ROLES", step["env"]["ROLES"].as_str().unwrap())
+        .env("RUNNER_TEMP", tmp.path())
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&bin).unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let out = std::fs::read_to_string(&output).unwrap();
+    assert!(out.contains("generator=unchanged"), "{out}");
+    let plans = out.lines().find_map(|l| l.strip_prefix("plans=")).unwrap_or_else(|| panic!("{out}"));
+    serde_json::from_str(plans).unwrap()
 }
 
 /// `deploy` checks everything it rests on before its first side effect:

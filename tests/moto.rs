@@ -1129,7 +1129,7 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
     let without = common::without_environment(&fixture, "staging");
     assert!(without.lines().count() < fixture.lines().count(), "the fixture has staging tables");
     let config = work.join("without-staging.toml");
-    std::fs::write(&config, without).unwrap();
+    std::fs::write(&config, &fixture).unwrap();
     let config = config.display().to_string();
     // A copy of the fixture's output (the state is in the bucket): the
     // judge still reads every job of the original workflows.
@@ -1147,10 +1147,30 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         myhealthctl(moto, rc, apply, &a, stdin)
     };
+    // The base of the pull request that retires staging: the config with it.
+    let git = |a: &[&str]| {
+        let o = Command::new("git")
+            .args(a)
+            .current_dir(work)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {a:?}: {}", text(&o));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(work.join(".gitignore"), ".terraform/\n.terraform.lock.hcl\n*.tfplan\n").unwrap();
+    git(&["add", "without-staging.toml", "retired-out"]);
+    git(&["commit", "-q", "-m", "base"]);
+    std::fs::write(work.join("without-staging.toml"), &without).unwrap();
     let refused = run(&["render"], "");
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     let retired = run(&["render", "--retire", "staging"], "");
     assert!(retired.status.success(), "{}", text(&retired));
+    git(&["add", "-A", "without-staging.toml", "retired-out"]);
+    git(&["commit", "-q", "-m", "retire staging"]);
     let root = copy.join("terraform/envs/staging");
     assert!(root.join("RETIRED.md").is_file() && root.join("main.tf").is_file());
     let created = ok(&root, moto, rc, Some(apply), &["state", "list"])
@@ -1158,6 +1178,25 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
         .filter(|l| !l.starts_with("data.") && !l.contains(".data."))
         .count();
     assert!(created > 20, "staging holds {created} resources");
+    // The PR plans its destroy with staging's plan role (pr.yml's matrix row,
+    // from the kept access root), and the review says what retiring takes.
+    let a = args(&["plan", "staging", "--json"]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let planned = myhealthctl(moto, rc, staging.plan.as_ref().unwrap(), &a, "");
+    assert!(planned.status.success(), "{}", text(&planned));
+    let summary: Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let destroyed = summary["destroy"].as_u64().unwrap() + summary["replace"].as_u64().unwrap();
+    assert!(destroyed as usize >= created, "{destroyed} to destroy, {created} in the state");
+    std::fs::create_dir_all(work.join("plans")).unwrap();
+    std::fs::write(work.join("plans/staging.json"), &planned.stdout).unwrap();
+    let plans = work.join("plans").display().to_string();
+    let review = run(&["diff", "--base", "HEAD~1", "--format", "markdown", "--plans", &plans], "");
+    let md = String::from_utf8_lossy(&review.stdout);
+    assert!(
+        md.contains(&format!("- retires `staging`: {destroyed} resources destroyed, -$")),
+        "the review says what retiring staging takes:\n{md}\n{}",
+        String::from_utf8_lossy(&review.stderr)
+    );
     let destroyed = run(&["destroy", "staging", "--yes"], "");
     let said = String::from_utf8_lossy(&destroyed.stdout);
     assert!(destroyed.status.success(), "{}", text(&destroyed));

@@ -222,6 +222,11 @@ pub fn github_subject_prefix(cfg: &Config) -> String {
     }
 }
 
+/// The ARN of an IAM role (also of a retired environment's, which has no model).
+pub fn iam_role_arn(account: &str, role_name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{role_name}")
+}
+
 /// A Kubernetes Secret the chart has External Secrets write, and where each key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct K8sSecret {
@@ -432,7 +437,7 @@ impl<'a> Names<'a> {
     // --- IAM ---------------------------------------------------------------
 
     pub fn role_arn(&self, role_name: &str) -> String {
-        format!("arn:aws:iam::{}:role/{role_name}", self.account())
+        iam_role_arn(self.account(), role_name)
     }
 
     fn binding(&self, key: &str, namespace: &str, service_account: &str) -> IrsaBinding {

@@ -38,6 +38,12 @@ struct Affected {
     kubernetes: bool,
     /// The environment is gone from the config (its files are removed).
     removed: bool,
+    /// Removed, its Terraform roots kept for `destroy` (`render --retire`).
+    retired: bool,
+    /// A retired environment's plan role, region and GitHub environment, from
+    /// its kept access root (pr.yml plans its destroy with them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<crate::ops::retire::PlanAccess>,
     /// Changed files of this environment (shared files are listed once, under `shared`).
     files: Vec<String>,
 }
@@ -49,6 +55,7 @@ impl AffectedCmd {
         let opts = p.render_options(&cfg, &self.args)?;
         let mut new = crate::render::render(&cfg, &p.templates(&self.args.tree)?, &opts)?;
         crate::ops::retire::keep(&p.outputs(&cfg, &self.args.tree).read()?, &mut new, &cfg);
+        let retired = crate::ops::retire::retired(&new);
         let top = crate::git::toplevel(&p.root)?;
         let commit = crate::git::resolve_commit(&top, &self.base)?;
         let old = drift::committed_at(&p, &cfg, &self.args, &top, &commit)?;
@@ -83,6 +90,10 @@ impl AffectedCmd {
                 a.terraform |= modules && names.contains(&name);
                 a.kubernetes |= chart && names.contains(&name);
                 a.removed = !names.contains(&name);
+                a.retired = retired.contains(&name);
+                if a.retired {
+                    a.plan = crate::ops::retire::plan_access(&new, &name);
+                }
                 a.name = name;
                 (a.terraform || a.kubernetes || !a.files.is_empty()).then_some(a)
             })

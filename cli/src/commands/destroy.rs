@@ -33,11 +33,11 @@ impl DestroyCmd {
         let cfg = p.read()?;
         // A retired environment (no longer in the config, its root kept and
         // marked) is destroyed from that root, which then goes.
-        let kept = p.tf_root(&self.args, &self.env);
-        let retired = cfg.env(&self.env).is_none() && kept.join(crate::ops::retire::MARKER).is_file();
-        let tf_dir = match retired {
-            true => kept,
-            false => p.target(&cfg, &self.env, &self.args)?.tf_dir,
+        let kept = crate::ops::retire::retired_root(&p, &cfg, &self.args, &self.env);
+        let retired = kept.is_some();
+        let tf_dir = match kept {
+            Some(kept) => kept,
+            None => p.target(&cfg, &self.env, &self.args)?.tf_dir,
         };
         let name = self.env.as_str();
         let summary = terraform::init_and_plan(&tf_dir, name, &self.init, true)?;

@@ -44,9 +44,24 @@ impl PlanCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
         let cfg = p.read()?;
-        let t = p.target(&cfg, &self.env, &self.args)?;
-        drift::require_fresh(&p, &cfg, &t.render, &format!("not planned `{}`", t.name()))?;
-        let summary = terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?;
+        // A retired environment's only plan is its destroy, in its kept root:
+        // what the PR that retires it reviews ("N resources destroyed").
+        let summary = match crate::ops::retire::retired_root(&p, &cfg, &self.args, &self.env) {
+            Some(kept) => {
+                let whole = crate::args::RenderArgs { envs: Vec::new(), tree: self.args.clone() };
+                drift::require_fresh(&p, &cfg, &whole, &format!("not planned `{}`", self.env))?;
+                crate::output::eprint(&format!(
+                    "`{}` is retired: planning the destroy of what its state holds\n",
+                    self.env
+                ));
+                terraform::init_and_plan(&kept, &self.env, &self.init, true)?
+            }
+            None => {
+                let t = p.target(&cfg, &self.env, &self.args)?;
+                drift::require_fresh(&p, &cfg, &t.render, &format!("not planned `{}`", t.name()))?;
+                terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?
+            }
+        };
         let against = match &self.against {
             Some(f) => {
                 let reviewed: terraform::Summary = serde_json::from_slice(

@@ -45,6 +45,38 @@ fn marked(tree: &Tree, prefix: &str) -> bool {
     tree.contains_key(&format!("{prefix}{MARKER}"))
 }
 
+/// How the PR plans a retired environment's destroy (a row of pr.yml's plan
+/// matrix): its plan role, region and GitHub environment, read from its kept
+/// access root, the only place they still are (the config has no model of it).
+#[derive(Debug, serde::Serialize, PartialEq, Eq)]
+pub struct PlanAccess {
+    pub role: String,
+    pub region: String,
+    pub github_environment: String,
+}
+
+/// `env`'s plan access, when `tree` keeps its access root.
+pub fn plan_access(tree: &Tree, env: &str) -> Option<PlanAccess> {
+    let vars = tree.get(&format!("{}terraform.tfvars", roots(env)[1]))?;
+    let vars: serde_json::Value = hcl::from_str(std::str::from_utf8(vars).ok()?).ok()?;
+    let plan = &vars["github_roles"]["plan"];
+    // The GitHub environment its role trusts: the subject's `environment:` part.
+    let subject = plan["subjects"].get(0)?.as_str()?;
+    let (_, github_environment) = subject.rsplit_once(":environment:")?;
+    Some(PlanAccess {
+        role: crate::names::iam_role_arn(vars["account_id"].as_str()?, plan["name"].as_str()?),
+        region: vars["region"].as_str()?.to_string(),
+        github_environment: github_environment.to_string(),
+    })
+}
+
+/// The kept root of `env` when it is retired (no longer in `cfg`, its root
+/// marked): what `plan` and `destroy` of it work in.
+pub fn retired_root(p: &crate::project::Project, cfg: &Config, args: &crate::args::TreeArgs, env: &str) -> Option<std::path::PathBuf> {
+    let kept = p.tf_root(args, env);
+    (cfg.env(env).is_none() && kept.join(MARKER).is_file()).then_some(kept)
+}
+
 /// The environments whose state roots `tree` keeps as retired.
 pub fn retired(tree: &Tree) -> BTreeSet<String> {
     tree.keys()
