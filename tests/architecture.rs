@@ -13,7 +13,8 @@ use std::str::FromStr;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
-/// Module path (`config::doc`; the crate root is "") → source text.
+/// Module path (`config::doc`; the library's root, `lib.rs`, is ""; the
+/// binary's, `main.rs`, is "main": each file under its own key) → source text.
 fn modules(src: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![src.to_path_buf()];
@@ -25,7 +26,9 @@ fn modules(src: &Path) -> BTreeMap<String, String> {
             } else if p.extension().is_some_and(|x| x == "rs") {
                 let rel = p.strip_prefix(src).unwrap().with_extension("");
                 let mut parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into()).collect();
-                if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+                if parts.len() == 1 && parts[0] == "main" {
+                    // The binary's root: a crate of its own, never the library's.
+                } else if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
                     parts.pop();
                 }
                 out.insert(parts.join("::"), std::fs::read_to_string(&p).unwrap());
@@ -251,21 +254,25 @@ fn the_module_graph_has_no_cycle() {
     assert!(c.is_empty(), "import cycles in cli/src: {c:#?}");
 }
 
-#[test]
-fn layers_refer_only_downwards() {
-    let g = graph(&src());
+/// References against the layers in the module graph `g`.
+fn wrong_references(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     let layer = |m: &str| m.split("::").next().unwrap_or_default().to_string();
     let mut wrong = Vec::new();
-    for (m, targets) in &g {
+    for (m, targets) in g {
         for t in targets {
             let (from, to) = (layer(m), layer(t));
             // Commands are thin: none refers to another.
             if from == "commands" && to == "commands" && m != "commands" && t != "commands" {
                 wrong.push(format!("{m} → {t}"));
             }
-            // Below the commands nothing refers up to them or to the clap tree.
-            if !["cli", "commands"].contains(&from.as_str()) && ["cli", "commands"].contains(&to.as_str()) {
-                wrong.push(format!("{m} → {t}"));
+            // Below the commands nothing refers up to them or to the clap tree
+            // (the library's root only re-exports `cli::run` for `main.rs`).
+            let root_runs_cli = m.is_empty() && t == "cli";
+            if !["cli", "commands", "main"].contains(&from.as_str())
+                && ["cli", "commands"].contains(&to.as_str())
+                && !root_runs_cli
+            {
+                wrong.push(format!("{} → {t}", if m.is_empty() { "lib.rs" } else { m }));
             }
             // The model and the renderer know nothing of the operations.
             if ["config", "render", "names", "diagnostics", "tree"].contains(&from.as_str()) && to == "ops" {
@@ -273,7 +280,37 @@ fn layers_refer_only_downwards() {
             }
         }
     }
+    wrong
+}
+
+#[test]
+fn layers_refer_only_downwards() {
+    let g = graph(&src());
+    assert!(g.contains_key("") && g.contains_key("main"), "lib.rs and main.rs each under its own key: {:?}", g.keys());
+    let wrong = wrong_references(&g);
     assert!(wrong.is_empty(), "references against the layers: {wrong:#?}");
+}
+
+/// `lib.rs` is read under its own key: a violation planted there is found,
+/// whatever order the directory lists `lib.rs` and `main.rs` in.
+#[test]
+fn a_violation_in_lib_rs_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    std::fs::create_dir_all(s.join("commands")).unwrap();
+    std::fs::write(s.join("main.rs"), "fn main() { myhealthctl::run() }").unwrap();
+    std::fs::write(s.join("cli.rs"), "pub fn run() {}").unwrap();
+    std::fs::write(s.join("commands/mod.rs"), "pub mod x;").unwrap();
+    std::fs::write(s.join("commands/x.rs"), "pub fn run() {}").unwrap();
+    std::fs::write(
+        s.join("lib.rs"),
+        "mod cli; mod commands;\npub use cli::run;\npub fn y() { crate::commands::x::run() }",
+    )
+    .unwrap();
+    let g = graph(s);
+    assert_eq!(wrong_references(&g), vec!["lib.rs → commands::x".to_string()], "{g:#?}");
+    std::fs::write(s.join("lib.rs"), "mod cli; mod commands;\npub use cli::run;").unwrap();
+    assert!(wrong_references(&graph(s)).is_empty(), "re-exporting `cli::run` is the root's job");
 }
 
 /// The checks above can fail: a planted cycle and a command calling another are found.

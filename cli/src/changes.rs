@@ -5,6 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// The hidden marker that lets a workflow find and update its own PR
+/// comment (the drift report's and the review's).
+pub const COMMENT_MARKER: &str = "<!-- myhealthctl-diff -->";
+
 use serde::Serialize;
 use similar::TextDiff;
 

@@ -171,7 +171,7 @@ impl Project {
     /// An environment's Terraform root in the generated tree (a retired
     /// environment's too: it has no model, only this).
     pub fn tf_root(&self, tree: &TreeArgs, name: &str) -> PathBuf {
-        self.out_dir(tree).join("terraform/envs").join(name)
+        self.out_dir(tree).join(crate::names::env_path(crate::names::ENV_ROOT, name).trim_end_matches('/'))
     }
 
     /// Check `--env` names against the config and build render options.

@@ -49,7 +49,7 @@ impl ExplainCmd {
                 if i > 0 {
                     crate::outln!();
                 }
-                crate::out!("{}", explain::text(x));
+                crate::out!("{x}");
             }
         }
         Ok(Outcome::Ok)

@@ -51,7 +51,7 @@ impl GraphCmd {
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
         let main = tree
-            .get(&format!("terraform/envs/{}/main.tf", self.env))
+            .get(&format!("{}main.tf", crate::names::env_path(crate::names::ENV_ROOT, &self.env)))
             .ok_or_else(|| anyhow::anyhow!("environment `{}` renders no Terraform root", self.env))?;
         let graph = crate::graph::from_main_tf(&String::from_utf8_lossy(main));
         let title = format!("{} modules", self.env);

@@ -264,7 +264,10 @@ pub fn unknown_keys(doc: &Doc<'_>, schema: &Json, out: &mut Vec<Diagnostic>) {
     check_table(doc.root.get_ref(), schema, schema, &mut path, out);
 }
 
-fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
+/// A schema through its `$ref`s and `Option<T>`'s `anyOf: [T, null]` to
+/// T's (and, with `one_of`, an enum's first non-null `oneOf` branch), at
+/// most 16 hops: a `$ref` that refers to itself ends there, never loops.
+pub(crate) fn deref<'s>(mut s: &'s Json, root: &'s Json, one_of: bool) -> &'s Json {
     for _ in 0..16 {
         if let Some(r) = s.get("$ref").and_then(Json::as_str) {
             let name = r.rsplit('/').next().unwrap_or_default();
@@ -274,8 +277,8 @@ fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
             }
             continue;
         }
-        // `Option<T>` becomes `anyOf: [T, null]`; pick the non-null branch.
-        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Json::as_array) {
+        let alts = s.get("anyOf").or_else(|| if one_of { s.get("oneOf") } else { None });
+        if let Some(alts) = alts.and_then(Json::as_array) {
             if let Some(t) = alts.iter().find(|a| a.get("type").and_then(Json::as_str) != Some("null")) {
                 s = t;
                 continue;
@@ -284,6 +287,10 @@ fn resolve<'s>(mut s: &'s Json, root: &'s Json) -> &'s Json {
         return s;
     }
     s
+}
+
+fn resolve<'s>(s: &'s Json, root: &'s Json) -> &'s Json {
+    deref(s, root, true)
 }
 
 fn check_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {

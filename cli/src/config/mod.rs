@@ -8,6 +8,7 @@ pub mod doc;
 pub mod keys;
 pub mod model;
 pub mod raw;
+pub mod reference;
 pub mod resolve;
 pub mod span;
 pub mod validate;

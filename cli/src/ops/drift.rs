@@ -62,11 +62,9 @@ fn show_to(
     let workflows_shown = outputs.workflows.map(|w| w.strip_prefix(&p.root).unwrap_or(&w).display().to_string());
     match format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&json_report(&ch, None))?)?,
-        Format::Markdown => write!(
-            stdout,
-            "{}",
-            changes::markdown(&ch, "the committed tree", &redactor, super::review::COMMENT_MARKER)
-        )?,
+        Format::Markdown => {
+            write!(stdout, "{}", changes::markdown(&ch, "the committed tree", &redactor, changes::COMMENT_MARKER))?
+        }
         Format::Text => {
             for f in &ch {
                 if stat {

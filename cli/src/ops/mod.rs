@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod drift;
 pub mod explain;
+pub mod generate;
 pub mod github;
 pub mod images;
 pub mod live;

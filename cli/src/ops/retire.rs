@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Config;
+use crate::names::{ACCESS_ROOT, ENV_PLACEHOLDER, ENV_ROOT, env_path};
 use crate::tree::Tree;
 
 /// The marker file in each kept root.
@@ -17,12 +18,13 @@ pub const MARKER: &str = "RETIRED.md";
 
 /// The roots of an environment that hold state, as tree prefixes.
 fn roots(env: &str) -> [String; 2] {
-    [format!("terraform/envs/{env}/"), format!("terraform/access/{env}/")]
+    [env_path(ENV_ROOT, env), env_path(ACCESS_ROOT, env)]
 }
 
 /// The environment of a root path (`terraform/envs/<env>/…`, `terraform/access/<env>/…`).
 fn root_env(path: &str) -> Option<(&str, &str)> {
-    for kind in ["terraform/envs/", "terraform/access/"] {
+    for root in [ENV_ROOT, ACCESS_ROOT] {
+        let kind = root.split_once(ENV_PLACEHOLDER).map_or(root, |(k, _)| k);
         if let Some(rest) = path.strip_prefix(kind) {
             let (env, _) = rest.split_once('/')?;
             return Some((kind, env));
@@ -72,7 +74,12 @@ pub fn plan_access(tree: &Tree, env: &str) -> Option<PlanAccess> {
 
 /// The kept root of `env` when it is retired (no longer in `cfg`, its root
 /// marked): what `plan` and `destroy` of it work in.
-pub fn retired_root(p: &crate::project::Project, cfg: &Config, args: &crate::args::TreeArgs, env: &str) -> Option<std::path::PathBuf> {
+pub fn retired_root(
+    p: &crate::project::Project,
+    cfg: &Config,
+    args: &crate::args::TreeArgs,
+    env: &str,
+) -> Option<std::path::PathBuf> {
     let kept = p.tf_root(args, env);
     (cfg.env(env).is_none() && kept.join(MARKER).is_file()).then_some(kept)
 }
@@ -87,7 +94,7 @@ pub fn retired(tree: &Tree) -> BTreeSet<String> {
 
 fn marker(env: &str, prefix: &str, config_name: &str) -> Vec<u8> {
     let header = crate::render::header_for(&format!("{prefix}{MARKER}"), config_name).unwrap_or_default();
-    let body = if prefix.starts_with("terraform/envs/") {
+    let body = if *prefix == env_path(ENV_ROOT, env) {
         format!(
             "# `{env}` is retired\n\n`{env}` is no longer in `{config_name}`. This root is kept, as it was, so \
 that what its state holds can be destroyed:\n\n    myhealthctl destroy {env}\n\nwith `{env}`'s apply role. \

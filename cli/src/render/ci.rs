@@ -214,3 +214,25 @@ pub fn context(cfg: &Config) -> minijinja::Value {
         extra_jobs,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    /// The jobs validation calls built in (`config::validate::CI_JOBS`: an
+    /// extra job may not take their ids, and may need them) are the jobs
+    /// `ci.yml` has, with the extra jobs after them.
+    #[test]
+    fn the_built_in_jobs_are_the_jobs_of_ci_yml() {
+        let text = include_str!("../../../myhealth.toml");
+        let extra = "\n[defaults.ci.extra_jobs.docs-links]\nrun = \"true\"\nneeds = [\"test\"]\n";
+        for (text, extra_ids) in [(text.to_string(), vec![]), (format!("{text}{extra}"), vec!["docs-links"])] {
+            let source = crate::diagnostics::Source { name: "myhealth.toml".into(), text };
+            let cfg = crate::config::load(source).unwrap();
+            let tree = super::super::render(&cfg, &super::super::Templates::embedded(), &Default::default()).unwrap();
+            let ci: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&tree["workflows/ci.yml"]).unwrap();
+            let jobs: Vec<&str> = ci["jobs"].as_mapping().unwrap().keys().filter_map(|k| k.as_str()).collect();
+            let mut want: Vec<&str> = crate::config::validate::CI_JOBS.to_vec();
+            want.extend(extra_ids);
+            assert_eq!(jobs, want, "ci.yml's jobs and the built-in ids validation knows");
+        }
+    }
+}

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -84,272 +84,13 @@ pub enum Explained {
     Table(TableExplanation),
 }
 
-/// Values of the type of `v` (one of the `choices` an enumerated setting
-/// allows), most telling first: what the render tracks. The first that
-/// loads and renders is used.
-fn probes(v: &Value, schema: Option<&Value>) -> Vec<Value> {
-    let choices = schema.map(keys::choices).unwrap_or_default();
-    if !choices.is_empty() {
-        return choices.into_iter().filter(|c| v.as_str() != Some(c.as_str())).take(1).map(Value::String).collect();
-    }
-    match v {
-        // An empty list of tables: one table of what it requires.
-        Value::Array(a) if a.is_empty() && schema.is_some_and(keys::is_table_list) => {
-            schema.map(|s| vec![Value::Array(vec![keys::example(s, true)])]).unwrap_or_default()
-        }
-        Value::Bool(b) => vec![Value::Bool(!b)],
-        Value::Number(n) if n.is_u64() => {
-            let n = n.as_u64().unwrap_or_default();
-            [n.checked_add(1), n.checked_sub(1)].into_iter().flatten().map(Value::from).collect()
-        }
-        Value::Number(n) if n.is_i64() => {
-            let n = n.as_i64().unwrap_or_default();
-            [n.checked_add(1), n.checked_sub(1)].into_iter().flatten().map(Value::from).collect()
-        }
-        Value::Number(n) => n.as_f64().map(|f| vec![Value::from(f * 2.0 + 1.0)]).unwrap_or_default(),
-        Value::String(s) => {
-            let mut out = vec![Value::String(format!("{s}-probe"))];
-            out.extend(bumped(s).map(Value::String));
-            out
-        }
-        Value::Array(a) if a.iter().all(Value::is_string) => {
-            let last = a.last().and_then(Value::as_str);
-            let mut out = Vec::new();
-            for extra in [last.and_then(bumped), Some(last.map_or("probe".into(), |l| format!("{l}-probe")))]
-                .into_iter()
-                .flatten()
-            {
-                let mut a = a.clone();
-                a.push(Value::String(extra));
-                out.push(Value::Array(a));
-            }
-            if a.len() > 1 {
-                out.push(Value::Array(a[..a.len() - 1].to_vec()));
-            }
-            out
-        }
-        _ => Vec::new(),
-    }
-}
+mod edit;
+mod lands;
+mod text;
 
-/// `s` with its last number one higher (`1.33` → `1.34`, `10.0.0.0/16` →
-/// `10.0.0.0/17`, `us-east-1` → `us-east-2`): a value of the same shape.
-fn bumped(s: &str) -> Option<String> {
-    let end = s.rfind(|c: char| c.is_ascii_digit())? + 1;
-    let start = s[..end].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
-    let n: u128 = s[start..end].parse().ok()?;
-    let width = end - start;
-    Some(format!("{}{:0width$}{}", &s[..start], n + 1, &s[end..]))
-}
-
-fn to_toml(v: &Value) -> Option<toml_edit::Value> {
-    Some(match v {
-        Value::Bool(b) => (*b).into(),
-        Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64()?.into(),
-        Value::Number(n) => n.as_f64()?.into(),
-        Value::String(s) => s.as_str().into(),
-        Value::Array(a) => {
-            let mut arr = toml_edit::Array::new();
-            for x in a {
-                arr.push(to_toml(x)?);
-            }
-            toml_edit::Value::Array(arr)
-        }
-        Value::Object(m) => {
-            let mut t = toml_edit::InlineTable::new();
-            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
-                t.insert(k, to_toml(x)?);
-            }
-            toml_edit::Value::InlineTable(t)
-        }
-        Value::Null => return None,
-    })
-}
-
-/// The first list on the way to `segments` in what `env` reads — its own
-/// table's, else `[defaults]`' (a layer sets a list as a whole) — as the
-/// number of segments leading to it and its value.
-fn enclosing_list(plain: &toml::Table, env: &str, segments: &[String]) -> Option<(usize, Value)> {
-    let layer = |prefix: &[&str]| {
-        let mut t = plain.get(prefix[0])?;
-        for p in &prefix[1..] {
-            t = t.get(*p)?;
-        }
-        Some(t)
-    };
-    let mut own = layer(&["environments", env]);
-    let mut defaults = layer(&["defaults"]);
-    for (i, s) in segments.iter().enumerate().take(segments.len().saturating_sub(1)) {
-        own = own.and_then(|t| t.get(s));
-        defaults = defaults.and_then(|t| t.get(s));
-        match own.or(defaults) {
-            Some(l @ toml::Value::Array(_)) => return Some((i + 1, serde_json::to_value(l).ok()?)),
-            Some(toml::Value::Table(_)) => {}
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// `list` with the value at `path` (indices and keys inside it) replaced.
-fn replace_in(list: &mut Value, path: &[String], value: Value) -> Option<()> {
-    let mut at = list;
-    for p in path {
-        at = match at {
-            Value::Array(a) => a.get_mut(p.parse::<usize>().ok()?)?,
-            Value::Object(m) => m.entry(p.clone()).or_insert(Value::Null),
-            _ => return None,
-        };
-    }
-    *at = value;
-    Some(())
-}
-
-/// `text` with `key` (a key path) of `env` set to `value`, under
-/// `[environments.<env>]`. An element of a list (`…instance_types.0`,
-/// `…taints.0.effect`) is set by writing the whole list the environment
-/// reads with that element changed.
-pub fn set(text: &str, env: &str, key: &str, value: &Value) -> anyhow::Result<String> {
-    use toml_edit::{DocumentMut, Item, Table};
-    let segments = parse_key_path(key).map_err(|e| anyhow!("`{key}` is not a key path: {e}"))?;
-    let plain: toml::Table = toml::from_str(text)?;
-    let (segments, value) = match enclosing_list(&plain, env, &segments) {
-        Some((n, mut list)) => {
-            replace_in(&mut list, &segments[n..], value.clone())
-                .with_context(|| format!("`{key}` is not an element of `{}`", key_path(&segments[..n])))?;
-            (segments[..n].to_vec(), list)
-        }
-        None => (segments, value.clone()),
-    };
-    let mut doc: DocumentMut = text.parse()?;
-    let mut at: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-    let path: Vec<&str> = ["environments", env].into_iter().chain(segments.iter().map(String::as_str)).collect();
-    let (last, path) = path.split_last().context("an empty key")?;
-    for (i, p) in path.iter().enumerate() {
-        if at.get(p).is_none() {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            // A table each layer must hold whole (`budget` needs its
-            // `monthly_usd`): what it requires, as `[defaults]` has it.
-            let rel = &segments[..(i + 1).saturating_sub(2)];
-            if i >= 2 {
-                let required = keys::schema_at(rel).and_then(|s| s.get("required")).and_then(Value::as_array);
-                let mut from = plain.get("defaults");
-                for s in rel {
-                    from = from.and_then(|t| t.get(s.as_str()));
-                }
-                for r in required.into_iter().flatten().filter_map(Value::as_str).filter(|r| r != last) {
-                    if let Some(v) = from.and_then(|t| t.get(r)).and_then(|v| serde_json::to_value(v).ok()) {
-                        t.insert(r, Item::Value(to_toml(&v).context("a value explain cannot write")?));
-                    }
-                }
-            }
-            at.insert(p, Item::Table(t));
-        }
-        at = at
-            .get_mut(p)
-            .and_then(Item::as_table_like_mut)
-            .with_context(|| format!("`{p}` of `{key}` is not a table"))?;
-    }
-    at.insert(last, Item::Value(to_toml(&value).context("a value explain cannot write")?));
-    Ok(doc.to_string())
-}
-
-/// The lines of `old` (the file as rendered now) that differ in `new`; for
-/// lines only added, the line they follow.
-fn changed_lines(old: &[u8], new: &[u8]) -> Vec<usize> {
-    let (o, n) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
-    let diff = similar::TextDiff::from_lines(o.as_ref(), n.as_ref());
-    let mut out: Vec<usize> = Vec::new();
-    for op in diff.ops() {
-        match *op {
-            similar::DiffOp::Replace { old_index, old_len, .. }
-            | similar::DiffOp::Delete { old_index, old_len, .. } => out.extend((old_index + 1)..=(old_index + old_len)),
-            similar::DiffOp::Insert { old_index, .. } => out.push(old_index.max(1)),
-            similar::DiffOp::Equal { .. } => {}
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// The Terraform block (`module "rds"`, `resource "aws_x" "y"`) each line
-/// of `text` sits in, with the attribute the line sets.
-fn hcl_places(text: &str, lines: &[usize]) -> Vec<String> {
-    let all: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    for &l in lines {
-        let Some(line) = all.get(l.wrapping_sub(1)) else { continue };
-        let attr = line.split('=').next().unwrap_or("").trim();
-        // The nearest unclosed top-level block above.
-        let mut block = None;
-        for prev in all[..l].iter().rev() {
-            if !prev.starts_with(' ') && prev.trim_end().ends_with('{') {
-                block = Some(prev.trim_end().trim_end_matches('{').trim().to_string());
-                break;
-            }
-        }
-        if let Some(b) = block {
-            out.push(format!("{b} {attr}"));
-        }
-    }
-    out.dedup();
-    out
-}
-
-/// Whether `text` reads `var.<name>`: the reference itself, not a longer
-/// name that starts with it (`var.vpc_endpoints_x`) or ends with it.
-fn reads_var(text: &str, name: &str) -> bool {
-    let needle = format!("var.{name}");
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    text.match_indices(&needle).any(|(i, _)| {
-        !text[..i].chars().next_back().is_some_and(|c| ident(c) || c == '.')
-            && !text[i + needle.len()..].chars().next().is_some_and(ident)
-    })
-}
-
-/// For a `*.tfvars` line `name = …`: `var.name` and the blocks of the root
-/// that read it (`module "rds" instance_class`; in a file of the root other
-/// than `main.tf`, that file named). `root` holds the root's `.tf` files.
-fn tfvar_readers(tfvars: &str, root: &[(&str, String)], lines: &[usize]) -> Vec<String> {
-    let all: Vec<&str> = tfvars.lines().collect();
-    let mut out = Vec::new();
-    for &l in lines {
-        // A multi-line value: the assignment is the nearest line above at column 0.
-        let Some(start) = all[..l.min(all.len())].iter().rev().find(|x| !x.starts_with(' ') && x.contains('=')) else {
-            continue;
-        };
-        let var = start.split('=').next().unwrap_or("").trim().to_string();
-        let mut readers = Vec::new();
-        for (file, text) in root {
-            let uses: Vec<usize> =
-                text.lines().enumerate().filter(|(_, x)| reads_var(x, &var)).map(|(i, _)| i + 1).collect();
-            for place in hcl_places(text, &uses) {
-                readers.push(if *file == "main.tf" { place } else { format!("{place} ({file})") });
-            }
-        }
-        out.push(format!("var.{var} → {}", if readers.is_empty() { "(unused)".into() } else { readers.join(", ") }));
-    }
-    out.dedup();
-    out
-}
-
-/// The `.tf` files of the root a `*.tfvars` file of `tree` feeds: its own
-/// directory's, or the bootstrap root's for an environment's `bootstrap.tfvars`.
-fn root_of<'t>(tree: &'t Tree, tfvars: &str) -> Vec<(&'t str, String)> {
-    let dir = match tfvars.rsplit_once('/') {
-        Some((_, "bootstrap.tfvars")) => "terraform/bootstrap",
-        Some((d, _)) => d,
-        None => "",
-    };
-    tree.iter()
-        .filter_map(|(path, bytes)| {
-            let name = path.strip_prefix(dir)?.strip_prefix('/')?;
-            (name.ends_with(".tf") && !name.contains('/')).then(|| (name, String::from_utf8_lossy(bytes).into_owned()))
-        })
-        .collect()
-}
+pub use edit::set;
+use edit::{probes, replace_in};
+use lands::{changed_lines, hcl_places, root_of, tfvar_readers};
 
 /// Renders the chart of two trees and names the objects that differ, per environment.
 pub type ObjectsFn<'a> = &'a dyn Fn(&Config, &Config, &Tree, &Tree) -> anyhow::Result<BTreeMap<String, Vec<String>>>;
@@ -614,104 +355,10 @@ fn track(
     Err(why)
 }
 
-/// One explanation, for a person.
-pub fn text(x: &Explained) -> String {
-    match x {
-        Explained::Setting(x) => setting_text(x),
-        Explained::Table(t) => table_text(t),
-    }
-}
-
-fn table_text(t: &TableExplanation) -> String {
-    use std::fmt::Write as _;
-    let mut out = format!(
-        "{} in `{}` is a table of {} setting{} (explain one for what it drives):\n",
-        t.key,
-        t.environment,
-        t.settings.len(),
-        if t.settings.len() == 1 { "" } else { "s" }
-    );
-    for p in &t.settings {
-        let from = match (&p.file, p.line, p.column) {
-            (Some(f), Some(l), Some(c)) => format!("{}   {f}:{l}:{c}", p.layer.table(&t.environment)),
-            _ => "built-in or derived".into(),
-        };
-        let _ = writeln!(out, "    {} = {}   ({from})", p.key, p.value);
-    }
-    out
-}
-
-fn setting_text(x: &Explanation) -> String {
-    use std::fmt::Write as _;
-    let mut out = format!("{} in `{}` = {}\n", x.key, x.environment, x.value);
-    for s in &x.chain {
-        let mark = if s.wins { "→" } else { " " };
-        let v = match (&s.value, &s.at) {
-            (Some(v), _) => v.to_string(),
-            // A layer whose list hides the lower one's, without this element.
-            (None, Some(_)) => "(its list has no such element)".into(),
-            (None, None) => "(overridden)".into(),
-        };
-        let _ = writeln!(
-            out,
-            "  {mark} {:<24} {v}{}",
-            s.layer,
-            s.at.as_ref().map(|a| format!("   {a}")).unwrap_or_default()
-        );
-    }
-    if let Some(why) = &x.untracked {
-        let _ = writeln!(out, "  what it drives is not tracked: {why}");
-        return out;
-    }
-    if x.lands.is_empty() && x.cost_items.is_empty() && x.kubernetes.as_ref().is_none_or(Vec::is_empty) {
-        let _ = writeln!(out, "  drives nothing: no generated file, object or cost changes with it");
-        return out;
-    }
-    let probe = x.probe.as_ref().map(Value::to_string).unwrap_or_default();
-    let _ = writeln!(out, "  lands in (tracked by rendering it as {probe}):");
-    for l in &x.lands {
-        let lines: Vec<String> = l.lines.iter().map(usize::to_string).collect();
-        match lines.is_empty() {
-            true => {
-                let _ = writeln!(out, "    {} (a new file)", l.file);
-            }
-            false => {
-                let _ = writeln!(out, "    {} line {}", l.file, lines.join(", "));
-            }
-        }
-        for t in &l.terraform {
-            let _ = writeln!(out, "      terraform: {t}");
-        }
-    }
-    match &x.kubernetes {
-        Some(objs) if !objs.is_empty() => {
-            let _ = writeln!(out, "  Kubernetes objects: {}", objs.join(", "));
-        }
-        Some(_) => {
-            let _ = writeln!(out, "  Kubernetes objects: none");
-        }
-        None => {}
-    }
-    if x.cost_items.is_empty() {
-        let _ = writeln!(out, "  cost: no part of the estimate depends on it");
-    } else {
-        let _ = writeln!(
-            out,
-            "  cost: {} of {} a month ({:.0}%) depends on it:",
-            crate::cost::usd(x.cost_usd),
-            crate::cost::usd(x.total_usd),
-            if x.total_usd > 0.0 { x.cost_usd / x.total_usd * 100.0 } else { 0.0 }
-        );
-        for i in &x.cost_items {
-            let _ = writeln!(out, "    {i}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edit::bumped;
 
     fn fixture(path: &str) -> (String, Config) {
         let text = std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
@@ -761,7 +408,7 @@ mod tests {
             probe: Some(Value::from(2)),
             untracked: None,
         }));
-        assert!(text(&x).contains("drives nothing"), "{}", text(&x));
+        assert!(x.to_string().contains("drives nothing"), "{}", x.to_string());
         assert_eq!(probes(&Value::Bool(true), None), [Value::Bool(false)]);
         assert_eq!(probes(&Value::from(2), None), [Value::from(3), Value::from(1)]);
         assert_eq!(probes(&Value::from("x"), None), [Value::from("x-probe")]);
