@@ -151,10 +151,7 @@ impl Process {
     pub fn run_inherited(&self) -> Result<(), ProcessError> {
         let status = self.command().status().map_err(|e| self.spawn_error(e))?;
         if !status.success() {
-            return Err(ProcessError {
-                command: self.to_string(),
-                kind: Kind::Failed { status, tail: String::new() },
-            });
+            return Err(ProcessError { command: self.to_string(), kind: Kind::Failed { status, tail: String::new() } });
         }
         Ok(())
     }
@@ -313,6 +310,12 @@ mod tests {
         assert!(e.to_string().starts_with("`sh -c 'echo oops >&2; exit 3'` failed"), "{e}");
         assert!(e.to_string().ends_with("oops"), "{e}");
         assert!(Process::new("no-such-program-here").run().unwrap_err().not_started());
-        assert!(Process::new("sh").args(["-c", "test \"$X\" = 1 && test -z \"$HOME\""]).env("X", "1").env_remove("HOME").succeeds());
+        assert!(
+            Process::new("sh")
+                .args(["-c", "test \"$X\" = 1 && test -z \"$HOME\""])
+                .env("X", "1")
+                .env_remove("HOME")
+                .succeeds()
+        );
     }
 }

@@ -20,7 +20,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -28,10 +27,11 @@ use serde::Serialize;
 
 use super::images::{self, PushImage};
 use super::preconditions::Probe;
-use super::terraform::{self, PLAN_FILE};
-use super::ui::{ask, shell, step};
+use super::terraform::{self, Invocation, PLAN_FILE};
+use super::ui::{ask, step};
 use crate::args::InitArgs;
 use crate::exit::Outcome;
+use crate::process::Process;
 use crate::project::{Project, Target};
 
 /// What the user asked of the deploy.
@@ -67,17 +67,13 @@ pub enum Step {
     /// `argv` (cargo), then the images of `services` into `images` (in-process).
     Build {
         services: Vec<String>,
-        argv: Vec<String>,
+        argv: Process,
         ca_bundle: PathBuf,
         images: PathBuf,
     },
     /// Skipped while nothing it depends on changed since the last init.
-    TerraformInit {
-        argv: Vec<String>,
-    },
-    TerraformPlan {
-        argv: Vec<String>,
-    },
+    TerraformInit(Invocation),
+    TerraformPlan(Invocation),
     /// Skipped when the plan has no changes; `answer` is what must be typed.
     Approve {
         production: bool,
@@ -85,9 +81,7 @@ pub enum Step {
         answer: String,
     },
     /// Skipped when the plan has no changes.
-    TerraformApply {
-        argv: Vec<String>,
-    },
+    TerraformApply(Invocation),
     /// Exactly these references (in-process, through the registry API).
     Push {
         registry: String,
@@ -99,16 +93,16 @@ pub enum Step {
         image_tag: bool,
     },
     Kubeconfig {
-        argv: Vec<String>,
+        argv: Process,
     },
     /// `manifest` written to `path`, then `argv` applies it.
     Namespace {
         path: PathBuf,
         manifest: String,
-        argv: Vec<String>,
+        argv: Process,
     },
     Helm {
-        argv: Vec<String>,
+        argv: Process,
     },
     /// The pushed digests as the environment's release record in `config`,
     /// and the tree rendered again (in-process).
@@ -122,13 +116,13 @@ pub enum Step {
     Commit {
         /// What the commit holds (checked clean before the run starts).
         paths: Vec<String>,
-        argv: Vec<Vec<String>>,
+        argv: Vec<Process>,
     },
     GitPush {
         remote: String,
         /// The branch ArgoCD follows.
         base: String,
-        argv: Vec<String>,
+        argv: Process,
     },
     /// The release's branch as a pull request into `base` (GitHub's API),
     /// awaited until someone merges it (up to `timeout_seconds`; still open
@@ -141,8 +135,8 @@ pub enum Step {
         head: String,
         title: String,
         timeout_seconds: u64,
-        back: Vec<String>,
-        fetch: Vec<String>,
+        back: Process,
+        fetch: Process,
     },
     /// ArgoCD syncs `application` (through its API at `server`) and it is
     /// awaited: synced at the pushed commit and healthy. On failure the
@@ -156,7 +150,7 @@ pub enum Step {
     /// when not given, else `fallback`. On failure `rollback` runs.
     Smoke {
         url: Option<String>,
-        endpoint_argv: Option<Vec<String>>,
+        endpoint_argv: Option<Process>,
         fallback: String,
         timeout_seconds: u64,
         rollback: Rollback,
@@ -168,10 +162,10 @@ pub enum Step {
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Rollback {
     /// `helm rollback` to the previous revision.
-    Helm { argv: Vec<String> },
+    Helm { argv: Process },
     /// The release commit reverted and pushed (`argv`), then `application`
     /// synced to the revert and awaited.
-    Revert { argv: Vec<Vec<String>>, application: String },
+    Revert { argv: Vec<Process>, application: String },
     /// The branch ArgoCD follows is protected: the release's revert goes on
     /// `branch` and into a pull request someone merges.
     RevertPullRequest { repository: String, remote: String, base: String, branch: String },
@@ -201,8 +195,8 @@ pub struct Deploy {
 
 /// `helm upgrade` flags that roll a failed release back, for the Helm that
 /// `argv` reports (Helm 4 renamed `--atomic`).
-fn rollback_flags(argv: Vec<String>) -> (Vec<String>, Probe) {
-    let answer = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).output();
+fn rollback_flags(helm_version: Process) -> (Vec<String>, Probe) {
+    let answer = helm_version.output();
     let version = answer
         .as_ref()
         .ok()
@@ -212,14 +206,14 @@ fn rollback_flags(argv: Vec<String>) -> (Vec<String>, Probe) {
     let decided = match &version {
         Some(v) if v4 => format!("{v}: Helm 4's `--rollback-on-failure --wait=watcher`"),
         Some(v) => format!("{v}: `--atomic --wait`"),
-        None => format!("no answer (is `{}` on PATH?): Helm 3's `--atomic --wait`", argv[0]),
+        None => format!("no answer (is `{}` on PATH?): Helm 3's `--atomic --wait`", helm_version.program()),
     };
     let flags = if v4 {
         vec!["--rollback-on-failure".into(), "--wait=watcher".into()]
     } else {
         vec!["--atomic".into(), "--wait".into()]
     };
-    (flags, Probe { argv, decided })
+    (flags, Probe { argv: helm_version, decided })
 }
 
 /// `path` relative to `root` (as git takes it), or as is.
@@ -229,6 +223,11 @@ fn rel_to(root: &Path, path: &Path) -> String {
 
 fn argv(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
+}
+
+/// `program ARGS` run from the project root (paths under it print relative).
+fn cmd(root: &Path, program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Process {
+    Process::new(program).args(args).cwd(root)
 }
 
 impl Deploy {
@@ -264,21 +263,21 @@ impl Deploy {
         if !o.skip_app && !o.skip_build {
             steps.push(Step::Build {
                 services: services.clone(),
-                argv: images::cargo_argv(p, cfg),
+                argv: images::cargo_command(p, cfg),
                 ca_bundle: o.ca_bundle.clone(),
                 images: p.images_dir(),
             });
         }
         if !o.skip_infra {
             let production = e.production.value;
-            steps.push(Step::TerraformInit { argv: terraform::init_argv(&t.tf_dir, &o.init) });
-            steps.push(Step::TerraformPlan { argv: terraform::plan_argv(&t.tf_dir, false) });
+            steps.push(Step::TerraformInit(terraform::init_command(&t.tf_dir, &o.init)));
+            steps.push(Step::TerraformPlan(terraform::plan_command(&t.tf_dir, false)));
             steps.push(Step::Approve {
                 production,
                 yes: o.yes,
                 answer: if production { t.name().to_string() } else { "yes".into() },
             });
-            steps.push(Step::TerraformApply { argv: terraform::apply_argv(&t.tf_dir, PLAN_FILE) });
+            steps.push(Step::TerraformApply(terraform::apply_command(&t.tf_dir, PLAN_FILE)));
         }
         if !o.skip_app {
             // The tag the images are built with now, or were built with (`--skip-build`).
@@ -301,13 +300,12 @@ impl Deploy {
             let env = t.name();
             let workflows = crate::project::workflows_dir(cfg);
             let config = rel_to(&p.root, &p.config_path);
-            let mut add = argv(&["git", "add", "--", &config, &rel_to(&p.root, &t.out)]);
-            add.push(workflows.clone());
+            let git = |args: &[&str]| cmd(&p.root, "git", args.iter().copied());
+            let add = git(&["add", "--", &config, &rel_to(&p.root, &t.out), &workflows]);
 
             let message = format!("release {env}: the images of {}", super::release::short(&commit));
             let paths = vec![config.clone(), rel_to(&p.root, &t.out), workflows.clone()];
-            let mut commit_argv = argv(&["git", "commit", "--quiet", "-m", &message, "--"]);
-            commit_argv.extend(paths.iter().cloned());
+            let commit_argv = git(&["commit", "--quiet", "-m", &message, "--"]).args(paths.iter().cloned());
             let remote = o.git_remote.clone();
             let base = e.argocd.target_revision.value.clone();
             let short = super::release::short(&commit);
@@ -317,18 +315,18 @@ impl Deploy {
             // failed release is taken back the same way.
             let rollback = match e.argocd.release_by.value {
                 crate::config::model::ReleaseBy::Push => {
-                    let push = argv(&["git", "push", "--quiet", &remote, &format!("HEAD:{base}")]);
+                    let push = git(&["push", "--quiet", &remote, &format!("HEAD:{base}")]);
                     steps.push(Step::Commit { paths, argv: vec![add, commit_argv] });
                     steps.push(Step::GitPush { remote: remote.clone(), base: base.clone(), argv: push.clone() });
                     Rollback::Revert {
-                        argv: vec![argv(&["git", "revert", "--no-edit", "HEAD"]), push],
+                        argv: vec![git(&["revert", "--no-edit", "HEAD"]), push],
                         application: names.argocd_app(),
                     }
                 }
                 crate::config::model::ReleaseBy::PullRequest => {
                     let branch = format!("release/{env}-{short}");
-                    let switch = argv(&["git", "switch", "--quiet", "-c", &branch]);
-                    let push = argv(&["git", "push", "--quiet", &remote, &format!("HEAD:refs/heads/{branch}")]);
+                    let switch = git(&["switch", "--quiet", "-c", &branch]);
+                    let push = git(&["push", "--quiet", &remote, &format!("HEAD:refs/heads/{branch}")]);
                     steps.push(Step::Commit { paths, argv: vec![switch, add, commit_argv] });
                     steps.push(Step::GitPush { remote: remote.clone(), base: base.clone(), argv: push });
                     steps.push(Step::PullRequest {
@@ -337,8 +335,8 @@ impl Deploy {
                         head: branch,
                         title: message.clone(),
                         timeout_seconds: o.review_timeout.as_secs(),
-                        back: argv(&["git", "switch", "--quiet", "-"]),
-                        fetch: argv(&["git", "fetch", "--quiet", &remote, &base]),
+                        back: git(&["switch", "--quiet", "-"]),
+                        fetch: git(&["fetch", "--quiet", &remote, &base]),
                     });
                     Rollback::RevertPullRequest { repository, remote, base, branch: format!("revert/{env}-{short}") }
                 }
@@ -350,7 +348,7 @@ impl Deploy {
             });
             steps.push(Step::Smoke {
                 url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
-                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
+                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_command(&t.tf_dir).argv),
                 fallback: format!("https://{}", names.api_host()),
                 timeout_seconds: o.smoke_timeout.as_secs(),
                 rollback,
@@ -360,64 +358,69 @@ impl Deploy {
             steps.push(Step::ReleaseValues { path: values.clone(), image_tag: o.only.is_none() });
             if o.kube_context.is_none() {
                 steps.push(Step::Kubeconfig {
-                    argv: argv(&[
+                    argv: cmd(
+                        &p.root,
                         "aws",
-                        "eks",
-                        "update-kubeconfig",
-                        "--name",
-                        &e.eks.cluster_name.value,
-                        "--region",
-                        &e.aws.region.value,
-                        "--kubeconfig",
-                        &kubeconfig,
-                    ]),
+                        [
+                            "eks",
+                            "update-kubeconfig",
+                            "--name",
+                            &e.eks.cluster_name.value,
+                            "--region",
+                            &e.aws.region.value,
+                            "--kubeconfig",
+                            &kubeconfig,
+                        ],
+                    ),
                 });
             }
             let ns_file = work.join("namespace.yaml");
-            let mut kubectl = vec!["kubectl".to_string()];
-            kubectl.extend(kubectl_ctx);
-            kubectl.extend(argv(&[
+            let kubectl = cmd(&p.root, "kubectl", kubectl_ctx).args([
                 "apply",
                 "--server-side",
                 "--field-manager=myhealthctl",
                 "-f",
                 &ns_file.display().to_string(),
-            ]));
+            ]);
             steps.push(Step::Namespace {
                 path: ns_file,
                 manifest: namespace_manifest(&namespace, &names.namespace_labels(), names.grafana_namespace())?,
                 argv: kubectl,
             });
             let out = &t.out;
-            let mut helm = argv(&[
+            let mut helm = cmd(
+                &p.root,
                 "helm",
-                "upgrade",
-                "--install",
-                &release,
-                &out.join(crate::names::CHART_DIR).display().to_string(),
-                "--namespace",
-                &namespace,
-                "--values",
-                &out.join(names.values_file()).display().to_string(),
-                "--values",
-                &values.display().to_string(),
-            ]);
+                [
+                    "upgrade",
+                    "--install",
+                    &release,
+                    &out.join(crate::names::CHART_DIR).display().to_string(),
+                    "--namespace",
+                    &namespace,
+                    "--values",
+                    &out.join(names.values_file()).display().to_string(),
+                    "--values",
+                    &values.display().to_string(),
+                ],
+            );
             if o.only.is_some() {
                 // The other services keep the digests of their last release.
-                helm.push("--reset-then-reuse-values".into());
+                helm = helm.arg("--reset-then-reuse-values");
             }
-            let (flags, probe) = rollback_flags(argv(&["helm", "version", "--short"]));
-            helm.extend(flags);
+            let (flags, probe) = rollback_flags(cmd(&p.root, "helm", ["version", "--short"]));
             probes.push(probe);
-            helm.extend(["--timeout".into(), o.timeout.clone()]);
-            helm.extend(kube.clone());
+            let helm = helm.args(flags).args(["--timeout", &o.timeout]).args(kube.clone());
             steps.push(Step::Helm { argv: helm });
-            let mut rollback =
-                argv(&["helm", "rollback", &release, "--namespace", &namespace, "--wait", "--timeout", &o.timeout]);
-            rollback.extend(kube);
+            let rollback = cmd(
+                &p.root,
+                "helm",
+                ["rollback", &release, "--namespace", &namespace, "--wait", "--timeout", &o.timeout],
+            )
+            .args(kube);
             steps.push(Step::Smoke {
                 url: o.endpoint.as_ref().map(|u| u.trim_end_matches('/').to_string()),
-                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_argv(&t.tf_dir)),
+                endpoint_argv: o.endpoint.is_none().then(|| terraform::output_command(&t.tf_dir).argv),
                 fallback: format!("https://{}", names.api_host()),
                 timeout_seconds: o.smoke_timeout.as_secs(),
                 rollback: Rollback::Helm { argv: rollback },
@@ -497,7 +500,7 @@ impl Deploy {
         &self,
         client: Option<&super::argocd::Client>,
         committed: bool,
-        argv: &[Vec<String>],
+        argv: &[Process],
         application: &str,
         what: &str,
     ) -> anyhow::Result<()> {
@@ -507,13 +510,10 @@ impl Deploy {
                 "deploy of `{env}` failed its {what}; its release had not changed, so there is no release commit to revert"
             );
         }
-        eprintln!(
-            "rolling the release back: {}",
-            argv.iter().map(|a| shell(&self.root, a)).collect::<Vec<_>>().join(" && ")
-        );
+        eprintln!("rolling the release back: {}", argv.iter().map(|a| self.sh(a)).collect::<Vec<_>>().join(" && "));
         let undone = (|| -> anyhow::Result<()> {
             for a in argv {
-                run(&self.root, a)?;
+                run(a)?;
             }
             let head = crate::git::run(&self.root, &["rev-parse", "HEAD"])?;
             if let Some(c) = client {
@@ -544,16 +544,16 @@ impl Deploy {
         }
         let done = (|| -> anyhow::Result<PullRequest> {
             let parents = crate::git::run(&self.root, &["rev-list", "--parents", "-n", "1", merged])?;
-            let mut revert = argv(&["git", "revert", "--no-edit"]);
+            let git = |args: &[&str]| cmd(&self.root, "git", args.iter().copied());
+            let mut revert = git(&["revert", "--no-edit"]);
             if parents.split_whitespace().count() > 2 {
-                revert.extend(argv(&["-m", "1"]));
+                revert = revert.args(["-m", "1"]);
             }
-            revert.push(merged.to_string());
-            run(&self.root, &argv(&["git", "switch", "--quiet", "-c", branch, merged]))?;
-            let reverted = run(&self.root, &revert).and_then(|_| {
-                run(&self.root, &argv(&["git", "push", "--quiet", remote, &format!("HEAD:refs/heads/{branch}")]))
-            });
-            run(&self.root, &argv(&["git", "switch", "--quiet", "-"]))?;
+            let revert = revert.arg(merged);
+            run(&git(&["switch", "--quiet", "-c", branch, merged]))?;
+            let reverted = run(&revert)
+                .and_then(|_| run(&git(&["push", "--quiet", remote, &format!("HEAD:refs/heads/{branch}")])));
+            run(&git(&["switch", "--quiet", "-"]))?;
             reverted?;
             let gh = super::github::GitHub::from_env()?;
             open_pull_request(
@@ -593,13 +593,26 @@ impl Deploy {
             && crate::git::is_ancestor(&self.root, ours, live)
     }
 
+    /// A command as `--dry-run` prints it: paths relative to the project root.
+    fn sh(&self, p: &Process) -> String {
+        p.clone().shown_from(&self.root).to_string()
+    }
+
+    /// How a failed release is undone: the smoke test's rollback.
+    fn rollback(&self) -> Option<&Rollback> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Smoke { rollback, .. } => Some(rollback),
+            _ => None,
+        })
+    }
+
     fn rel(&self, path: &Path) -> String {
         path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
     }
 
     /// `--dry-run`: every step in order, with the exact command where one runs.
     pub fn show(&self) -> String {
-        let sh = |a: &[String]| shell(&self.root, a);
+        let sh = |a: &Process| self.sh(a);
         let mut out = format!(
             "deploy `{}`: {} steps, run from `{}`, released through {}\n",
             self.environment,
@@ -640,10 +653,11 @@ impl Deploy {
                         services.iter().map(|s| format!("{}/{s}/", self.rel(images))).collect::<Vec<_>>().join(" ")
                     ),
                 ),
-                Step::TerraformInit { argv } => {
-                    ("terraform init (skipped while nothing it depends on changed)".into(), format!("$ {}", sh(argv)))
-                }
-                Step::TerraformPlan { argv } => ("terraform plan".into(), format!("$ {}", sh(argv))),
+                Step::TerraformInit(init) => (
+                    "terraform init (skipped while nothing it depends on changed)".into(),
+                    format!("$ {}", sh(&init.argv)),
+                ),
+                Step::TerraformPlan(plan) => ("terraform plan".into(), format!("$ {}", sh(&plan.argv))),
                 Step::Approve { production, yes, answer } => (
                     "approve the plan (skipped when it has no changes)".into(),
                     if *yes {
@@ -654,11 +668,11 @@ impl Deploy {
                         format!("prompt: type `{answer}` (`--yes` to skip)")
                     },
                 ),
-                Step::TerraformApply { argv } => (
+                Step::TerraformApply(apply) => (
                     "terraform apply of the saved plan (skipped when it has no changes)".into(),
                     format!(
                         "$ {}\n     then a random value into each generated secret without one (aws secretsmanager put-secret-value, the value on stdin)",
-                        sh(argv)
+                        sh(&apply.argv)
                     ),
                 ),
                 Step::Push { images, .. } => (
@@ -725,7 +739,7 @@ impl Deploy {
                             Rollback::Helm { argv } => format!("$ {}", sh(argv)),
                             Rollback::Revert { argv, application } => format!(
                                 "$ {}, then ArgoCD syncs `{application}`",
-                                argv.iter().map(|a| sh(a)).collect::<Vec<_>>().join(" && ")
+                                argv.iter().map(sh).collect::<Vec<_>>().join(" && ")
                             ),
                             Rollback::RevertPullRequest { branch, base, .. } => format!(
                                 "git revert of the merged release on `{branch}`, a pull request of it into `{base}` for a reviewer to merge"
@@ -790,14 +804,14 @@ impl Deploy {
                     )?;
                 }
                 Step::Build { services, argv, ca_bundle, images } => {
-                    images::compile(p, argv)?;
+                    images::compile(argv)?;
                     for b in images::package(p, t.cfg, services, ca_bundle, images)? {
                         eprintln!("   {:<16} {}  {:.1} MiB", b.service, b.digest, b.size as f64 / 1048576.0);
                     }
                 }
-                Step::TerraformInit { argv } => terraform::init(argv, env)?,
-                Step::TerraformPlan { argv } => {
-                    let summary = terraform::plan(argv, env)?;
+                Step::TerraformInit(init) => terraform::init(init, env)?,
+                Step::TerraformPlan(plan_cmd) => {
+                    let summary = terraform::plan(plan_cmd, env)?;
                     crate::out!("{}", terraform::text(&summary));
                     plan = Some(summary);
                 }
@@ -816,10 +830,10 @@ impl Deploy {
                         ));
                     }
                 }
-                Step::TerraformApply { argv } => {
+                Step::TerraformApply(apply) => {
                     if plan.as_ref().is_some_and(|s| s.changes()) {
                         // Its output is shown only when it fails: the plan above said what it does.
-                        terraform::apply(argv, env)?;
+                        terraform::apply(apply, env)?;
                     }
                     for x in step("generated secrets", || super::secrets::seed(t.cfg, t.env))? {
                         if x.written {
@@ -868,7 +882,7 @@ impl Deploy {
                             });
                         }
                         for a in argv {
-                            run(&self.root, a)?;
+                            run(a)?;
                         }
                     }
                 }
@@ -880,7 +894,7 @@ impl Deploy {
                     }
                     // Always: a release commit an earlier run made but could not push goes now
                     // (HEAD was the remote's tip or that commit: `preflight`).
-                    step("push the release commit", || run(&self.root, argv))?;
+                    step("push the release commit", || run(argv))?;
                     if let Some(b) = on_branch.as_mut() {
                         b.pushed = true;
                     }
@@ -888,12 +902,12 @@ impl Deploy {
                 }
                 Step::PullRequest { repository, base, head, title, timeout_seconds, back, fetch } => {
                     if !committed {
-                        let (remote, _) = (&fetch[3], ());
-                        crate::git::run(&self.root, &["fetch", "--quiet", remote, base])?;
+                        // The same images: ArgoCD runs the tip of `base` already.
+                        run(fetch)?;
                         revision = crate::git::run(&self.root, &["rev-parse", "FETCH_HEAD"])?;
                         continue;
                     }
-                    run(&self.root, back)?;
+                    run(back)?;
                     // Back where it began: nothing more to put back.
                     if let Some(b) = on_branch.as_mut() {
                         b.back = None;
@@ -914,7 +928,7 @@ impl Deploy {
                             pr.number, pr.url
                         ));
                     };
-                    run(&self.root, fetch)?;
+                    run(fetch)?;
                     revision = sha;
                 }
                 Step::Sync { server, application, timeout_seconds } => {
@@ -933,11 +947,11 @@ impl Deploy {
                         ),
                         Err(e) => {
                             eprintln!("error: {e:#}");
-                            match self.steps.last() {
-                                Some(Step::Smoke { rollback: Rollback::Revert { argv, .. }, .. }) => {
+                            match self.rollback() {
+                                Some(Rollback::Revert { argv, .. }) => {
                                     self.revert(Some(&c), committed, argv, application, "sync")?;
                                 }
-                                Some(Step::Smoke { rollback: r @ Rollback::RevertPullRequest { .. }, .. }) => {
+                                Some(r @ Rollback::RevertPullRequest { .. }) => {
                                     self.revert_by_pull_request(r, committed, &revision, "sync")?;
                                 }
                                 _ => return Err(e),
@@ -946,14 +960,14 @@ impl Deploy {
                     }
                     client = Some(c);
                 }
-                Step::Kubeconfig { argv } => step("kubeconfig", || run(&self.root, argv))?,
+                Step::Kubeconfig { argv } => step("kubeconfig", || run(argv))?,
                 Step::Namespace { path, manifest, argv } => {
                     write(path, manifest)?;
-                    step("namespaces", || run(&self.root, argv))?;
+                    step("namespaces", || run(argv))?;
                 }
                 Step::Helm { argv } => {
                     // On failure Helm has already rolled the release back (`--atomic`).
-                    step("helm upgrade --install", || run(&self.root, argv)).map_err(|e| {
+                    step("helm upgrade --install", || run(argv)).map_err(|e| {
                         e.context("the release failed; Helm rolled it back to the previous revision (if there was one)")
                     })?;
                 }
@@ -969,8 +983,8 @@ impl Deploy {
                         eprintln!("error: the smoke test failed: {e:#}");
                         match rollback {
                             Rollback::Helm { argv } => {
-                                eprintln!("rolling the release back: {}", shell(&self.root, argv));
-                                match run(&self.root, argv) {
+                                eprintln!("rolling the release back: {}", self.sh(argv));
+                                match run(argv) {
                                     Ok(()) => {
                                         bail!("deploy of `{env}` failed its smoke test; the release was rolled back")
                                     }
@@ -1002,7 +1016,7 @@ impl Deploy {
 struct BackOnFailure<'a> {
     root: &'a Path,
     /// `git switch -`, until it has run.
-    back: Option<Vec<String>>,
+    back: Option<Process>,
     branch: String,
     paths: Vec<String>,
     pushed: bool,
@@ -1012,7 +1026,7 @@ impl Drop for BackOnFailure<'_> {
     fn drop(&mut self) {
         let Some(back) = self.back.take() else { return };
         eprintln!("putting the work tree back on the branch the deploy began on");
-        let _ = run(self.root, &back);
+        let _ = run(&back);
         let mut restore = vec!["checkout", "--quiet", "HEAD", "--"];
         restore.extend(self.paths.iter().map(String::as_str));
         let _ = crate::git::run(self.root, &restore);
@@ -1136,23 +1150,13 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// Run a command from the project root; its output is shown only when it fails.
-fn run(root: &Path, argv: &[String]) -> anyhow::Result<()> {
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run `{}` (is it installed and on PATH?)", argv[0]))?;
-    if !out.status.success() {
-        bail!(
-            "`{}` failed ({}):\n{}{}",
-            shell(root, argv),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+/// Run a step's command (from the project root, as built); its output is
+/// shown only when it fails.
+fn run(p: &Process) -> anyhow::Result<()> {
+    p.run().map_err(|e| match e.not_started() {
+        true => anyhow::Error::new(e).context(format!("cannot run `{}` (is it installed and on PATH?)", p.program())),
+        false => e.into(),
+    })?;
     Ok(())
 }
 

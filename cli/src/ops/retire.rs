@@ -72,7 +72,12 @@ pub fn plan_access(tree: &Tree, env: &str) -> Option<PlanAccess> {
 
 /// The kept root of `env` when it is retired (no longer in `cfg`, its root
 /// marked): what `plan` and `destroy` of it work in.
-pub fn retired_root(p: &crate::project::Project, cfg: &Config, args: &crate::args::TreeArgs, env: &str) -> Option<std::path::PathBuf> {
+pub fn retired_root(
+    p: &crate::project::Project,
+    cfg: &Config,
+    args: &crate::args::TreeArgs,
+    env: &str,
+) -> Option<std::path::PathBuf> {
     let kept = p.tf_root(args, env);
     (cfg.env(env).is_none() && kept.join(MARKER).is_file()).then_some(kept)
 }
