@@ -2,37 +2,32 @@
 //! tree (`git ls-tree` + `git cat-file --batch`), and the plain commands a
 //! release runs (`run`, `is_ancestor`).
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use crate::process::Process;
 use crate::tree::Tree;
 
-fn git(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(dir).env("GIT_OPTIONAL_LOCKS", "0");
-    c
+/// `git` in `dir`; never taking the index lock for a read (a concurrent
+/// `git` of the user's would otherwise fail).
+fn git(dir: &Path) -> Process {
+    Process::new("git").cwd(dir).env("GIT_OPTIONAL_LOCKS", "0")
 }
 
 /// `git ARGS` in `dir`: its output, trimmed, when it succeeds.
 pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = git(dir).args(args).stdin(Stdio::null()).output().context("cannot run `git` (is it installed?)")?;
+    let p = git(dir).args(args.iter().copied());
+    let out = p.output().context("cannot run `git` (is it installed?)")?;
     if !out.status.success() {
-        bail!("`git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!("`{p}` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// `later` is a commit that includes `ours`; false when git does not know it.
 pub fn is_ancestor(dir: &Path, ours: &str, later: &str) -> bool {
-    git(dir)
-        .args(["merge-base", "--is-ancestor", ours, later])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    git(dir).args(["merge-base", "--is-ancestor", ours, later]).succeeds()
 }
 
 /// The top of the work tree containing `dir`.
@@ -82,20 +77,8 @@ pub fn tree_at(repo: &Path, commit: &str, subdir: &str) -> Result<Tree> {
     if entries.is_empty() {
         return Ok(tree);
     }
-    let mut child = git(repo)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot run `git cat-file`")?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
     let shas: String = entries.iter().map(|(_, s)| format!("{s}\n")).collect();
-    // Write from a thread so a large batch cannot dead-lock on full pipes.
-    let writer = std::thread::spawn(move || stdin.write_all(shas.as_bytes()));
-    let mut raw = Vec::new();
-    child.stdout.take().expect("piped stdout").read_to_end(&mut raw)?;
-    writer.join().expect("writer thread").context("cannot feed `git cat-file`")?;
-    child.wait()?;
+    let raw = git(repo).args(["cat-file", "--batch"]).run_with_stdin(shas.as_bytes())?.stdout;
     let mut pos = 0;
     for (rel, _) in entries {
         let nl =

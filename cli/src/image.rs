@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use oci_spec::image::{
@@ -54,14 +53,15 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// The shared libraries `binary` loads, as absolute paths (the dynamic loader included).
 pub fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
-    let out = Command::new("ldd").arg(binary).output().context("cannot run `ldd` (install libc-bin)")?;
+    let ldd = crate::process::Process::new("ldd").arg(binary.display().to_string());
+    let out = ldd.output().context("cannot run `ldd` (install libc-bin)")?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         // A static binary: nothing to add.
         if text.contains("not a dynamic executable") || String::from_utf8_lossy(&out.stderr).contains("not a dynamic") {
             return Ok(Vec::new());
         }
-        bail!("`ldd {}` failed: {}", binary.display(), String::from_utf8_lossy(&out.stderr).trim());
+        bail!("`{ldd}` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     let mut libs = Vec::new();
     for line in text.lines() {

@@ -5,13 +5,14 @@
 //! on 127.0.0.1/localhost are spoken to over plain HTTP (test registries).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
+
+use crate::process::Process;
 
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -76,13 +77,13 @@ pub fn credentials(host: &str) -> Result<RegistryAuth> {
         }
     }
     if let Some(region) = ecr_region(host) {
-        let out = Command::new("aws")
-            .args(["ecr", "get-login-password", "--region", region])
-            .stderr(Stdio::inherit())
-            .output()
-            .context("cannot run `aws ecr get-login-password` (install the AWS CLI, or configure a Docker credential helper)")?;
+        // The password comes on stdout, never in the printed command.
+        let login = Process::new("aws").args(["ecr", "get-login-password", "--region", region]);
+        let out = login.output().context(
+            "cannot run `aws ecr get-login-password` (install the AWS CLI, or configure a Docker credential helper)",
+        )?;
         if !out.status.success() {
-            bail!("`aws ecr get-login-password --region {region}` failed: are you logged in to AWS?");
+            bail!("`{login}` failed: are you logged in to AWS?\n{}", String::from_utf8_lossy(&out.stderr).trim());
         }
         return Ok(RegistryAuth::Basic("AWS".into(), String::from_utf8_lossy(&out.stdout).trim().to_string()));
     }
@@ -92,19 +93,13 @@ pub fn credentials(host: &str) -> Result<RegistryAuth> {
 /// `docker-credential-<helper> get`: the protocol Docker's helpers speak.
 fn from_helper(helper: &str, host: &str) -> Result<Option<RegistryAuth>> {
     let program = format!("docker-credential-{helper}");
-    let mut child = match Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(_) => bail!("`~/.docker/config.json` names the credential helper `{program}`, which is not on PATH"),
+    let out = match Process::new(&program).arg("get").output_with_stdin(host.as_bytes()) {
+        Ok(out) => out,
+        Err(e) if e.not_started() => {
+            bail!("`~/.docker/config.json` names the credential helper `{program}`, which is not on PATH")
+        }
+        Err(e) => return Err(e.into()),
     };
-    use std::io::Write;
-    child.stdin.take().expect("piped").write_all(host.as_bytes())?;
-    let out = child.wait_with_output()?;
     if !out.status.success() {
         // "credentials not found": fall through to the other sources.
         return Ok(None);

@@ -40,7 +40,7 @@ impl ApplyCmd {
         let name = t.name();
         drift::require_fresh(&p, &cfg, &t.render, &format!("not applied to `{name}`"))?;
         // The providers, as a fresh checkout of a CI job needs them.
-        terraform::init(&terraform::init_argv(&t.tf_dir, &self.init), name)?;
+        terraform::init(&terraform::init_command(&t.tf_dir, &self.init), name)?;
         let saved = terraform::saved_plan(&t.tf_dir, name, PLAN_FILE)?;
         if !self.json {
             crate::out!("{}", terraform::text(&saved));
@@ -79,7 +79,7 @@ impl ApplyCmd {
                 }
             }
         }
-        terraform::apply(&terraform::apply_argv(&t.tf_dir, PLAN_FILE), name)?;
+        terraform::apply(&terraform::apply_command(&t.tf_dir, PLAN_FILE), name)?;
         let secrets = seed(t.cfg, t.env)?;
         self.report(Applied { environment: name, applied: true, plan: &saved, secrets })
     }

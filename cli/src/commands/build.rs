@@ -47,7 +47,7 @@ impl BuildCmd {
                 bail!("service `{s}` is not bundled: there is no crate `services/{s}/` to build");
             }
         }
-        images::compile(&p, &images::cargo_argv(&p, &cfg))?;
+        images::compile(&images::cargo_command(&p, &cfg))?;
         let built = images::package(&p, &cfg, &services, &self.ca_bundle, &p.images_dir())?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&built)?);

@@ -69,7 +69,7 @@ impl DestroyCmd {
             }
         }
         // Terraform's own account of what it destroyed ("Destroy complete! Resources: N destroyed.").
-        let out = terraform::apply(&terraform::apply_argv(&tf_dir, DESTROY_PLAN_FILE), name)?;
+        let out = terraform::apply(&terraform::apply_command(&tf_dir, DESTROY_PLAN_FILE), name)?;
         if retired {
             remove_root(&p, &cfg, &self.args, name)?;
         }

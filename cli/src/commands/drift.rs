@@ -46,7 +46,7 @@ impl DriftCmd {
         let t = p.target(&cfg, &self.env, &self.args)?;
         // The owning keys are read off the config: the tree must be its render.
         drift::require_fresh(&p, &cfg, &t.render, &format!("drift of `{}` not checked", t.name()))?;
-        terraform::init(&terraform::init_argv(&t.tf_dir, &self.init), t.name())?;
+        terraform::init(&terraform::init_command(&t.tf_dir, &self.init), t.name())?;
         let mut report = live::terraform_drift(&t.tf_dir, t.name())?;
         if let Some(server) = &self.argocd_server {
             let c = argocd::Client::new(server, self.argocd_insecure)?;

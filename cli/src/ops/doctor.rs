@@ -14,7 +14,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
@@ -22,6 +21,7 @@ use super::github::GitHub;
 use crate::config::Config;
 use crate::config::model::{Environment, OidcSubject};
 use crate::names::{GithubEnvironment, GithubRole, MAIN_BRANCH, Names};
+use crate::process::Process;
 
 /// One thing found wrong, and how to put it right.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -429,10 +429,9 @@ pub fn aws(cfg: &Config, envs: &[&Environment], r: &mut Report) {
         for role in GithubRole::ALL {
             let name = n.github_role_name(role);
             let subject = format!("role `{name}`");
-            let out = Command::new("aws")
+            let out = Process::new("aws")
                 .args(["iam", "get-role", "--role-name", &name, "--output", "json"])
                 .env("AWS_PAGER", "")
-                .stdin(Stdio::null())
                 .output();
             let out = match out {
                 Ok(o) => o,

@@ -6,7 +6,6 @@
 //! directory (`Project::work_dir`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -14,6 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::config::model::Environment;
 use crate::image::{self, Built};
+use crate::process::Process;
 use crate::project::Project;
 use crate::registry::{self, Pushed};
 
@@ -25,12 +25,29 @@ pub const PROFILE: &str = "dist";
 /// `cargo build` of every bundled service in one run: cargo unifies
 /// features per invocation, so building one alone could link different code
 /// and give another digest for the same commit.
-pub fn cargo_argv(p: &Project, cfg: &Config) -> Vec<String> {
-    let mut v: Vec<String> = ["cargo", "build", "--profile", PROFILE, "--locked"].map(String::from).to_vec();
+///
+/// Run from the project root. Variables cargo sets for the crate *it* is
+/// running (`OUT_DIR`, `CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, …, present
+/// when myhealthctl itself runs under `cargo run` or a test) are removed:
+/// ring's build script, for one, is fingerprinted with `OUT_DIR`, and a
+/// build that saw one would be redone — minutes of ring, rustls, sqlx and
+/// the AWS SDK — by the next plain `myhealthctl build` or `deploy`.
+pub fn cargo_command(p: &Project, cfg: &Config) -> Process {
+    let mut cargo = Process::new("cargo").args(["build", "--profile", PROFILE, "--locked"]).cwd(&p.root);
     for s in p.bundled(cfg) {
-        v.extend(["-p".into(), s]);
+        cargo = cargo.args(["-p".into(), s]);
     }
-    v
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k == "OUT_DIR"
+            || ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
+                .iter()
+                .any(|pre| k.starts_with(pre))
+        {
+            cargo = cargo.env_remove(k.as_ref());
+        }
+    }
+    cargo
 }
 
 /// The images' tag: the commit's first 12 hex digits, `-dirty` with uncommitted changes.
@@ -51,31 +68,10 @@ pub fn write_record(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run `cargo` (a [`cargo_argv`]) from the project root. Variables cargo
-/// sets for the crate *it* is running (`OUT_DIR`, `CARGO_PKG_NAME`,
-/// `CARGO_MANIFEST_DIR`, …, present when myhealthctl itself runs under
-/// `cargo run` or a test) are removed: ring's build script, for one, is
-/// fingerprinted with `OUT_DIR`, and a build that saw one would be redone —
-/// minutes of ring, rustls, sqlx and the AWS SDK — by the next plain
-/// `myhealthctl build` or `deploy`.
-pub fn compile(p: &Project, argv: &[String]) -> anyhow::Result<()> {
-    let mut cargo = Command::new(&argv[0]);
-    cargo.current_dir(&p.root).args(&argv[1..]);
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k == "OUT_DIR"
-            || ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
-                .iter()
-                .any(|pre| k.starts_with(pre))
-        {
-            cargo.env_remove(k.as_ref());
-        }
-    }
-    eprintln!("== {}", argv.join(" "));
-    let status = cargo.status().with_context(|| format!("cannot run `{}`", argv[0]))?;
-    if !status.success() {
-        bail!("`{}` failed", argv.join(" "));
-    }
+/// Run `cargo` (a [`cargo_command`]), its output the user's to watch.
+pub fn compile(cargo: &Process) -> anyhow::Result<()> {
+    eprintln!("== {cargo}");
+    cargo.run_inherited()?;
     Ok(())
 }
 

@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_yaml_ng::Value;
+
+use crate::process::Process;
 
 /// One rendered object.
 #[derive(Debug, Clone)]
@@ -38,31 +39,28 @@ pub fn helm_program() -> String {
 }
 
 /// `helm template NAME CHART --namespace NS --values F…`.
-pub fn template_argv(r: &Release<'_>) -> Vec<String> {
-    let mut v = vec![
-        helm_program(),
+pub fn template_command(r: &Release<'_>) -> Process {
+    let mut v = Process::new(helm_program()).args([
         "template".into(),
         r.name.into(),
         r.chart.display().to_string(),
         "--namespace".into(),
-        r.namespace.into(),
-    ];
+        r.namespace.to_string(),
+    ]);
     for f in &r.values {
-        v.extend(["--values".into(), f.display().to_string()]);
+        v = v.args(["--values".into(), f.display().to_string()]);
     }
     v
 }
 
 /// Render `r` and split Helm's output into objects.
 pub fn render(r: &Release<'_>) -> anyhow::Result<Vec<Object>> {
-    let argv = template_argv(r);
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
+    let helm = template_command(r);
+    let out = helm
         .output()
-        .with_context(|| format!("cannot run `{}` (install Helm, or set MYHEALTHCTL_HELM)", argv[0]))?;
+        .with_context(|| format!("cannot run `{}` (install Helm, or set MYHEALTHCTL_HELM)", helm.program()))?;
     if !out.status.success() {
-        bail!("`{}` failed:\n{}", argv.join(" "), String::from_utf8_lossy(&out.stderr));
+        bail!("`{helm}` failed:\n{}", String::from_utf8_lossy(&out.stderr));
     }
     objects(&String::from_utf8_lossy(&out.stdout), r.namespace)
 }

@@ -7,14 +7,16 @@
 //! Commands run here are read-only and listed as the deploy's probes.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde::Serialize;
+
+use crate::process::Process;
 
 /// A command run while planning a deploy, and what its answer decided.
 #[derive(Debug, Serialize)]
 pub struct Probe {
-    pub argv: Vec<String>,
+    /// Listed (`--json`) as its argument vector.
+    pub argv: Process,
     pub decided: String,
 }
 
@@ -61,12 +63,12 @@ fn set(var: &str) -> bool {
 
 /// Run a read-only probe in `root`: whether it succeeded, and its output.
 fn probe(root: &Path, argv: &[&str], probes: &mut Vec<Probe>, decided: impl Fn(bool) -> String) -> (bool, String) {
-    let out = Command::new(argv[0]).args(&argv[1..]).current_dir(root).stdin(Stdio::null()).output();
-    let (ok, text) = match out {
+    let process = Process::new(argv[0]).args(argv[1..].iter().copied()).cwd(root);
+    let (ok, text) = match process.output() {
         Ok(o) => (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned()),
         Err(_) => (false, String::new()),
     };
-    probes.push(Probe { argv: argv.iter().map(|s| s.to_string()).collect(), decided: decided(ok) });
+    probes.push(Probe { argv: process, decided: decided(ok) });
     (ok, text)
 }
 

@@ -10,15 +10,13 @@
 //! one the workflows configure. A value travels only on the CLI's stdin —
 //! never an argument, a file or a log line.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::config::model::Environment;
 use crate::names::Names;
+use crate::process::Process;
 
 /// Length of a generated value: 64 letters and digits (≈ 381 bits).
 const LENGTH: usize = 64;
@@ -53,7 +51,6 @@ pub fn seed(cfg: &Config, env: &Environment) -> anyhow::Result<Vec<Seeded>> {
 fn has_value(name: &str, region: &str) -> anyhow::Result<bool> {
     let out = aws()
         .args(["secretsmanager", "describe-secret", "--secret-id", name, "--region", region, "--output", "json"])
-        .stdin(Stdio::null())
         .output()
         .context("cannot run the AWS CLI (`aws`): install it to write the generated secrets")?;
     if !out.status.success() {
@@ -67,28 +64,21 @@ fn has_value(name: &str, region: &str) -> anyhow::Result<bool> {
 }
 
 fn put(name: &str, region: &str, value: &str) -> anyhow::Result<()> {
-    let mut child = aws()
+    let out = aws()
         .args(["secretsmanager", "put-secret-value", "--secret-id", name, "--region", region, "--output", "json"])
-        // The value on stdin: never in the process list or a file.
+        // The value on stdin: never in the process list, a file or a printed command.
         .args(["--secret-string", "file:///dev/stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+        .output_with_stdin(value.as_bytes())
         .context("cannot run the AWS CLI (`aws`): install it to write the generated secrets")?;
-    child.stdin.take().expect("piped").write_all(value.as_bytes())?;
-    let out = child.wait_with_output()?;
     if !out.status.success() {
         bail!("cannot write the value of `{name}`: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
 
-fn aws() -> Command {
-    let mut c = Command::new("aws");
-    // No pager, no colour: the output is read, not shown.
-    c.env("AWS_PAGER", "");
-    c
+fn aws() -> Process {
+    // No pager: the output is read, not shown.
+    Process::new("aws").env("AWS_PAGER", "")
 }
 
 /// `LENGTH` letters and digits from the OS's random source (rejection

@@ -1,31 +1,10 @@
-//! Running Terraform in a rendered root: the exact command lines (built
-//! here, shown by `deploy --dry-run` and run as built), `init` skipped while
-//! nothing it depends on changed, `plan -out` summarised from its
-//! machine-readable stream (counts, resources by action, stateful losses),
-//! `apply` of a saved plan, `output`.
+//! What a Terraform plan does, read from its machine-readable output:
+//! counts, resources by [`Action`], stateful losses, the fingerprint a
+//! review pins; a plan against the reviewed one; the text and markdown that
+//! show it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-use anyhow::{Context, bail};
-use serde::Serialize;
-
-use super::ui::step;
-use crate::args::InitArgs;
-
-/// The plan file inside the root (ignored by drift checks, carried over by renders).
-pub const PLAN_FILE: &str = "myhealthctl.tfplan";
-/// The saved destroy plan (`destroy`).
-pub const DESTROY_PLAN_FILE: &str = "myhealthctl-destroy.tfplan";
-/// How long an apply waits for the state lock another apply holds, rather
-/// than failing at once.
-pub const LOCK_TIMEOUT: &str = "10m";
-/// Plans never take the state lock: they write no state, and a saved plan
-/// whose state changed meanwhile is refused by its apply ("Saved plan is
-/// stale", terraform's `backend/local`). So a pull request's plan, a drift
-/// check and an apply never wait on each other, a cancelled plan leaves no
-/// lock behind, and the plan role needs no write to the state bucket at all.
-const NO_LOCK: &str = "-lock=false";
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
 
 /// Resource types whose loss loses data: a destroy or replace of one is shouted about.
 const STATEFUL: &[&str] = &[
@@ -63,9 +42,57 @@ pub struct Summary {
     pub fingerprint: String,
 }
 
+/// What Terraform plans for one resource: `planned_change.change.action` of
+/// its machine-readable UI, spelled as it spells them (`plan --json` prints
+/// them, and a review reads them back from an earlier run's artifacts).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    #[serde(rename = "noop")]
+    NoOp,
+    Move,
+    Create,
+    Read,
+    Update,
+    Replace,
+    Delete,
+    Import,
+    /// `removed` blocks: out of the state, the object left alone.
+    #[serde(rename = "remove")]
+    Forget,
+}
+
+impl Action {
+    /// Terraform's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::NoOp => "noop",
+            Action::Move => "move",
+            Action::Create => "create",
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::Import => "import",
+            Action::Forget => "remove",
+        }
+    }
+
+    /// Whether the object (and its data) goes away.
+    pub fn loses(self) -> bool {
+        matches!(self, Action::Delete | Action::Replace)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
-    pub action: String,
+    pub action: Action,
     pub address: String,
     pub r#type: String,
 }
@@ -89,9 +116,9 @@ pub fn summarise(environment: &str, stream: &str) -> Summary {
             continue;
         }
         let change = &msg["change"];
-        let action = match change["action"].as_str() {
-            Some(a @ ("create" | "update" | "delete" | "replace")) => a,
-            _ => continue, // noop, read, move, import
+        let action = match serde_json::from_value::<Action>(change["action"].clone()) {
+            Ok(a @ (Action::Create | Action::Update | Action::Delete | Action::Replace)) => a,
+            _ => continue, // noop, read, move, import, remove
         };
         let address = change["resource"]["addr"].as_str().unwrap_or("?");
         let r#type = change["resource"]["resource_type"].as_str().unwrap_or("");
@@ -110,11 +137,12 @@ pub fn summarise_show(environment: &str, json: &str) -> anyhow::Result<Summary> 
     for rc in plan["resource_changes"].as_array().into_iter().flatten() {
         let c = &rc["change"];
         let actions: Vec<&str> = c["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+        // The plan representation spells a replace as two actions.
         let action = match actions.as_slice() {
-            ["create"] => "create",
-            ["update"] => "update",
-            ["delete"] => "delete",
-            ["delete", "create"] | ["create", "delete"] => "replace",
+            ["create"] => Action::Create,
+            ["update"] => Action::Update,
+            ["delete"] => Action::Delete,
+            ["delete", "create"] | ["create", "delete"] => Action::Replace,
             _ => continue, // no-op, read, forget
         };
         let address = rc["address"].as_str().unwrap_or("?");
@@ -149,17 +177,17 @@ pub fn masked(value: &serde_json::Value, sensitive: &serde_json::Value) -> serde
 }
 
 impl Summary {
-    fn push(&mut self, action: &str, address: &str, r#type: &str) {
+    fn push(&mut self, action: Action, address: &str, r#type: &str) {
         match action {
-            "create" => self.add += 1,
-            "update" => self.change += 1,
-            "delete" => self.destroy += 1,
+            Action::Create => self.add += 1,
+            Action::Update => self.change += 1,
+            Action::Delete => self.destroy += 1,
             _ => self.replace += 1,
         }
-        if (action == "delete" || action == "replace") && STATEFUL.contains(&r#type) {
+        if action.loses() && STATEFUL.contains(&r#type) {
             self.stateful_losses.push(address.to_string());
         }
-        self.resources.push(Resource { action: action.into(), address: address.into(), r#type: r#type.into() });
+        self.resources.push(Resource { action, address: address.into(), r#type: r#type.into() });
     }
 }
 
@@ -225,7 +253,7 @@ fn digest_lines(mut lines: Vec<String>) -> String {
 }
 
 /// The errors of a machine-readable UI stream, as terraform would print them.
-fn diagnostics(stream: &str) -> String {
+pub(super) fn diagnostics(stream: &str) -> String {
     let mut out = String::new();
     for line in stream.lines() {
         match serde_json::from_str::<serde_json::Value>(line) {
@@ -246,11 +274,11 @@ fn diagnostics(stream: &str) -> String {
     out
 }
 
-const ORDER: [(&str, &str, &str); 4] = [
-    ("replace", "-/+", "to replace"),
-    ("delete", "-", "to destroy"),
-    ("update", "~", "to change"),
-    ("create", "+", "to add"),
+const ORDER: [(Action, &str, &str); 4] = [
+    (Action::Replace, "-/+", "to replace"),
+    (Action::Delete, "-", "to destroy"),
+    (Action::Update, "~", "to change"),
+    (Action::Create, "+", "to add"),
 ];
 
 pub fn text(s: &Summary) -> String {
@@ -311,221 +339,6 @@ pub fn markdown(s: &Summary) -> String {
     out
 }
 
-/// Run a terraform command line (`argv[0]` is `terraform`), its output
-/// captured (shown only when it fails): the exit code and the output.
-pub fn run(argv: &[String]) -> anyhow::Result<(i32, String)> {
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .env("TF_IN_AUTOMATION", "1")
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| {
-            format!("cannot run `{}` (install Terraform {})", argv[0], crate::render::context::TERRAFORM_VERSION)
-        })?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.code().unwrap_or(1), text))
-}
-
-fn chdir(dir: &Path) -> Vec<String> {
-    vec!["terraform".into(), format!("-chdir={}", dir.display())]
-}
-
-/// `terraform -chdir=DIR plan -refresh-only …`, saved as `file`: what the
-/// live infrastructure holds that the state does not (`ops::live`).
-pub fn refresh_plan_argv(dir: &Path, file: &str) -> Vec<String> {
-    let mut v = chdir(dir);
-    v.extend(["plan", "-refresh-only", "-input=false", NO_LOCK, "-json", "-detailed-exitcode"].map(String::from));
-    v.push(format!("-out={file}"));
-    v
-}
-
-/// `terraform -chdir=DIR init …`.
-pub fn init_argv(dir: &Path, init_args: &InitArgs) -> Vec<String> {
-    let mut v = chdir(dir);
-    v.extend(["init", "-input=false", "-no-color"].map(String::from));
-    v.extend(init_args.plugin_dir.iter().map(|d| format!("-plugin-dir={}", d.display())));
-    v.extend(init_args.backend_config.iter().map(|b| format!("-backend-config={b}")));
-    v
-}
-
-/// `terraform -chdir=DIR plan … -out=FILE` (a destroy plan with `destroy`).
-pub fn plan_argv(dir: &Path, destroy: bool) -> Vec<String> {
-    let file = if destroy { DESTROY_PLAN_FILE } else { PLAN_FILE };
-    let mut v = chdir(dir);
-    v.extend(
-        ["plan", "-input=false", NO_LOCK, "-json", "-detailed-exitcode", &format!("-out={file}")].map(String::from),
-    );
-    if destroy {
-        v.push("-destroy".into());
-    }
-    v
-}
-
-/// `terraform -chdir=DIR apply` of a saved plan: applies exactly what was shown.
-pub fn apply_argv(dir: &Path, file: &str) -> Vec<String> {
-    let mut v = chdir(dir);
-    v.extend(["apply", "-input=false", &format!("-lock-timeout={LOCK_TIMEOUT}"), "-no-color", file].map(String::from));
-    v
-}
-
-/// `terraform -chdir=DIR show -json FILE` of a saved plan.
-pub fn show_argv(dir: &Path, file: &str) -> Vec<String> {
-    let mut v = chdir(dir);
-    v.extend(["show", "-json", "-no-color", file].map(String::from));
-    v
-}
-
-/// The summary of the plan saved as `file` in `dir` (what its apply would do).
-pub fn saved_plan(dir: &Path, env: &str, file: &str) -> anyhow::Result<Summary> {
-    if !dir.join(file).is_file() {
-        bail!("no saved plan `{}`: run `myhealthctl plan {env}` first", dir.join(file).display());
-    }
-    summarise_show(env, &show_json(dir, env, file)?)
-}
-
-/// `terraform show -json` of the plan saved as `file` in `dir`.
-pub fn show_json(dir: &Path, env: &str, file: &str) -> anyhow::Result<String> {
-    let (code, out) = step(&format!("terraform show ({env})"), || run(&show_argv(dir, file)))?;
-    if code != 0 {
-        bail!("`terraform show` of `{file}` failed in `{}`:\n{out}", dir.display());
-    }
-    // Only the JSON line: warnings (a CLI config) may come first on stderr.
-    Ok(out.lines().find(|l| l.starts_with('{')).unwrap_or("").to_string())
-}
-
-/// The errors of a `-json` stream, as terraform would print them.
-pub fn stream_errors(stream: &str) -> String {
-    diagnostics(stream)
-}
-
-/// `terraform -chdir=DIR output -json`.
-pub fn output_argv(dir: &Path) -> Vec<String> {
-    let mut v = chdir(dir);
-    v.extend(["output", "-json"].map(String::from));
-    v
-}
-
-/// The root directory of a command line built here (its `-chdir=`).
-fn dir_of(argv: &[String]) -> PathBuf {
-    argv.iter().find_map(|a| a.strip_prefix("-chdir=")).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
-}
-
-/// What `terraform init` depends on: every Terraform file of the root and of
-/// the shared modules beside it, the lock file, the init flags. When it is
-/// unchanged since our last successful init, init would do nothing but
-/// re-verify the providers (5–7 s for the AWS provider) and is skipped.
-fn init_fingerprint(dir: &Path, argv: &[String]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    // The flags, not the directory (the same root moved keeps its init).
-    for a in argv.iter().filter(|a| !a.starts_with("-chdir=")) {
-        h.update(a.as_bytes());
-        h.update([0]);
-    }
-    let mut files = Vec::new();
-    let collect = |d: &Path, files: &mut Vec<PathBuf>| {
-        let mut stack = vec![d.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                let name = e.file_name().to_string_lossy().into_owned();
-                if p.is_dir() && !name.starts_with('.') {
-                    stack.push(p);
-                } else if name.ends_with(".tf") || name.ends_with(".tf.json") || name == ".terraform.lock.hcl" {
-                    files.push(p);
-                }
-            }
-        }
-    };
-    collect(dir, &mut files);
-    if let Some(modules) = dir.parent().and_then(Path::parent).map(|t| t.join("modules")) {
-        collect(&modules, &mut files);
-    }
-    files.sort();
-    for f in files {
-        h.update(f.to_string_lossy().as_bytes());
-        h.update([0]);
-        h.update(std::fs::read(&f).unwrap_or_default());
-        h.update([0]);
-    }
-    format!("{:x}", h.finalize())
-}
-
-/// Where terraform keeps its working data for `dir` (`TF_DATA_DIR` is relative to it).
-fn data_dir(dir: &Path) -> PathBuf {
-    dir.join(std::env::var_os("TF_DATA_DIR").unwrap_or_else(|| ".terraform".into()))
-}
-
-/// Run `argv` (an [`init_argv`]) unless nothing it depends on changed since
-/// our last successful init of that root.
-pub fn init(argv: &[String], env: &str) -> anyhow::Result<()> {
-    let dir = dir_of(argv);
-    if !dir.join("main.tf").is_file() {
-        bail!("`{}` holds no Terraform root: run `myhealthctl render`", dir.display());
-    }
-    let marker = data_dir(&dir).join("myhealthctl-init");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(init_fingerprint(&dir, argv).as_str()) {
-        eprintln!("== terraform init ({env}): nothing it depends on changed since the last one, skipped");
-        return Ok(());
-    }
-    step(&format!("terraform init ({env})"), || {
-        let (code, out) = run(argv)?;
-        if code != 0 {
-            bail!("`terraform init` failed in `{}`:\n{out}", dir.display());
-        }
-        // Fingerprinted after init: init may have written the lock file.
-        let _ = std::fs::write(&marker, init_fingerprint(&dir, argv));
-        Ok(())
-    })
-}
-
-/// Run `argv` (a [`plan_argv`]) and summarise the plan it saved.
-pub fn plan(argv: &[String], env: &str) -> anyhow::Result<Summary> {
-    let stream = step(&format!("terraform plan ({env})"), || {
-        let (code, out) = run(argv)?;
-        if code == 1 {
-            bail!("`terraform plan` failed in `{}`:\n{}", dir_of(argv).display(), diagnostics(&out));
-        }
-        Ok(out)
-    })?;
-    let mut s = summarise(env, &stream);
-    // With changes, the fingerprint covers their values too: from the saved
-    // plan, as `apply` reads it (one more provider start, only then).
-    if s.changes() {
-        if let Some(file) = argv.iter().find_map(|a| a.strip_prefix("-out=")) {
-            s.fingerprint = saved_plan(&dir_of(argv), env, file)?.fingerprint;
-        }
-    }
-    Ok(s)
-}
-
-/// Run `argv` (an [`apply_argv`]); terraform's output when it succeeded.
-pub fn apply(argv: &[String], env: &str) -> anyhow::Result<String> {
-    step(&format!("terraform apply ({env})"), || {
-        let (code, out) = run(argv)?;
-        if code != 0 {
-            bail!("`terraform apply` failed in `{}`:\n{out}", dir_of(argv).display());
-        }
-        Ok(out)
-    })
-}
-
-/// init + plan of a root (a destroy plan with `destroy`) → the summary.
-pub fn init_and_plan(dir: &Path, env: &str, init_args: &InitArgs, destroy: bool) -> anyhow::Result<Summary> {
-    init(&init_argv(dir, init_args), env)?;
-    plan(&plan_argv(dir, destroy), env)
-}
-
-/// A string output of the root's state (`api_url`), when there is one.
-pub fn output(argv: &[String], name: &str) -> Option<String> {
-    run(argv)
-        .ok()
-        .filter(|(code, _)| *code == 0)
-        .and_then(|(_, json)| serde_json::from_str::<serde_json::Value>(&json).ok())
-        .and_then(|v| v[name]["value"].as_str().map(str::to_string))
-        .filter(|u| !u.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,22 +397,17 @@ mod tests {
         let c = compare(&saved, &saved.clone());
         assert!(c.matches && c.only_now.is_empty());
         let mut other = saved.clone();
-        other.push("delete", "aws_kms_key.logs", "aws_kms_key");
+        other.push(Action::Delete, "aws_kms_key.logs", "aws_kms_key");
         other.fingerprint = fingerprint(&other.resources);
         let c = compare(&saved, &other);
         assert!(!c.matches && c.only_now == ["delete aws_kms_key.logs"], "{c:?}");
         assert!(comparison_text(&c).contains("+ delete aws_kms_key.logs   (planned now, never reviewed)"));
         let failed = r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Invalid reference","detail":"No such module.","range":{"filename":"main.tf","start":{"line":3}}}}"#;
         assert_eq!(diagnostics(failed), "Error: Invalid reference\n  on main.tf line 3\n  No such module.\n");
-    }
-
-    #[test]
-    fn command_lines_name_their_root() {
-        let d = Path::new("/p/generated/terraform/envs/dev");
-        let init = init_argv(d, &InitArgs { plugin_dir: vec!["/opt/tf".into()], backend_config: vec!["a=b".into()] });
-        assert_eq!(init[..3], ["terraform", "-chdir=/p/generated/terraform/envs/dev", "init"]);
-        assert!(init.ends_with(&["-plugin-dir=/opt/tf".to_string(), "-backend-config=a=b".to_string()]));
-        assert_eq!(dir_of(&plan_argv(d, true)), d);
-        assert_eq!(apply_argv(d, PLAN_FILE).last().map(String::as_str), Some(PLAN_FILE));
+        // Terraform's spellings, both ways.
+        for a in ["noop", "move", "create", "read", "update", "replace", "delete", "import", "remove"] {
+            let parsed: Action = serde_json::from_value(a.into()).unwrap();
+            assert_eq!((parsed.to_string(), serde_json::to_value(parsed).unwrap()), (a.to_string(), a.into()));
+        }
     }
 }
