@@ -184,7 +184,7 @@ impl Process {
 /// One word as a POSIX shell takes it. `=` is special only in a command's
 /// first word (an assignment, never printed here), so each `=`-separated
 /// piece is quoted on its own: `-chdir=generated/x` stays as it is.
-fn quote(word: &str) -> String {
+pub fn quote(word: &str) -> String {
     if word.is_empty() {
         return "''".into();
     }
@@ -316,6 +316,16 @@ mod tests {
                 .env("X", "1")
                 .env_remove("HOME")
                 .succeeds()
+        );
+    }
+
+    /// A key path with a quoted segment reaches `explain` with its quotes
+    /// (how the review prints the command to run).
+    #[test]
+    fn a_quoted_key_path_keeps_its_quotes() {
+        assert_eq!(
+            quote("eks.node_groups.g.labels.\"myhealth.io/pool\""),
+            r#"'eks.node_groups.g.labels."myhealth.io/pool"'"#
         );
     }
 }

@@ -1,9 +1,9 @@
 //! What long operations show on the terminal: a spinner per step (plain
-//! `== step` / `done in` lines in CI logs), a question on stderr answered on
-//! stdin, and a command line written as a shell would take it.
+//! `== step` / `done in` lines in CI logs) and a question on stderr answered
+//! on stdin. (A command line as a shell takes it is `process::Process`'s
+//! `Display`.)
 
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// One long step: a spinner with the elapsed time on a terminal, plain
@@ -46,36 +46,4 @@ pub fn ask(question: &str) -> anyhow::Result<String> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim().to_string())
-}
-
-/// A command line as a shell would take it, paths relative to `root`.
-pub fn shell(root: &Path, argv: &[String]) -> String {
-    let prefix = format!("{}/", root.display());
-    argv.iter().map(|a| quote(&a.replace(&prefix, ""))).collect::<Vec<_>>().join(" ")
-}
-
-/// One argument as a shell takes it: as it is when it can be, else in single quotes.
-pub fn quote(a: &str) -> String {
-    if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./:@,+%".contains(c)) {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_quoting() {
-        let root = Path::new("/repo");
-        let argv = ["helm", "--values", "/repo/generated/x.yaml", "it's"].map(String::from);
-        assert_eq!(shell(root, &argv), r"helm --values generated/x.yaml 'it'\''s'");
-        // A key path with a quoted segment reaches `explain` with its quotes.
-        assert_eq!(
-            quote("eks.node_groups.g.labels.\"myhealth.io/pool\""),
-            r#"'eks.node_groups.g.labels."myhealth.io/pool"'"#
-        );
-    }
 }

@@ -112,7 +112,7 @@ impl Review<'_> {
                         k.at.as_ref()
                             .map_or("built-in".into(), |a| format!("`{}:{}` (`{}`)", self.config_file, a.line, a.path));
                     // Where the value comes from and what it drives: `explain`.
-                    let explain = format!("`myhealthctl explain {} --env {}`", crate::ops::ui::quote(&k.key), envs[0]);
+                    let explain = format!("`myhealthctl explain {} --env {}`", crate::process::quote(&k.key), envs[0]);
                     let _ = writeln!(
                         out,
                         "| {} | `{}` | `{}` | `{}` | {at} | {explain} |",
