@@ -12,7 +12,7 @@
 //! The rooms: `body` (the request's shape, parsed and typed), `check` (what
 //! a document must satisfy), `daily`, `periods` and `heartrate` (each
 //! resource: its documents, checks and typed columns), `table` (the one
-//! upsert routine and the [`table::Collection`] description it reads),
+//! upsert routine and the `table::Collection` description it reads),
 //! `store` (the transaction), `report` (the collector's run report).
 //!
 //! What is refused, always as a 4xx with a JSON body (never a 500): a body
