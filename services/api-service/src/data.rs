@@ -523,3 +523,6 @@ pub async fn dashboard(
     })
     .await
 }
+
+#[cfg(test)]
+mod columns;

@@ -2,12 +2,14 @@
 //! the environment (the names the Helm chart sets), JSON logs, Prometheus
 //! metrics, graceful shutdown, the PostgreSQL pool with its credential
 //! (RDS IAM tokens, a rotated password file, or a fixed password), and the `/health`
-//! (liveness) and `/ready` (database reachable) endpoints.
+//! (liveness) and `/ready` (database reachable) endpoints, and the names of
+//! the Oura collections (`oura`).
 
 pub mod db;
 pub mod health;
 pub mod http;
 pub mod iam;
+pub mod oura;
 pub mod schema;
 pub mod telemetry;
 #[cfg(feature = "testing")]

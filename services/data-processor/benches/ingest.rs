@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use futures_util::StreamExt;
+use myhealth_common::oura;
 use myhealth_common::testing::{TempPostgres, serve};
 use serde_json::{Value, json};
 
@@ -49,7 +50,7 @@ fn workloads() -> Vec<(&'static str, Vec<Value>, &'static [&'static str])> {
     let each = |f: &dyn Fn(usize, &str) -> Value| days.iter().enumerate().map(|(i, d)| f(i, d)).collect::<Vec<_>>();
     vec![
         (
-            "heartrate",
+            oura::HEARTRATE,
             (0..SAMPLES)
                 .map(|i| {
                     let ts = t0 + chrono::Duration::minutes(i as i64);
@@ -59,7 +60,7 @@ fn workloads() -> Vec<(&'static str, Vec<Value>, &'static [&'static str])> {
             &["heart_rate_samples"],
         ),
         (
-            "sleep",
+            oura::SLEEP,
             each(&|i, d| {
                 let start = format!("{d}T00:10:00+02:00");
                 json!({ "id": format!("night-{i}"), "meta": { "updated_at": "2026-01-01T08:00:00Z", "version": 1 }, "day": d, "type": "long_sleep", "period": 1,
@@ -74,56 +75,56 @@ fn workloads() -> Vec<(&'static str, Vec<Value>, &'static [&'static str])> {
             &["sleep_periods", "raw_documents", "sleep_metrics"],
         ),
         (
-            "daily_sleep",
+            oura::DAILY_SLEEP,
             each(&|i, d| json!({ "id": format!("ds-{i}"), "day": d, "score": 60 + i % 40, "contributors": { "deep_sleep": 80, "efficiency": 90, "latency": 70, "rem_sleep": 85, "restfulness": 60, "timing": 75, "total_sleep": 88 }, "timestamp": format!("{d}T00:00:00+00:00") })),
             &["sleep_metrics", "raw_documents"],
         ),
         (
-            "daily_activity",
+            oura::DAILY_ACTIVITY,
             each(&|i, d| json!({ "id": format!("a-{i}"), "day": d, "score": 70, "steps": 9000 + i, "active_calories": 500, "total_calories": 2500, "high_activity_time": 1200,
                                  "medium_activity_time": 2400, "low_activity_time": 15000, "class_5_min": "1".repeat(288), "met": series(&format!("{d}T04:00:00+02:00"), 60, 1.0),
                                  "timestamp": format!("{d}T04:00:00+02:00") })),
             &["activity_metrics", "raw_documents"],
         ),
         (
-            "daily_readiness",
+            oura::DAILY_READINESS,
             each(&|i, d| json!({ "id": format!("r-{i}"), "day": d, "score": 80, "temperature_deviation": -0.2, "contributors": { "resting_heart_rate": 90, "hrv_balance": 70, "sleep_balance": 80 }, "timestamp": format!("{d}T00:00:00+00:00") })),
             &["readiness_metrics", "raw_documents"],
         ),
         (
-            "workout",
+            oura::WORKOUT,
             each(&|i, d| json!({ "id": format!("w-{i}"), "day": d, "activity": "running", "intensity": "hard", "source": "autodetected", "calories": 420.5, "distance": 8000.0, "label": null,
                                  "start_datetime": format!("{d}T07:00:00+02:00"), "end_datetime": format!("{d}T07:45:00+02:00") })),
             &["workouts", "raw_documents"],
         ),
         (
-            "session",
+            oura::SESSION,
             each(&|i, d| json!({ "id": format!("se-{i}"), "day": d, "type": "meditation", "mood": "good", "start_datetime": format!("{d}T21:00:00+02:00"), "end_datetime": format!("{d}T21:10:00+02:00"),
                                  "heart_rate": series(&format!("{d}T21:00:00+02:00"), 120, 60.0), "heart_rate_variability": series(&format!("{d}T21:00:00+02:00"), 120, 40.0), "motion_count": null })),
             &["sessions", "raw_documents"],
         ),
         (
-            "daily_spo2",
+            oura::DAILY_SPO2,
             each(&|i, d| json!({ "id": format!("o-{i}"), "day": d, "spo2_percentage": { "average": 96.5 }, "breathing_disturbance_index": 5 })),
             &["spo2_metrics", "raw_documents"],
         ),
         (
-            "daily_stress",
+            oura::DAILY_STRESS,
             each(&|i, d| json!({ "id": format!("st-{i}"), "day": d, "stress_high": 3600, "recovery_high": 7200, "day_summary": "normal" })),
             &["stress_metrics", "raw_documents"],
         ),
         (
-            "daily_resilience",
+            oura::DAILY_RESILIENCE,
             each(&|i, d| json!({ "id": format!("re-{i}"), "day": d, "level": "solid", "contributors": { "sleep_recovery": 55.5, "daytime_recovery": 40.0, "stress": 30.0 } })),
             &["resilience_metrics", "raw_documents"],
         ),
         (
-            "daily_cardiovascular_age",
+            oura::DAILY_CARDIOVASCULAR_AGE,
             each(&|i, d| json!({ "id": format!("c-{i}"), "day": d, "vascular_age": 38 })),
             &["cardiovascular_age_metrics", "raw_documents"],
         ),
         (
-            "vO2_max",
+            oura::VO2_MAX,
             each(&|i, d| json!({ "id": format!("v-{i}"), "day": d, "timestamp": format!("{d}T12:00:00+02:00"), "vo2_max": 44 })),
             &["vo2_max_metrics", "raw_documents"],
         ),

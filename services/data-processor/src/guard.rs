@@ -16,7 +16,7 @@
 use serde_json::Value;
 
 use crate::error::AppError;
-use crate::ingest::COLLECTIONS;
+use myhealth_common::oura;
 
 /// Levels a document may nest, itself included (Oura's deepest, a sleep
 /// period's `readiness.contributors`, is 3).
@@ -57,7 +57,7 @@ pub fn check(body: &[u8]) -> Result<(), AppError> {
             surrogate_path(body).unwrap_or(at)
         ),
     };
-    Err(match place.key.filter(|k| COLLECTIONS.contains(&k.as_str())) {
+    Err(match place.key.filter(|k| oura::is_collection(k)) {
         Some(collection) => AppError::InvalidDocument { collection, message },
         None => AppError::Invalid(message),
     })

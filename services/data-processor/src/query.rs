@@ -18,7 +18,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The kinds of daily metric, as `myhealth_common::schema::daily_table` knows them (documentation only).
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
 pub enum Kind {
     Sleep,
     Activity,

@@ -54,7 +54,7 @@ async fn openapi_document_is_committed_and_matches_the_routes() {
     // The batch's collections are the ones ingest takes.
     let batch = doc["components"]["schemas"]["Batch"]["properties"].as_object().unwrap();
     let mut documented: Vec<&str> = batch.keys().map(String::as_str).filter(|k| *k != "collector").collect();
-    let mut known = data_processor::ingest::COLLECTIONS.to_vec();
+    let mut known = myhealth_common::oura::COLLECTIONS.to_vec();
     documented.sort();
     known.sort();
     assert_eq!(documented, known);

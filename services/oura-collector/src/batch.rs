@@ -31,7 +31,7 @@ pub fn key(c: &Collection, doc: &RawValue) -> String {
         source: Option<std::borrow::Cow<'a, str>>,
     }
     match serde_json::from_str::<Key>(doc.get()) {
-        Ok(k) if c.name == "heartrate" => {
+        Ok(k) if c.name == myhealth_common::oura::HEARTRATE => {
             format!("{}|{}", k.timestamp.unwrap_or_default(), k.source.unwrap_or_default())
         }
         Ok(Key { id: Some(id), .. }) => id.into_owned(),

@@ -13,6 +13,7 @@
 //! document on a boundary comes twice and is deduplicated by its id).
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use myhealth_common::oura;
 
 /// How a collection takes its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,21 +39,21 @@ const fn c(name: &'static str, stream: &'static str, range: Range, legacy: bool)
     Collection { name, stream, range, legacy }
 }
 
-/// Every collection, in the order a run asks them (`daily_sleep` first: the
-/// scope nearly every user grants, so the access token is proven early).
+/// Every collection, in the order a run asks them: the order of
+/// [`oura::COLLECTIONS`] (a test holds the two together).
 pub const ALL: [Collection; 12] = [
-    c("daily_sleep", "oura_daily_sleep", Range::Dates, true),
-    c("sleep", "oura_sleep", Range::Dates, true),
-    c("daily_activity", "oura_daily_activity", Range::Dates, true),
-    c("daily_readiness", "oura_daily_readiness", Range::Dates, true),
-    c("heartrate", "oura_heartrate", Range::DateTimes, true),
-    c("workout", "oura_workout", Range::Dates, false),
-    c("session", "oura_session", Range::Dates, false),
-    c("daily_spo2", "oura_daily_spo2", Range::Dates, false),
-    c("daily_stress", "oura_daily_stress", Range::Dates, false),
-    c("daily_resilience", "oura_daily_resilience", Range::Dates, false),
-    c("daily_cardiovascular_age", "oura_daily_cardiovascular_age", Range::Dates, false),
-    c("vO2_max", "oura_vo2_max", Range::Dates, false),
+    c(oura::DAILY_SLEEP, "oura_daily_sleep", Range::Dates, true),
+    c(oura::SLEEP, "oura_sleep", Range::Dates, true),
+    c(oura::DAILY_ACTIVITY, "oura_daily_activity", Range::Dates, true),
+    c(oura::DAILY_READINESS, "oura_daily_readiness", Range::Dates, true),
+    c(oura::HEARTRATE, "oura_heartrate", Range::DateTimes, true),
+    c(oura::WORKOUT, "oura_workout", Range::Dates, false),
+    c(oura::SESSION, "oura_session", Range::Dates, false),
+    c(oura::DAILY_SPO2, "oura_daily_spo2", Range::Dates, false),
+    c(oura::DAILY_STRESS, "oura_daily_stress", Range::Dates, false),
+    c(oura::DAILY_RESILIENCE, "oura_daily_resilience", Range::Dates, false),
+    c(oura::DAILY_CARDIOVASCULAR_AGE, "oura_daily_cardiovascular_age", Range::Dates, false),
+    c(oura::VO2_MAX, "oura_vo2_max", Range::Dates, false),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Collection> {
@@ -104,6 +105,16 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_collection_once_in_the_shared_order_with_its_stream() {
+        let names: Vec<&str> = ALL.iter().map(|c| c.name).collect();
+        assert_eq!(names, oura::COLLECTIONS);
+        for c in ALL {
+            // Stream names are stored sync state: they must not follow a renamed collection silently.
+            assert_eq!(c.stream, format!("oura_{}", c.name.to_lowercase()), "{c:?}");
+        }
     }
 
     #[test]

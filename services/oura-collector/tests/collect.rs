@@ -12,7 +12,7 @@ mod common;
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use common::{counter, world};
+use common::{World, world};
 use myhealth_common::testing::TempPostgres;
 use oura_collector::Outcome;
 use serde_json::Value;
@@ -361,4 +361,20 @@ async fn the_binary_keeps_rotated_tokens_in_secrets_manager_and_says_partial() {
     let (code, logs) = exec(collector(w.oura)).await;
     assert_eq!(code, Some(1), "{logs}");
     assert!(logs.contains("collection failed"), "{logs}");
+}
+
+/// What only these tests ask of the world.
+impl World {
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.processor)).await.unwrap().text().await.unwrap()
+    }
+}
+
+/// A counter's value in Prometheus text (`name{labels} value`).
+fn counter(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }

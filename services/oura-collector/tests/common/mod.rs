@@ -1,9 +1,8 @@
 //! The world the collector's tests run in: a real PostgreSQL (throwaway
 //! cluster), the real data-processor in front of it, the fake Oura API from
 //! the contract, a token file, and one clock shared by the fake and the
-//! collector.
-
-#![allow(dead_code)]
+//! collector. Every test binary uses all of it: what one binary alone
+//! needs stays in that binary.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -114,19 +113,16 @@ impl World {
             .unwrap()
     }
 
+    /// Rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
-    }
-
-    pub async fn metrics(&self) -> String {
-        reqwest::get(format!("http://{}/metrics", self.processor)).await.unwrap().text().await.unwrap()
     }
 
     /// Every document the fake holds is stored exactly once, raw, as the fake sent it
     /// (heart-rate samples as rows with their values).
     pub async fn assert_everything_stored(&self) {
         for (collection, docs) in self.snapshot() {
-            if collection == "heartrate" {
+            if collection == myhealth_common::oura::HEARTRATE {
                 let stored = self.heart_rate().await;
                 let expected: BTreeMap<(DateTime<Utc>, String), i16> = docs
                     .iter()
@@ -135,7 +131,11 @@ impl World {
                         ((t, d["source"].as_str().unwrap().to_string()), d["bpm"].as_i64().unwrap() as i16)
                     })
                     .collect();
-                assert_eq!(stored.len(), expected.len(), "heart-rate samples stored vs held");
+                assert_eq!(
+                    self.count("heart_rate_samples").await as usize,
+                    expected.len(),
+                    "heart-rate samples stored vs held"
+                );
                 assert!(stored == expected, "heart-rate samples differ from the fake's");
                 continue;
             }
@@ -147,13 +147,4 @@ impl World {
             }
         }
     }
-}
-
-/// A counter's value in Prometheus text (`name{labels} value`).
-pub fn counter(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
 }
