@@ -160,8 +160,9 @@ macro_rules! hcl_object {
 }
 pub(crate) use hcl_object;
 
-/// A root's variables: one struct, each field a variable (doc comment: its
-/// description), serialized as `terraform.tfvars`' values and declared by
+/// A root's variables: one struct, each field a variable (its one-line doc
+/// comment: the description; a field without one, or with two lines, does
+/// not compile), serialized as `terraform.tfvars`' values and declared by
 /// `variables()` in the same order.
 macro_rules! tf_variables {
     ($(#[$m:meta])* pub struct $name:ident { $(#[doc = $doc:literal] pub $field:ident : $ty:ty,)+ }) => {
