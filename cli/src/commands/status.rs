@@ -6,12 +6,15 @@
 //! health and whether the running images are the recorded ones
 //! (`ops::release`, `ops::argocd`).
 
+use std::fmt;
+
 use clap::Args;
+use serde::Serialize;
 
 use crate::args::Global;
 use crate::exit::Outcome;
-use crate::names::Names;
-use crate::ops::argocd::{self, Client};
+use crate::names::{CHART_VERSION, Names};
+use crate::ops::argocd::{self, App, Client, HealthStatus, Resource};
 use crate::ops::release::{Record, short};
 use crate::project::Project;
 
@@ -41,13 +44,13 @@ impl StatusCmd {
         for e in p.environments(&cfg, &only)? {
             let n = Names::of(&cfg, e);
             let record = Record::of(e);
-            let by = match (e.argocd.manage_release.value, e.argocd.auto_sync.value, e.release.is_some()) {
+            let rolled_out_by = match (e.argocd.manage_release.value, e.argocd.auto_sync.value, e.release.is_some()) {
                 (true, true, true) => "ArgoCD (syncs automatically)",
                 (true, true, false) => "ArgoCD (syncs automatically from its first release)",
                 (true, false, _) => "ArgoCD (synced by its release job, or by hand)",
                 (false, ..) => "Helm (myhealthctl deploy)",
             };
-            let unpinned: Vec<String> = e
+            let by_tag: Vec<String> = e
                 .services
                 .iter()
                 .map(|s| s.name.value.clone())
@@ -58,29 +61,31 @@ impl StatusCmd {
             {
                 (Some(server), true) => {
                     let client = Client::new(server, self.argocd_insecure)?;
-                    let app = client.app(&n.argocd_app(), false)?;
-                    let secrets = client.external_secrets(&n.argocd_app())?;
-                    let missing: Vec<String> = record
+                    let application = client.app(&n.argocd_app(), false)?;
+                    let external_secrets = client.external_secrets(&n.argocd_app())?;
+                    let not_running_recorded: Vec<String> = record
                         .as_ref()
-                        .map(|r| argocd::missing(r, &app.images).into_iter().map(|(s, _)| s.to_string()).collect())
+                        .map(|r| {
+                            argocd::missing(r, &application.images).into_iter().map(|(s, _)| s.to_string()).collect()
+                        })
                         .unwrap_or_default();
-                    if !missing.is_empty()
-                        || app.sync != "Synced"
-                        || app.health != "Healthy"
-                        || secrets.iter().any(|s| s.health != "Healthy")
-                    {
+                    let live = Live { application, not_running_recorded, external_secrets };
+                    if !live.as_recorded() {
                         outcome = Outcome::Differs;
                     }
-                    Some(
-                        serde_json::json!({ "application": app, "not_running_recorded": missing, "external_secrets": secrets }),
-                    )
+                    Some(live)
                 }
                 _ => None,
             };
-            rows.push(serde_json::json!({
-                "environment": e.name.value, "rolled_out_by": by, "record": record,
-                "by_tag": unpinned, "tag": crate::names::CHART_VERSION, "live": live,
-            }));
+            rows.push(Row {
+                environment: e.name.value.clone(),
+                rolled_out_by,
+                record,
+                by_tag,
+                tag: CHART_VERSION,
+                live,
+                live_not_asked: self.argocd_server.is_none() && self.env.is_some(),
+            });
         }
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&rows)?);
@@ -90,61 +95,76 @@ impl StatusCmd {
             if i > 0 {
                 crate::outln!();
             }
-            crate::outln!(
-                "{}  — rolled out by {}",
-                r["environment"].as_str().unwrap_or(""),
-                r["rolled_out_by"].as_str().unwrap_or("")
-            );
-            match r["record"].as_object() {
-                None => {
-                    crate::outln!("  no release record: every service runs the tag `{}`", crate::names::CHART_VERSION)
-                }
-                Some(rec) => {
-                    crate::outln!(
-                        "  release: commit {}, chart {}",
-                        short(rec["commit"].as_str().unwrap_or("")),
-                        rec["chart"].as_str().unwrap_or("")
-                    );
-                    for (s, d) in rec["images"].as_object().into_iter().flatten() {
-                        crate::outln!("    {s:<16} {}", short(d.as_str().unwrap_or("")));
-                    }
-                }
-            }
-            for s in r["by_tag"].as_array().into_iter().flatten() {
-                crate::outln!(
-                    "    {:<16} by tag `{}` (not in the record)",
-                    s.as_str().unwrap_or(""),
-                    crate::names::CHART_VERSION
-                );
-            }
-            if let Some(live) = r["live"].as_object() {
-                let a = &live["application"];
-                crate::outln!(
-                    "  live ({}): {}, {} at {}",
-                    a["name"].as_str().unwrap_or(""),
-                    a["sync"].as_str().unwrap_or(""),
-                    a["health"].as_str().unwrap_or(""),
-                    short(a["revision"].as_str().unwrap_or(""))
-                );
-                let missing: Vec<&str> =
-                    live["not_running_recorded"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
-                for s in live["external_secrets"].as_array().into_iter().flatten() {
-                    crate::outln!(
-                        "  ExternalSecret {}/{}: {}",
-                        s["namespace"].as_str().unwrap_or(""),
-                        s["name"].as_str().unwrap_or(""),
-                        s["health"].as_str().unwrap_or("")
-                    );
-                }
-                if missing.is_empty() {
-                    crate::outln!("  live images: the recorded ones");
-                } else {
-                    crate::outln!("  live images: NOT the recorded ones for {}", missing.join(", "));
-                }
-            } else if self.argocd_server.is_none() && self.env.is_some() {
-                crate::outln!("  live: not asked (`--argocd-server` or `ARGOCD_SERVER` reaches its ArgoCD)");
-            }
+            crate::outln!("{r}");
         }
         Ok(outcome)
+    }
+}
+
+/// One environment, as `status` reports it (`--json`: one element of the
+/// array; the text: its [`Display`](fmt::Display)).
+#[derive(Serialize)]
+struct Row {
+    environment: String,
+    rolled_out_by: &'static str,
+    record: Option<Record>,
+    /// Services the record does not pin: they run the chart's tag.
+    by_tag: Vec<String>,
+    tag: &'static str,
+    live: Option<Live>,
+    /// ENV was named without a server: the text says how to ask (not in the JSON).
+    #[serde(skip)]
+    live_not_asked: bool,
+}
+
+/// What ArgoCD reports live for the environment.
+#[derive(Serialize)]
+struct Live {
+    application: App,
+    /// Services whose recorded digest no live image carries.
+    not_running_recorded: Vec<String>,
+    external_secrets: Vec<Resource>,
+}
+
+impl Live {
+    /// Synced, healthy, its secrets synced and running the recorded images.
+    fn as_recorded(&self) -> bool {
+        self.not_running_recorded.is_empty()
+            && self.application.in_sync_and_healthy()
+            && self.external_secrets.iter().all(|s| s.health == HealthStatus::Healthy)
+    }
+}
+
+impl fmt::Display for Row {
+    /// The text lines of one environment (no final newline).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}  — rolled out by {}", self.environment, self.rolled_out_by)?;
+        match &self.record {
+            None => write!(f, "\n  no release record: every service runs the tag `{}`", self.tag)?,
+            Some(rec) => {
+                write!(f, "\n  release: commit {}, chart {}", short(&rec.commit), rec.chart)?;
+                for (s, d) in &rec.images {
+                    write!(f, "\n    {s:<16} {}", short(d))?;
+                }
+            }
+        }
+        for s in &self.by_tag {
+            write!(f, "\n    {s:<16} by tag `{}` (not in the record)", self.tag)?;
+        }
+        if let Some(live) = &self.live {
+            let a = &live.application;
+            write!(f, "\n  live ({}): {}, {} at {}", a.name, a.sync, a.health, short(&a.revision))?;
+            for s in &live.external_secrets {
+                write!(f, "\n  ExternalSecret {}/{}: {}", s.namespace, s.name, s.health)?;
+            }
+            if live.not_running_recorded.is_empty() {
+                write!(f, "\n  live images: the recorded ones")?;
+            } else {
+                write!(f, "\n  live images: NOT the recorded ones for {}", live.not_running_recorded.join(", "))?;
+            }
+        } else if self.live_not_asked {
+            write!(f, "\n  live: not asked (`--argocd-server` or `ARGOCD_SERVER` reaches its ArgoCD)")?;
+        }
+        Ok(())
     }
 }

@@ -445,3 +445,12 @@ impl JsonSchema for SecretRef {
         })
     }
 }
+
+/// How `myhealth.toml` spells a value type's variant (its serde name, the
+/// one place it is written), for output that repeats it (`STRICT`, `per_az`).
+pub fn spelling<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => unreachable!("a value type's variant serializes as a string, not {other:?}"),
+    }
+}

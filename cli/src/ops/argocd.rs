@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde::Serialize;
 
+mod status;
+pub use status::{HealthStatus, OperationPhase, SyncStatus};
+
 /// The environment variable holding the API token.
 pub const TOKEN_VAR: &str = "ARGOCD_AUTH_TOKEN";
 
@@ -22,14 +25,12 @@ pub struct Client {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct App {
     pub name: String,
-    /// `Synced`, `OutOfSync`, `Unknown`.
-    pub sync: String,
+    pub sync: SyncStatus,
     /// The revision last synced (a commit id).
     pub revision: String,
-    /// `Healthy`, `Progressing`, `Degraded`, `Missing`, `Suspended`, `Unknown`.
-    pub health: String,
-    /// The last operation's phase (`Running`, `Succeeded`, `Failed`, `Error`), if any.
-    pub phase: Option<String>,
+    pub health: HealthStatus,
+    /// The last operation's phase, if any.
+    pub phase: Option<OperationPhase>,
     /// The revision the last sync operation applied (`operationState.syncResult.revision`).
     /// `sync.revision` moves on a mere comparison; this only when a sync ran.
     pub synced: Option<String>,
@@ -42,6 +43,13 @@ pub struct App {
     pub comparison_error: Option<String>,
     /// Every container image the Application's resources use.
     pub images: Vec<String>,
+}
+
+impl App {
+    /// Synced to git and healthy: nothing to report.
+    pub fn in_sync_and_healthy(&self) -> bool {
+        self.sync == SyncStatus::Synced && self.health == HealthStatus::Healthy
+    }
 }
 
 impl Client {
@@ -84,10 +92,10 @@ impl Client {
         let s = |x: &serde_json::Value| x.as_str().map(str::to_string);
         Ok(App {
             name: name.to_string(),
-            sync: s(&st["sync"]["status"]).unwrap_or_else(|| "Unknown".into()),
+            sync: st["sync"]["status"].as_str().map_or(SyncStatus::Unknown, SyncStatus::parse),
             revision: s(&st["sync"]["revision"]).unwrap_or_default(),
-            health: s(&st["health"]["status"]).unwrap_or_else(|| "Unknown".into()),
-            phase: s(&st["operationState"]["phase"]),
+            health: st["health"]["status"].as_str().map_or(HealthStatus::Unknown, HealthStatus::parse),
+            phase: st["operationState"]["phase"].as_str().map(OperationPhase::parse),
             synced: s(&st["operationState"]["syncResult"]["revision"]),
             automated: v["spec"]["syncPolicy"]["automated"].is_object(),
             message: s(&st["operationState"]["message"]).or_else(|| s(&st["health"]["message"])),
@@ -151,16 +159,19 @@ impl Client {
                 bail!("ArgoCD cannot compare `{name}` with git: {why}{hint}");
             }
             let at = a.synced.as_deref().is_some_and(|r| r == revision || contains(r));
-            let done = at && a.phase.as_deref() == Some("Succeeded");
-            if done && a.sync == "Synced" && a.health == "Healthy" {
+            let done = at && a.phase == Some(OperationPhase::Succeeded);
+            if done && a.sync == SyncStatus::Synced && a.health == HealthStatus::Healthy {
                 return Ok(a);
             }
-            if at && (matches!(a.phase.as_deref(), Some("Failed" | "Error")) || (done && a.health == "Degraded")) {
+            if at
+                && (matches!(a.phase, Some(OperationPhase::Failed | OperationPhase::Error))
+                    || (done && a.health == HealthStatus::Degraded))
+            {
                 bail!(
                     "`{name}` at {} is {} ({}){}",
                     super::release::short(revision),
                     a.health,
-                    a.phase.as_deref().unwrap_or("no operation"),
+                    a.phase.as_ref().map_or("no operation", OperationPhase::as_str),
                     a.message.map(|m| format!(": {m}")).unwrap_or_default()
                 );
             }
@@ -203,9 +214,8 @@ pub struct Resource {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// ArgoCD's health of it (`Healthy`, `Degraded`, `Progressing`, …; for an
-    /// ExternalSecret: whether it synced its Secret).
-    pub health: String,
+    /// ArgoCD's health of it (for an ExternalSecret: whether it synced its Secret).
+    pub health: HealthStatus,
     pub message: Option<String>,
 }
 
@@ -225,7 +235,7 @@ impl Client {
                 kind: s(&n["kind"]),
                 namespace: s(&n["namespace"]),
                 name: s(&n["name"]),
-                health: n["health"]["status"].as_str().unwrap_or("Unknown").to_string(),
+                health: n["health"]["status"].as_str().map_or(HealthStatus::Unknown, HealthStatus::parse),
                 message: n["health"]["message"].as_str().map(str::to_string),
             })
             .collect())

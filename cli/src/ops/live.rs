@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::argocd::HealthStatus;
 use super::terraform;
 
 /// The saved refresh-only plan, beside the normal one.
@@ -52,34 +53,65 @@ pub struct Report {
 impl Report {
     pub fn drifted(&self) -> bool {
         !self.resources.is_empty()
-            || self.applications.iter().flatten().any(|a| a.sync != "Synced" || a.health != "Healthy")
-            || self.external_secrets.iter().flatten().any(|e| e.health != "Healthy")
+            || self.applications.iter().flatten().any(|a| !a.in_sync_and_healthy())
+            || self.external_secrets.iter().flatten().any(|e| e.health != HealthStatus::Healthy)
     }
 }
 
+/// A key of `myhealth.toml` that sets one attribute of a resource type,
+/// through the environment root's variables and a module's input (the
+/// test below follows each row through a render, as `explain` does).
+struct Owned {
+    r#type: &'static str,
+    attribute: &'static str,
+    /// A part of the resource's address, where several keys set the same
+    /// attribute of one type (one log group per module).
+    address: Option<&'static str>,
+    key: &'static str,
+}
+
+const fn owned(
+    r#type: &'static str,
+    attribute: &'static str,
+    address: Option<&'static str>,
+    key: &'static str,
+) -> Owned {
+    Owned { r#type, attribute, address, key }
+}
+
+/// The attributes drift is attributed to a key for; any other is "changed
+/// outside myhealth.toml's reach".
+const OWNED: &[Owned] = &[
+    owned("aws_db_instance", "backup_retention_period", None, "rds.backup_retention_days"),
+    owned("aws_db_instance", "instance_class", None, "rds.instance_class"),
+    owned("aws_db_instance", "allocated_storage", None, "rds.allocated_storage_gb"),
+    owned("aws_db_instance", "multi_az", None, "rds.multi_az"),
+    owned("aws_db_instance", "deletion_protection", None, "rds.deletion_protection"),
+    owned("aws_db_instance", "engine_version", None, "rds.engine_version"),
+    owned("aws_eks_cluster", "version", None, "eks.version"),
+    owned("aws_cloudwatch_log_group", "retention_in_days", Some("flow"), "network.flow_logs_retention_days"),
+    owned(
+        "aws_cloudwatch_log_group",
+        "retention_in_days",
+        Some("api_gateway"),
+        "api_gateway.access_log_retention_days",
+    ),
+    owned("aws_cloudwatch_log_group", "retention_in_days", Some("eks"), "eks.log_retention_days"),
+    owned("aws_ecr_repository", "image_tag_mutability", None, "ecr.image_tag_mutability"),
+];
+
 /// The key that owns `attribute` of a resource, where one does.
 pub fn owner(env: &str, r#type: &str, address: &str, attribute: &str) -> Option<String> {
-    let key = match (r#type, attribute) {
-        ("aws_db_instance", "backup_retention_period") => "rds.backup_retention_days",
-        ("aws_db_instance", "instance_class") => "rds.instance_class",
-        ("aws_db_instance", "allocated_storage") => "rds.allocated_storage_gb",
-        ("aws_db_instance", "multi_az") => "rds.multi_az",
-        ("aws_db_instance", "deletion_protection") => "rds.deletion_protection",
-        ("aws_db_instance", "engine_version") => "rds.engine_version",
-        ("aws_eks_cluster", "version") => "eks.version",
-        ("aws_cloudwatch_log_group", "retention_in_days") if address.contains("flow") => {
-            "network.flow_logs_retention_days"
-        }
-        ("aws_cloudwatch_log_group", "retention_in_days") if address.contains("api_gateway") => {
-            "api_gateway.access_log_retention_days"
-        }
-        ("aws_cloudwatch_log_group", "retention_in_days") if address.contains("eks") => "eks.log_retention_days",
-        ("aws_ecr_repository", "image_tag_mutability") => "ecr.image_tag_mutability",
-        (_, "tags.Project" | "tags_all.Project") => "project.name",
-        (_, "tags.Environment" | "tags_all.Environment") => return Some(format!("[environments.{env}] (its name)")),
-        _ => return None,
-    };
-    Some(key.to_string())
+    // The provider's default tags (`render::context::tags`), on every resource.
+    match attribute {
+        "tags.Project" | "tags_all.Project" => return Some("project.name".into()),
+        "tags.Environment" | "tags_all.Environment" => return Some(format!("[environments.{env}] (its name)")),
+        _ => {}
+    }
+    OWNED
+        .iter()
+        .find(|o| o.r#type == r#type && o.attribute == attribute && o.address.is_none_or(|a| address.contains(a)))
+        .map(|o| o.key.to_string())
 }
 
 /// Leaf paths where `a` and `b` differ (`tags.Owner`, `ingress`): maps are
@@ -212,7 +244,78 @@ pub fn text(r: &Report, markdown: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+
+    /// The resource blocks of a Terraform file: (type, name, body).
+    fn resources(text: &str) -> Vec<(String, String, String)> {
+        let head = regex::Regex::new(r#"^resource "([a-z0-9_]+)" "([a-z0-9_]+)" \{"#).unwrap();
+        let mut out = Vec::new();
+        let mut lines = text.lines();
+        while let Some(l) = lines.next() {
+            let Some(c) = head.captures(l) else { continue };
+            let mut depth = 1i32;
+            let mut body = String::new();
+            for l in lines.by_ref() {
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                if depth <= 0 {
+                    break;
+                }
+                body.push_str(l);
+                body.push('\n');
+            }
+            out.push((c[1].to_string(), c[2].to_string(), body));
+        }
+        out
+    }
+
+    /// Each row of [`OWNED`] holds in the render: its key, changed, changes
+    /// a variable of the environment root that a module reads (what
+    /// `explain` tracks), and that module sets the row's attribute of a
+    /// resource of the row's type, from that input, at an address the row
+    /// matches. A row whose key moved, or whose attribute is no longer the
+    /// key's, fails here.
+    #[test]
+    fn drift_owners_are_what_the_render_says_each_key_drives() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let text = std::fs::read_to_string(root.join("myhealth.toml")).unwrap();
+        let cfg = crate::config::load(crate::diagnostics::Source { name: "myhealth.toml".into(), text: text.clone() })
+            .unwrap();
+        let templates = crate::render::Templates::embedded();
+        let opts = crate::render::Options { only_envs: Vec::new(), config_name: "myhealth.toml".into() };
+        let render = |c: &crate::config::Config| crate::render::render(c, &templates, &opts);
+        let env = cfg.environments.first().unwrap();
+        let keys: Vec<String> = OWNED.iter().map(|o| o.key.to_string()).collect();
+        let explained =
+            crate::ops::explain::explain(&cfg, &text, "myhealth.toml", &keys, &[env], true, &render, None).unwrap();
+        let root_main = std::fs::read_to_string(root.join("templates/terraform/envs/{env}/main.tf.j2")).unwrap();
+        let source = regex::Regex::new(r#"module "([a-z_]+)" \{\n  source = "\.\./\.\./modules/([a-z-]+)""#).unwrap();
+        let module_dir: BTreeMap<String, String> =
+            source.captures_iter(&root_main).map(|c| (c[1].to_string(), c[2].to_string())).collect();
+        let reads = regex::Regex::new(r#"^var\.[a-z_0-9]+ → module "([a-z_]+)" ([a-z_0-9]+)$"#).unwrap();
+        for (o, x) in OWNED.iter().zip(&explained) {
+            let crate::ops::explain::Explained::Setting(x) = x else { panic!("{} is a table", o.key) };
+            let inputs: Vec<(String, String)> = x
+                .lands
+                .iter()
+                .flat_map(|l| &l.terraform)
+                .filter_map(|t| reads.captures(t).map(|c| (c[1].to_string(), c[2].to_string())))
+                .collect();
+            let found = inputs.iter().any(|(module, input)| {
+                let main = std::fs::read_to_string(
+                    root.join(format!("templates/terraform/modules/{}/main.tf", module_dir[module])),
+                )
+                .unwrap();
+                let set = regex::Regex::new(&format!(r"(?m)^\s*{}\s*=.*\bvar\.{input}\b", o.attribute)).unwrap();
+                resources(&main).iter().any(|(t, name, body)| {
+                    let address = format!("module.{module}.{t}.{name}");
+                    t == o.r#type && set.is_match(body) && o.address.is_none_or(|a| address.contains(a))
+                })
+            });
+            assert!(found, "`{}` does not set {}.{} (it reaches {inputs:?})", o.key, o.r#type, o.attribute);
+        }
+    }
 
     #[test]
     fn a_refresh_only_plan_reads_as_attributes_with_their_owners() {
