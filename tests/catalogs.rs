@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 
 use common::{TempProject, cmd_in, root};
-use myhealthctl::config::catalog::catalog;
+use myhealthctl::aws_catalog as catalog;
 use predicates::prelude::*;
 use predicates::str::contains;
 

@@ -41,7 +41,7 @@ fn project() -> TempProject {
 
 /// Every example line of every `--help`, as a shell would take it.
 fn examples() -> Vec<(String, String)> {
-    let mut cli = myhealthctl::cli::Cli::command();
+    let mut cli = myhealthctl::Cli::command();
     cli.build();
     let mut out = Vec::new();
     let mut help = |name: String, text: String| {
@@ -97,7 +97,7 @@ fn help_examples_run_as_written() {
         for segment in line.split(" #").next().unwrap().split(['|', ';', '&']) {
             let words = shell_words(segment.split('>').next().unwrap());
             let Some(start) = words.iter().position(|w| w == "myhealthctl") else { continue };
-            if let Err(e) = <myhealthctl::cli::Cli as clap::Parser>::try_parse_from(&words[start..]) {
+            if let Err(e) = <myhealthctl::Cli as clap::Parser>::try_parse_from(&words[start..]) {
                 panic!("`{sub} --help` example `{line}` does not parse:\n{e}");
             }
             commands += 1;

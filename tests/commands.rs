@@ -56,8 +56,8 @@ fn render_reports_changes_and_is_idempotent() {
     let p = TempProject::new(&root().join("tests/fixtures/minimal.toml"));
     let out = cmd_in(p.path()).arg("render").output().unwrap();
     // The count the message gives is the count of files written.
-    let n = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap().len()
-        + myhealthctl::tree::read_dir(&p.path().join(".github/workflows")).unwrap().len();
+    let n = myhealthctl::read_dir(&p.path().join("generated")).unwrap().len()
+        + myhealthctl::read_dir(&p.path().join(".github/workflows")).unwrap().len();
     assert!(n > 40, "{n} files");
     let msg = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -84,7 +84,7 @@ fn render_reports_changes_and_is_idempotent() {
     // render is refused until it is retired; then what holds no state goes.
     let kept = ["generated/terraform/envs/qa", "generated/terraform/access/qa"]
         .iter()
-        .map(|d| myhealthctl::tree::read_dir(&p.path().join(d)).unwrap().len())
+        .map(|d| myhealthctl::read_dir(&p.path().join(d)).unwrap().len())
         .sum::<usize>();
     assert!(kept > 0);
     p.edit("\n[environments.qa]\n", "");
@@ -245,15 +245,15 @@ fn diffs_redact_credentials_and_show_references() {
         text.contains("-  ouraClient: myhealth-prod/oura/client\n")
             && text.contains("+  ouraClient: myhealth-prod/oura/oauth-client\n")
             // The only masks left are the access key's.
-            && text.lines().filter(|l| l.contains(myhealthctl::redact::MASK)).all(|l| l.starts_with("+# ref: ")),
+            && text.lines().filter(|l| l.contains(myhealthctl::MASK)).all(|l| l.starts_with("+# ref: ")),
         "{text}"
     );
 }
 
 #[test]
 fn validate_reports_ok_as_text_and_json() {
-    let n = myhealthctl::tree::read_dir(&root().join("generated")).unwrap().len()
-        + myhealthctl::tree::read_dir(&root().join(".github/workflows")).unwrap().len();
+    let n = myhealthctl::read_dir(&root().join("generated")).unwrap().len()
+        + myhealthctl::read_dir(&root().join(".github/workflows")).unwrap().len();
     cmd()
         .arg("validate")
         .assert()
@@ -433,10 +433,10 @@ fn cost_estimates_each_environment() {
 
 /// How many files of a rendered project's `generated/` belong to `env`.
 fn files_of_env(project: &std::path::Path, env: &str) -> usize {
-    myhealthctl::tree::read_dir(&project.join("generated"))
+    myhealthctl::read_dir(&project.join("generated"))
         .unwrap()
         .keys()
-        .filter(|p| myhealthctl::render::env_of_path(p).as_deref() == Some(env))
+        .filter(|p| myhealthctl::env_of_path(p).as_deref() == Some(env))
         .count()
 }
 

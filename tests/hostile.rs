@@ -11,8 +11,8 @@
 mod common;
 
 use common::shape::differing_shapes;
-use myhealthctl::diagnostics::Source;
-use myhealthctl::render::{Options, Templates, render};
+use myhealthctl::Source;
+use myhealthctl::{Options, Templates, render};
 
 /// Text that would become structure if pasted: one string of
 /// metacharacters, and the line-breaking and control characters alone.
@@ -74,7 +74,7 @@ fn no_config_value_becomes_structure() {
             f => std::fs::read_to_string(common::root().join(f)).unwrap(),
         };
         let doc: toml::Value = toml::from_str(&text).unwrap();
-        let clean_cfg = myhealthctl::config::load(Source { name: file.into(), text: text.clone() }).unwrap();
+        let clean_cfg = myhealthctl::load_config(Source { name: file.into(), text: text.clone() }).unwrap();
         let clean = render(&clean_cfg, &templates, &opts).unwrap();
         let mut paths = Vec::new();
         strings(&doc, &mut Vec::new(), &mut paths);
@@ -88,8 +88,8 @@ fn no_config_value_becomes_structure() {
                 *slot = toml::Value::String(value);
                 let hostile = toml::to_string(&d).unwrap();
                 // As diagnostics name it (`labels."myhealth.io/pool"`).
-                let key = myhealthctl::config::doc::key_path(path);
-                match myhealthctl::config::load(Source { name: file.into(), text: hostile }) {
+                let key = myhealthctl::key_path(path);
+                match myhealthctl::load_config(Source { name: file.into(), text: hostile }) {
                     Err(report) => {
                         refused += 1;
                         // Refused at the value, by its key.

@@ -39,7 +39,7 @@ fn output_is_byte_identical_across_runs() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         render_to(&root().join(config), a.path());
         render_to(&root().join(config), b.path());
-        let (ta, tb) = (myhealthctl::tree::read_dir(a.path()).unwrap(), myhealthctl::tree::read_dir(b.path()).unwrap());
+        let (ta, tb) = (myhealthctl::read_dir(a.path()).unwrap(), myhealthctl::read_dir(b.path()).unwrap());
         assert!(!ta.is_empty(), "{name}");
         assert!(ta == tb, "{name}: two renders differ");
     }
@@ -51,9 +51,9 @@ fn every_file_with_comments_carries_the_generated_header() {
         let out = tempfile::tempdir().unwrap();
         render_to(&root().join(config), out.path());
         let file = std::path::Path::new(config).file_name().unwrap().to_string_lossy().into_owned();
-        for (path, bytes) in myhealthctl::tree::read_dir(out.path()).unwrap() {
+        for (path, bytes) in myhealthctl::read_dir(out.path()).unwrap() {
             let text = String::from_utf8(bytes).unwrap();
-            match myhealthctl::render::header_for(&path, &file) {
+            match myhealthctl::header_for(&path, &file) {
                 Some(h) => assert!(text.starts_with(&h), "{name}: `{path}` lacks the header"),
                 None => assert!(!text.contains("do not edit"), "{name}: `{path}` cannot carry comments"),
             }
@@ -113,12 +113,12 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small.toml");
     let big = dir.path().join("big.toml");
-    std::fs::write(&small, myhealthctl::synthetic::config_with_envs(2)).unwrap();
-    std::fs::write(&big, myhealthctl::synthetic::config_with_envs(100)).unwrap();
+    std::fs::write(&small, myhealthctl::config_with_envs(2)).unwrap();
+    std::fs::write(&big, myhealthctl::config_with_envs(100)).unwrap();
     let (old_out, new_out) = (dir.path().join("old"), dir.path().join("new"));
     render_to(&small, &old_out);
     render_to(&big, &new_out);
-    let (old, new) = (myhealthctl::tree::read_dir(&old_out).unwrap(), myhealthctl::tree::read_dir(&new_out).unwrap());
+    let (old, new) = (myhealthctl::read_dir(&old_out).unwrap(), myhealthctl::read_dir(&new_out).unwrap());
 
     let target = dir.path().join("generated");
     let mut saw_old = false;
@@ -135,7 +135,7 @@ fn a_killed_render_leaves_either_the_old_or_the_new_tree() {
         std::thread::sleep(Duration::from_micros(250 * i));
         let _ = child.kill();
         let _ = child.wait();
-        let now = myhealthctl::tree::read_dir(&target).unwrap();
+        let now = myhealthctl::read_dir(&target).unwrap();
         assert!(now == old || now == new, "after a kill at {}µs the tree is neither the old nor the new one", 250 * i);
         saw_old |= now == old;
     }
@@ -159,8 +159,8 @@ fn a_render_killed_at_every_step_leaves_both_trees_old_or_both_new() {
         c.status().unwrap()
     };
     let both = |p: &TempProject| {
-        let g = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
-        let w = myhealthctl::tree::read_dir(&p.path().join(".github/workflows")).unwrap();
+        let g = myhealthctl::read_dir(&p.path().join("generated")).unwrap();
+        let w = myhealthctl::read_dir(&p.path().join(".github/workflows")).unwrap();
         (g, w)
     };
     // Old: the fixture; new: one more extra CI job and a bigger prod database.
@@ -217,8 +217,8 @@ fn interrupts_during_a_render_finish_or_undo_it() {
     use std::time::{Duration, Instant};
     let p = TempProject::new(&root().join("tests/fixtures/extra-env-service.toml"));
     let both = |p: &TempProject| {
-        let g = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
-        let w = myhealthctl::tree::read_dir(&p.path().join(".github/workflows")).unwrap();
+        let g = myhealthctl::read_dir(&p.path().join("generated")).unwrap();
+        let w = myhealthctl::read_dir(&p.path().join(".github/workflows")).unwrap();
         (g, w)
     };
     let render = || {
@@ -346,26 +346,26 @@ fn unsafe_targets_are_refused_and_foreign_files_kept() {
 
     // Marked read-only: refused with a clear error, the tree untouched (even for root).
     use std::os::unix::fs::PermissionsExt;
-    let before = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
+    let before = myhealthctl::read_dir(&p.path().join("generated")).unwrap();
     std::fs::set_permissions(p.path().join("generated"), std::fs::Permissions::from_mode(0o555)).unwrap();
     p.edit("[environments.dev]", "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }");
     cmd_in(p.path()).arg("render").assert().code(2).stderr(predicates::str::contains("is not writable"));
     std::fs::set_permissions(p.path().join("generated"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_eq!(myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap(), before);
+    assert_eq!(myhealthctl::read_dir(&p.path().join("generated")).unwrap(), before);
 }
 
 #[test]
 fn narrowing_to_one_environment_keeps_the_others() {
     let p = TempProject::new(&root().join("myhealth.toml"));
     cmd_in(p.path()).arg("render").assert().success();
-    let before = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
+    let before = myhealthctl::read_dir(&p.path().join("generated")).unwrap();
     p.edit(
         "[environments.prod.rds]\ninstance_class = \"db.r6g.large\"",
         "[environments.prod.rds]\ninstance_class = \"db.r6g.xlarge\"",
     );
     p.edit("[environments.dev]\n", "[environments.dev]\nrds = { instance_class = \"db.t3.small\" }\n");
     cmd_in(p.path()).args(["render", "--env", "dev"]).assert().success();
-    let after = myhealthctl::tree::read_dir(&p.path().join("generated")).unwrap();
+    let after = myhealthctl::read_dir(&p.path().join("generated")).unwrap();
     let changed: Vec<_> = after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, _)| k.as_str()).collect();
     assert_eq!(changed, vec!["README.md", "terraform/envs/dev/terraform.tfvars"]);
     assert_eq!(after.len(), before.len());

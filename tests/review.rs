@@ -93,7 +93,7 @@ fn the_comment_leads_with_the_config_change_and_shows_each_hunk_once() {
 fn a_change_too_large_keeps_its_summary_and_names_what_it_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("synthetic.toml");
-    std::fs::write(&config, myhealthctl::synthetic::config_with_envs(40)).unwrap();
+    std::fs::write(&config, myhealthctl::config_with_envs(40)).unwrap();
     let p = git_project(config.to_str().unwrap());
     let text = std::fs::read_to_string(p.config()).unwrap();
     std::fs::write(

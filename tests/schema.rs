@@ -40,7 +40,7 @@ fn every_key_of_the_schema_is_documented() {
         }
     }
     let mut all = Vec::new();
-    keys(myhealthctl::config::defaults::schema(), &mut all);
+    keys(myhealthctl::config_schema(), &mut all);
     assert!(all.len() > 80, "schema walk found only {} keys", all.len());
     for k in all {
         assert!(

@@ -129,7 +129,7 @@ fn production_roots_are_clean_under_checkov() {
 fn every_suppressed_check_is_documented() {
     let doc = std::fs::read_to_string(common::root().join("docs/security.md")).unwrap();
     let mut ids = std::collections::BTreeSet::new();
-    for (path, bytes) in myhealthctl::tree::read_dir(&common::root().join("templates")).unwrap() {
+    for (path, bytes) in myhealthctl::read_dir(&common::root().join("templates")).unwrap() {
         for line in String::from_utf8_lossy(&bytes).lines() {
             if let Some(rest) = line.trim().strip_prefix("#checkov:skip=") {
                 let (id, reason) =

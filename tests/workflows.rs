@@ -133,7 +133,7 @@ fn unpinned_actions_are_current_and_used_correctly() {
         let (_dir, wf) = workflows(&p.config());
         lint(&format!("{name}, unpinned"), &wf);
         let all: String = files(&wf).iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
-        for (_, repo, version, sha) in myhealthctl::render::ci::ACTIONS {
+        for (_, repo, version, sha) in myhealthctl::ACTIONS {
             assert!(!all.contains(sha), "{name}: pin_actions = false still pins {repo}");
             if name == "default" {
                 assert!(all.contains(&format!("{repo}@{version}")), "{repo}@{version} unused?");

@@ -15,9 +15,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use myhealthctl::diagnostics::Source;
-use myhealthctl::render::{self, Options, Templates};
-use myhealthctl::tree::{self, Tree};
+use myhealthctl::Source;
+use myhealthctl::{Options, Templates, render};
+use myhealthctl::{Tree, write_atomic};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -40,8 +40,8 @@ fn time(iters: usize, mut setup: impl FnMut(), mut f: impl FnMut()) -> Duration 
     )
 }
 
-fn load(text: &str) -> myhealthctl::config::Config {
-    myhealthctl::config::load(Source { name: "bench.toml".into(), text: text.to_string() }).expect("valid config")
+fn load(text: &str) -> myhealthctl::Config {
+    myhealthctl::load_config(Source { name: "bench.toml".into(), text: text.to_string() }).expect("valid config")
 }
 
 fn opts() -> Options {
@@ -77,8 +77,8 @@ fn bench(name: &str, text: &str, iters: usize, goal_ms: f64) {
     let scratch = scratch_dir();
     let src = scratch.path().join("src");
     let templates = Templates::embedded();
-    let tree: Tree = render::render(&load(text), &templates, &opts()).unwrap();
-    tree::write_atomic(&src, &tree).unwrap();
+    let tree: Tree = render(&load(text), &templates, &opts()).unwrap();
+    write_atomic(&src, &tree).unwrap();
     let bytes: usize = tree.values().map(Vec::len).sum();
     let out = scratch.path().join("out");
     let clear = || {
@@ -86,8 +86,8 @@ fn bench(name: &str, text: &str, iters: usize, goal_ms: f64) {
     };
 
     let full = time(iters, clear, || {
-        let t = render::render(&load(text), &templates, &opts()).unwrap();
-        tree::write_atomic(&out, &t).unwrap();
+        let t = render(&load(text), &templates, &opts()).unwrap();
+        write_atomic(&out, &t).unwrap();
     });
     let copy = time(iters, clear, || copy_tree(&src, &out));
     let parse = time(
@@ -102,10 +102,10 @@ fn bench(name: &str, text: &str, iters: usize, goal_ms: f64) {
         iters,
         || {},
         || {
-            render::render(&cfg, &templates, &opts()).unwrap();
+            render(&cfg, &templates, &opts()).unwrap();
         },
     );
-    let write = time(iters, clear, || tree::write_atomic(&out, &tree).unwrap());
+    let write = time(iters, clear, || write_atomic(&out, &tree).unwrap());
 
     // The same comparison as whole processes: the CLI against `cp -r`.
     let cfg_path = scratch.path().join("myhealth.toml");
@@ -145,10 +145,5 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../myhealth.toml")).unwrap();
     bench("default myhealth.toml (3 environments)", &default, if quick { 3 } else { 200 }, 20.0);
-    bench(
-        "synthetic, 100 environments",
-        &myhealthctl::synthetic::config_with_envs(100),
-        if quick { 2 } else { 30 },
-        500.0,
-    );
+    bench("synthetic, 100 environments", &myhealthctl::config_with_envs(100), if quick { 2 } else { 30 }, 500.0);
 }

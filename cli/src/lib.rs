@@ -21,29 +21,43 @@ macro_rules! out {
     }};
 }
 
-pub mod args;
-pub mod changes;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod cost;
-pub mod credentials;
-pub mod diagnostics;
-pub mod exit;
-pub mod git;
-pub mod graph;
-pub mod image;
-pub mod interrupt;
-pub mod names;
-pub mod ops;
-pub mod output;
-pub mod pattern;
-pub mod process;
-pub mod project;
-pub mod redact;
-pub mod registry;
-pub mod render;
-pub mod synthetic;
-pub mod tree;
+mod args;
+mod changes;
+mod cli;
+mod commands;
+mod config;
+mod cost;
+mod credentials;
+mod diagnostics;
+mod exit;
+mod git;
+mod graph;
+mod image;
+mod interrupt;
+mod names;
+mod ops;
+mod output;
+mod pattern;
+mod process;
+mod project;
+mod redact;
+mod registry;
+mod render;
+mod synthetic;
+mod tree;
 
-pub use cli::run;
+// The library's public face: what `main.rs` runs and what the tests,
+// benchmarks and fuzz targets drive. Every module is private, so rustc's
+// dead-code lint sees the whole crate: an unused function is a warning
+// (an error under CI's `-D warnings`), not an API.
+pub use cli::{Cli, run};
+pub use config::catalog::catalog as aws_catalog;
+pub use config::defaults::schema as config_schema;
+pub use config::doc::key_path;
+pub use config::{Config, load as load_config};
+pub use diagnostics::Source;
+pub use redact::MASK;
+pub use render::ci::ACTIONS;
+pub use render::{Options, Templates, env_of_path, header_for, render};
+pub use synthetic::config_with_envs;
+pub use tree::{Tree, read_dir, write_atomic};

@@ -53,7 +53,7 @@ pub fn cmd_in(dir: &Path) -> assert_cmd::Command {
 
 /// Every file under `dir` as one reviewable text (for whole-tree snapshots).
 pub fn tree_text(dir: &Path) -> String {
-    let tree = myhealthctl::tree::read_dir(dir).unwrap();
+    let tree = myhealthctl::read_dir(dir).unwrap();
     let mut out = String::new();
     for (path, bytes) in tree {
         out.push_str(&format!("──── {path} ────\n{}\n", String::from_utf8_lossy(&bytes)));

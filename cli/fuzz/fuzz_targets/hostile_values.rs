@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use myhealthctl::diagnostics::Source;
-use myhealthctl::render::{self, Options, Templates};
+use myhealthctl::Source;
+use myhealthctl::{Options, Templates, render};
 
 #[path = "../../../tests/common/shape.rs"]
 mod shape;
@@ -59,8 +59,8 @@ fn base() -> &'static Base {
             "labels = { \"myhealth.io/pool\" = \"general\" }\ntaints = [{ key = \"dedicated\", value = \"general\", effect = \"NO_SCHEDULE\" }]",
         ) + "\n[defaults.ci.extra_jobs.docs]\nrun = \"mdbook build docs\"\nneeds = [\"test\"]\n\n[defaults.services.api-service.secret_env]\nSENTRY_DSN = \"myhealth/api/sentry\"\n";
         let doc: toml::Value = toml::from_str(&text).unwrap();
-        let cfg = myhealthctl::config::load(Source { name: "myhealth.toml".into(), text }).unwrap();
-        let clean = render::render(&cfg, templates(), &opts()).unwrap();
+        let cfg = myhealthctl::load_config(Source { name: "myhealth.toml".into(), text }).unwrap();
+        let clean = render(&cfg, templates(), &opts()).unwrap();
         let mut paths = Vec::new();
         strings(&doc, &mut Vec::new(), &mut paths);
         Base { doc, paths, clean }
@@ -80,13 +80,13 @@ fuzz_target!(|data: &[u8]| {
     });
     *slot = toml::Value::String(format!("{}{payload}", slot.as_str().unwrap()));
     let Ok(text) = toml::to_string(&doc) else { return };
-    match myhealthctl::config::load(Source { name: "myhealth.toml".into(), text }) {
+    match myhealthctl::load_config(Source { name: "myhealth.toml".into(), text }) {
         Err(report) => {
             let shown = report.render(false);
             assert!(!shown.chars().any(|c| c.is_control() && c != '\n'), "a raw control character in:\n{shown}");
         }
         Ok(cfg) => {
-            let tree = render::render(&cfg, templates(), &opts()).expect("a config that validates must render");
+            let tree = render(&cfg, templates(), &opts()).expect("a config that validates must render");
             let problems = shape::differing_shapes(&b.clean, &tree, &|_| false);
             assert!(problems.is_empty(), "`{}` += {payload:?}: {problems:?}", path.join("."));
         }

@@ -6,8 +6,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use myhealthctl::diagnostics::Source;
-use myhealthctl::render::{self, Options, Templates};
+use myhealthctl::Source;
+use myhealthctl::{Options, Templates, render};
 
 fn templates() -> &'static Templates {
     static T: OnceLock<Templates> = OnceLock::new();
@@ -16,10 +16,10 @@ fn templates() -> &'static Templates {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    match myhealthctl::config::load(Source { name: "fuzz.toml".into(), text: text.to_string() }) {
+    match myhealthctl::load_config(Source { name: "fuzz.toml".into(), text: text.to_string() }) {
         Ok(cfg) => {
             let opts = Options { only_envs: vec![], config_name: "fuzz.toml".into() };
-            render::render(&cfg, templates(), &opts).expect("a config that validates must render");
+            render(&cfg, templates(), &opts).expect("a config that validates must render");
         }
         Err(report) => {
             let _ = report.render(true);

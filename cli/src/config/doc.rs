@@ -18,7 +18,7 @@ use crate::diagnostics::Diagnostic;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     /// The value itself, at this span.
-    Written(std::ops::Range<usize>),
+    At(std::ops::Range<usize>),
     /// The first `n` keys of the path lead to a list (set as a whole, at
     /// this span) that does not hold the rest.
     Within(usize, std::ops::Range<usize>),
@@ -56,7 +56,7 @@ impl<'i> Doc<'i> {
     }
 
     /// Where the value at the key path `path` is written, the way merging
-    /// layers sees it: `Written(span)` when it is; `Within(n, span)` when
+    /// layers sees it: `At(span)` when it is; `Within(n, span)` when
     /// the first `n` keys lead to a value that is not a table — a list,
     /// which a layer sets as a whole — that does not hold the rest of the
     /// path; `Absent` otherwise.
@@ -78,7 +78,7 @@ impl<'i> Doc<'i> {
             }
             value = Some(v);
         }
-        value.map_or(Written::Absent, |v| Written::Written(v.span()))
+        value.map_or(Written::Absent, |v| Written::At(v.span()))
     }
 
     /// The key path (`key_path`) of the innermost key or value containing `offset`.

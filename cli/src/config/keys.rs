@@ -372,7 +372,7 @@ impl Chain {
                 Setting { path: key_path(&path[..n]), line, column, span }
             };
             match doc.written(&path) {
-                Written::Written(span) => Some(Cover::Sets(at(path.len(), span))),
+                Written::At(span) => Some(Cover::Sets(at(path.len(), span))),
                 Written::Within(n, span) => Some(Cover::Replaces(at(n, span))),
                 Written::Absent => None,
             }

@@ -160,9 +160,12 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
         }
     };
 
+    // `[defaults]` is typed here, so its errors point at its own lines; its
+    // values reach each environment merged at the document level, below.
+    let RawConfig { project, defaults: _typed, environments } = raw;
     let project_at = doc.table("project").map_or(0..0, |t| t.span());
-    let project = resolve::project(raw.project, key_span(&doc, "project").unwrap_or(project_at), diags);
-    if raw.environments.is_empty() {
+    let project = resolve::project(project, key_span(&doc, "project").unwrap_or(project_at), diags);
+    if environments.is_empty() {
         diags.push(
             Diagnostic::error("no environments defined")
                 .help("add at least one, e.g. `[environments.dev]` (it may be empty: it then takes every value from `[defaults]`)"),

@@ -144,9 +144,6 @@ impl<'a> Names<'a> {
     pub fn oura_secret(&self) -> String {
         self.k8s_secret("oura-client")
     }
-    pub fn reader_secret(&self) -> String {
-        self.k8s_secret("database-reader")
-    }
     pub fn grafana_datasource_secret(&self) -> String {
         self.k8s_secret("grafana-datasource")
     }
@@ -254,15 +251,6 @@ impl<'a> Names<'a> {
     /// The pod port the target group sends to (targets are pod IPs).
     pub fn ingress_target_port(&self) -> u16 {
         if self.env.istio.enabled.value { GATEWAY_HTTP_TARGET_PORT } else { self.ingress_backend().2 }
-    }
-    /// TLS between API Gateway and the load balancer: with a custom domain, its
-    /// ACM certificate serves the load balancer's listener too.
-    pub fn backend_tls(&self) -> bool {
-        self.env.api_gateway.custom_domain.value
-    }
-    /// The load balancer's listener port (what the VPC link's security group allows).
-    pub fn ingress_listener_port(&self) -> u16 {
-        if self.backend_tls() { 443 } else { 80 }
     }
     /// This environment's API host (`api_gateway.host`): its custom domain, certificate and smoke test.
     pub fn api_host(&self) -> String {

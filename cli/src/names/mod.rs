@@ -98,13 +98,6 @@ pub struct IrsaBinding {
     pub role_arn: String,
 }
 
-impl IrsaBinding {
-    /// The `sub` claim STS must see: the only identity the role trusts.
-    pub fn subject(&self) -> String {
-        format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
-    }
-}
-
 /// The platform's secrets, by their key in `[secrets]`: description, and
 /// whether myhealthctl generates the value (the others are set by the operator).
 pub const PLATFORM_SECRETS: [(&str, &str, bool); 6] = [
@@ -233,13 +226,6 @@ pub fn iam_role_arn(account: &str, role_name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{role_name}")
 }
 
-/// A Kubernetes Secret the chart has External Secrets write, and where each key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct K8sSecret {
-    pub name: String,
-    pub namespace: String,
-}
-
 /// What a workload may reach and be reached by (NetworkPolicies and Istio
 /// AuthorizationPolicies are both rendered from this).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -319,10 +305,6 @@ impl<'a> Names<'a> {
         let s =
             self.env.services.iter().find(|s| s.name.value == service && s.kind.value == ServiceKind::Deployment)?;
         Some(format!("http://{}.{}.svc:{}", self.workload(service), self.namespace(), s.port.value))
-    }
-    /// The mesh identity of a workload (Istio AuthorizationPolicy principals).
-    pub fn principal(&self, namespace: &str, service_account: &str) -> String {
-        format!("cluster.local/ns/{namespace}/sa/{service_account}")
     }
     /// Labels of the services' namespace: Pod Security `restricted`, and sidecar
     /// injection when Istio is on (ArgoCD's `managedNamespaceMetadata` and `deploy`'s namespace).
@@ -458,7 +440,10 @@ kind = "deployment"
         let n = Names::of(&c, &c.environments[0]);
         let collector = n.irsa_for(COLLECTOR).unwrap();
         assert_eq!(collector.service_account, n.service_account(COLLECTOR));
-        assert_eq!(collector.subject(), "system:serviceaccount:acme-health:acme-health-oura-collector");
+        assert_eq!(
+            (collector.namespace.as_str(), collector.service_account.as_str()),
+            ("acme-health", "acme-health-oura-collector")
+        );
         assert_eq!(collector.role_arn, "arn:aws:iam::210987654321:role/acme-health-dev-oura-collector");
         assert!(n.irsa_for(DB_INIT).is_some() && n.irsa_for(API).is_some() && n.irsa_for(PROCESSOR).is_some());
     }

@@ -18,12 +18,9 @@ use crate::config::model::Environment;
 use crate::config::model::{CapacityType, NatMode};
 use crate::names::GithubRole;
 
-mod terraform_access;
-mod terraform_env;
+pub(super) mod terraform_access;
+pub(super) mod terraform_env;
 pub(crate) mod tfvars;
-
-pub use terraform_access::{AccessVars, TerraformAccess, access_vars, terraform_access};
-pub use terraform_env::{EnvVars, TerraformEnv, env_vars, terraform_env};
 
 /// Tags every AWS resource of an environment carries.
 pub fn tags(cfg: &Config, env: &Environment) -> BTreeMap<String, String> {
@@ -198,7 +195,8 @@ pub fn index(cfg: &Config) -> Value {
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::{AccessVars, EnvVars};
+    use super::terraform_access::AccessVars;
+    use super::terraform_env::EnvVars;
 
     /// The `var.NAME`s a root's templates read (every file of the root's
     /// template directory, whatever feature switch guards it).

@@ -116,8 +116,12 @@ impl Family {
 fn families() -> &'static [Family] {
     use ContextFn::*;
     const F: &[Family] = &[
-        Family { prefix: ENV_ROOT, syntax: Syntax::Jinja, context: Environment(context::terraform_env) },
-        Family { prefix: ACCESS_ROOT, syntax: Syntax::Jinja, context: Environment(context::terraform_access) },
+        Family { prefix: ENV_ROOT, syntax: Syntax::Jinja, context: Environment(context::terraform_env::terraform_env) },
+        Family {
+            prefix: ACCESS_ROOT,
+            syntax: Syntax::Jinja,
+            context: Environment(context::terraform_access::terraform_access),
+        },
         Family { prefix: "terraform/modules/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: "terraform/bootstrap/", syntax: Syntax::Jinja, context: Project(context::terraform_shared) },
         Family { prefix: ENV_VALUES, syntax: Syntax::Jinja, context: Environment(helm::env_context) },

@@ -31,9 +31,8 @@ mod release;
 mod secrets;
 mod services;
 
-pub use ci::CI_JOBS;
-pub use eks::EKS_VERSIONS;
-pub use rds::POSTGRES_MAJORS;
+#[cfg(test)]
+pub(crate) use ci::CI_JOBS;
 
 use crate::config::doc::Doc;
 use crate::config::model::Config;

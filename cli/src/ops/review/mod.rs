@@ -25,7 +25,7 @@ use crate::redact::Redactor;
 
 pub use blocks::fenced;
 use blocks::{file_blocks, object_block};
-pub use costs::{BudgetCheck, BudgetKey, CostChange, names};
+pub use costs::{BudgetCheck, CostChange};
 
 /// GitHub refuses a comment longer than 65,536 characters; this leaves room
 /// for what the workflow adds.
@@ -58,8 +58,6 @@ pub struct Review<'a> {
 pub struct Comment {
     pub body: String,
     pub full: String,
-    /// Detail sections left out of `body`.
-    pub omitted: Vec<String>,
 }
 
 impl Review<'_> {
@@ -164,28 +162,6 @@ impl Review<'_> {
             }
             body.push_str(&note);
         }
-        Comment { body, full, omitted }
-    }
-}
-
-/// The plan fingerprints a comment recorded (`<!-- myhealthctl-plans {…} -->`).
-pub fn recorded_fingerprints(comment: &str) -> BTreeMap<String, String> {
-    let start = format!("<!-- {PLANS_MARKER} ");
-    comment
-        .find(&start)
-        .and_then(|i| comment[i + start.len()..].split_once(" -->"))
-        .and_then(|(json, _)| serde_json::from_str(json).ok())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprints_round_trip_through_the_comment() {
-        let text = format!("x\n<!-- {PLANS_MARKER} {{\"dev\":\"sha256:ab\"}} -->\n");
-        assert_eq!(recorded_fingerprints(&text)["dev"], "sha256:ab");
-        assert!(recorded_fingerprints("nothing").is_empty());
+        Comment { body, full }
     }
 }

@@ -17,10 +17,7 @@ use crate::process::Process;
 
 pub mod summary;
 
-pub use summary::{
-    Action, Comparison, Resource, Summary, compare, comparison_text, fingerprint, markdown, masked, summarise,
-    summarise_show, text,
-};
+pub use summary::{Summary, compare, comparison_text, markdown, masked, summarise, summarise_show, text};
 
 /// The plan file inside the root (ignored by drift checks, carried over by renders).
 pub const PLAN_FILE: &str = "myhealthctl.tfplan";
@@ -283,8 +280,8 @@ mod tests {
         assert!(argv.ends_with(&["-plugin-dir=/opt/tf".to_string(), "-backend-config=a=b".to_string()]));
         let plan = plan_command(d, true);
         assert_eq!((plan.dir.as_path(), plan.plan_file.as_deref()), (d, Some(DESTROY_PLAN_FILE)));
-        assert!(plan.argv.get_args().contains(&format!("-out={DESTROY_PLAN_FILE}")));
-        assert_eq!(apply_command(d, PLAN_FILE).argv.get_args().last().map(String::as_str), Some(PLAN_FILE));
+        assert!(plan.argv.argv().contains(&format!("-out={DESTROY_PLAN_FILE}")));
+        assert_eq!(apply_command(d, PLAN_FILE).argv.argv().last().map(String::as_str), Some(PLAN_FILE));
         assert_eq!(
             init.to_string(),
             "terraform -chdir=/p/generated/terraform/envs/dev init -input=false -no-color -plugin-dir=/opt/tf -backend-config=a=b"

@@ -176,8 +176,9 @@ macro_rules! tf_variables {
             )+
         }
         impl $name {
-            /// Every variable the root may declare (an [`OnlyIf`] one too).
-            #[allow(dead_code)]
+            /// Every variable the root may declare (an [`OnlyIf`] one too):
+            /// what the test holding the templates to the declarations reads.
+            #[cfg(test)]
             pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),+];
 
             /// The declarations of `variables.tf`, in order.
