@@ -10,6 +10,7 @@ pub mod model;
 pub mod raw;
 pub mod reference;
 pub mod resolve;
+mod scan;
 pub mod span;
 pub mod validate;
 
@@ -129,7 +130,7 @@ fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
 
 fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option<Config> {
     // Credentials first, on the raw text: nothing below may quote one back.
-    let found = doc::scan_raw(text);
+    let found = scan::scan_raw(text);
     if !found.is_empty() {
         diags.extend(found);
         return None;
@@ -141,8 +142,8 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
             return None;
         }
     };
-    doc::scan_credentials(&doc, diags);
-    doc::scan_control_chars(&doc, diags);
+    scan::scan_credentials(&doc, diags);
+    scan::scan_control_chars(&doc, diags);
     doc::unknown_keys(&doc, raw_schema(), diags);
     if !diags.is_empty() {
         return None;

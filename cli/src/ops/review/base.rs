@@ -82,7 +82,8 @@ impl Base {
         plans: Option<&Path>,
     ) -> anyhow::Result<Review<'a>> {
         let base_cfg = self.base_cfg.as_ref();
-        let config = crate::config::keys::compare(base_cfg.zip(self.base_text.as_deref()), (cfg, &self.head_text));
+        let config =
+            crate::config::keys::change::compare(base_cfg.zip(self.base_text.as_deref()), (cfg, &self.head_text));
         let objects = match manifests {
             true => Some(manifests::release_changes(base_cfg, cfg, &self.old, &self.new)?),
             false => None,

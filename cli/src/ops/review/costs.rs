@@ -130,7 +130,7 @@ pub(super) fn budget_checks(
     base: Option<&Config>,
     base_text: Option<&str>,
     now: &Config,
-    config: &crate::config::keys::ConfigChange,
+    config: &crate::config::keys::change::ConfigChange,
     display: &str,
 ) -> Vec<BudgetCheck> {
     let a = crate::cost::Assumptions::default();

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use super::manifests::ObjectChange;
 use super::terraform::{self, Summary};
 use crate::changes::{self, FileChange};
-use crate::config::keys::ConfigChange;
+use crate::config::keys::change::ConfigChange;
 use crate::redact::Redactor;
 
 pub use blocks::fenced;

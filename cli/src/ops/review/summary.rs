@@ -94,7 +94,7 @@ impl Review<'_> {
                 }
                 out.push_str("| environment | key | before | after | set at | explained by |\n| --- | --- | --- | --- | --- | --- |\n");
                 // The same key changed alike in several environments is one row.
-                let mut rows: Vec<(Vec<String>, &crate::config::keys::KeyChange)> = Vec::new();
+                let mut rows: Vec<(Vec<String>, &crate::config::keys::change::KeyChange)> = Vec::new();
                 for k in &c.keys {
                     match rows.iter_mut().find(|(_, x)| {
                         x.key == k.key

@@ -19,7 +19,7 @@ struct Json<'r> {
     files: serde_json::Value,
     cost: &'r [super::CostChange],
     budgets: &'r [super::BudgetCheck],
-    config: &'r crate::config::keys::ConfigChange,
+    config: &'r crate::config::keys::change::ConfigChange,
     #[serde(skip_serializing_if = "Option::is_none")]
     objects: Option<&'r std::collections::BTreeMap<String, Vec<crate::ops::manifests::ObjectChange>>>,
 }

@@ -16,6 +16,8 @@ use super::doc::{Doc, Written, key_path, parse_key_path};
 use super::model::Environment;
 use crate::diagnostics::line_col;
 
+pub mod change;
+
 // ------------------------------------------------------- what the file may set
 
 /// The JSON Schema of what `[defaults]` or `[environments.<name>]` may set
@@ -41,24 +43,10 @@ pub fn schema_at<S: AsRef<str>>(segments: &[S]) -> Option<&'static Value> {
     Some(node)
 }
 
-/// `$ref`s followed, `Option`'s `anyOf: [T, null]` taken as `T`.
-fn deref<'s>(mut s: &'s Value, root: &'s Value) -> &'s Value {
-    for _ in 0..16 {
-        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-            match root.pointer(r.trim_start_matches('#')) {
-                Some(t) => s = t,
-                None => return s,
-            }
-        } else if let Some(alts) = s.get("anyOf").and_then(Value::as_array) {
-            match alts.iter().find(|a| a.get("type").and_then(Value::as_str) != Some("null")) {
-                Some(t) => s = t,
-                None => return s,
-            }
-        } else {
-            return s;
-        }
-    }
-    s
+/// `$ref`s followed, `Option`'s `anyOf: [T, null]` taken as `T` (the
+/// one resolution the config's checks and the key reference use).
+fn deref<'s>(s: &'s Value, root: &'s Value) -> &'s Value {
+    super::doc::deref(s, root, false)
 }
 
 /// The values an enumerated setting allows (`["SPOT", "ON_DEMAND"]`), in
@@ -449,76 +437,6 @@ fn redacted(v: &Value) -> Value {
     }
 }
 
-// ------------------------------------------------------------- changes
-
-/// One key of one environment whose resolved value a change moves.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct KeyChange {
-    pub environment: String,
-    pub key: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    /// Where the file sets it after the change (before it, for a key no
-    /// longer set).
-    pub at: Option<Setting>,
-}
-
-/// What a change to the config does, per environment.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct ConfigChange {
-    /// Keys set in the file on either side whose value moved, per environment.
-    pub keys: Vec<KeyChange>,
-    /// Environments only one side has.
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    /// Per environment, how many values moved that the file sets on neither
-    /// side (built-in defaults, values derived from a changed key).
-    pub derived: BTreeMap<String, usize>,
-}
-
-/// Compare the config before (`base`, with its text) and after a change.
-pub fn compare(base: Option<(&super::Config, &str)>, head: (&super::Config, &str)) -> ConfigChange {
-    let mut out = ConfigChange::default();
-    let head_doc = Doc::parse(head.1).ok();
-    let base_doc = base.and_then(|(_, t)| Doc::parse(t).ok());
-    let names = |c: &super::Config| c.environments.iter().map(|e| e.name.value.clone()).collect::<Vec<_>>();
-    let base_names = base.map(|(c, _)| names(c)).unwrap_or_default();
-    for e in &head.0.environments {
-        let env = &e.name.value;
-        let Some(b) = base.and_then(|(c, _)| c.env(env)) else {
-            if base.is_some() {
-                out.added.push(env.clone());
-            }
-            continue;
-        };
-        let (old, new) = (flatten(b), flatten(e));
-        let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let (before, after) = (old.get(key), new.get(key));
-            if before == after {
-                continue;
-            }
-            let at_head = head_doc.as_ref().and_then(|d| located(d, head.1, env, key));
-            let at_base = base_doc.as_ref().zip(base).and_then(|(d, (_, text))| located(d, text, env, key));
-            if at_head.is_none() && at_base.is_none() {
-                *out.derived.entry(env.clone()).or_default() += 1;
-                continue;
-            }
-            out.keys.push(KeyChange {
-                environment: env.clone(),
-                key: key.clone(),
-                before: before.cloned(),
-                after: after.cloned(),
-                at: at_head.or(at_base),
-            });
-        }
-    }
-    out.removed = base_names.into_iter().filter(|n| head.0.env(n).is_none()).collect();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,7 +577,7 @@ mod tests {
         let base = default_text();
         let head = base.replace("instance_class = \"db.r6g.large\"", "instance_class = \"db.r6g.xlarge\"");
         let (b, h) = (load(&base), load(&head));
-        let c = compare(Some((&b, &base)), (&h, &head));
+        let c = change::compare(Some((&b, &base)), (&h, &head));
         assert_eq!(c.keys.len(), 1, "{:?}", c.keys);
         let k = &c.keys[0];
         assert_eq!((k.environment.as_str(), k.key.as_str()), ("prod", "rds.instance_class"));
