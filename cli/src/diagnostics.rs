@@ -10,7 +10,8 @@ use crate::config::span::Span;
 
 /// How serious a finding is: an error stops the command; a warning is
 /// printed and the command goes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     #[default]
     Error,
@@ -88,6 +89,28 @@ pub struct Source {
     pub text: String,
 }
 
+/// One diagnostic as data, at its file, line and column (what `validate
+/// --json` and the error envelope print).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub message: String,
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub key: Option<String>,
+    pub help: Option<String>,
+    pub related: Option<Related>,
+}
+
+/// The other place a diagnostic names (e.g. a key's first definition).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Related {
+    pub line: usize,
+    pub column: usize,
+    pub label: String,
+}
+
 /// A set of diagnostics about one source: the error type of config loading.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -98,27 +121,33 @@ pub struct Report {
 impl Report {
     /// The diagnostics as data, for editors and CI annotations (`--json`),
     /// credentials masked.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// Every diagnostic as data: what `--json` prints (credentials masked).
+    pub fn problems(&self) -> Vec<Problem> {
         let m = crate::credentials::mask_credentials;
-        let problems: Vec<_> = self
-            .diagnostics
+        self.diagnostics
             .iter()
             .map(|d| {
-                let (line, column) =
-                    d.span.as_ref().map(|s| line_col(&self.source.text, s.start)).map_or((None, None), |(l, c)| (Some(l), Some(c)));
-                let severity = match d.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                };
+                let (line, column) = d
+                    .span
+                    .as_ref()
+                    .map(|s| line_col(&self.source.text, s.start))
+                    .map_or((None, None), |(l, c)| (Some(l), Some(c)));
                 let related = d.related.as_ref().map(|(span, label)| {
                     let (line, column) = line_col(&self.source.text, span.start);
-                    serde_json::json!({ "line": line, "column": column, "label": label })
+                    Related { line, column, label: label.clone() }
                 });
-                serde_json::json!({ "severity": severity, "message": m(&d.message), "file": self.source.name, "line": line,
-                        "column": column, "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m), "related": related })
+                Problem {
+                    severity: d.severity,
+                    message: m(&d.message),
+                    file: self.source.name.clone(),
+                    line,
+                    column,
+                    key: d.key.as_deref().map(m),
+                    help: d.help.as_deref().map(m),
+                    related,
+                }
             })
-            .collect();
-        serde_json::json!({ "valid": false, "config": self.source.name, "problems": problems })
+            .collect()
     }
 
     /// Render every diagnostic, plus a closing count when there are several.

@@ -127,7 +127,7 @@ pub struct ErrorBody {
     /// The whole message, its causes joined with `: `, credentials masked.
     pub message: String,
     /// A config error's problems, each at its file, line and column (else empty).
-    pub problems: Vec<serde_json::Value>,
+    pub problems: Vec<crate::diagnostics::Problem>,
 }
 
 impl Envelope {
@@ -135,12 +135,9 @@ impl Envelope {
         let status = ExitStatus::of(e);
         let (message, problems) = match e.downcast_ref::<Report>() {
             Some(r) => {
-                let problems = match r.to_json()["problems"].take() {
-                    serde_json::Value::Array(a) => a,
-                    _ => Vec::new(),
-                };
-                let n = problems.iter().filter(|p| p["severity"] == "error").count();
-                let first = problems.first().and_then(|p| p["message"].as_str()).unwrap_or("").to_string();
+                let problems = r.problems();
+                let n = problems.iter().filter(|p| p.severity == crate::diagnostics::Severity::Error).count();
+                let first = problems.first().map(|p| p.message.clone()).unwrap_or_default();
                 let message = match n {
                     0 | 1 => format!("`{}`: {first}", r.source.name),
                     n => format!("`{}`: {n} problems, the first: {first}", r.source.name),

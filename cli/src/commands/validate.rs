@@ -2,7 +2,6 @@
 //! memory (so template errors surface too), writing nothing.
 
 use clap::Args;
-use serde_json::json;
 
 use crate::args::{Global, RenderArgs, TreeArgs};
 use crate::exit::Outcome;
@@ -29,13 +28,9 @@ impl ValidateCmd {
         let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
         let names = cfg.env_names();
         if self.json {
-            let warnings = cfg.warnings.as_ref().map(|w| w.to_json()["problems"].clone()).unwrap_or(json!([]));
-            crate::outln!(
-                "{}",
-                serde_json::to_string_pretty(&json!({
-                    "valid": true, "config": p.display, "environments": names, "files": tree.len(), "warnings": warnings,
-                }))?
-            );
+            let warnings = cfg.warnings.as_ref().map(|w| w.problems()).unwrap_or_default();
+            let v = Valid { valid: true, config: &p.display, environments: &names, files: tree.len(), warnings };
+            crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         } else {
             if let Some(w) = &cfg.warnings {
                 eprint!("{}", w.render(p.color));
@@ -51,4 +46,15 @@ impl ValidateCmd {
         }
         Ok(Outcome::Ok)
     }
+}
+
+/// What `validate --json` prints for a valid config (a refused one is the
+/// error envelope, `valid: false`, printed by `cli::run`).
+#[derive(serde::Serialize)]
+struct Valid<'a> {
+    valid: bool,
+    config: &'a str,
+    environments: &'a [String],
+    files: usize,
+    warnings: Vec<crate::diagnostics::Problem>,
 }
