@@ -39,6 +39,8 @@ pub struct Diagnostic {
     /// A second place the problem involves (where a duplicated key was
     /// first set), with its label.
     pub related: Option<(Span, String)>,
+    /// Further notes under the snippet (which policy rule found it, in which file).
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -53,6 +55,7 @@ impl Diagnostic {
             redact: false,
             blocks_changes: false,
             related: None,
+            notes: Vec::new(),
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -72,6 +75,10 @@ impl Diagnostic {
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
         self
     }
     pub fn redacted(mut self) -> Self {
@@ -114,8 +121,13 @@ impl Report {
                     let (line, column) = line_col(&self.source.text, span.start);
                     serde_json::json!({ "line": line, "column": column, "label": label })
                 });
-                serde_json::json!({ "severity": severity, "message": m(&d.message), "file": self.source.name, "line": line,
-                        "column": column, "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m), "related": related })
+                let mut p = serde_json::json!({ "severity": severity, "message": m(&d.message), "file": self.source.name, "line": line,
+                        "column": column, "key": d.key.as_deref().map(m), "help": d.help.as_deref().map(m), "related": related });
+                // Only where there are notes (policy findings): the other problems keep their shape.
+                if !d.notes.is_empty() {
+                    p["notes"] = d.notes.iter().map(|n| m(n)).collect::<Vec<_>>().into();
+                }
+                p
             })
             .collect();
         serde_json::json!({ "valid": false, "config": self.source.name, "problems": problems })
@@ -183,6 +195,9 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
     };
     if let Some(key) = &d.key {
         group = group.element(Level::NOTE.message(format!("key: `{key}`")));
+    }
+    for note in &d.notes {
+        group = group.element(Level::NOTE.message(m(note)));
     }
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));

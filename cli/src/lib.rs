@@ -38,6 +38,7 @@ pub mod names;
 pub mod ops;
 pub mod output;
 pub mod pattern;
+pub mod policy;
 pub mod process;
 pub mod project;
 pub mod redact;
