@@ -28,6 +28,9 @@ fn project() -> TempProject {
         ));
     }
     std::fs::write(p.config(), text).unwrap();
+    // The project's policies beside the config, as `validate` and `policy test` find them.
+    std::fs::create_dir_all(p.path().join("policy")).unwrap();
+    std::fs::copy(root().join("policy/production.rego"), p.path().join("policy/production.rego")).unwrap();
     p.git(&["init", "-q", "-b", "main"]);
     cmd_in(p.path()).arg("render").assert().success();
     p.commit_all("initial render");

@@ -113,3 +113,42 @@ pub enum Format {
     /// Machine-readable summary
     Json,
 }
+
+/// Which Rego policies `validate` and `render` evaluate (`crate::policy`), with conftest's flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// Directory of Rego policies (`*.rego`) and their data (`*.json`, `*.yaml`) [default: `policy/` beside the config, when it exists]
+    #[arg(long = "policy", env = "MYHEALTH_POLICY", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Evaluate the rules of this package (repeatable) [default: `main`, as conftest]
+    #[arg(long = "namespace", value_name = "PACKAGE")]
+    pub namespaces: Vec<String>,
+    /// Evaluate the rules of every package
+    #[arg(long)]
+    pub all_namespaces: bool,
+    /// Rego syntax of the policies: `v1` (`deny contains msg if`) or `v0` (`deny[msg] {`), as conftest's flag
+    #[arg(long, value_enum, default_value_t = RegoVersion::V1, value_name = "VERSION")]
+    pub rego_version: RegoVersion,
+}
+
+/// Rego's two syntaxes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RegoVersion {
+    V0,
+    #[default]
+    V1,
+}
+
+impl PolicyArgs {
+    pub fn options(&self) -> crate::policy::Options {
+        let mut o = crate::policy::Options {
+            all_namespaces: self.all_namespaces,
+            rego_v0: self.rego_version == RegoVersion::V0,
+            ..Default::default()
+        };
+        if !self.namespaces.is_empty() {
+            o.namespaces = self.namespaces.clone();
+        }
+        o
+    }
+}

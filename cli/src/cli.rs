@@ -111,9 +111,14 @@ pub enum Command {
     Push(commands::push::PushCmd),
     /// Check the config and that it renders, without writing anything
     #[command(
-        after_help = "Examples:\n  myhealthctl validate\n  myhealthctl validate --config ./myhealth.toml\n  myhealthctl validate --json"
+        after_help = "Policies: the Rego policies in `policy/` beside the config (or --policy DIR) run after the built-in checks; a `deny` is an error, a `warn` a warning (docs/policy.md).\n\nExamples:\n  myhealthctl validate\n  myhealthctl validate --config ./myhealth.toml\n  myhealthctl validate --json\n  myhealthctl validate --policy policy/ --all-namespaces"
     )]
     Validate(commands::validate::ValidateCmd),
+    /// Test the Rego policies `validate` and `render` evaluate
+    #[command(
+        after_help = "Policies are `*.rego` files in `policy/` beside the config (`validate --policy DIR`); see docs/policy.md.\n\nExamples:\n  myhealthctl policy test\n  myhealthctl policy test policy/ --json"
+    )]
+    Policy(commands::policy::PolicyCmd),
     /// Print the resolved settings of each environment
     #[command(
         after_help = "Examples:\n  myhealthctl envs\n  myhealthctl envs --json | jq '.[] | .name'\n  myhealthctl envs --env prod --json"
@@ -156,6 +161,7 @@ impl Command {
                 return c.json.then(|| serde_json::Map::from_iter([("valid".to_string(), false.into())]));
             }
             Command::Envs(c) => c.json,
+            Command::Policy(c) => c.json(),
             Command::Cost(c) => c.json,
             Command::Build(c) => c.json,
             Command::Push(c) => c.json,
@@ -194,6 +200,7 @@ impl Command {
             Command::Deploy(c) => c.run(g),
             Command::Validate(c) => c.run(g),
             Command::Envs(c) => c.run(g),
+            Command::Policy(c) => c.run(g),
             Command::Graph(c) => c.run(g),
             Command::Cost(c) => c.run(g),
             Command::Schema(c) => c.run(),

@@ -40,6 +40,8 @@ pub struct Diagnostic {
     /// A second place the problem involves (where a duplicated key was
     /// first set), with its label.
     pub related: Option<(Span, String)>,
+    /// Further notes under the snippet (which policy rule found it, in which file).
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -54,6 +56,7 @@ impl Diagnostic {
             redact: false,
             blocks_changes: false,
             related: None,
+            notes: Vec::new(),
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -73,6 +76,10 @@ impl Diagnostic {
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
         self
     }
     pub fn redacted(mut self) -> Self {
@@ -101,6 +108,9 @@ pub struct Problem {
     pub key: Option<String>,
     pub help: Option<String>,
     pub related: Option<Related>,
+    /// Only where there are notes (policy findings): the other problems keep their shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The other place a diagnostic names (e.g. a key's first definition).
@@ -119,9 +129,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// The diagnostics as data, for editors and CI annotations (`--json`),
+    /// Every diagnostic as data, for editors and CI annotations (`--json`),
     /// credentials masked.
-    /// Every diagnostic as data: what `--json` prints (credentials masked).
     pub fn problems(&self) -> Vec<Problem> {
         let m = crate::credentials::mask_credentials;
         self.diagnostics
@@ -145,6 +154,7 @@ impl Report {
                     key: d.key.as_deref().map(m),
                     help: d.help.as_deref().map(m),
                     related,
+                    notes: d.notes.iter().map(|n| m(n)).collect(),
                 }
             })
             .collect()
@@ -212,6 +222,9 @@ fn render_one(renderer: &Renderer, source: &Source, d: &Diagnostic) -> String {
     };
     if let Some(key) = &d.key {
         group = group.element(Level::NOTE.message(format!("key: `{key}`")));
+    }
+    for note in &d.notes {
+        group = group.element(Level::NOTE.message(m(note)));
     }
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));

@@ -38,6 +38,7 @@ mod names;
 mod ops;
 mod output;
 mod pattern;
+mod policy;
 mod process;
 mod project;
 mod redact;

@@ -12,6 +12,7 @@ use anyhow::bail;
 use crate::args::{Global, RenderArgs, TreeArgs};
 use crate::config::model::Environment;
 use crate::config::{self, Config};
+use crate::diagnostics::{Report, Severity, Source};
 use crate::render::{self, Templates};
 
 /// Where things are, for commands working on a project.
@@ -105,6 +106,28 @@ impl Project {
             crate::output::eprint(&blocking.render(self.color));
         }
         Ok(cfg)
+    }
+
+    /// The findings of the project's Rego policies over `cfg` (after the
+    /// built-in checks, which loading ran), with the config's warnings: an
+    /// error among them fails the command as an invalid config does; the
+    /// warnings come back to be shown.
+    pub fn policy_check(&self, cfg: &Config, args: &crate::args::PolicyArgs) -> anyhow::Result<Option<Report>> {
+        let warnings = cfg.warnings.clone();
+        let Some(dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(warnings) };
+        let text = std::fs::read_to_string(&self.config_path)?;
+        let source = Source { name: self.display.clone(), text };
+        let found = crate::policy::check(&dir, args.options(), &source, cfg)?;
+        if found.is_empty() {
+            return Ok(warnings);
+        }
+        let mut diagnostics = warnings.map(|w| w.diagnostics).unwrap_or_default();
+        diagnostics.extend(found);
+        let report = Report { source, diagnostics };
+        if report.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            return Err(report.into());
+        }
+        Ok(Some(report))
     }
 
     /// The config file's name, written into generated headers.

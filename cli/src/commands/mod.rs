@@ -17,6 +17,7 @@ pub mod explain;
 pub mod graph;
 pub mod init;
 pub mod plan;
+pub mod policy;
 pub mod promote;
 pub mod push;
 pub mod render;

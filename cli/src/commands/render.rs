@@ -24,6 +24,8 @@ pub struct RenderCmd {
     /// Retire an environment removed from the config: keep its Terraform roots (marked) for `myhealthctl destroy ENV` instead of refusing to delete them (repeatable)
     #[arg(long, value_name = "ENV", conflicts_with = "check")]
     pub retire: Vec<String>,
+    #[command(flatten)]
+    pub policy: crate::args::PolicyArgs,
 }
 
 impl RenderCmd {
@@ -33,7 +35,8 @@ impl RenderCmd {
         if self.check {
             return drift::gate(&p, &cfg, &self.args);
         }
-        if let Some(w) = &cfg.warnings {
+        // The project's policies: a `deny` refuses to write, as an invalid config does.
+        if let Some(w) = p.policy_check(&cfg, &self.policy)? {
             eprint!("{}", w.render(p.color));
         }
         let report = crate::ops::generate::render(&p, &cfg, &self.args, &self.retire, self.prune)?;

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::args::{Global, RenderArgs, TreeArgs};
+use crate::args::{Global, PolicyArgs, RenderArgs, TreeArgs};
 use crate::exit::Outcome;
 use crate::project::Project;
 
@@ -15,6 +15,8 @@ pub struct ValidateCmd {
     /// Lay the templates in DIR over the built-in ones
     #[arg(long, env = "MYHEALTH_TEMPLATES", value_name = "DIR")]
     pub templates: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 impl ValidateCmd {
@@ -26,13 +28,15 @@ impl ValidateCmd {
             RenderArgs { tree: TreeArgs { templates: self.templates, ..TreeArgs::default() }, ..RenderArgs::default() };
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
+        // The project's policies, after the built-in checks and the render.
+        let warnings = p.policy_check(&cfg, &self.policy)?;
         let names = cfg.env_names();
         if self.json {
-            let warnings = cfg.warnings.as_ref().map(|w| w.problems()).unwrap_or_default();
+            let warnings = warnings.as_ref().map(|w| w.problems()).unwrap_or_default();
             let v = Valid { valid: true, config: &p.display, environments: &names, files: tree.len(), warnings };
             crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         } else {
-            if let Some(w) = &cfg.warnings {
+            if let Some(w) = &warnings {
                 eprint!("{}", w.render(p.color));
             }
             let word = if names.len() == 1 { "environment" } else { "environments" };

@@ -297,7 +297,7 @@ pub fn nearest<'c>(key: &str, candidates: &'c [String]) -> Option<&'c String> {
 // -------------------------------------------------------- where it is set
 
 /// Where a value of an environment comes from, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Layer {
     /// Built into myhealthctl, or derived from other settings.
     #[serde(rename = "built-in")]
@@ -390,7 +390,7 @@ pub fn located(doc: &Doc<'_>, text: &str, env: &str, key: &str) -> Option<Settin
 
 /// One setting of one environment and where its value comes from: what
 /// `envs --provenance` lists and `explain` starts from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Provenance {
     /// The key path, e.g. `eks.node_groups.general.labels."myhealth.io/pool"`.
     pub key: String,

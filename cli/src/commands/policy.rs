@@ -1,0 +1,99 @@
+//! `myhealthctl policy test [DIR]`: run the policies' own `test_*` rules
+//! (as `opa test`); exit 0 all pass, 1 some fail, 2 an error.
+//! `policy input ENV`: the `input` a config policy sees for an environment
+//! (as `conftest parse`); `policy schema`: that input's JSON Schema.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::args::{Global, RegoVersion};
+use crate::exit::Outcome;
+use crate::policy::{self, test::Verdict};
+use crate::project::Project;
+
+#[derive(Args, Debug)]
+pub struct PolicyCmd {
+    #[command(subcommand)]
+    pub action: PolicyAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyAction {
+    /// Run every `test_*` rule of every package: PASS/FAIL per test
+    #[command(
+        after_help = "Exit codes: 0 every test passed; 1 some failed; 2 an error (a policy that does not parse, a test that errors).\n\nExamples:\n  myhealthctl policy test\n  myhealthctl policy test policy/ --json\n  myhealthctl policy test legacy-policies --rego-version v0"
+    )]
+    Test(TestArgs),
+    /// Print the JSON Schema of a config policy's `input`
+    #[command(after_help = "Examples:\n  myhealthctl policy schema > docs/policy-input.schema.json")]
+    Schema,
+    /// Print the `input` a config policy sees for an environment (as `conftest parse`)
+    #[command(after_help = "Examples:\n  myhealthctl policy input prod\n  myhealthctl policy input dev | jq .sources")]
+    Input {
+        /// The environment
+        #[arg(value_name = "ENV")]
+        env: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Directory of Rego policies and tests [default: `policy/` beside the config, else `./policy`]
+    pub dir: Option<PathBuf>,
+    /// Rego syntax of the policies, as conftest's flag
+    #[arg(long, value_enum, default_value_t = RegoVersion::V1, value_name = "VERSION")]
+    pub rego_version: RegoVersion,
+    /// Print the results as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PolicyCmd {
+    pub fn json(&self) -> bool {
+        match &self.action {
+            PolicyAction::Test(t) => t.json,
+            PolicyAction::Schema | PolicyAction::Input { .. } => false,
+        }
+    }
+
+    pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
+        let t = match self.action {
+            PolicyAction::Test(t) => t,
+            PolicyAction::Schema => {
+                crate::outln!("{}", serde_json::to_string_pretty(&policy::input::schema())?);
+                return Ok(Outcome::Ok);
+            }
+            PolicyAction::Input { env } => {
+                let p = Project::locate(g)?;
+                let cfg = p.read()?;
+                let e = p.environment(&cfg, &env)?;
+                let text = std::fs::read_to_string(&p.config_path)?;
+                let doc = crate::config::doc::Doc::parse(&text)
+                    .map_err(|_| anyhow::anyhow!("`{}` does not parse", p.display))?;
+                let input = policy::input::config(&doc, &text, &p.display, e);
+                crate::outln!("{}", serde_json::to_string_pretty(&input)?);
+                return Ok(Outcome::Ok);
+            }
+        };
+        let dir = match t.dir {
+            Some(d) => d,
+            None => Project::locate(g)
+                .map_or_else(|_| PathBuf::from(policy::DEFAULT_DIR), |p| p.root.join(policy::DEFAULT_DIR)),
+        };
+        let dir = policy::locate(Some(&dir), &dir)?.unwrap_or(dir);
+        let options = policy::Options { rego_v0: t.rego_version == RegoVersion::V0, ..Default::default() };
+        let mut loaded = policy::load(&dir, options)?;
+        let report = policy::test::run(&mut loaded);
+        if t.json {
+            crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            crate::outln!("{report}");
+        }
+        let errors = report.count(Verdict::Error);
+        if errors > 0 {
+            anyhow::bail!("{errors} policy test(s) failed with an error");
+        }
+        Ok(if report.count(Verdict::Fail) > 0 { Outcome::Differs } else { Outcome::Ok })
+    }
+}

@@ -1,0 +1,240 @@
+//! The engine: `regorus` loaded with the policy directory's `*.rego` and
+//! data files, the rules found in them, conftest's rule names and
+//! namespaces, and one rule evaluated over an input.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use regex::Regex;
+
+/// The policy directory when none is given: `policy/` beside the config.
+pub const DEFAULT_DIR: &str = "policy";
+
+/// conftest's default namespace: the package whose rules are evaluated.
+pub const DEFAULT_NAMESPACE: &str = "main";
+
+/// How long one evaluation may run before it is stopped: a policy that
+/// loops (a huge comprehension) ends in a clear error instead of hanging
+/// `validate`.
+pub const EXECUTION_LIMIT: Duration = Duration::from_secs(10);
+
+/// Which packages count, and which Rego dialect the files are in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Packages whose `deny`/`violation`/`warn` rules are evaluated
+    /// (conftest's `--namespace`, exact package names).
+    pub namespaces: Vec<String>,
+    /// Every package (conftest's `--all-namespaces`).
+    pub all_namespaces: bool,
+    /// Rego v0 syntax (`deny[msg] { … }`), as conftest's `--rego-version v0`;
+    /// v1 (`deny contains msg if { … }`) otherwise.
+    pub rego_v0: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { namespaces: vec![DEFAULT_NAMESPACE.into()], all_namespaces: false, rego_v0: false }
+    }
+}
+
+impl Options {
+    fn covers(&self, package: &str) -> bool {
+        self.all_namespaces || self.namespaces.iter().any(|n| n == package)
+    }
+}
+
+/// One rule of a loaded policy: where it is, for notes and test output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    /// The package without `data.`, e.g. `main` or `myhealth.prod`.
+    pub package: String,
+    pub name: String,
+    /// The policy file as given (relative to the working directory when it can be).
+    pub file: String,
+    pub line: u32,
+}
+
+impl Rule {
+    /// `package.rule`, as findings name it.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.package, self.name)
+    }
+    fn query(&self) -> String {
+        format!("data.{}.{}", self.package, self.name)
+    }
+}
+
+/// The policies of one directory, parsed, with their data.
+pub struct Policies {
+    engine: regorus::Engine,
+    /// Every rule of every file, in file order (a rule with several bodies once).
+    pub rules: Vec<Rule>,
+    pub options: Options,
+}
+
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies").field("rules", &self.rules).field("options", &self.options).finish()
+    }
+}
+
+/// The files of `dir` with one of `exts`, recursively, in a stable order;
+/// hidden entries (`.git`) skipped.
+fn files(dir: &Path, exts: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).with_context(|| format!("cannot read policy directory `{}`", d.display()))?;
+        for e in entries {
+            let p = e?.path();
+            if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `p` as messages name it: relative to the working directory when under it.
+fn shown(p: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    p.strip_prefix(&cwd).unwrap_or(p).to_string_lossy().into_owned()
+}
+
+/// Load every `*.rego` under `dir` and every `*.json`/`*.yaml`/`*.yml` as
+/// `data` (merged at its root, as conftest's `--data`). A policy that does
+/// not parse is an error naming its file, line and column.
+pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(options.rego_v0);
+    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+        limit: EXECUTION_LIMIT,
+        check_interval: NonZeroU32::new(1000).expect("non-zero"),
+    });
+    for file in files(dir, &["rego"])? {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        let name = shown(&file);
+        // regorus's message already names the file, line and column, with the source line and a caret.
+        engine.add_policy(name.clone(), text).map_err(|e| anyhow!("policy `{name}` does not parse: {e}"))?;
+    }
+    for file in files(dir, &["json", "yaml", "yml"])? {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        let name = shown(&file);
+        let value: serde_json::Value = if file.extension().is_some_and(|x| x == "json") {
+            serde_json::from_str(&text).map_err(|e| anyhow!("data file `{name}` is not JSON: {e}"))?
+        } else {
+            serde_yaml_ng::from_str(&text).map_err(|e| anyhow!("data file `{name}` is not YAML: {e}"))?
+        };
+        if !value.is_object() {
+            bail!("data file `{name}` is not an object: conftest merges data files at the root of `data`");
+        }
+        engine.add_data(value.into()).map_err(|e| anyhow!("data file `{name}` conflicts with other data: {e}"))?;
+    }
+    let rules = rules(&engine)?;
+    Ok(Policies { engine, rules, options })
+}
+
+/// The rules of the loaded modules, from regorus's syntax tree: a rule that
+/// is never defined (its body false) is still there, so `policy test` can
+/// report it as failed, as `opa test` does.
+fn rules(engine: &regorus::Engine) -> anyhow::Result<Vec<Rule>> {
+    let ast: serde_json::Value = serde_json::from_str(&engine.get_ast_as_json()?)?;
+    let mut out: Vec<Rule> = Vec::new();
+    for m in ast.as_array().into_iter().flatten() {
+        let file = m["source"]["file"].as_str().unwrap_or_default().to_string();
+        let package = head_path(&m["ast"]["package"]["refr"]).join(".");
+        for rule in m["ast"]["rules"].as_array().into_iter().flatten() {
+            // Only `name … { }` rules: functions (`f(x)`) and defaults are no findings and no tests.
+            let Some(spec) = rule.get("Spec") else { continue };
+            let Some(head) = spec["head"].get("Compr").or_else(|| spec["head"].get("Set")) else { continue };
+            let Some(name) = head_path(&head["refr"]).first().cloned() else { continue };
+            let line = u32::try_from(spec["span"]["line"].as_u64().unwrap_or(0)).unwrap_or(0);
+            if !out.iter().any(|r| r.package == package && r.name == name) {
+                out.push(Rule { package: package.clone(), name, file: file.clone(), line });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The names of a reference (`a.b.c`, `a["b"]`) in regorus's tree, leftmost first.
+fn head_path(e: &serde_json::Value) -> Vec<String> {
+    if let Some(v) = e.get("Var") {
+        return v["value"].as_str().map(|s| vec![s.to_string()]).unwrap_or_default();
+    }
+    if let Some(d) = e.get("RefDot") {
+        let mut p = head_path(&d["refr"]);
+        if let Some(f) = d["field"].as_array().and_then(|f| f.get(1)).and_then(|v| v.as_str()) {
+            p.push(f.to_string());
+        }
+        return p;
+    }
+    if let Some(b) = e.get("RefBrack") {
+        let mut p = head_path(&b["refr"]);
+        if let Some(s) = b["index"].get("String").and_then(|s| s["value"].as_str()) {
+            p.push(s.to_string());
+        }
+        return p;
+    }
+    Vec::new()
+}
+
+/// conftest's rule names: `deny`, `violation`, `warn`, each optionally
+/// followed by `_<suffix>`.
+fn kind_of(name: &str) -> Option<Level> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let caps = crate::pattern::re(&R, r"^(deny|violation|warn)(_[A-Za-z0-9_]+)?$").captures(name)?;
+    Some(if &caps[1] == "warn" { Level::Warn } else { Level::Deny })
+}
+
+impl Policies {
+    /// The rules that make findings, in the namespaces the options cover.
+    pub fn finding_rules(&self) -> Vec<(Rule, Level)> {
+        self.rules
+            .iter()
+            .filter(|r| self.options.covers(&r.package))
+            .filter_map(|r| kind_of(&r.name).map(|k| (r.clone(), k)))
+            .collect()
+    }
+
+    /// The value of `rule` for `input` (`Undefined` when no body holds);
+    /// an evaluation error names the rule and its file.
+    pub(crate) fn eval(
+        &mut self,
+        rule: &Rule,
+        input: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        match input {
+            Some(i) => self.engine.set_input(i.clone().into()),
+            None => self.engine.set_input(regorus::Value::Undefined),
+        }
+        let v = self
+            .engine
+            .eval_rule(rule.query())
+            .map_err(|e| anyhow!("policy rule `{}` ({}:{}) failed: {e}", rule.qualified(), rule.file, rule.line))?;
+        if v == regorus::Value::Undefined {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::to_value(&v)?))
+    }
+}
+
+/// What a rule's kind makes of its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// `deny`, `violation`: an error; the command fails.
+    Deny,
+    /// `warn`: a warning; the command goes on.
+    Warn,
+}

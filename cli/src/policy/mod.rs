@@ -1,0 +1,49 @@
+//! Policy as code: the user's Rego policies (`policy/*.rego` beside the
+//! config, or `--policy DIR`), evaluated in-process by `regorus` (no OPA
+//! binary) with conftest's conventions — `deny`/`violation`/`warn` rules
+//! (and `deny_<name>` …) in package `main` unless told otherwise, `*.json`
+//! and `*.yaml` files of the directory as `data`, `test_*` rules for
+//! `policy test`. `input` builds what a policy sees (one environment of the
+//! resolved config, with each value's source), `findings` evaluates the
+//! rules and points each finding back at `myhealth.toml`, `test` runs the
+//! policies' own tests. A layer beside `config`: it reads the config and
+//! its provenance (`config::keys`), never the operations or the commands.
+
+pub mod engine;
+pub mod findings;
+pub mod input;
+pub mod test;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail};
+
+pub use engine::{DEFAULT_DIR, Options, load};
+
+/// Where the policies are: `dir` as given, else `policy/` beside the config.
+/// `None` when none was given and the default directory does not exist: a
+/// project without policies validates as before.
+pub fn locate(given: Option<&Path>, config_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    match given {
+        Some(d) if d.is_dir() => Ok(Some(d.to_path_buf())),
+        Some(d) => bail!(
+            "policy directory `{}` does not exist\n  = help: pass a directory of `*.rego` files, or leave out `--policy` to use `{DEFAULT_DIR}/` beside the config",
+            d.display()
+        ),
+        None => Ok(Some(config_dir.join(DEFAULT_DIR)).filter(|d| d.is_dir())),
+    }
+}
+
+/// The findings of the policies in `dir` over `cfg` (its source `source`)
+/// as diagnostics, in the order found.
+pub fn check(
+    dir: &Path,
+    options: Options,
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
+    let mut p = load(dir, options)?;
+    let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
+    let found = findings::evaluate(&mut p, &doc, &source.text, &source.name, cfg)?;
+    Ok(found.iter().map(|f| findings::diagnostic(f, &doc, &source.text, cfg)).collect())
+}

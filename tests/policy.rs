@@ -1,0 +1,173 @@
+//! Policy as code (`cli/src/policy`): a corpus of Rego policies under
+//! `tests/policy/` with findings expected at exact `file:line:col` of the
+//! default config and two fixtures, conftest's v0 style, syntax errors, a
+//! missing input field, `policy test`, and the input's JSON Schema. Fast:
+//! no terraform, no moto.
+
+mod common;
+
+use common::{cmd, root};
+use serde_json::Value;
+
+/// `validate --json --policy DIR` over `config`: its exit code and its problems as
+/// `(severity, "file:line:col" or "-", key, message)`.
+fn findings(config: &str, dir: &str, extra: &[&str]) -> (i32, Vec<(String, String, String, String)>) {
+    let out = cmd()
+        .current_dir(root())
+        .args(["--config", config, "validate", "--json", "--policy", dir])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = v["error"]["problems"].as_array().or(v["warnings"].as_array()).cloned().unwrap_or_default();
+    let rows = problems
+        .iter()
+        .filter(|p| p["notes"].is_array())
+        .map(|p| {
+            let at = match (p["line"].as_u64(), p["column"].as_u64()) {
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", p["file"].as_str().unwrap()),
+                _ => "-".into(),
+            };
+            let s = |k: &str| p[k].as_str().unwrap_or("-").to_string();
+            (s("severity"), at, s("key"), s("message"))
+        })
+        .collect();
+    (out.status.code().unwrap(), rows)
+}
+
+fn row(sev: &str, at: &str, key: &str, msg: &str) -> (String, String, String, String) {
+    (sev.into(), at.into(), key.into(), msg.into())
+}
+
+#[test]
+fn corpus_over_the_default_config_points_at_exact_lines() {
+    let (code, rows) = findings("myhealth.toml", "tests/policy/corpus", &[]);
+    assert_eq!(code, 2, "a deny fails validate with the invalid-config code");
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                "warning",
+                "myhealth.toml:53:19",
+                "defaults.eks.node_groups.general.instance_types.0",
+                "node group `general` runs t3.medium"
+            ),
+            row("error", "-", "-", "reviewed by hand"),
+            row(
+                "error",
+                "myhealth.toml:40:26",
+                "defaults.eks.endpoint_public_access",
+                "`prod` serves its Kubernetes API publicly"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn corpus_over_the_minimal_fixture_points_built_in_defaults_at_the_table() {
+    let (code, rows) = findings("tests/fixtures/minimal.toml", "tests/policy/corpus", &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                "warning",
+                "tests/fixtures/minimal.toml:10:15",
+                "environments.dev.eks.node_groups.general.instance_types.0",
+                "node group `general` runs t3.medium"
+            ),
+            row("error", "-", "-", "reviewed by hand"),
+        ]
+    );
+}
+
+#[test]
+fn corpus_over_the_multi_region_fixture() {
+    let (_, rows) = findings("tests/fixtures/multi-region.toml", "tests/policy/corpus", &[]);
+    assert!(rows.contains(&row(
+        "error",
+        "tests/fixtures/multi-region.toml:73:15",
+        "environments.prod.eks.endpoint_public_access",
+        "`prod` serves its Kubernetes API publicly"
+    )));
+    assert!(rows.contains(&row(
+        "warning",
+        "tests/fixtures/multi-region.toml:37:19",
+        "defaults.eks.node_groups.workers.instance_types.0",
+        "node group `workers` runs m6i.large"
+    )));
+    // The rule reading a missing input field never fires.
+    assert!(!rows.iter().any(|r| r.3 == "never reported"), "{rows:#?}");
+}
+
+#[test]
+fn only_main_unless_all_namespaces() {
+    let (_, rows) = findings("myhealth.toml", "tests/policy/corpus", &[]);
+    assert!(!rows.iter().any(|r| r.3 == "from another package"));
+    let (_, rows) = findings("myhealth.toml", "tests/policy/corpus", &["--all-namespaces"]);
+    assert!(rows.iter().any(|r| r.3 == "from another package"), "{rows:#?}");
+}
+
+#[test]
+fn text_output_names_rule_and_file() {
+    let out = cmd()
+        .current_dir(root())
+        .args(["validate", "--policy", "tests/policy/corpus", "--color", "never"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--> myhealth.toml:40:26"), "{err}");
+    assert!(err.contains("policy rule `main.deny` in `tests/policy/corpus/main.rego`"), "{err}");
+    assert!(err.contains("environment `dev`; the finding names no key"), "{err}");
+}
+
+#[test]
+fn conftest_v0_style_runs_with_rego_version_v0() {
+    let (code, rows) = findings("myhealth.toml", "tests/policy/conftest-v0", &["--rego-version", "v0"]);
+    assert_eq!(code, 2);
+    assert_eq!(rows, vec![row("error", "-", "-", "Production environment prod keeps backups under 35 days")]);
+}
+
+#[test]
+fn a_syntax_error_names_file_and_line() {
+    let out = cmd().current_dir(root()).args(["validate", "--policy", "tests/policy/syntax"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tests/policy/syntax/broken.rego:4:25"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let out = cmd().current_dir(root()).args(["policy", "test", "tests/policy/syntax"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn policy_test_passes_and_fails() {
+    let out = cmd().current_dir(root()).args(["policy", "test", "tests/policy/tests-pass"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 passed, 0 failed, 0 errors"));
+    let out = cmd().current_dir(root()).args(["policy", "test", "tests/policy/tests-fail"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tests/policy/tests-fail/prod.rego:8: main.test_fails FAIL"), "{text}");
+    // The project's own policies pass their tests.
+    cmd().current_dir(root()).args(["policy", "test"]).assert().success();
+}
+
+#[test]
+fn the_input_matches_its_shipped_schema() {
+    let out = cmd().current_dir(root()).args(["policy", "schema"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shipped: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("docs/policy-input.schema.json")).unwrap()).unwrap();
+    assert_eq!(schema, shipped, "regenerate docs/policy-input.schema.json (see docs/policy.md)");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for env in ["dev", "staging", "prod"] {
+        let out = cmd().current_dir(root()).args(["policy", "input", env]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&input).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{env}: {errors:#?}");
+        assert_eq!(input["settings"]["eks"]["endpoint_public_access"], Value::Bool(true));
+        assert_eq!(input["sources"]["eks.endpoint_public_access"]["layer"], "defaults");
+    }
+}
