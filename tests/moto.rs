@@ -1148,18 +1148,7 @@ fn retire_staging(moto: &Moto, rc: &Path, staging: &Env, work: &Path) {
         myhealthctl(moto, rc, apply, &a, stdin)
     };
     // The base of the pull request that retires staging: the config with it.
-    let git = |a: &[&str]| {
-        let o = Command::new("git")
-            .args(a)
-            .current_dir(work)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "git {a:?}: {}", text(&o));
-    };
+    let git = |a: &[&str]| common::git_in(work, a);
     git(&["init", "-q", "-b", "main"]);
     std::fs::write(work.join(".gitignore"), ".terraform/\n.terraform.lock.hcl\n*.tfplan\n").unwrap();
     git(&["add", "without-staging.toml", "retired-out"]);

@@ -1,7 +1,8 @@
 //! Policy as code (`cli/src/policy`): a corpus of Rego policies under
 //! `tests/policy/` with findings expected at exact `file:line:col` of the
 //! default config and two fixtures, conftest's v0 style, syntax errors, a
-//! missing input field, `policy test`, and the input's JSON Schema. Fast:
+//! missing input field, a rule that refers to itself, `render` refusing
+//! on a deny, `policy test`, and the input's JSON Schema. Fast:
 //! no terraform, no moto.
 
 mod common;
@@ -137,6 +138,34 @@ fn a_syntax_error_names_file_and_line() {
     assert!(!err.contains("panicked"), "{err}");
     let out = cmd().current_dir(root()).args(["policy", "test", "tests/policy/syntax"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A policy that loops (a rule that refers to itself) and one that reads
+/// an input field the config does not have, over `render` as over
+/// `validate`: the first is an error naming the file and line, never a
+/// panic or a hang; the second finds nothing.
+#[test]
+fn a_looping_policy_is_an_error_and_render_runs_the_policies() {
+    for command in ["validate", "render"] {
+        let mut args = vec![command, "--policy", "tests/policy/recursive"];
+        if command == "render" {
+            args.extend(["--out", "target/policy-render-never-written"]);
+        }
+        let out = cmd().current_dir(root()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("tests/policy/recursive/loop.rego"), "{command}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("overflow"), "{err}");
+    }
+    // A deny stops `render` too (the corpus denies on the default config), before anything is written.
+    let out = cmd()
+        .current_dir(root())
+        .args(["render", "--policy", "tests/policy/corpus", "--out", "target/policy-render-never-written"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("serves its Kubernetes API publicly"), "{out:?}");
+    assert!(!root().join("target/policy-render-never-written").exists(), "a denied render wrote nothing");
 }
 
 #[test]

@@ -4,18 +4,12 @@
 //! Helm through `deploy`), and — for ENV, where its ArgoCD is reachable
 //! (`--argocd-server`) — what is live: the sync status, the revision, the
 //! health and whether the running images are the recorded ones
-//! (`ops::release`, `ops::argocd`).
-
-use std::fmt;
+//! (`ops::status`, over `ops::release` and `ops::argocd`).
 
 use clap::Args;
-use serde::Serialize;
 
 use crate::args::Global;
 use crate::exit::Outcome;
-use crate::names::{CHART_VERSION, Names};
-use crate::ops::argocd::{self, App, Client, HealthStatus, Resource};
-use crate::ops::release::{Record, short};
 use crate::project::Project;
 
 #[derive(Args, Debug)]
@@ -39,54 +33,8 @@ impl StatusCmd {
         let p = Project::locate(g)?;
         let cfg = p.read()?;
         let only: Vec<String> = self.env.iter().cloned().collect();
-        let mut rows = Vec::new();
-        let mut outcome = Outcome::Ok;
-        for e in p.environments(&cfg, &only)? {
-            let n = Names::of(&cfg, e);
-            let record = Record::of(e);
-            let rolled_out_by = match (e.argocd.manage_release.value, e.argocd.auto_sync.value, e.release.is_some()) {
-                (true, true, true) => "ArgoCD (syncs automatically)",
-                (true, true, false) => "ArgoCD (syncs automatically from its first release)",
-                (true, false, _) => "ArgoCD (synced by its release job, or by hand)",
-                (false, ..) => "Helm (myhealthctl deploy)",
-            };
-            let by_tag: Vec<String> = e
-                .services
-                .iter()
-                .map(|s| s.name.value.clone())
-                .filter(|s| record.as_ref().is_none_or(|r| !r.images.contains_key(s)))
-                .collect();
-            // Live for the one environment named: a server is one cluster's.
-            let live = match (self.argocd_server.as_ref().filter(|_| self.env.is_some()), e.argocd.manage_release.value)
-            {
-                (Some(server), true) => {
-                    let client = Client::new(server, self.argocd_insecure)?;
-                    let application = client.app(&n.argocd_app(), false)?;
-                    let external_secrets = client.external_secrets(&n.argocd_app())?;
-                    let not_running_recorded: Vec<String> = record
-                        .as_ref()
-                        .map(|r| {
-                            argocd::missing(r, &application.images).into_iter().map(|(s, _)| s.to_string()).collect()
-                        })
-                        .unwrap_or_default();
-                    let live = Live { application, not_running_recorded, external_secrets };
-                    if !live.as_recorded() {
-                        outcome = Outcome::Differs;
-                    }
-                    Some(live)
-                }
-                _ => None,
-            };
-            rows.push(Row {
-                environment: e.name.value.clone(),
-                rolled_out_by,
-                record,
-                by_tag,
-                tag: CHART_VERSION,
-                live,
-                live_not_asked: self.argocd_server.is_none() && self.env.is_some(),
-            });
-        }
+        let (rows, outcome) =
+            crate::ops::status::rows(&p, &cfg, &only, self.argocd_server.as_ref(), self.argocd_insecure)?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(outcome);
@@ -98,73 +46,5 @@ impl StatusCmd {
             crate::outln!("{r}");
         }
         Ok(outcome)
-    }
-}
-
-/// One environment, as `status` reports it (`--json`: one element of the
-/// array; the text: its [`Display`](fmt::Display)).
-#[derive(Serialize)]
-struct Row {
-    environment: String,
-    rolled_out_by: &'static str,
-    record: Option<Record>,
-    /// Services the record does not pin: they run the chart's tag.
-    by_tag: Vec<String>,
-    tag: &'static str,
-    live: Option<Live>,
-    /// ENV was named without a server: the text says how to ask (not in the JSON).
-    #[serde(skip)]
-    live_not_asked: bool,
-}
-
-/// What ArgoCD reports live for the environment.
-#[derive(Serialize)]
-struct Live {
-    application: App,
-    /// Services whose recorded digest no live image carries.
-    not_running_recorded: Vec<String>,
-    external_secrets: Vec<Resource>,
-}
-
-impl Live {
-    /// Synced, healthy, its secrets synced and running the recorded images.
-    fn as_recorded(&self) -> bool {
-        self.not_running_recorded.is_empty()
-            && self.application.in_sync_and_healthy()
-            && self.external_secrets.iter().all(|s| s.health == HealthStatus::Healthy)
-    }
-}
-
-impl fmt::Display for Row {
-    /// The text lines of one environment (no final newline).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}  — rolled out by {}", self.environment, self.rolled_out_by)?;
-        match &self.record {
-            None => write!(f, "\n  no release record: every service runs the tag `{}`", self.tag)?,
-            Some(rec) => {
-                write!(f, "\n  release: commit {}, chart {}", short(&rec.commit), rec.chart)?;
-                for (s, d) in &rec.images {
-                    write!(f, "\n    {s:<16} {}", short(d))?;
-                }
-            }
-        }
-        for s in &self.by_tag {
-            write!(f, "\n    {s:<16} by tag `{}` (not in the record)", self.tag)?;
-        }
-        if let Some(live) = &self.live {
-            let a = &live.application;
-            write!(f, "\n  live ({}): {}, {} at {}", a.name, a.sync, a.health, short(&a.revision))?;
-            for s in &live.external_secrets {
-                write!(f, "\n  ExternalSecret {}/{}: {}", s.namespace, s.name, s.health)?;
-            }
-            if live.not_running_recorded.is_empty() {
-                write!(f, "\n  live images: the recorded ones")?;
-            } else {
-                write!(f, "\n  live images: NOT the recorded ones for {}", live.not_running_recorded.join(", "))?;
-            }
-        } else if self.live_not_asked {
-            write!(f, "\n  live: not asked (`--argocd-server` or `ARGOCD_SERVER` reaches its ArgoCD)")?;
-        }
-        Ok(())
     }
 }

@@ -20,5 +20,6 @@ pub mod release;
 pub mod retire;
 pub mod review;
 pub mod secrets;
+pub mod status;
 pub mod terraform;
 pub mod ui;
