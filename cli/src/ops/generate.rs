@@ -30,9 +30,10 @@ pub struct Rendered {
     /// Nothing needed writing.
     #[serde(skip)]
     up_to_date: bool,
-    /// Where it was written, as shown: `` `generated/` and `.github/workflows/` ``.
+    /// Where it was written, as shown: the generated tree, and the
+    /// workflows directory when the workflows live outside it.
     #[serde(skip)]
-    into: String,
+    into: (String, Option<String>),
 }
 
 impl std::fmt::Display for Rendered {
@@ -40,14 +41,17 @@ impl std::fmt::Display for Rendered {
         let word = if self.environments.len() == 1 { "environment" } else { "environments" };
         let what =
             format!("{} files for {} {word} ({})", self.files, self.environments.len(), self.environments.join(", "));
+        let (into, are) = match &self.into {
+            (out, Some(w)) => (format!("`{out}/` and `{w}/`"), "are"),
+            (out, None) => (format!("`{out}/`"), "is"),
+        };
         if self.up_to_date {
-            let are = if self.into.contains(" and ") { "are" } else { "is" };
-            write!(f, "{} {are} up to date: {what}", self.into)
+            write!(f, "{into} {are} up to date: {what}")
         } else {
             write!(
                 f,
-                "rendered {what} into {}: {} added, {} changed, {} removed",
-                self.into, self.added, self.changed, self.removed
+                "rendered {what} into {into}: {} added, {} changed, {} removed",
+                self.added, self.changed, self.removed
             )
         }
     }
@@ -86,10 +90,7 @@ pub fn render(
             .count()
     };
     let rel = |d: &std::path::Path| d.strip_prefix(&p.root).unwrap_or(d).display().to_string();
-    let into = match &outputs.workflows {
-        Some(w) => format!("`{}/` and `{}/`", rel(&out), rel(w)),
-        None => format!("`{}/`", rel(&out)),
-    };
+    let into = (rel(&out), outputs.workflows.as_deref().map(rel));
     let environments = if opts.only_envs.is_empty() { cfg.env_names() } else { opts.only_envs.clone() };
     let files = next.keys().filter(|path| env_of_path(path).is_none_or(|e| environments.contains(&e))).count();
     let mut report = Rendered {
