@@ -1,6 +1,9 @@
 # The project's own policies (docs/policy.md): `validate` and `render` evaluate them; `myhealthctl policy test` runs the tests.
 package main
 
+# Reads the config only (docs/policy.md, "Which input a policy reads").
+input_kinds := {"config"}
+
 deny contains {"msg": "production serves its Kubernetes API with no allow-list", "key": "eks.public_access_cidrs"} if {
 	input.production
 	input.settings.eks.endpoint_public_access

@@ -42,6 +42,9 @@ pub struct Diagnostic {
     pub related: Option<(Span, String)>,
     /// Further notes under the snippet (which policy rule found it, in which file).
     pub notes: Vec<String>,
+    /// The file `span` points into when it is not the report's (a policy
+    /// finding about a generated file).
+    pub file: Option<Box<Source>>,
 }
 
 impl Diagnostic {
@@ -57,6 +60,7 @@ impl Diagnostic {
             blocks_changes: false,
             related: None,
             notes: Vec::new(),
+            file: None,
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -82,6 +86,11 @@ impl Diagnostic {
         self.notes.push(note.into());
         self
     }
+    /// Located in `file` rather than the report's source.
+    pub fn in_file(mut self, file: Source) -> Self {
+        self.file = Some(Box::new(file));
+        self
+    }
     pub fn redacted(mut self) -> Self {
         self.redact = true;
         self
@@ -89,7 +98,7 @@ impl Diagnostic {
 }
 
 /// The text diagnostics point into.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     /// How the file is named in messages (as the user gave it).
     pub name: String,
@@ -136,19 +145,20 @@ impl Report {
         self.diagnostics
             .iter()
             .map(|d| {
+                let source = d.file.as_deref().unwrap_or(&self.source);
                 let (line, column) = d
                     .span
                     .as_ref()
-                    .map(|s| line_col(&self.source.text, s.start))
+                    .map(|s| line_col(&source.text, s.start))
                     .map_or((None, None), |(l, c)| (Some(l), Some(c)));
                 let related = d.related.as_ref().map(|(span, label)| {
-                    let (line, column) = line_col(&self.source.text, span.start);
+                    let (line, column) = line_col(&source.text, span.start);
                     Related { line, column, label: label.clone() }
                 });
                 Problem {
                     severity: d.severity,
                     message: m(&d.message),
-                    file: self.source.name.clone(),
+                    file: source.name.clone(),
                     line,
                     column,
                     key: d.key.as_deref().map(m),
@@ -165,7 +175,7 @@ impl Report {
         let renderer = if color { Renderer::styled() } else { Renderer::plain() };
         let mut out = String::new();
         for d in &self.diagnostics {
-            out.push_str(&render_one(&renderer, &self.source, d));
+            out.push_str(&render_one(&renderer, d.file.as_deref().unwrap_or(&self.source), d));
             out.push_str("\n\n");
         }
         let n = self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();

@@ -109,15 +109,28 @@ impl Project {
     }
 
     /// The findings of the project's Rego policies over `cfg` (after the
-    /// built-in checks, which loading ran), with the config's warnings: an
-    /// error among them fails the command as an invalid config does; the
-    /// warnings come back to be shown.
-    pub fn policy_check(&self, cfg: &Config, args: &crate::args::PolicyArgs) -> anyhow::Result<Option<Report>> {
+    /// built-in checks, which loading ran) and, when a policy reads it, over
+    /// the rendered platform (`tree` renders it: called only then), with
+    /// the config's warnings: an error among them fails the command as an
+    /// invalid config does; the warnings come back to be shown.
+    pub fn policy_check(
+        &self,
+        cfg: &Config,
+        args: &crate::args::PolicyArgs,
+        tree: impl FnOnce() -> anyhow::Result<crate::tree::Tree>,
+    ) -> anyhow::Result<Option<Report>> {
+        use crate::policy::subject::Category;
         let warnings = cfg.warnings.clone();
         let Some(dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(warnings) };
+        let mut policies = crate::policy::load(&dir, args.options())?;
         let text = std::fs::read_to_string(&self.config_path)?;
         let source = Source { name: self.display.clone(), text };
-        let found = crate::policy::check(&dir, args.options(), &source, cfg)?;
+        let rendered = if Category::ALL.into_iter().any(|c| c.rendered() && policies.wants(c)) {
+            self.rendered_subjects(cfg, &tree()?, &|c| policies.wants(c))?
+        } else {
+            Vec::new()
+        };
+        let found = crate::policy::check(&mut policies, &source, cfg, rendered)?;
         if found.is_empty() {
             return Ok(warnings);
         }
@@ -128,6 +141,71 @@ impl Project {
             return Err(report.into());
         }
         Ok(Some(report))
+    }
+
+    /// The findings of the project's plan policies (those that read
+    /// `plan`) over the plan of `env` saved as `plan_file` in `dir`: its
+    /// `terraform show -json` (one more Terraform run, only when such a
+    /// policy exists) and the environment's cost. A deny fails the command
+    /// as an invalid config does; the warnings come back to be shown.
+    pub fn plan_policy_check(
+        &self,
+        cfg: &Config,
+        args: &crate::args::PolicyArgs,
+        env: &str,
+        dir: &Path,
+        plan_file: &str,
+    ) -> anyhow::Result<Option<Report>> {
+        use crate::policy::subject::{Category, Origin, Subject};
+        let Some(policies_dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(None) };
+        let mut policies = crate::policy::load(&policies_dir, args.options())?;
+        if !policies.wants(Category::Plan) {
+            return Ok(None);
+        }
+        let plan: serde_json::Value = serde_json::from_str(&crate::ops::terraform::show_json(dir, env, plan_file)?)
+            .map_err(|e| anyhow::anyhow!("`terraform show -json` of `{plan_file}` is not JSON: {e}"))?;
+        let file = self.shown(&dir.join(plan_file));
+        let cost = match cfg.env(env) {
+            Some(e) => crate::policy::input::Cost {
+                monthly_usd: crate::cost::estimate(e, &crate::cost::Assumptions::default()).total_usd,
+                budget_usd: e.budget.as_ref().map(|b| b.monthly_usd.value),
+            },
+            // A retired environment: nothing left to run.
+            None => crate::policy::input::Cost { monthly_usd: 0.0, budget_usd: None },
+        };
+        let input = crate::policy::input::PlanInput { kind: "plan".into(), environment: env.into(), file: file.clone(), plan, cost };
+        let subject = Subject { category: Category::Plan, environment: Some(env.into()), input: serde_json::to_value(input)?, origin: Origin::Plan { name: file } };
+        let text = std::fs::read_to_string(&self.config_path)?;
+        let source = Source { name: self.display.clone(), text };
+        let found = crate::policy::check_only(&mut policies, &source, cfg, &[subject])?;
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let report = Report { source, diagnostics: found };
+        if report.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            return Err(report.into());
+        }
+        Ok(Some(report))
+    }
+
+    /// The rendered platform `tree` (of `cfg`) as policy subjects of the
+    /// categories `wanted` says, named as the repository holds its files.
+    pub fn rendered_subjects(
+        &self,
+        cfg: &Config,
+        tree: &crate::tree::Tree,
+        wanted: &dyn Fn(crate::policy::subject::Category) -> bool,
+    ) -> anyhow::Result<Vec<crate::policy::subject::Subject>> {
+        let generated = self.shown(&self.out_dir(&TreeArgs::default()));
+        let workflows = self.shown(&self.root.join(workflows_dir(cfg)));
+        let shown = crate::ops::rendered::Shown { generated: &generated, workflows: &workflows };
+        crate::ops::rendered::subjects(cfg, tree, &shown, wanted)
+    }
+
+    /// `path` as messages name it: relative to the working directory when under it.
+    pub fn shown(&self, path: &Path) -> String {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        path.strip_prefix(&cwd).unwrap_or(path).to_string_lossy().into_owned()
     }
 
     /// The config file's name, written into generated headers.

@@ -38,6 +38,8 @@ pub struct PlanCmd {
     pub json_out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub init: InitArgs,
+    #[command(flatten)]
+    pub policy: crate::args::PolicyArgs,
 }
 
 impl PlanCmd {
@@ -46,7 +48,7 @@ impl PlanCmd {
         let cfg = p.read()?;
         // A retired environment's only plan is its destroy, in its kept root:
         // what the PR that retires it reviews ("N resources destroyed").
-        let summary = match crate::ops::retire::retired_root(&p, &cfg, &self.args, &self.env) {
+        let (summary, root, plan_file) = match crate::ops::retire::retired_root(&p, &cfg, &self.args, &self.env) {
             Some(kept) => {
                 let whole = crate::args::RenderArgs { envs: Vec::new(), tree: self.args.clone() };
                 drift::require_fresh(&p, &cfg, &whole, &format!("not planned `{}`", self.env))?;
@@ -54,14 +56,18 @@ impl PlanCmd {
                     "`{}` is retired: planning the destroy of what its state holds\n",
                     self.env
                 ));
-                terraform::init_and_plan(&kept, &self.env, &self.init, true)?
+                (terraform::init_and_plan(&kept, &self.env, &self.init, true)?, kept, terraform::DESTROY_PLAN_FILE)
             }
             None => {
                 let t = p.target(&cfg, &self.env, &self.args)?;
                 drift::require_fresh(&p, &cfg, &t.render, &format!("not planned `{}`", t.name()))?;
-                terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?
+                (terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?, t.tf_dir.clone(), terraform::PLAN_FILE)
             }
         };
+        // The plan policies, over what Terraform will do (a deny fails the command).
+        if let Some(w) = p.plan_policy_check(&cfg, &self.policy, &self.env, &root, plan_file)? {
+            crate::output::eprint(&w.render(p.color));
+        }
         let against = match &self.against {
             Some(f) => {
                 let reviewed: terraform::Summary = serde_json::from_slice(

@@ -25,15 +25,26 @@ pub enum PolicyAction {
         after_help = "Exit codes: 0 every test passed; 1 some failed; 2 an error (a policy that does not parse, a test that errors).\n\nExamples:\n  myhealthctl policy test\n  myhealthctl policy test policy/ --json\n  myhealthctl policy test legacy-policies --rego-version v0"
     )]
     Test(TestArgs),
-    /// Print the JSON Schema of a config policy's `input`
-    #[command(after_help = "Examples:\n  myhealthctl policy schema > docs/policy-input.schema.json")]
-    Schema,
-    /// Print the `input` a config policy sees for an environment (as `conftest parse`)
-    #[command(after_help = "Examples:\n  myhealthctl policy input prod\n  myhealthctl policy input dev | jq .sources")]
+    /// Print the JSON Schema of a policy's `input` of one kind
+    #[command(
+        after_help = "Examples:\n  myhealthctl policy schema > docs/policy-input.schema.json\n  myhealthctl policy schema terraform > docs/policy-input-terraform.schema.json"
+    )]
+    Schema {
+        /// The input: config, kubernetes, terraform, workflow or plan
+        #[arg(value_name = "KIND", default_value = "config", value_parser = clap::builder::PossibleValuesParser::new(["config", "kubernetes", "terraform", "workflow", "plan"]))]
+        kind: String,
+    },
+    /// Print the `input` a policy sees for an environment (as `conftest parse`): the config's, or a JSON array of the rendered platform's of one kind
+    #[command(
+        after_help = "Examples:\n  myhealthctl policy input prod\n  myhealthctl policy input dev | jq .sources\n  myhealthctl policy input prod --kind kubernetes | jq '.[] | select(.kind == \"Deployment\")'"
+    )]
     Input {
         /// The environment
         #[arg(value_name = "ENV")]
         env: String,
+        /// Which input: config, kubernetes, terraform or workflow (a plan's is made by `plan`)
+        #[arg(long, value_name = "KIND", default_value = "config", value_parser = clap::builder::PossibleValuesParser::new(["config", "kubernetes", "terraform", "workflow"]))]
+        kind: String,
     },
 }
 
@@ -53,21 +64,35 @@ impl PolicyCmd {
     pub fn json(&self) -> bool {
         match &self.action {
             PolicyAction::Test(t) => t.json,
-            PolicyAction::Schema | PolicyAction::Input { .. } => false,
+            PolicyAction::Schema { .. } | PolicyAction::Input { .. } => false,
         }
     }
 
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let t = match self.action {
             PolicyAction::Test(t) => t,
-            PolicyAction::Schema => {
-                crate::outln!("{}", serde_json::to_string_pretty(&policy::input::schema())?);
+            PolicyAction::Schema { kind } => {
+                let kind = policy::subject::Category::parse(&kind).unwrap_or(policy::subject::Category::Config);
+                crate::outln!("{}", serde_json::to_string_pretty(&policy::input::schema_of(kind))?);
                 return Ok(Outcome::Ok);
             }
-            PolicyAction::Input { env } => {
+            PolicyAction::Input { env, kind } => {
                 let p = Project::locate(g)?;
                 let cfg = p.read()?;
                 let e = p.environment(&cfg, &env)?;
+                let kind = policy::subject::Category::parse(&kind).unwrap_or(policy::subject::Category::Config);
+                if kind != policy::subject::Category::Config {
+                    let args = crate::args::RenderArgs::default();
+                    let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &p.render_options(&cfg, &args)?)?;
+                    let inputs: Vec<serde_json::Value> = p
+                        .rendered_subjects(&cfg, &tree, &|c| c == kind)?
+                        .into_iter()
+                        .filter(|s| s.environment.as_deref().is_none_or(|x| x == env))
+                        .map(|s| s.input)
+                        .collect();
+                    crate::outln!("{}", serde_json::to_string_pretty(&inputs)?);
+                    return Ok(Outcome::Ok);
+                }
                 let text = std::fs::read_to_string(&p.config_path)?;
                 let doc = crate::config::doc::Doc::parse(&text)
                     .map_err(|_| anyhow::anyhow!("`{}` does not parse", p.display))?;

@@ -36,7 +36,11 @@ impl RenderCmd {
             return drift::gate(&p, &cfg, &self.args);
         }
         // The project's policies: a `deny` refuses to write, as an invalid config does.
-        if let Some(w) = p.policy_check(&cfg, &self.policy)? {
+        let in_memory = || -> anyhow::Result<crate::tree::Tree> {
+            let opts = p.render_options(&cfg, &self.args)?;
+            crate::render::render(&cfg, &p.templates(&self.args.tree)?, &opts)
+        };
+        if let Some(w) = p.policy_check(&cfg, &self.policy, in_memory)? {
             eprint!("{}", w.render(p.color));
         }
         let report = crate::ops::generate::render(&p, &cfg, &self.args, &self.retire, self.prune)?;

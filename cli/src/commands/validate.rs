@@ -29,7 +29,7 @@ impl ValidateCmd {
         let opts = p.render_options(&cfg, &args)?;
         let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
         // The project's policies, after the built-in checks and the render.
-        let warnings = p.policy_check(&cfg, &self.policy)?;
+        let warnings = p.policy_check(&cfg, &self.policy, || Ok(tree.clone()))?;
         let names = cfg.env_names();
         if self.json {
             let warnings = warnings.as_ref().map(|w| w.problems()).unwrap_or_default();

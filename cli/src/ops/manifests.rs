@@ -91,7 +91,7 @@ use serde::Deserialize as _;
 
 /// Replace every value of a Secret's `data`/`stringData` with a placeholder;
 /// returns a digest of the hidden values, kept only to tell "changed" apart.
-fn hide_secret_data(v: &mut Value) -> String {
+pub fn hide_secret_data(v: &mut Value) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for field in ["data", "stringData"] {

@@ -17,6 +17,7 @@ pub mod live;
 pub mod manifests;
 pub mod preconditions;
 pub mod release;
+pub mod rendered;
 pub mod retire;
 pub mod review;
 pub mod secrets;

@@ -2,6 +2,7 @@
 //! data files, the rules found in them, conftest's rule names and
 //! namespaces, and one rule evaluated over an input.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use regex::Regex;
+
+use crate::policy::subject::Category;
 
 /// The policy directory when none is given: `policy/` beside the config.
 pub const DEFAULT_DIR: &str = "policy";
@@ -73,6 +76,10 @@ pub struct Policies {
     /// Every rule of every file, in file order (a rule with several bodies once).
     pub rules: Vec<Rule>,
     pub options: Options,
+    /// The data files, kept to be laid under each environment's context (`in_context`).
+    data: Vec<regorus::Value>,
+    /// What each package reads, by its `input_kinds`; a package without one reads every input.
+    kinds: BTreeMap<String, BTreeSet<Category>>,
 }
 
 impl std::fmt::Debug for Policies {
@@ -127,6 +134,7 @@ pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
         // regorus's message already names the file, line and column, with the source line and a caret.
         engine.add_policy(name.clone(), text).map_err(|e| anyhow!("policy `{name}` does not parse: {e}"))?;
     }
+    let mut data = Vec::new();
     for file in files(dir, &["json", "yaml", "yml"])? {
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
         let name = shown(&file);
@@ -138,10 +146,14 @@ pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
         if !value.is_object() {
             bail!("data file `{name}` is not an object: conftest merges data files at the root of `data`");
         }
-        engine.add_data(value.into()).map_err(|e| anyhow!("data file `{name}` conflicts with other data: {e}"))?;
+        let value: regorus::Value = value.into();
+        engine.add_data(value.clone()).map_err(|e| anyhow!("data file `{name}` conflicts with other data: {e}"))?;
+        data.push(value);
     }
     let rules = rules(&engine)?;
-    Ok(Policies { engine, rules, options })
+    let mut p = Policies { engine, rules, options, data, kinds: BTreeMap::new() };
+    p.kinds = p.input_kinds()?;
+    Ok(p)
 }
 
 /// The rules of the loaded modules, from regorus's syntax tree: a rule that
@@ -197,7 +209,67 @@ fn kind_of(name: &str) -> Option<Level> {
     Some(if &caps[1] == "warn" { Level::Warn } else { Level::Deny })
 }
 
+/// The rule a package names the inputs it reads with (`input_kinds := {"config"}`).
+pub const INPUT_KINDS: &str = "input_kinds";
+
 impl Policies {
+    /// Each package's `input_kinds`: a set (or one string) of category names.
+    fn input_kinds(&mut self) -> anyhow::Result<BTreeMap<String, BTreeSet<Category>>> {
+        let mut out = BTreeMap::new();
+        let declared: Vec<Rule> = self.rules.iter().filter(|r| r.name == INPUT_KINDS).cloned().collect();
+        for rule in declared {
+            let Some(v) = self.eval(&rule, None)? else { continue };
+            let names: Vec<serde_json::Value> = match v {
+                serde_json::Value::Array(a) => a,
+                other => vec![other],
+            };
+            let mut kinds = BTreeSet::new();
+            for n in names {
+                let known = n.as_str().and_then(Category::parse);
+                let Some(c) = known else {
+                    bail!(
+                        "policy `{}` ({}:{}) names input kind {n}, which is not one of {}\n  = help: `input_kinds` is a set of {}",
+                        rule.qualified(),
+                        rule.file,
+                        rule.line,
+                        Category::ALL.map(|c| format!("`{c}`")).join(", "),
+                        Category::ALL.map(|c| format!("\"{c}\"")).join(", "),
+                    );
+                };
+                kinds.insert(c);
+            }
+            out.insert(rule.package.clone(), kinds);
+        }
+        Ok(out)
+    }
+
+    /// Whether `package` reads inputs of `category`.
+    pub fn reads(&self, package: &str, category: Category) -> bool {
+        self.kinds.get(package).is_none_or(|k| k.contains(&category))
+    }
+
+    /// Whether any rule that makes findings reads `category`: a render
+    /// that only such a rule needs (Helm, for Kubernetes objects) is skipped otherwise.
+    pub fn wants(&self, category: Category) -> bool {
+        self.finding_rules().iter().any(|(r, _)| self.reads(&r.package, category))
+    }
+
+    /// Lay `data.myhealth` — the environment the next inputs are about, and
+    /// whether it is production — over the data files: a Kubernetes object
+    /// or a workflow does not say which environment it belongs to.
+    pub(crate) fn in_context(&mut self, environment: Option<(&str, bool)>) -> anyhow::Result<()> {
+        self.engine.clear_data();
+        for d in &self.data {
+            self.engine.add_data(d.clone()).map_err(|e| anyhow!("policy data conflict: {e}"))?;
+        }
+        let ctx = match environment {
+            Some((name, production)) => serde_json::json!({"myhealth": {"environment": name, "production": production}}),
+            None => serde_json::json!({"myhealth": {}}),
+        };
+        self.engine.add_data(ctx.into()).map_err(|e| anyhow!("policy data has its own `myhealth` document: {e}"))?;
+        Ok(())
+    }
+
     /// The rules that make findings, in the namespaces the options cover.
     pub fn finding_rules(&self) -> Vec<(Rule, Level)> {
         self.rules

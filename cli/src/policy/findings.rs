@@ -1,8 +1,10 @@
-//! Findings: each `deny`/`violation`/`warn` rule evaluated once per
-//! environment over its config input, every message it yields a
-//! [`Finding`]; a finding that names a config `key` becomes a diagnostic at
-//! the line of the layer that set that key (the environment's table, else
-//! `[defaults]`; a built-in default at the environment's table header).
+//! Findings: each `deny`/`violation`/`warn` rule evaluated over every
+//! subject its package reads (the config of each environment, the rendered
+//! platform's objects, a plan), every message it yields a [`Finding`]; a
+//! finding that names a config `key` becomes a diagnostic at the line of
+//! the layer that set that key (the environment's table, else `[defaults]`;
+//! a built-in default at the environment's table header); one about a
+//! generated file, at the line of its `path` in that file.
 
 use std::fmt;
 
@@ -13,27 +15,37 @@ use crate::config::doc::{Doc, parse_key_path};
 use crate::config::keys;
 use crate::config::model::Config;
 use crate::diagnostics::Diagnostic;
+use crate::diagnostics::Source;
 use crate::policy::engine::{Level, Policies, Rule};
-use crate::policy::input;
+use crate::policy::subject::{self, Category, Origin, Subject};
 
-/// One message of one rule for one environment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One message of one rule about one subject.
+#[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub level: Level,
-    /// The environment evaluated (or the one the finding's `env` names).
+    /// The environment evaluated (or the one the finding's `env` names);
+    /// empty for what every environment shares (the workflows).
     pub environment: String,
+    /// Which input it was found in.
+    pub input: Category,
     /// `package.rule`.
     pub rule: String,
     pub file: String,
     pub message: String,
     /// The config key the finding is about, as diagnostics print it (`eks.endpoint_public_access`).
     pub key: Option<String>,
+    /// Where in the input it is (`spec.template.spec.containers.0.image`), for a rendered or planned input.
+    pub path: Option<String>,
+    /// Where the input came from (`None` in a finding read back from JSON).
+    #[serde(skip)]
+    pub origin: Option<Origin>,
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = if self.level == Level::Deny { "deny" } else { "warn" };
-        write!(f, "{level} {} [{}]: {}", self.environment, self.rule, self.message)?;
+        let env = if self.environment.is_empty() { "(all)" } else { &self.environment };
+        write!(f, "{level} {env} [{}]: {}", self.rule, self.message)?;
         if let Some(k) = &self.key {
             write!(f, " (key `{k}`)")?;
         }
@@ -44,7 +56,7 @@ impl fmt::Display for Finding {
 /// The findings of one rule's value: a set (or array) of messages — each a
 /// string, or an object with `msg` and optionally `key` and `env` — or a
 /// single such message, or `true` (the rule's name is the message).
-fn read(rule: &Rule, level: Level, environment: &str, value: Value) -> Vec<Finding> {
+fn read(rule: &Rule, level: Level, subject: &Subject, value: Value) -> Vec<Finding> {
     let items = match value {
         Value::Array(a) => a,
         Value::Bool(false) | Value::Null => Vec::new(),
@@ -53,42 +65,57 @@ fn read(rule: &Rule, level: Level, environment: &str, value: Value) -> Vec<Findi
     items
         .into_iter()
         .filter_map(|item| {
-            let (message, key, env) = match &item {
-                Value::String(s) => (s.clone(), None, None),
-                Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None),
+            let field = |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+            let (message, key, env, path) = match &item {
+                Value::String(s) => (s.clone(), None, None, None),
+                Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None, None),
                 Value::Object(o) => (
-                    o.get("msg").and_then(Value::as_str).map_or_else(|| item.to_string(), str::to_string),
-                    o.get("key").and_then(Value::as_str).map(str::to_string),
-                    o.get("env").and_then(Value::as_str).map(str::to_string),
+                    field(o, "msg").unwrap_or_else(|| item.to_string()),
+                    field(o, "key"),
+                    field(o, "env"),
+                    field(o, "path"),
                 ),
                 Value::Bool(false) | Value::Null => return None,
-                other => (other.to_string(), None, None),
+                other => (other.to_string(), None, None, None),
             };
             Some(Finding {
                 level,
-                environment: env.unwrap_or_else(|| environment.to_string()),
+                environment: env.or_else(|| subject.environment.clone()).unwrap_or_default(),
+                input: subject.category,
                 rule: rule.qualified(),
                 file: rule.file.clone(),
                 message,
                 key,
+                path,
+                origin: Some(subject.origin.clone()),
             })
         })
         .collect()
 }
 
-/// Every finding of the policies over each environment of `cfg`; `text` is
-/// the config's source (parsed as `doc`), named `file` in the input.
-pub fn evaluate(p: &mut Policies, doc: &Doc<'_>, text: &str, file: &str, cfg: &Config) -> anyhow::Result<Vec<Finding>> {
+/// Every finding of the policies over `subjects`, each evaluated by the
+/// rules of the packages that read its category, under its environment's
+/// context (`data.myhealth`); `production` says whether an environment is.
+pub fn evaluate(
+    p: &mut Policies,
+    subjects: &[Subject],
+    production: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<Vec<Finding>> {
     let rules = p.finding_rules();
     let mut out = Vec::new();
-    if rules.is_empty() {
-        return Ok(out);
-    }
-    for env in &cfg.environments {
-        let input = serde_json::to_value(input::config(doc, text, file, env))?;
-        for (rule, level) in &rules {
-            if let Some(v) = p.eval(rule, Some(&input))? {
-                out.extend(read(rule, *level, &env.name.value, v));
+    let mut context: Option<Option<&str>> = None;
+    for s in subjects {
+        let wanted: Vec<&(Rule, Level)> = rules.iter().filter(|(r, _)| p.reads(&r.package, s.category)).collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        if context != Some(s.environment.as_deref()) {
+            p.in_context(s.environment.as_deref().map(|e| (e, production(e))))?;
+            context = Some(s.environment.as_deref());
+        }
+        for (rule, level) in wanted {
+            if let Some(v) = p.eval(rule, Some(&s.input))? {
+                out.extend(read(rule, *level, s, v));
             }
         }
     }
@@ -102,12 +129,10 @@ pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagn
         Level::Warn => Diagnostic::warning(f.message.clone()),
     };
     let d = d.note(format!("policy rule `{}` in `{}`", f.rule, f.file));
+    let Some(key) = &f.key else { return elsewhere(f, d) };
     let env = cfg.environments.iter().find(|e| e.name.value == f.environment);
     let Some(env) = env else {
         return d.note(format!("the finding names environment `{}`, which the config does not have", f.environment));
-    };
-    let Some(key) = &f.key else {
-        return d.note(format!("environment `{}`; the finding names no key", f.environment));
     };
     // The key itself, else the list holding it (`instance_types.0` → `instance_types`: a list is one setting).
     let segments = parse_key_path(key).unwrap_or_default();
@@ -130,5 +155,52 @@ pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagn
             .key(format!("environments.{}.{key}", f.environment))
             .label(format!("`{key}` is a built-in default here"))
             .note("the value is myhealthctl's built-in default: set the key in this environment's table to change it"),
+    }
+}
+
+/// `d` at the place `f`'s input came from, when it names no config key:
+/// the line of its `path` in a generated file; the chart template a
+/// Kubernetes object was rendered from; a plan file by name.
+fn elsewhere(f: &Finding, d: Diagnostic) -> Diagnostic {
+    let env = if f.environment.is_empty() { "every environment".to_string() } else { format!("`{}`", f.environment) };
+    let path: Vec<String> = f.path.as_deref().and_then(|p| parse_key_path(p).ok()).unwrap_or_default();
+    let at_line = |text: &str, line: usize| {
+        let start: usize = text.split_inclusive('\n').take(line - 1).map(str::len).sum();
+        let len = text[start..].find('\n').unwrap_or(text.len() - start);
+        let indent = text[start..start + len].len() - text[start..start + len].trim_start().len();
+        (start + indent)..(start + len)
+    };
+    match &f.origin {
+        None | Some(Origin::Config) => d.note(format!("environment {env}; the finding names no key")),
+        Some(Origin::File { name, text, format, under, lines }) => {
+            let inside: &[String] = match under {
+                Some(u) if path.first().is_some_and(|p| p == u) => &path[1..],
+                _ => &path,
+            };
+            // In one document of the file: its lines, then offset back.
+            let range = lines.clone().unwrap_or(0..usize::MAX);
+            let doc: Vec<&str> = text.lines().skip(range.start).take(range.len()).collect();
+            let line = range.start + subject::line_of(&doc.join("\n"), *format, inside).unwrap_or(1);
+            let d = d.at(Some(at_line(text, line))).in_file(Source { name: name.clone(), text: text.clone() });
+            let d = match &f.path {
+                Some(p) => d.label(format!("`{p}` of {env}")),
+                None => d.label(format!("{} input of {env}", f.input)),
+            };
+            d.note("this is a generated file: change the config key that renders it, then `myhealthctl render`")
+        }
+        Some(Origin::Template { name, text, object }) => {
+            let kind = object.split(' ').next().unwrap_or_default();
+            let line = text.lines().position(|l| l.trim() == format!("kind: {kind}")).map_or(1, |i| i + 1);
+            let d = d.at(Some(at_line(text, line))).in_file(Source { name: name.clone(), text: text.clone() });
+            let what = match &f.path {
+                Some(p) => format!("`{p}` of {object} in {env}"),
+                None => format!("{object} in {env}"),
+            };
+            d.label(format!("renders {what}"))
+        }
+        Some(Origin::Plan { name }) => d.note(match &f.path {
+            Some(p) => format!("in the plan `{name}` of {env}, at `{p}`"),
+            None => format!("in the plan `{name}` of {env}"),
+        }),
     }
 }

@@ -1,9 +1,13 @@
-//! Input 1, the config: what a config policy sees as `input`, once per
-//! environment — its name, whether it is production, every resolved setting
-//! (nested, as the file writes the keys) and, by key path, where each value
-//! comes from. Both come from one `config::keys::provenance` call, the one
-//! `envs --provenance --json` prints: provenance is computed in one place.
-//! Its JSON Schema is `docs/policy-input.schema.json` (`schema()`).
+//! The inputs' shapes. Input 1, the config: what a config policy sees as
+//! `input`, once per environment — its name, whether it is production,
+//! every resolved setting (nested, as the file writes the keys) and, by key
+//! path, where each value comes from. Both come from one
+//! `config::keys::provenance` call, the one `envs --provenance --json`
+//! prints: provenance is computed in one place. Input 2, the rendered
+//! platform: each Kubernetes object as it is (conftest's manifest input), a
+//! Terraform root's variables ([`TerraformInput`]), a workflow
+//! ([`WorkflowInput`]); input 3, a plan ([`PlanInput`]). Each has a JSON
+//! Schema (`schema(kind)`), shipped as `docs/policy-input*.schema.json`.
 
 use std::collections::BTreeMap;
 
@@ -13,13 +17,14 @@ use serde_json::{Map, Value};
 
 use crate::config::doc::{Doc, parse_key_path};
 use crate::config::keys::{self, Provenance};
-use crate::config::model::Environment;
+use crate::config::model::{Config, Environment};
+use crate::policy::subject::{Category, Origin, Subject};
 
 /// `input` of a config policy: one environment.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(title = "myhealthctl policy input: config", deny_unknown_fields)]
 pub struct ConfigInput {
-    /// Always `config`: what this input is (the rendered platform and plans come later).
+    /// Always `config`: what this input is.
     pub kind: String,
     /// The environment's name, e.g. `prod`.
     pub environment: String,
@@ -67,7 +72,94 @@ fn insert(into: &mut Map<String, Value>, segments: &[String], value: Value) {
     }
 }
 
-/// The JSON Schema of [`ConfigInput`], as shipped in `docs/policy-input.schema.json`.
-pub fn schema() -> Value {
-    serde_json::to_value(schemars::schema_for!(ConfigInput)).expect("schema serializes")
+/// Input 1 of every environment of `cfg`, as subjects.
+pub fn config_subjects(doc: &Doc<'_>, text: &str, file: &str, cfg: &Config) -> Vec<Subject> {
+    cfg.environments
+        .iter()
+        .map(|env| Subject {
+            category: Category::Config,
+            environment: Some(env.name.value.clone()),
+            input: serde_json::to_value(config(doc, text, file, env)).expect("the config input serializes"),
+            origin: Origin::Config,
+        })
+        .collect()
+}
+
+/// `input` of a Terraform policy: one root's variables, as its `*.tfvars` set them.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "myhealthctl policy input: terraform", deny_unknown_fields)]
+pub struct TerraformInput {
+    /// Always `terraform`.
+    pub kind: String,
+    /// The environment the root belongs to (`null`: the shared bootstrap root).
+    pub environment: Option<String>,
+    /// The root's directory in the repository, e.g. `generated/terraform/envs/prod`.
+    pub root: String,
+    /// The variables file, e.g. `generated/terraform/envs/prod/terraform.tfvars`.
+    pub file: String,
+    /// Each variable's value, by name (`input.variables.eks_endpoint_public_access`).
+    pub variables: Map<String, Value>,
+}
+
+/// `input` of a workflow policy: one GitHub workflow file, parsed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "myhealthctl policy input: workflow", deny_unknown_fields)]
+pub struct WorkflowInput {
+    /// Always `workflow`.
+    pub kind: String,
+    /// Where GitHub reads it, e.g. `.github/workflows/pr.yml`.
+    pub file: String,
+    /// The workflow as YAML parses it (`input.workflow.jobs.plan.permissions`).
+    pub workflow: Value,
+}
+
+/// `input` of a plan policy: one environment's saved plan and its cost.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "myhealthctl policy input: plan", deny_unknown_fields)]
+pub struct PlanInput {
+    /// Always `plan`.
+    pub kind: String,
+    pub environment: String,
+    /// The plan file.
+    pub file: String,
+    /// `terraform show -json` of the plan, as Terraform prints it
+    /// (`input.plan.resource_changes[_].change.actions`).
+    pub plan: Value,
+    /// The cost estimate of the environment after the plan, in USD a month.
+    pub cost: Cost,
+}
+
+/// A cost estimate, as the review prints it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Cost {
+    /// The environment's estimate as the config stands.
+    pub monthly_usd: f64,
+    /// Its budget (`budget.monthly_usd`), when it has one.
+    pub budget_usd: Option<f64>,
+}
+
+/// A Kubernetes object as Helm renders it (the object itself, as conftest's input).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "myhealthctl policy input: kubernetes")]
+#[allow(dead_code)] // only its schema is used: the input is the object itself
+pub struct KubernetesInput {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// The object's kind, e.g. `Deployment` (every Kubernetes kind is of category `kubernetes`).
+    pub kind: String,
+    /// Its `name`, `namespace`, `labels` …
+    pub metadata: Map<String, Value>,
+}
+
+/// The JSON Schema of the input of `kind`.
+pub fn schema_of(kind: Category) -> Value {
+    let s = match kind {
+        Category::Config => schemars::schema_for!(ConfigInput),
+        Category::Kubernetes => schemars::schema_for!(KubernetesInput),
+        Category::Terraform => schemars::schema_for!(TerraformInput),
+        Category::Workflow => schemars::schema_for!(WorkflowInput),
+        Category::Plan => schemars::schema_for!(PlanInput),
+    };
+    serde_json::to_value(s).expect("schema serializes")
 }

@@ -4,21 +4,23 @@
 //! (and `deny_<name>` …) in package `main` unless told otherwise, `*.json`
 //! and `*.yaml` files of the directory as `data`, `test_*` rules for
 //! `policy test`. `input` builds what a policy sees (one environment of the
-//! resolved config, with each value's source), `findings` evaluates the
-//! rules and points each finding back at `myhealth.toml`, `test` runs the
-//! policies' own tests. A layer beside `config`: it reads the config and
+//! resolved config, with each value's source; the rendered platform's
+//! objects; a plan), `subject` pairs an input with where it came from,
+//! `findings` evaluates the rules and points each finding back at
+//! `myhealth.toml` or the generated line, `test` runs the policies' own tests. A layer beside `config`: it reads the config and
 //! its provenance (`config::keys`), never the operations or the commands.
 
 pub mod engine;
 pub mod findings;
 pub mod input;
+pub mod subject;
 pub mod test;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
 
-pub use engine::{DEFAULT_DIR, Options, load};
+pub use engine::{DEFAULT_DIR, Options, Policies, load};
 
 /// Where the policies are: `dir` as given, else `policy/` beside the config.
 /// `None` when none was given and the default directory does not exist: a
@@ -34,16 +36,40 @@ pub fn locate(given: Option<&Path>, config_dir: &Path) -> anyhow::Result<Option<
     }
 }
 
-/// The findings of the policies in `dir` over `cfg` (its source `source`)
-/// as diagnostics, in the order found.
+/// The findings of the loaded policies `p` over the config (its source
+/// `source`) and the `more` subjects (the rendered platform, a plan), as
+/// diagnostics, in the order found.
 pub fn check(
-    dir: &Path,
-    options: Options,
+    p: &mut Policies,
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
+    more: Vec<subject::Subject>,
 ) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
-    let mut p = load(dir, options)?;
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
-    let found = findings::evaluate(&mut p, &doc, &source.text, &source.name, cfg)?;
-    Ok(found.iter().map(|f| findings::diagnostic(f, &doc, &source.text, cfg)).collect())
+    let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
+    subjects.extend(more);
+    diagnostics(p, &doc, source, cfg, &subjects)
+}
+
+/// The findings of `p` over `subjects` alone (a plan's), as diagnostics.
+pub fn check_only(
+    p: &mut Policies,
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+    subjects: &[subject::Subject],
+) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
+    let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
+    diagnostics(p, &doc, source, cfg, subjects)
+}
+
+fn diagnostics(
+    p: &mut Policies,
+    doc: &crate::config::doc::Doc<'_>,
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+    subjects: &[subject::Subject],
+) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
+    let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
+    let found = findings::evaluate(p, subjects, &production)?;
+    Ok(found.iter().map(|f| findings::diagnostic(f, doc, &source.text, cfg)).collect())
 }

@@ -3,6 +3,8 @@
 # this input, evaluated with `--rego-version v0`.
 package main
 
+input_kinds = {"config"}
+
 name = input.environment
 
 deny[msg] {

@@ -2,6 +2,9 @@
 # lines of myhealth.toml and the fixtures.
 package main
 
+# Reads the config only (docs/policy.md, "Which input a policy reads").
+input_kinds := {"config"}
+
 # A key each config sets: in `[defaults]` or the environment's own table.
 deny contains {"msg": sprintf("`%s` serves its Kubernetes API publicly", [input.environment]), "key": "eks.endpoint_public_access"} if {
 	input.environment == "prod"
