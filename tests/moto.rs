@@ -870,12 +870,23 @@ fn every_environment_applies_with_its_own_roles_and_iam_allows_exactly_that() {
         let dir = dev.out.join("terraform/envs/dev");
         let (_, listed) = terraform(&dir, &moto, &rc, Some(dev_apply), &["state", "list"]);
         assert!(!listed.contains("module."), "a refused apply changed the infrastructure:\n{listed}");
-        // The deploy planned again: plan once more for the apply below.
-        let mut args = dev.args("plan", &["--json"]);
+        // The deploy planned again: plan once more for the apply below, with
+        // the plan policies of tests/policy/plan (input 3: `terraform show
+        // -json` of this plan and dev's cost), as the plan role.
+        let policies = root().join("tests/policy/plan");
+        let mut args = dev.args("plan", &["--json", "--policy", policies.to_str().unwrap()]);
         args.extend(backend.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let planned = myhealthctl(&moto, &rc, dev.plan.as_ref().unwrap(), &args, "");
         let summary: Value = serde_json::from_slice(&planned.stdout).unwrap();
+        let said = String::from_utf8_lossy(&planned.stderr);
+        let creates = summary["add"].as_u64().unwrap();
+        assert!(
+            said.contains(&format!("warning: `dev`: the plan creates {creates} resources (estimated $"))
+                && said.contains("policy rule `main.warn_creates`")
+                && !said.contains("deny_database_delete"),
+            "the plan policy's finding, with the plan's own count:\n{said}"
+        );
         fingerprints.insert(("one account".into(), "dev".into()), summary["fingerprint"].as_str().unwrap().to_string());
     }
 

@@ -123,3 +123,53 @@ fn a_change_too_large_keeps_its_summary_and_names_what_it_left_out() {
     let omitted = md.matches("rendered `").count();
     assert!(omitted > 0 && full.matches("**`").count() > md.matches("**`").count());
 }
+
+/// The "Policies" section: per environment the findings a change brings,
+/// fixes and leaves, each new or fixed one with its rule and the line it
+/// points at (a config key's, or a generated file's for the rendered platform).
+#[test]
+fn the_policies_section_counts_new_fixed_and_remaining_findings() {
+    let p = git_project("myhealth.toml");
+    std::fs::create_dir_all(p.path().join("policy")).unwrap();
+    std::fs::write(
+        p.path().join("policy/review.rego"),
+        r#"package main
+
+input_kinds := {"config", "workflow"}
+
+warn_interval contains {"msg": sprintf("scrapes every %s", [input.settings.monitoring.scrape_interval]), "key": "monitoring.scrape_interval"} if {
+	input.kind == "config"
+	input.environment != "staging"
+}
+
+warn_release contains {"msg": sprintf("job `%s` writes contents", [name]), "path": sprintf("workflow.jobs.%s.permissions.contents", [name])} if {
+	input.kind == "workflow"
+	some name, job in input.workflow.jobs
+	job.permissions.contents == "write"
+}
+"#,
+    )
+    .unwrap();
+    p.commit_all("policies");
+    p.edit("scrape_interval = \"30s\"", "scrape_interval = \"15s\"");
+    let line = std::fs::read_to_string(p.config()).unwrap().lines().position(|l| l.contains("scrape_interval")).unwrap() + 1;
+    let (md, full) = review(&p, &[]);
+    let section = &md[md.find("#### Policies").expect("the policies section")..];
+    let section = &section[..section.find("<details>").unwrap_or(section.len())];
+    for env in ["dev", "prod"] {
+        assert!(section.contains(&format!("| `{env}` | 1 | 1 | 0 |")), "{section}");
+        assert!(
+            section.contains(&format!("- new: ⚠️ warn in `{env}`: scrapes every 15s (`main.warn_interval` at `myhealth.toml:{line}`)")),
+            "{section}"
+        );
+        assert!(section.contains(&format!("- fixed: ⚠️ warn in `{env}`: scrapes every 30s (`main.warn_interval`")), "{section}");
+    }
+    assert!(!section.contains("`staging`"), "staging has no finding: {section}");
+    // The workflows' finding is every environment's, unchanged: counted, listed in the details.
+    let remaining = section.lines().find(|l| l.starts_with("| every environment |")).expect(section);
+    assert!(remaining.ends_with("| 0 | 0 | 2 |"), "{remaining}");
+    assert!(
+        full.contains("- remaining: ⚠️ warn in every environment: job `release` writes contents (`main.warn_release` at `.github/workflows/build.yml:"),
+        "{full}"
+    );
+}

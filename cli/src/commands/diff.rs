@@ -60,6 +60,8 @@ pub struct DiffCmd {
     /// With `--base`: compare with the output as it is on disk (what the change commits), not a fresh render — how a myhealthctl built from the base reviews a change that may alter myhealthctl itself
     #[arg(long, requires = "base")]
     pub committed: bool,
+    #[command(flatten)]
+    pub policy: crate::args::PolicyArgs,
 }
 
 impl DiffCmd {
@@ -79,7 +81,7 @@ impl DiffCmd {
     fn against_base(&self, p: &Project, cfg: &Config, rev: &str) -> anyhow::Result<Outcome> {
         let base = review::base::Base::read(p, cfg, &self.args, rev, self.committed)?;
         let files = base.changes();
-        let review = base.review(p, cfg, &files, self.manifests, self.plans.as_deref())?;
+        let review = base.review(p, cfg, &files, self.manifests, self.plans.as_deref(), &self.policy)?;
         let mut stdout = crate::output::stdout();
         match self.format() {
             Format::Markdown => {

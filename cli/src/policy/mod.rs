@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod findings;
 pub mod input;
+pub mod review;
 pub mod subject;
 pub mod test;
 
@@ -72,4 +73,21 @@ fn diagnostics(
     let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
     let found = findings::evaluate(p, subjects, &production)?;
     Ok(found.iter().map(|f| findings::diagnostic(f, doc, &source.text, cfg)).collect())
+}
+
+/// The findings of `p` over the config `source` (loaded as `cfg`) and the
+/// `more` subjects, as the review compares them.
+pub fn review_findings(
+    p: &mut Policies,
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+    more: Vec<subject::Subject>,
+) -> anyhow::Result<Vec<review::Found>> {
+    let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
+    let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
+    subjects.extend(more);
+    let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
+    let found = findings::evaluate(p, &subjects, &production)?;
+    let diagnostics: Vec<_> = found.iter().map(|f| findings::diagnostic(f, &doc, &source.text, cfg)).collect();
+    Ok(review::found(&found, &diagnostics, source))
 }

@@ -80,6 +80,7 @@ impl Base {
         files: &'a [FileChange<'a>],
         manifests: bool,
         plans: Option<&Path>,
+        policy: &crate::args::PolicyArgs,
     ) -> anyhow::Result<Review<'a>> {
         let base_cfg = self.base_cfg.as_ref();
         let config =
@@ -88,7 +89,9 @@ impl Base {
             true => Some(manifests::release_changes(base_cfg, cfg, &self.old, &self.new)?),
             false => None,
         };
+        let policies = self.policies(p, cfg, policy)?;
         Ok(Review {
+            policies,
             base_label: self.label.clone(),
             config_file: p.config_name(),
             budgets: budget_checks(base_cfg, self.base_text.as_deref(), cfg, &config, &p.display),
@@ -104,6 +107,38 @@ impl Base {
                 o
             },
         })
+    }
+}
+
+impl Base {
+    /// The project's policies over both sides — the config and, when a
+    /// policy reads it, the rendered platform — compared (`None`: no
+    /// policies). The base is evaluated by today's policies: the review
+    /// says what the change does to their findings.
+    fn policies(
+        &self,
+        p: &Project,
+        cfg: &Config,
+        args: &crate::args::PolicyArgs,
+    ) -> anyhow::Result<Option<crate::policy::review::Changes>> {
+        use crate::policy::subject::Category;
+        let Some(dir) = crate::policy::locate(args.dir.as_deref(), &p.root)? else { return Ok(None) };
+        let side = |c: &Config, text: &str, tree: &Tree| -> anyhow::Result<Vec<crate::policy::review::Found>> {
+            let mut policies = crate::policy::load(&dir, args.options())?;
+            let rendered = if Category::ALL.into_iter().any(|k| k.rendered() && policies.wants(k)) {
+                p.rendered_subjects(c, tree, &|k| policies.wants(k))?
+            } else {
+                Vec::new()
+            };
+            let source = crate::diagnostics::Source { name: p.display.clone(), text: text.to_string() };
+            crate::policy::review_findings(&mut policies, &source, c, rendered)
+        };
+        let after = side(cfg, &self.head_text, &self.new)?;
+        let before = match (&self.base_cfg, &self.base_text) {
+            (Some(c), Some(t)) => side(c, t, &self.old).map_err(|e| format!("{e:#}")),
+            _ => Err("the config at the base does not load".to_string()),
+        };
+        Ok(Some(crate::policy::review::Changes::of(before, after)))
     }
 }
 

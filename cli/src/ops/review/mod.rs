@@ -1,7 +1,8 @@
 //! The review of a change, as one pull-request comment: what the author
 //! changed in `myhealth.toml` (each key, per environment, old → new, at its
 //! line) first; then per environment the counts, the cost change, the plan
-//! and the Kubernetes objects touched; then the rendered diff with each hunk
+//! and the Kubernetes objects touched; what it does to the policies'
+//! findings; then the rendered diff with each hunk
 //! shown once, labelled with every environment it applies to. The comment
 //! has a hard size budget under GitHub's 65,536 characters: the summary
 //! always survives, details that do not fit are left out and named, and the
@@ -11,6 +12,7 @@
 pub mod base;
 mod blocks;
 mod costs;
+mod policies;
 mod summary;
 mod text;
 
@@ -52,6 +54,8 @@ pub struct Review<'a> {
     pub order: Vec<String>,
     /// Removed environments whose roots the change keeps, retired (`render --retire`).
     pub retired: Vec<String>,
+    /// What the change does to the policies' findings (`None`: the project has no policies).
+    pub policies: Option<crate::policy::review::Changes>,
 }
 
 /// The comment and the full report.
@@ -81,10 +85,10 @@ impl Review<'_> {
         out
     }
 
-    /// Details in the order they are kept when the budget runs out: plans,
-    /// Kubernetes objects, the rendered diff.
+    /// Details in the order they are kept when the budget runs out: the
+    /// remaining policy findings, plans, Kubernetes objects, the rendered diff.
     fn details(&self, r: &Redactor) -> Vec<(String, String)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(String, String)> = self.policy_details(r).into_iter().collect();
         for (env, p) in &self.plans {
             if p.changes() {
                 let md = terraform::markdown(p);
@@ -121,7 +125,8 @@ impl Review<'_> {
 
     /// The comment within `budget` characters, and the full report.
     pub fn markdown(&self, r: &Redactor, budget: usize, details_url: Option<&str>) -> Comment {
-        let summary = self.summary(changes::COMMENT_MARKER, r);
+        let mut summary = self.summary(changes::COMMENT_MARKER, r);
+        summary.push_str(&self.policy_summary(r));
         let details = self.details(r);
         let mut full = summary.clone();
         for (_, d) in &details {

@@ -22,6 +22,8 @@ struct Json<'r> {
     config: &'r crate::config::keys::change::ConfigChange,
     #[serde(skip_serializing_if = "Option::is_none")]
     objects: Option<&'r std::collections::BTreeMap<String, Vec<crate::ops::manifests::ObjectChange>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policies: Option<&'r crate::policy::review::Changes>,
 }
 
 impl Review<'_> {
@@ -33,6 +35,7 @@ impl Review<'_> {
             budgets: &self.budgets,
             config: &self.config,
             objects: self.objects.as_ref(),
+            policies: self.policies.as_ref(),
         };
         Ok(serde_json::to_string_pretty(&v)?)
     }
@@ -125,6 +128,14 @@ impl Review<'_> {
         for (env, objs) in self.objects.iter().flatten().filter(|(_, v)| !v.is_empty()) {
             for o in objs {
                 writeln!(out, "{env}: {:?} {}", o.change, o.object)?;
+            }
+        }
+        if let Some(p) = &self.policies {
+            let all = p.new.iter().map(|f| ("new", f)).chain(p.fixed.iter().map(|f| ("fixed", f)));
+            for (what, f) in all.chain(p.remaining.iter().map(|f| ("remaining", f))) {
+                let env = if f.environment.is_empty() { "(all)" } else { &f.environment };
+                let at = f.at.as_ref().map_or(String::new(), |a| format!(" at {a}"));
+                writeln!(out, "policy {what}: {env}: {} [{}]{at}", Redactor.apply(&f.message), f.rule)?;
             }
         }
         let groups = changes::group(ch);
