@@ -17,6 +17,8 @@ fn findings(config: &str, dir: &str, extra: &[&str]) -> (i32, Vec<(String, Strin
         .current_dir(root())
         .args(["--config", config, "validate", "--json", "--policy", dir])
         .args(extra)
+        // Kubernetes objects are the chart as the real Helm renders it.
+        .env("MYHEALTHCTL_HELM", root().join("tests/helm/helm"))
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -199,4 +201,83 @@ fn the_input_matches_its_shipped_schema() {
         assert_eq!(input["settings"]["eks"]["endpoint_public_access"], Value::Bool(true));
         assert_eq!(input["sources"]["eks.endpoint_public_access"]["layer"], "defaults");
     }
+}
+
+/// Input 2, the rendered platform: a finding about a generated file points at
+/// the line its `path` is on — a Terraform root's variable, a workflow's
+/// job, one document of a multi-document ArgoCD file, the chart template
+/// a Kubernetes object was rendered from (by the real Helm, with prod's
+/// values and `data.myhealth.production`).
+#[test]
+fn rendered_platform_findings_point_at_generated_lines() {
+    let (code, rows) = findings("myhealth.toml", "tests/policy/rendered", &[]);
+    assert_eq!(code, 2, "a deny over the rendered platform fails validate");
+    assert_eq!(
+        rows,
+        vec![
+            row("warning", ".github/workflows/build.yml:70:7", "-", "job `release` of .github/workflows/build.yml writes contents"),
+            row("warning", ".github/workflows/deploy.yml:52:7", "-", "job `promote` of .github/workflows/deploy.yml writes contents"),
+            row("warning", "generated/argocd/dev/addons.yaml:351:5", "-", "kube-prometheus-stack follows `79.5.0`"),
+            row(
+                "warning",
+                "generated/terraform/envs/prod/terraform.tfvars:17:1",
+                "-",
+                "generated/terraform/envs/prod serves the Kubernetes API publicly"
+            ),
+            row(
+                "error",
+                "generated/helm/myhealth/templates/workloads.yaml:10:1",
+                "-",
+                "myhealth-api-service leaves its replica count to the autoscaler"
+            ),
+            row(
+                "error",
+                "generated/helm/myhealth/templates/workloads.yaml:10:1",
+                "-",
+                "myhealth-data-processor leaves its replica count to the autoscaler"
+            ),
+        ]
+    );
+    // Each generated line holds what the finding is about.
+    let line = |f: &str, n: usize| std::fs::read_to_string(root().join(f)).unwrap().lines().nth(n - 1).unwrap().trim().to_string();
+    assert_eq!(line(".github/workflows/build.yml", 70), "contents: write # the release branch");
+    assert_eq!(line("generated/argocd/dev/addons.yaml", 351), "targetRevision: 79.5.0");
+    assert_eq!(line("generated/terraform/envs/prod/terraform.tfvars", 17), "endpoint_public_access     = true");
+    assert_eq!(line("generated/helm/myhealth/templates/workloads.yaml", 10), "kind: Deployment");
+}
+
+/// Each rendered input, as `policy input ENV --kind KIND` prints it, is what
+/// its shipped schema says; an `input_kinds` naming no input is an error at its file and line.
+#[test]
+fn rendered_inputs_match_their_shipped_schemas() {
+    for kind in ["kubernetes", "terraform", "workflow", "plan"] {
+        let out = cmd().current_dir(root()).args(["policy", "schema", kind]).output().unwrap();
+        let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let file = format!("docs/policy-input-{kind}.schema.json");
+        let shipped: Value = serde_json::from_str(&std::fs::read_to_string(root().join(&file)).unwrap()).unwrap();
+        assert_eq!(schema, shipped, "regenerate {file}: myhealthctl policy schema {kind}");
+        if kind == "plan" {
+            continue; // a plan's input exists only where a plan does (tests/moto.rs)
+        }
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let out = cmd()
+            .current_dir(root())
+            .args(["policy", "input", "prod", "--kind", kind])
+            .env("MYHEALTHCTL_HELM", root().join("tests/helm/helm"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let inputs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(inputs.len() >= 3, "{kind}: {inputs:#?}");
+        for input in &inputs {
+            let errors: Vec<String> = validator.iter_errors(input).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{kind}: {errors:#?}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.rego"), "package main\n\ninput_kinds := {\"config\", \"helm\"}\n\ndeny contains \"x\" if false\n").unwrap();
+    let out = cmd().current_dir(root()).args(["validate", "--policy"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("p.rego:3") && err.contains("names input kind \"helm\""), "{err}");
 }

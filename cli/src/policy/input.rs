@@ -148,8 +148,8 @@ pub struct KubernetesInput {
     pub api_version: String,
     /// The object's kind, e.g. `Deployment` (every Kubernetes kind is of category `kubernetes`).
     pub kind: String,
-    /// Its `name`, `namespace`, `labels` …
-    pub metadata: Map<String, Value>,
+    /// Its `name`, `namespace`, `labels` … (a kustomization has none).
+    pub metadata: Option<Map<String, Value>>,
 }
 
 /// The JSON Schema of the input of `kind`.
