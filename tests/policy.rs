@@ -215,8 +215,18 @@ fn rendered_platform_findings_point_at_generated_lines() {
     assert_eq!(
         rows,
         vec![
-            row("warning", ".github/workflows/build.yml:70:7", "-", "job `release` of .github/workflows/build.yml writes contents"),
-            row("warning", ".github/workflows/deploy.yml:52:7", "-", "job `promote` of .github/workflows/deploy.yml writes contents"),
+            row(
+                "warning",
+                ".github/workflows/build.yml:70:7",
+                "-",
+                "job `release` of .github/workflows/build.yml writes contents"
+            ),
+            row(
+                "warning",
+                ".github/workflows/deploy.yml:52:7",
+                "-",
+                "job `promote` of .github/workflows/deploy.yml writes contents"
+            ),
             row("warning", "generated/argocd/dev/addons.yaml:351:5", "-", "kube-prometheus-stack follows `79.5.0`"),
             row(
                 "warning",
@@ -239,7 +249,9 @@ fn rendered_platform_findings_point_at_generated_lines() {
         ]
     );
     // Each generated line holds what the finding is about.
-    let line = |f: &str, n: usize| std::fs::read_to_string(root().join(f)).unwrap().lines().nth(n - 1).unwrap().trim().to_string();
+    let line = |f: &str, n: usize| {
+        std::fs::read_to_string(root().join(f)).unwrap().lines().nth(n - 1).unwrap().trim().to_string()
+    };
     assert_eq!(line(".github/workflows/build.yml", 70), "contents: write # the release branch");
     assert_eq!(line("generated/argocd/dev/addons.yaml", 351), "targetRevision: 79.5.0");
     assert_eq!(line("generated/terraform/envs/prod/terraform.tfvars", 17), "endpoint_public_access     = true");
@@ -275,7 +287,11 @@ fn rendered_inputs_match_their_shipped_schemas() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.rego"), "package main\n\ninput_kinds := {\"config\", \"helm\"}\n\ndeny contains \"x\" if false\n").unwrap();
+    std::fs::write(
+        dir.path().join("p.rego"),
+        "package main\n\ninput_kinds := {\"config\", \"helm\"}\n\ndeny contains \"x\" if false\n",
+    )
+    .unwrap();
     let out = cmd().current_dir(root()).args(["validate", "--policy"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

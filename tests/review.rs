@@ -152,17 +152,23 @@ warn_release contains {"msg": sprintf("job `%s` writes contents", [name]), "path
     .unwrap();
     p.commit_all("policies");
     p.edit("scrape_interval = \"30s\"", "scrape_interval = \"15s\"");
-    let line = std::fs::read_to_string(p.config()).unwrap().lines().position(|l| l.contains("scrape_interval")).unwrap() + 1;
+    let line =
+        std::fs::read_to_string(p.config()).unwrap().lines().position(|l| l.contains("scrape_interval")).unwrap() + 1;
     let (md, full) = review(&p, &[]);
     let section = &md[md.find("#### Policies").expect("the policies section")..];
     let section = &section[..section.find("<details>").unwrap_or(section.len())];
     for env in ["dev", "prod"] {
         assert!(section.contains(&format!("| `{env}` | 1 | 1 | 0 |")), "{section}");
         assert!(
-            section.contains(&format!("- new: ⚠️ warn in `{env}`: scrapes every 15s (`main.warn_interval` at `myhealth.toml:{line}`)")),
+            section.contains(&format!(
+                "- new: ⚠️ warn in `{env}`: scrapes every 15s (`main.warn_interval` at `myhealth.toml:{line}`)"
+            )),
             "{section}"
         );
-        assert!(section.contains(&format!("- fixed: ⚠️ warn in `{env}`: scrapes every 30s (`main.warn_interval`")), "{section}");
+        assert!(
+            section.contains(&format!("- fixed: ⚠️ warn in `{env}`: scrapes every 30s (`main.warn_interval`")),
+            "{section}"
+        );
     }
     assert!(!section.contains("`staging`"), "staging has no finding: {section}");
     // The workflows' finding is every environment's, unchanged: counted, listed in the details.

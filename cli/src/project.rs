@@ -173,8 +173,19 @@ impl Project {
             // A retired environment: nothing left to run.
             None => crate::policy::input::Cost { monthly_usd: 0.0, budget_usd: None },
         };
-        let input = crate::policy::input::PlanInput { kind: "plan".into(), environment: env.into(), file: file.clone(), plan, cost };
-        let subject = Subject { category: Category::Plan, environment: Some(env.into()), input: serde_json::to_value(input)?, origin: Origin::Plan { name: file } };
+        let input = crate::policy::input::PlanInput {
+            kind: "plan".into(),
+            environment: env.into(),
+            file: file.clone(),
+            plan,
+            cost,
+        };
+        let subject = Subject {
+            category: Category::Plan,
+            environment: Some(env.into()),
+            input: serde_json::to_value(input)?,
+            origin: Origin::Plan { name: file },
+        };
         let text = std::fs::read_to_string(&self.config_path)?;
         let source = Source { name: self.display.clone(), text };
         let found = crate::policy::check_only(&mut policies, &source, cfg, &[subject])?;

@@ -61,7 +61,11 @@ impl PlanCmd {
             None => {
                 let t = p.target(&cfg, &self.env, &self.args)?;
                 drift::require_fresh(&p, &cfg, &t.render, &format!("not planned `{}`", t.name()))?;
-                (terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?, t.tf_dir.clone(), terraform::PLAN_FILE)
+                (
+                    terraform::init_and_plan(&t.tf_dir, t.name(), &self.init, false)?,
+                    t.tf_dir.clone(),
+                    terraform::PLAN_FILE,
+                )
             }
         };
         // The plan policies, over what Terraform will do (a deny fails the command).

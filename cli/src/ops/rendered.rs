@@ -35,7 +35,12 @@ impl Shown<'_> {
 }
 
 /// The subjects of `tree` (the render of `cfg`) in the categories `wanted` says.
-pub fn subjects(cfg: &Config, tree: &Tree, shown: &Shown<'_>, wanted: &dyn Fn(Category) -> bool) -> anyhow::Result<Vec<Subject>> {
+pub fn subjects(
+    cfg: &Config,
+    tree: &Tree,
+    shown: &Shown<'_>,
+    wanted: &dyn Fn(Category) -> bool,
+) -> anyhow::Result<Vec<Subject>> {
     let mut out = Vec::new();
     if wanted(Category::Terraform) {
         out.extend(terraform(tree, shown)?);
@@ -67,7 +72,13 @@ fn terraform(tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
         let file = shown.path(path);
         let root = file.rsplit_once('/').map_or(file.as_str(), |(d, _)| d).to_string();
         let environment = crate::render::env_of_path(path);
-        let input = TerraformInput { kind: "terraform".into(), environment: environment.clone(), root, file: file.clone(), variables };
+        let input = TerraformInput {
+            kind: "terraform".into(),
+            environment: environment.clone(),
+            root,
+            file: file.clone(),
+            variables,
+        };
         out.push(Subject {
             category: Category::Terraform,
             environment,
@@ -81,7 +92,9 @@ fn terraform(tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
 /// Each workflow, parsed.
 fn workflows(tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
     let mut out = Vec::new();
-    for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with(WORKFLOWS) && (p.ends_with(".yml") || p.ends_with(".yaml"))) {
+    for (path, bytes) in
+        tree.iter().filter(|(p, _)| p.starts_with(WORKFLOWS) && (p.ends_with(".yml") || p.ends_with(".yaml")))
+    {
         let body = text(bytes);
         let workflow: Value =
             serde_yaml_ng::from_str(&body).with_context(|| format!("rendered `{path}` does not parse as YAML"))?;
@@ -99,11 +112,14 @@ fn workflows(tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
 
 /// The documents of a YAML stream with the lines each spans (0-based, end exclusive).
 fn documents(body: &str) -> Vec<(std::ops::Range<usize>, &str)> {
-    let lines: Vec<(usize, &str)> = body.split_inclusive('\n').scan(0, |at, l| {
-        let start = *at;
-        *at += l.len();
-        Some((start, l))
-    }).collect();
+    let lines: Vec<(usize, &str)> = body
+        .split_inclusive('\n')
+        .scan(0, |at, l| {
+            let start = *at;
+            *at += l.len();
+            Some((start, l))
+        })
+        .collect();
     let mut out = Vec::new();
     let mut first = 0;
     for i in 0..=lines.len() {
@@ -141,7 +157,13 @@ fn argocd(tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
                 category: Category::Kubernetes,
                 environment: crate::render::env_of_path(path),
                 input,
-                origin: Origin::File { name: file.clone(), text: body.clone(), format: Format::Yaml, under: None, lines: Some(lines) },
+                origin: Origin::File {
+                    name: file.clone(),
+                    text: body.clone(),
+                    format: Format::Yaml,
+                    under: None,
+                    lines: Some(lines),
+                },
             });
         }
     }
@@ -158,12 +180,18 @@ fn chart(cfg: &Config, tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Sub
         std::fs::write(dest, bytes)?;
     }
     let chart = scratch.path().join(names::CHART_DIR);
-    let chart_name = Path::new(names::CHART_DIR).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let chart_name =
+        Path::new(names::CHART_DIR).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut out = Vec::new();
     for e in &cfg.environments {
         let n = Names::of(cfg, e);
         let (name, namespace) = (n.release(), n.namespace());
-        let release = Release { chart: &chart, name: &name, namespace: &namespace, values: vec![scratch.path().join(n.values_file())] };
+        let release = Release {
+            chart: &chart,
+            name: &name,
+            namespace: &namespace,
+            values: vec![scratch.path().join(n.values_file())],
+        };
         let helm = manifests::template_command(&release);
         let done = helm.output().with_context(|| {
             format!("a policy reads Kubernetes objects, and rendering them needs Helm: cannot run `{}` (install Helm, set MYHEALTHCTL_HELM, or give the policy `input_kinds` without \"kubernetes\")", helm.program())
@@ -185,7 +213,8 @@ fn chart(cfg: &Config, tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Sub
                 .map(|rest| format!("{}/{rest}", names::CHART_DIR))
                 .unwrap_or_default();
             let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-            let ns = Some(s(&input["metadata"]["namespace"])).filter(|x| !x.is_empty()).unwrap_or_else(|| namespace.clone());
+            let ns =
+                Some(s(&input["metadata"]["namespace"])).filter(|x| !x.is_empty()).unwrap_or_else(|| namespace.clone());
             let object = format!("{} {ns}/{}", s(&input["kind"]), s(&input["metadata"]["name"]));
             let template = tree.get(&tree_path).map(|b| text(b)).unwrap_or_default();
             out.push(Subject {

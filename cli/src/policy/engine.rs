@@ -263,7 +263,9 @@ impl Policies {
             self.engine.add_data(d.clone()).map_err(|e| anyhow!("policy data conflict: {e}"))?;
         }
         let ctx = match environment {
-            Some((name, production)) => serde_json::json!({"myhealth": {"environment": name, "production": production}}),
+            Some((name, production)) => {
+                serde_json::json!({"myhealth": {"environment": name, "production": production}})
+            }
             None => serde_json::json!({"myhealth": {}}),
         };
         self.engine.add_data(ctx.into()).map_err(|e| anyhow!("policy data has its own `myhealth` document: {e}"))?;

@@ -65,7 +65,8 @@ fn read(rule: &Rule, level: Level, subject: &Subject, value: Value) -> Vec<Findi
     items
         .into_iter()
         .filter_map(|item| {
-            let field = |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+            let field =
+                |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
             let (message, key, env, path) = match &item {
                 Value::String(s) => (s.clone(), None, None, None),
                 Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None, None),

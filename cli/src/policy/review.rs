@@ -29,11 +29,7 @@ impl Found {
 }
 
 /// The findings of one side, from the findings and their diagnostics (in the same order).
-pub fn found(
-    findings: &[crate::policy::findings::Finding],
-    diagnostics: &[Diagnostic],
-    source: &Source,
-) -> Vec<Found> {
+pub fn found(findings: &[crate::policy::findings::Finding], diagnostics: &[Diagnostic], source: &Source) -> Vec<Found> {
     findings
         .iter()
         .zip(diagnostics)
@@ -96,12 +92,21 @@ mod tests {
     use super::*;
 
     fn f(env: &str, msg: &str, at: &str) -> Found {
-        Found { level: Level::Deny, environment: env.into(), rule: "main.deny".into(), message: msg.into(), at: Some(at.into()) }
+        Found {
+            level: Level::Deny,
+            environment: env.into(),
+            rule: "main.deny".into(),
+            message: msg.into(),
+            at: Some(at.into()),
+        }
     }
 
     #[test]
     fn a_finding_that_moved_lines_remains() {
-        let c = Changes::of(Ok(vec![f("prod", "a", "x:1"), f("dev", "b", "x:2")]), vec![f("prod", "a", "x:9"), f("prod", "c", "x:3")]);
+        let c = Changes::of(
+            Ok(vec![f("prod", "a", "x:1"), f("dev", "b", "x:2")]),
+            vec![f("prod", "a", "x:9"), f("prod", "c", "x:3")],
+        );
         assert_eq!(c.remaining, vec![f("prod", "a", "x:9")]);
         assert_eq!(c.new, vec![f("prod", "c", "x:3")]);
         assert_eq!(c.fixed, vec![f("dev", "b", "x:2")]);

@@ -76,7 +76,13 @@ pub enum Origin {
     /// `path` (below `under`, the part of the input that is the file) is
     /// looked up in its text — in `lines` of it (0-based, end exclusive)
     /// when the input is one document of a multi-document YAML file.
-    File { name: String, text: String, format: Format, under: Option<&'static str>, lines: Option<std::ops::Range<usize>> },
+    File {
+        name: String,
+        text: String,
+        format: Format,
+        under: Option<&'static str>,
+        lines: Option<std::ops::Range<usize>>,
+    },
     /// A Kubernetes object Helm rendered from a chart template of the
     /// generated tree (`name`, its text `text`); `object` is `Kind ns/name`.
     Template { name: String, text: String, object: String },
@@ -116,19 +122,26 @@ pub fn line_of(text: &str, format: Format, path: &[String]) -> Option<usize> {
             (start..lines.len())
                 .find(|&j| {
                     let l = lines[j];
-                    !blank(l) && (indent(l) < b || (indent(l) == b && !(item_of_key && l.trim_start().starts_with("- "))))
+                    !blank(l)
+                        && (indent(l) < b || (indent(l) == b && !(item_of_key && l.trim_start().starts_with("- "))))
                 })
                 .unwrap_or(lines.len())
         });
         let scope: Vec<usize> = (from..end).filter(|&i| !blank(lines[i])).collect();
         let hit = if let Ok(n) = seg.parse::<usize>() {
-            let dash = scope.iter().copied().find(|&i| lines[i].trim_start().starts_with("- ")).map(|i| indent(lines[i]));
-            scope.iter().copied().filter(|&i| lines[i].trim_start().starts_with("- ") && Some(indent(lines[i])) == dash).nth(n)
+            let dash =
+                scope.iter().copied().find(|&i| lines[i].trim_start().starts_with("- ")).map(|i| indent(lines[i]));
+            scope
+                .iter()
+                .copied()
+                .filter(|&i| lines[i].trim_start().starts_with("- ") && Some(indent(lines[i])) == dash)
+                .nth(n)
         } else {
             let child = scope.first().map(|&i| keyed(lines[i]));
             scope.iter().copied().find(|&i| {
                 let body = lines[i].trim_start().trim_start_matches("- ");
-                let quoted = body.strip_prefix('"').and_then(|r| r.strip_prefix(seg.as_str())).and_then(|r| r.strip_prefix('"'));
+                let quoted =
+                    body.strip_prefix('"').and_then(|r| r.strip_prefix(seg.as_str())).and_then(|r| r.strip_prefix('"'));
                 let rest = quoted.or_else(|| body.strip_prefix(seg.as_str())).map(str::trim_start);
                 Some(keyed(lines[i])) == child
                     && match format {

@@ -26,7 +26,11 @@ impl Review<'_> {
         let Some(c) = &self.policies else { return String::new() };
         let mut out = String::from("\n#### Policies\n\n");
         if let Some(e) = &c.base_error {
-            let _ = writeln!(out, "> [!NOTE]\n> The base was not evaluated ({}): every finding counts as new.\n", r.apply(e));
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> The base was not evaluated ({}): every finding counts as new.\n",
+                r.apply(e)
+            );
         }
         let rows = c.per_environment(&self.order);
         if rows.is_empty() {
@@ -65,7 +69,10 @@ impl Review<'_> {
             let _ = writeln!(body, "- {what}: {}", line(f, r));
         }
         (!body.is_empty()).then(|| {
-            ("policy findings".to_string(), format!("<details><summary>Policy findings</summary>\n\n{body}\n</details>\n"))
+            (
+                "policy findings".to_string(),
+                format!("<details><summary>Policy findings</summary>\n\n{body}\n</details>\n"),
+            )
         })
     }
 }
