@@ -227,11 +227,17 @@ fn rendered_platform_findings_point_at_generated_lines() {
                 "-",
                 "job `promote` of .github/workflows/deploy.yml writes contents"
             ),
-            row("warning", "generated/argocd/dev/addons.yaml:351:5", "-", "kube-prometheus-stack follows `79.5.0`"),
+            // The key behind a generated line, tracked back through the render.
+            row(
+                "warning",
+                "generated/argocd/dev/addons.yaml:351:5",
+                "defaults.argocd.charts.kube_prometheus_stack",
+                "kube-prometheus-stack follows `79.5.0`"
+            ),
             row(
                 "warning",
                 "generated/terraform/envs/prod/terraform.tfvars:17:1",
-                "-",
+                "defaults.eks.endpoint_public_access",
                 "generated/terraform/envs/prod serves the Kubernetes API publicly"
             ),
             row(
@@ -247,6 +253,18 @@ fn rendered_platform_findings_point_at_generated_lines() {
                 "myhealth-data-processor leaves its replica count to the autoscaler"
             ),
         ]
+    );
+    // The note says where the key behind the line is set.
+    let out = cmd()
+        .current_dir(root())
+        .args(["validate", "--policy", "tests/policy/rendered"])
+        .env("MYHEALTHCTL_HELM", root().join("tests/helm/helm"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("its line renders `eks.endpoint_public_access`, set at myhealth.toml:40:26 (`defaults.eks.endpoint_public_access`)"),
+        "{err}"
     );
     // Each generated line holds what the finding is about.
     let line = |f: &str, n: usize| {

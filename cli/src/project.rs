@@ -125,12 +125,26 @@ impl Project {
         let mut policies = crate::policy::load(&dir, args.options())?;
         let text = std::fs::read_to_string(&self.config_path)?;
         let source = Source { name: self.display.clone(), text };
-        let rendered = if Category::ALL.into_iter().any(|c| c.rendered() && policies.wants(c)) {
-            self.rendered_subjects(cfg, &tree()?, &|c| policies.wants(c))?
+        let found = if Category::ALL.into_iter().any(|c| c.rendered() && policies.wants(c)) {
+            let tree = tree()?;
+            let rendered = self.rendered_subjects(cfg, &tree, &|c| policies.wants(c))?;
+            let (templates, opts) =
+                (self.templates(&TreeArgs::default())?, self.render_options(cfg, &RenderArgs::default())?);
+            let render = |c: &Config| render::render(c, &templates, &opts);
+            let (generated, workflows) = self.shown_dirs(cfg);
+            let driver = crate::ops::rendered::LineDriver {
+                cfg,
+                text: &source.text,
+                display: &self.display,
+                tree: &tree,
+                shown: crate::ops::rendered::Shown { generated: &generated, workflows: &workflows },
+                render: &render,
+            };
+            let drive = |e: &str, f: &str, l: usize| driver.drive(e, f, l);
+            crate::policy::check(&mut policies, &source, cfg, rendered, Some(&drive))?
         } else {
-            Vec::new()
+            crate::policy::check(&mut policies, &source, cfg, Vec::new(), None)?
         };
-        let found = crate::policy::check(&mut policies, &source, cfg, rendered)?;
         if found.is_empty() {
             return Ok(warnings);
         }
@@ -207,10 +221,14 @@ impl Project {
         tree: &crate::tree::Tree,
         wanted: &dyn Fn(crate::policy::subject::Category) -> bool,
     ) -> anyhow::Result<Vec<crate::policy::subject::Subject>> {
-        let generated = self.shown(&self.out_dir(&TreeArgs::default()));
-        let workflows = self.shown(&self.root.join(workflows_dir(cfg)));
+        let (generated, workflows) = self.shown_dirs(cfg);
         let shown = crate::ops::rendered::Shown { generated: &generated, workflows: &workflows };
         crate::ops::rendered::subjects(cfg, tree, &shown, wanted)
+    }
+
+    /// The generated tree and the workflows directory, as messages name them.
+    fn shown_dirs(&self, cfg: &Config) -> (String, String) {
+        (self.shown(&self.out_dir(&TreeArgs::default())), self.shown(&self.root.join(workflows_dir(cfg))))
     }
 
     /// `path` as messages name it: relative to the working directory when under it.

@@ -32,6 +32,50 @@ impl Shown<'_> {
             None => format!("{}/{tree_path}", self.generated.trim_end_matches('/')),
         }
     }
+
+    /// The tree's path of a file as shown (the inverse of `path`).
+    fn tree_path(&self, shown: &str) -> Option<String> {
+        let under = |dir: &str| shown.strip_prefix(dir.trim_end_matches('/')).and_then(|r| r.strip_prefix('/'));
+        match under(self.workflows) {
+            Some(f) => Some(format!("{WORKFLOWS}{f}")),
+            None => under(self.generated).map(str::to_string),
+        }
+    }
+}
+
+/// The config key behind a line of the rendered platform, for findings
+/// about generated files (`policy::findings::Driver`): the file as shown
+/// mapped back to the tree, the line tracked back through the render
+/// (`explain::driver`); what every environment shares is tracked in the first.
+pub struct LineDriver<'a> {
+    pub cfg: &'a Config,
+    /// The config's source and its name as shown.
+    pub text: &'a str,
+    pub display: &'a str,
+    pub tree: &'a Tree,
+    pub shown: Shown<'a>,
+    pub render: &'a dyn Fn(&Config) -> anyhow::Result<Tree>,
+}
+
+impl LineDriver<'_> {
+    pub fn drive(&self, env: &str, file: &str, line: usize) -> Option<(String, String)> {
+        let env = match env {
+            "" => self.cfg.environments.first()?.name.value.clone(),
+            e => e.to_string(),
+        };
+        let tree_path = self.shown.tree_path(file)?;
+        let key = crate::ops::explain::driver::driving_key(
+            self.cfg,
+            self.text,
+            self.display,
+            &env,
+            self.tree,
+            &tree_path,
+            line,
+            self.render,
+        )?;
+        Some((env, key))
+    }
 }
 
 /// The subjects of `tree` (the render of `cfg`) in the categories `wanted` says.

@@ -123,14 +123,26 @@ pub fn evaluate(
     Ok(out)
 }
 
-/// `f` as a diagnostic about the config whose text is `text` (parsed as `doc`).
-pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagnostic {
+/// Which config key drives a line of a generated file (`environment` — `""`
+/// for what every environment shares —, the file as shown, the line): the
+/// environment it was tracked in and the key, the render tracked backwards
+/// (`ops::explain::driver`).
+pub type Driver<'a> = &'a dyn Fn(&str, &str, usize) -> Option<(String, String)>;
+
+/// `f` as a diagnostic about the config whose text is `text` (parsed as
+/// `doc`); `driver` names the key behind a generated line, when asked.
+pub fn diagnostic(
+    f: &Finding,
+    (doc, text, config_name): (&Doc<'_>, &str, &str),
+    cfg: &Config,
+    driver: Option<Driver<'_>>,
+) -> Diagnostic {
     let d = match f.level {
         Level::Deny => Diagnostic::error(f.message.clone()),
         Level::Warn => Diagnostic::warning(f.message.clone()),
     };
     let d = d.note(format!("policy rule `{}` in `{}`", f.rule, f.file));
-    let Some(key) = &f.key else { return elsewhere(f, d) };
+    let Some(key) = &f.key else { return elsewhere(f, d, (doc, text, config_name), driver) };
     let env = cfg.environments.iter().find(|e| e.name.value == f.environment);
     let Some(env) = env else {
         return d.note(format!("the finding names environment `{}`, which the config does not have", f.environment));
@@ -162,7 +174,12 @@ pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagn
 /// `d` at the place `f`'s input came from, when it names no config key:
 /// the line of its `path` in a generated file; the chart template a
 /// Kubernetes object was rendered from; a plan file by name.
-fn elsewhere(f: &Finding, d: Diagnostic) -> Diagnostic {
+fn elsewhere(
+    f: &Finding,
+    d: Diagnostic,
+    (doc, cfg_text, config_name): (&Doc<'_>, &str, &str),
+    driver: Option<Driver<'_>>,
+) -> Diagnostic {
     let env = if f.environment.is_empty() { "every environment".to_string() } else { format!("`{}`", f.environment) };
     let path: Vec<String> = f.path.as_deref().and_then(|p| parse_key_path(p).ok()).unwrap_or_default();
     let at_line = |text: &str, line: usize| {
@@ -180,14 +197,24 @@ fn elsewhere(f: &Finding, d: Diagnostic) -> Diagnostic {
             };
             // In one document of the file: its lines, then offset back.
             let range = lines.clone().unwrap_or(0..usize::MAX);
-            let doc: Vec<&str> = text.lines().skip(range.start).take(range.len()).collect();
-            let line = range.start + subject::line_of(&doc.join("\n"), *format, inside).unwrap_or(1);
+            let document: Vec<&str> = text.lines().skip(range.start).take(range.len()).collect();
+            let line = range.start + subject::line_of(&document.join("\n"), *format, inside).unwrap_or(1);
             let d = d.at(Some(at_line(text, line))).in_file(Source { name: name.clone(), text: text.clone() });
             let d = match &f.path {
                 Some(p) => d.label(format!("`{p}` of {env}")),
                 None => d.label(format!("{} input of {env}", f.input)),
             };
-            d.note("this is a generated file: change the config key that renders it, then `myhealthctl render`")
+            // The key behind the line, tracked through the render as `explain` does.
+            let behind = driver.and_then(|drive| {
+                let (scope, key) = drive(&f.environment, name, line)?;
+                keys::located(doc, cfg_text, &scope, &key).map(|s| (key, s))
+            });
+            match behind {
+                Some((key, s)) => d
+                    .key(s.path.clone())
+                    .note(format!("this is a generated file: its line renders `{key}`, set at {config_name}:{}:{} (`{}`); change it there, then `myhealthctl render`", s.line, s.column, s.path)),
+                None => d.note("this is a generated file: change the config key that renders it, then `myhealthctl render`"),
+            }
         }
         Some(Origin::Template { name, text, object }) => {
             let kind = object.split(' ').next().unwrap_or_default();

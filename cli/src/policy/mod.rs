@@ -45,11 +45,12 @@ pub fn check(
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
     more: Vec<subject::Subject>,
+    driver: Option<findings::Driver<'_>>,
 ) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
     let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
     subjects.extend(more);
-    diagnostics(p, &doc, source, cfg, &subjects)
+    diagnostics(p, &doc, source, cfg, &subjects, driver)
 }
 
 /// The findings of `p` over `subjects` alone (a plan's), as diagnostics.
@@ -60,7 +61,7 @@ pub fn check_only(
     subjects: &[subject::Subject],
 ) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
-    diagnostics(p, &doc, source, cfg, subjects)
+    diagnostics(p, &doc, source, cfg, subjects, None)
 }
 
 fn diagnostics(
@@ -69,10 +70,11 @@ fn diagnostics(
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
     subjects: &[subject::Subject],
+    driver: Option<findings::Driver<'_>>,
 ) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
     let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
     let found = findings::evaluate(p, subjects, &production)?;
-    Ok(found.iter().map(|f| findings::diagnostic(f, doc, &source.text, cfg)).collect())
+    Ok(found.iter().map(|f| findings::diagnostic(f, (doc, &source.text, &source.name), cfg, driver)).collect())
 }
 
 /// The findings of `p` over the config `source` (loaded as `cfg`) and the
@@ -82,12 +84,14 @@ pub fn review_findings(
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
     more: Vec<subject::Subject>,
+    driver: Option<findings::Driver<'_>>,
 ) -> anyhow::Result<Vec<review::Found>> {
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
     let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
     subjects.extend(more);
     let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
     let found = findings::evaluate(p, &subjects, &production)?;
-    let diagnostics: Vec<_> = found.iter().map(|f| findings::diagnostic(f, &doc, &source.text, cfg)).collect();
+    let diagnostics: Vec<_> =
+        found.iter().map(|f| findings::diagnostic(f, (&doc, &source.text, &source.name), cfg, driver)).collect();
     Ok(review::found(&found, &diagnostics, source))
 }

@@ -84,6 +84,7 @@ pub enum Explained {
     Table(TableExplanation),
 }
 
+pub mod driver;
 mod edit;
 mod lands;
 mod text;

@@ -131,7 +131,7 @@ impl Base {
                 Vec::new()
             };
             let source = crate::diagnostics::Source { name: p.display.clone(), text: text.to_string() };
-            crate::policy::review_findings(&mut policies, &source, c, rendered)
+            crate::policy::review_findings(&mut policies, &source, c, rendered, None)
         };
         let after = side(cfg, &self.head_text, &self.new)?;
         let before = match (&self.base_cfg, &self.base_text) {
