@@ -42,6 +42,9 @@ pub struct Diagnostic {
     pub related: Option<(Span, String)>,
     /// Further notes under the snippet (which policy rule found it, in which file).
     pub notes: Vec<String>,
+    /// The exact text that fixes it in place of `span` (the did-you-mean of
+    /// `help`, as the file spells it): an editor's quick fix (`ops::lsp`).
+    pub fix: Option<String>,
 }
 
 impl Diagnostic {
@@ -57,6 +60,7 @@ impl Diagnostic {
             blocks_changes: false,
             related: None,
             notes: Vec::new(),
+            fix: None,
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -80,6 +84,10 @@ impl Diagnostic {
     }
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+    pub fn fix(mut self, replacement: impl Into<String>) -> Self {
+        self.fix = Some(replacement.into());
         self
     }
     pub fn redacted(mut self) -> Self {

@@ -113,9 +113,20 @@ impl Project {
     /// error among them fails the command as an invalid config does; the
     /// warnings come back to be shown.
     pub fn policy_check(&self, cfg: &Config, args: &crate::args::PolicyArgs) -> anyhow::Result<Option<Report>> {
+        let text = std::fs::read_to_string(&self.config_path)?;
+        self.policy_check_text(cfg, args, text)
+    }
+
+    /// [`Project::policy_check`] of `cfg` loaded from `text` (the language
+    /// server's unsaved buffer rather than the file).
+    pub fn policy_check_text(
+        &self,
+        cfg: &Config,
+        args: &crate::args::PolicyArgs,
+        text: String,
+    ) -> anyhow::Result<Option<Report>> {
         let warnings = cfg.warnings.clone();
         let Some(dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(warnings) };
-        let text = std::fs::read_to_string(&self.config_path)?;
         let source = Source { name: self.display.clone(), text };
         let found = crate::policy::check(&dir, args.options(), &source, cfg)?;
         if found.is_empty() {

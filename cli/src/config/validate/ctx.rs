@@ -94,3 +94,11 @@ pub(super) fn secret_ref(c: &mut Ctx<'_, '_>, r: &Sp<crate::config::model::Secre
         );
     }
 }
+
+/// `d` with the did-you-mean `near` as its fix: the string the file then holds, quoted.
+pub(super) fn with_fix(d: Diagnostic, near: Option<&str>) -> Diagnostic {
+    match near {
+        Some(n) => d.fix(serde_json::Value::from(n).to_string()),
+        None => d,
+    }
+}
