@@ -10,30 +10,11 @@
 use lsp_types::{CompletionItem, CompletionItemKind, CompletionResponse, Documentation, Position};
 use serde_json::Value;
 
+use super::schema::shape;
 use super::text::{line_at, offset};
 use crate::config::defaults;
 use crate::config::doc::{deref, parse_key_path};
 use crate::config::keys::choices;
-
-/// The schema node of the file's key path `path` (`environments.prod.rds`,
-/// `defaults.eks.node_groups.general.taints.0.effect`): the property itself,
-/// holding its description and default (`deref` it for its shape).
-pub fn property(path: &[String]) -> Option<&'static Value> {
-    let root = defaults::schema();
-    let mut node = root;
-    for s in path {
-        let table = deref(node, root, false);
-        let map = table.get("additionalProperties").filter(|a| a.is_object());
-        let items = table.get("items").filter(|_| s.parse::<usize>().is_ok());
-        node = table.get("properties").and_then(|p| p.get(s)).or(map).or(items)?;
-    }
-    Some(node)
-}
-
-/// The shape of the node at `path`.
-fn shape(path: &[String]) -> Option<&'static Value> {
-    property(path).map(|n| deref(n, defaults::schema(), false))
-}
 
 pub fn complete(text: &str, at: Position) -> Option<CompletionResponse> {
     let offset = offset(text, at);
@@ -132,7 +113,7 @@ fn values(path: &[String]) -> Vec<CompletionItem> {
     let listed = choices(node);
     let words: Vec<String> = if !listed.is_empty() {
         listed.iter().map(|c| Value::from(c.as_str()).to_string()).collect()
-    } else if super::hover::kind(node).as_deref() == Some("boolean") {
+    } else if super::schema::kind(node).as_deref() == Some("boolean") {
         vec!["true".into(), "false".into()]
     } else {
         Vec::new()
@@ -195,7 +176,7 @@ fn described(name: String, node: &Value, kind: CompletionItemKind) -> Completion
     if let Some(d) = node.get("default") {
         doc.push_str(&format!("\n\nBuilt-in default: `{d}`"));
     }
-    item(name, kind, super::hover::kind(resolved), Some(doc.trim().to_string()).filter(|d| !d.is_empty()))
+    item(name, kind, super::schema::kind(resolved), Some(doc.trim().to_string()).filter(|d| !d.is_empty()))
 }
 
 fn item(label: String, kind: CompletionItemKind, detail: Option<String>, doc: Option<String>) -> CompletionItem {

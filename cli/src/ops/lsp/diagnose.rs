@@ -92,7 +92,7 @@ impl Found {
 /// Everything `validate` reports about `text` as `p`'s config: its errors,
 /// or its warnings (the config's and the policies').
 pub fn check(p: &Project, text: &str, templates: &Templates, policy: &PolicyArgs) -> Vec<Found> {
-    match super::super::validate::check(p, text.to_string(), templates, policy) {
+    match crate::ops::validate::check(p, text.to_string(), templates, policy) {
         Ok(checked) => checked.warnings.map(|w| placed(text, &w)).unwrap_or_default(),
         Err(e) => match e.downcast_ref::<Report>() {
             Some(r) => placed(text, r),

@@ -8,7 +8,7 @@
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 use serde_json::Value;
 
-use super::{Document, Options};
+use super::document::{Document, Options};
 use crate::config::doc::{Doc, key_path, parse_key_path};
 use crate::config::keys::{self, Found, Provenance};
 use crate::ops::explain;
@@ -86,9 +86,9 @@ fn about(path: &[String]) -> String {
         _ => key_path(path),
     };
     let mut out = format!("**`{shown}`**");
-    let Some(node) = super::complete::property(path) else { return out };
+    let Some(node) = super::schema::property(path) else { return out };
     let resolved = crate::config::doc::deref(node, crate::config::defaults::schema(), false);
-    if let Some(t) = kind(resolved) {
+    if let Some(t) = super::schema::kind(resolved) {
         out.push_str(&format!(" ({t})"));
     }
     let description = node.get("description").or_else(|| resolved.get("description")).and_then(Value::as_str);
@@ -108,28 +108,6 @@ fn about(path: &[String]) -> String {
         out.push_str(&format!("\n\nBuilt-in default: derived from other settings (e.g. `{d}`)"));
     }
     out
-}
-
-/// The schema's type of a node, as TOML words.
-pub fn kind(node: &Value) -> Option<String> {
-    let types: Vec<&str> = match node.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    let words: Vec<&str> = types
-        .into_iter()
-        .filter(|t| *t != "null")
-        .map(|t| match t {
-            "object" => "table",
-            "array" => "array",
-            "integer" => "whole number",
-            "number" => "number",
-            "boolean" => "boolean",
-            _ => "string",
-        })
-        .collect();
-    (!words.is_empty()).then(|| words.join(" or "))
 }
 
 /// What `explain KEY` reports for every environment: where it lands, the
