@@ -261,6 +261,9 @@ fn malformed_input_and_odd_text_never_end_the_session() {
         {"op": "change", "uri": u, "text": text},
         at(&u, "hover", (9999, 0)),
         at(&u, "hover", pos(&text, "[defaults.rds]", "multi_az")),
+        // Another TOML file the editor attaches the server to: not ours to judge.
+        {"op": "open", "uri": "file:///tmp/elsewhere/Cargo.toml", "text": "[package]\nname = \"x\"\n"},
+        at("file:///tmp/elsewhere/Cargo.toml", "hover", (1, 1)),
     ]));
     let d = &r[0][0];
     assert!(d["message"].as_str().unwrap().starts_with("invalid TOML"), "{d}");
@@ -270,4 +273,6 @@ fn malformed_input_and_odd_text_never_end_the_session() {
     assert_eq!(said(&r[8]), validate(&text), "after it all, the server still checks");
     assert_eq!(r[9], Value::Null, "a position past the end names nothing");
     assert!(r[10]["contents"]["value"].as_str().unwrap().starts_with("**`rds.multi_az`** (boolean)"), "{}", r[10]);
+    assert_eq!(r[11], json!([]), "no diagnostics for a TOML file that is not a config");
+    assert_eq!(r[12], Value::Null);
 }

@@ -34,6 +34,16 @@ pub struct Document {
 }
 
 impl Document {
+    /// Whether this is a myhealthctl config: named `myhealth.toml`, or with
+    /// a `[project]` and an `[environments.…]` table. An editor may attach
+    /// the server to every TOML file (Helix, VS Code); `Cargo.toml` is not
+    /// ours to judge.
+    pub fn ours(&self) -> bool {
+        let named = self.project.config_path.file_name().is_some_and(|n| n == crate::config::DEFAULT_FILE);
+        let header = |h: &str| self.text.lines().any(|l| l.trim_start().starts_with(h));
+        named || (header("[project]") && header("[environments."))
+    }
+
     pub fn new(uri: &Url, text: String, version: i32) -> Document {
         Document {
             project: project_of(uri),

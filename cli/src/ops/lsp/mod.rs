@@ -167,19 +167,25 @@ impl Server {
             "textDocument/hover" => {
                 let p: lsp_types::HoverParams = params(req.params)?;
                 let at = p.text_document_position_params;
-                let Some(doc) = self.docs.get_mut(&at.text_document.uri) else { return Ok(Value::Null) };
+                let Some(doc) = self.docs.get_mut(&at.text_document.uri).filter(|d| d.ours()) else {
+                    return Ok(Value::Null);
+                };
                 Ok(to_json(hover::hover(doc, at.position, &self.options)))
             }
             "textDocument/completion" => {
                 let p: lsp_types::CompletionParams = params(req.params)?;
                 let at = p.text_document_position;
-                let Some(doc) = self.docs.get(&at.text_document.uri) else { return Ok(Value::Null) };
+                let Some(doc) = self.docs.get(&at.text_document.uri).filter(|d| d.ours()) else {
+                    return Ok(Value::Null);
+                };
                 Ok(to_json(complete::complete(&doc.text, at.position)))
             }
             "textDocument/definition" => {
                 let p: lsp_types::GotoDefinitionParams = params(req.params)?;
                 let at = p.text_document_position_params;
-                let Some(doc) = self.docs.get(&at.text_document.uri) else { return Ok(Value::Null) };
+                let Some(doc) = self.docs.get(&at.text_document.uri).filter(|d| d.ours()) else {
+                    return Ok(Value::Null);
+                };
                 Ok(to_json(navigate::definition(&at.text_document.uri, &doc.text, at.position)))
             }
             "textDocument/codeAction" => {
@@ -227,6 +233,10 @@ impl Server {
     fn publish_dirty(&mut self) {
         for uri in std::mem::take(&mut self.dirty) {
             let Some(doc) = self.docs.get_mut(&uri) else { continue };
+            if !doc.ours() {
+                self.publish(&uri, Vec::new(), Some(doc.version));
+                continue;
+            }
             let o = &self.options;
             let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 diagnose::check(&doc.project, &doc.text, &o.templates, &o.policy)
