@@ -71,7 +71,6 @@ pub fn hover(doc: &mut Document, at: Position, options: &Options) -> Option<Hove
         None => {
             let d = drives(cfg, &doc.text, &doc.project, &key, options);
             out.push_str(&d);
-            drop(parsed);
             doc.hovers.insert(key, d);
         }
     }

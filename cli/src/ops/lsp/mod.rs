@@ -128,7 +128,8 @@ impl Server {
                     let answer = guarded(|| self.request(req));
                     self.reply(id, answer);
                 }
-                Message::Notification(n) if n.method == "exit" => return Ok(()),
+                // `exit` without `shutdown` first: the protocol asks for a failing exit code.
+                Message::Notification(n) if n.method == "exit" => anyhow::bail!("`exit` before `shutdown`"),
                 Message::Notification(n) => {
                     let method = n.method.clone();
                     if let Err((_, e)) = guarded(|| self.notification(n).map(|()| Value::Null)) {
@@ -234,7 +235,8 @@ impl Server {
         for uri in std::mem::take(&mut self.dirty) {
             let Some(doc) = self.docs.get_mut(&uri) else { continue };
             if !doc.ours() {
-                self.publish(&uri, Vec::new(), Some(doc.version));
+                let version = doc.version;
+                self.publish(&uri, Vec::new(), Some(version));
                 continue;
             }
             let o = &self.options;
