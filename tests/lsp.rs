@@ -203,6 +203,8 @@ fn a_fixture_reports_what_validate_reports_and_did_you_mean_fixes_a_value() {
     let dup_first = pos(&dup, "[defaults.rds]", "multi_az");
     let dup_again = pos(&dup, "multi_az = false", "multi_az");
     let notifier = pos(&dup, "[defaults.services.notifier]", "notifier");
+    let host_bits = text.replacen("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.0.0.1/16\"", 1);
+    let cidr = pos(&host_bits, "[defaults.network]", "\"10.0.0.1/16\"");
     let r = session(json!([
         {"op": "open", "uri": u, "text": text},
         at(&u, "hover", pos(&text, "[defaults.services.notifier]", "port")),
@@ -210,6 +212,8 @@ fn a_fixture_reports_what_validate_reports_and_did_you_mean_fixes_a_value() {
         at(&u, "code_action", wrong_at),
         {"op": "change", "uri": u, "text": dup},
         at(&u, "completion", (notifier.0, notifier.1)),
+        {"op": "change", "uri": u, "text": host_bits},
+        at(&u, "code_action", cidr),
     ]));
     assert_eq!(said(&r[0]), validate(&text));
     assert_eq!(r[0].as_array().unwrap().len(), 2, "{}", r[0]);
@@ -242,6 +246,13 @@ fn a_fixture_reports_what_validate_reports_and_did_you_mean_fixes_a_value() {
     // Names of services written in any layer.
     let labels: Vec<&str> = r[5].as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
     assert!(labels.contains(&"notifier") && labels.contains(&"api-service"), "{labels:?}");
+
+    // Host bits in a CIDR: the exact network as the fix.
+    assert_eq!(said(&r[6]), validate(&host_bits));
+    assert_eq!(r[6][0]["message"], "`10.0.0.1/16` has host bits set");
+    let edit = &r[7][0]["edit"]["changes"][&u][0];
+    assert_eq!(edit["range"], range(cidr.0, cidr.1, cidr.0, cidr.1 + 13));
+    assert_eq!(edit["newText"], "\"10.0.0.0/16\"");
 }
 
 #[test]
