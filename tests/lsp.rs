@@ -267,6 +267,9 @@ fn malformed_input_and_odd_text_never_end_the_session() {
         at(&u, "definition", (1, 1)),
         {"op": "raw", "bytes": "Content-Length: 9\r\n\r\nnot json!"},
         {"op": "raw", "bytes": "Content-Length: 2\r\n\r\n{}"},
+        // A body that is not UTF-8, and a length no one could allocate.
+        {"op": "raw", "hex": "436f6e74656e742d4c656e6774683a20320d0a0d0affa0"},
+        {"op": "raw", "bytes": "Content-Length: 999999999999999\r\n\r\n"},
         {"op": "request", "method": "textDocument/hover", "params": {"textDocument": 7}},
         {"op": "request", "method": "myhealth/unknown", "params": {}},
         {"op": "change", "uri": u, "text": text},
@@ -279,11 +282,11 @@ fn malformed_input_and_odd_text_never_end_the_session() {
     let d = &r[0][0];
     assert!(d["message"].as_str().unwrap().starts_with("invalid TOML"), "{d}");
     assert_eq!(r[1], Value::Null, "no hover in a file that does not parse");
-    assert_eq!(r[6]["error"]["code"], -32602, "invalid params: {}", r[6]);
-    assert_eq!(r[7]["error"]["code"], -32601, "method not found: {}", r[7]);
-    assert_eq!(said(&r[8]), validate(&text), "after it all, the server still checks");
-    assert_eq!(r[9], Value::Null, "a position past the end names nothing");
-    assert!(r[10]["contents"]["value"].as_str().unwrap().starts_with("**`rds.multi_az`** (boolean)"), "{}", r[10]);
-    assert_eq!(r[11], json!([]), "no diagnostics for a TOML file that is not a config");
-    assert_eq!(r[12], Value::Null);
+    assert_eq!(r[8]["error"]["code"], -32602, "invalid params: {}", r[8]);
+    assert_eq!(r[9]["error"]["code"], -32601, "method not found: {}", r[9]);
+    assert_eq!(said(&r[10]), validate(&text), "after it all, the server still checks");
+    assert_eq!(r[11], Value::Null, "a position past the end names nothing");
+    assert!(r[12]["contents"]["value"].as_str().unwrap().starts_with("**`rds.multi_az`** (boolean)"), "{}", r[12]);
+    assert_eq!(r[13], json!([]), "no diagnostics for a TOML file that is not a config");
+    assert_eq!(r[14], Value::Null);
 }

@@ -11,8 +11,8 @@ Steps (each an object with "op"):
   hover / completion / definition {uri, line, character}
   code_action {uri, line, character}   -> the code actions at that position
   request {method, params}    -> the result, or {"error": {code, message}}
-  raw {bytes}                 -> written to the server's stdin as they are
-                                 (malformed framing); null result
+  raw {bytes} or {hex}        -> written to the server's stdin as they are
+                                 (malformed framing, bytes not UTF-8); null result
   wait_ms {ms}                -> a pause (e.g. for a lost message to be read)
 """
 
@@ -114,7 +114,8 @@ async def main(cmd: list[str], steps: list[dict]) -> list:
             finally:
                 client.protocol.get_message_type = typed
         elif op == "raw":
-            client._server.stdin.write(s["bytes"].encode())
+            raw = bytes.fromhex(s["hex"]) if "hex" in s else s["bytes"].encode()
+            client._server.stdin.write(raw)
             await client._server.stdin.drain()
             results.append(None)
         elif op == "wait_ms":

@@ -60,7 +60,7 @@ fn stdio() -> (Connection, std::thread::JoinHandle<()>) {
     let (server, client) = Connection::memory();
     let Connection { sender: to_server, receiver: from_server } = client;
     std::thread::spawn(move || {
-        let mut input = BufReader::new(std::io::stdin().lock());
+        let mut input = Bounded(BufReader::new(std::io::stdin().lock()));
         loop {
             match Message::read(&mut input) {
                 Ok(Some(m)) => {
@@ -86,6 +86,42 @@ fn stdio() -> (Connection, std::thread::JoinHandle<()>) {
         }
     });
     (server, writer)
+}
+
+/// The most a message may announce: `lsp-server` allocates the
+/// `Content-Length` it reads before reading the body, so a header claiming
+/// terabytes would end the process; a config is kilobytes.
+const MAX_MESSAGE: usize = 64 << 20;
+
+/// stdin, refusing a `Content-Length` over [`MAX_MESSAGE`] as malformed
+/// (lsp-server reads each header line through `read_line`).
+struct Bounded<R>(R);
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Bounded<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.0.consume(n)
+    }
+    fn read_line(&mut self, buf: &mut String) -> std::io::Result<usize> {
+        let n = self.0.read_line(buf)?;
+        let announced = buf
+            .split_once(':')
+            .filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<u128>().ok());
+        if announced.is_some_and(|len| len > MAX_MESSAGE as u128) {
+            let e = format!("a message of {} bytes announced (at most {MAX_MESSAGE})", announced.unwrap_or_default());
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        }
+        Ok(n)
+    }
 }
 
 fn log(what: &str) {
