@@ -16,13 +16,22 @@ use serde_json::{Value, json};
 /// Run the client over `steps`; its results, one per step, after the
 /// initialize result (first) and before the exit code (last).
 fn session(steps: Value) -> Vec<Value> {
+    session_with(&[], steps)
+}
+
+/// [`session`] of `myhealthctl lsp ARGS…`, with the suite's venv first on
+/// `PATH` and the Helm shim (`tests/helm/helm`) for `--manifests`.
+fn session_with(args: &[&str], steps: Value) -> Vec<Value> {
     let root = common::root();
     let venv = root.join(".venv/bin/python");
     let python = if venv.exists() { venv } else { "python3".into() };
     let mut child = Command::new(python)
         .arg(root.join("tests/lsp/client.py"))
         .args([env!("CARGO_BIN_EXE_myhealthctl"), "lsp"])
+        .args(args)
         .current_dir(&root)
+        .env("PATH", format!("{}:{}", root.join(".venv/bin").display(), std::env::var("PATH").unwrap_or_default()))
+        .env("MYHEALTHCTL_HELM", root.join("tests/helm/helm"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -289,4 +298,17 @@ fn malformed_input_and_odd_text_never_end_the_session() {
     assert!(r[12]["contents"]["value"].as_str().unwrap().starts_with("**`rds.multi_az`** (boolean)"), "{}", r[12]);
     assert_eq!(r[13], json!([]), "no diagnostics for a TOML file that is not a config");
     assert_eq!(r[14], Value::Null);
+}
+
+#[test]
+fn with_manifests_hover_names_the_kubernetes_objects_a_key_changes() {
+    let path = common::root().join("myhealth.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let u = uri(&path);
+    let at_key = pos(&text, "[defaults.services.api-service]", "RUST_LOG");
+    let r = session_with(&["--manifests"], json!([{"op": "open", "uri": u, "text": text}, at(&u, "hover", at_key)]));
+    let hover = r[1]["contents"]["value"].as_str().unwrap();
+    assert!(hover.starts_with("**`services.api-service.env.RUST_LOG`**"), "{hover}");
+    assert_eq!(hover.matches("Kubernetes objects: Deployment myhealth/myhealth-api-service\n").count(), 3, "{hover}");
+    assert_eq!(hover.matches("cost: no part of the estimate depends on it").count(), 3, "{hover}");
 }

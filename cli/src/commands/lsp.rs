@@ -12,6 +12,9 @@ pub struct LspCmd {
     /// Lay the templates in DIR over the built-in ones (as `validate --templates`)
     #[arg(long, env = "MYHEALTH_TEMPLATES", value_name = "DIR")]
     pub templates: Option<std::path::PathBuf>,
+    /// Hover also names the Kubernetes objects a key changes, rendering the chart with Helm (`helm template`, or `$MYHEALTHCTL_HELM`), as `explain --manifests`
+    #[arg(long)]
+    pub manifests: bool,
     /// Speak LSP on stdin/stdout (the only transport; accepted because editors pass it)
     #[arg(long)]
     pub stdio: bool,
@@ -26,7 +29,7 @@ impl LspCmd {
             Some(dir) => crate::render::Templates::with_overrides(dir)?,
             None => crate::render::Templates::embedded(),
         };
-        lsp::serve(lsp::Options { templates, policy: self.policy })?;
+        lsp::serve(lsp::Options { templates, policy: self.policy, manifests: self.manifests })?;
         Ok(Outcome::Ok)
     }
 }

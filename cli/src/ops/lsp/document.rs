@@ -18,6 +18,9 @@ use crate::render::Templates;
 pub struct Options {
     pub templates: Templates,
     pub policy: PolicyArgs,
+    /// Hover names the Kubernetes objects a key changes, rendering the
+    /// chart with Helm (as `explain --manifests`; seconds, not milliseconds).
+    pub manifests: bool,
 }
 
 /// One open document: its text as the editor holds it, and what the last

@@ -110,13 +110,14 @@ fn about(path: &[String]) -> String {
 }
 
 /// What `explain KEY` reports for every environment: where it lands, the
-/// Kubernetes objects (not with Helm: a hover does not run it) and the cost.
+/// Kubernetes objects (with `lsp --manifests`, which runs Helm) and the cost.
 fn drives(cfg: &crate::config::Config, text: &str, p: &crate::project::Project, key: &str, o: &Options) -> String {
     let opts = crate::render::Options { only_envs: Vec::new(), config_name: p.config_name() };
     let render = |c: &crate::config::Config| crate::render::render(c, &o.templates, &opts);
     let envs: Vec<&crate::config::model::Environment> = cfg.environments.iter().collect();
     let mut out = format!("\n**What it drives** (`myhealthctl explain {key}`):\n\n```text\n");
-    match explain::explain(cfg, text, &p.display, &[key.to_string()], &envs, false, &render, None) {
+    let helm: Option<explain::ObjectsFn<'_>> = if o.manifests { Some(&explain::chart_objects) } else { None };
+    match explain::explain(cfg, text, &p.display, &[key.to_string()], &envs, false, &render, helm) {
         Ok(all) => {
             for (i, x) in all.iter().enumerate() {
                 if i > 0 {
