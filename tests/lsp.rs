@@ -140,9 +140,14 @@ fn the_default_config_hovers_completes_navigates_and_fixes() {
     let account = pos(&text, "[defaults.aws]", "\"123456789012\"");
     assert_eq!(r[0][0]["range"], range(account.0, account.1, account.0, account.1 + 14));
     assert_eq!(r[0][0]["severity"], 2);
+    // The environment that inherits the [defaults] value, then the help.
+    let prod = pos(&text, "[environments.prod", "prod");
     assert_eq!(
-        r[0][0]["relatedInformation"][0]["message"],
-        "help: set `aws.account_id` under `[environments.prod]` to the real account"
+        r[0][0]["relatedInformation"],
+        json!([
+            {"location": {"uri": u, "range": range(prod.0, prod.1, prod.0, prod.1 + 4)}, "message": "`prod` inherits this value from `[defaults]`"},
+            {"location": {"uri": u, "range": range(account.0, account.1, account.0, account.1 + 14)}, "message": "help: set `aws.account_id` under `[environments.prod]` to the real account"},
+        ])
     );
 
     // Hover: every environment's value, its layer and line, the default,
@@ -214,6 +219,7 @@ fn a_fixture_reports_what_validate_reports_and_did_you_mean_fixes_a_value() {
     let notifier = pos(&dup, "[defaults.services.notifier]", "notifier");
     let host_bits = text.replacen("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.0.0.1/16\"", 1);
     let cidr = pos(&host_bits, "[defaults.network]", "\"10.0.0.1/16\"");
+    let region = text.replacen("region = \"us-east-1\"", "region = \"us-east-7\"", 1);
     let r = session(json!([
         {"op": "open", "uri": u, "text": text},
         at(&u, "hover", pos(&text, "[defaults.services.notifier]", "port")),
@@ -223,6 +229,7 @@ fn a_fixture_reports_what_validate_reports_and_did_you_mean_fixes_a_value() {
         at(&u, "completion", (notifier.0, notifier.1)),
         {"op": "change", "uri": u, "text": host_bits},
         at(&u, "code_action", cidr),
+        {"op": "change", "uri": u, "text": region},
     ]));
     assert_eq!(said(&r[0]), validate(&text));
     assert_eq!(r[0].as_array().unwrap().len(), 2, "{}", r[0]);
@@ -262,6 +269,24 @@ fn a_fixture_reports_what_validate_reports_and_did_you_mean_fixes_a_value() {
     let edit = &r[7][0]["edit"]["changes"][&u][0];
     assert_eq!(edit["range"], range(cidr.0, cidr.1, cidr.0, cidr.1 + 13));
     assert_eq!(edit["newText"], "\"10.0.0.0/16\"");
+
+    // A [defaults] value every environment inherits: one diagnostic, each
+    // environment named where the file names it.
+    assert_eq!(said(&r[8]), validate(&region));
+    let d = &r[8][0];
+    assert_eq!(d["message"], "`us-east-7` is not an AWS region");
+    let inherits: Vec<(String, Value)> = d["relatedInformation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["message"].as_str().unwrap().ends_with("inherits this value from `[defaults]`"))
+        .map(|i| (i["message"].as_str().unwrap().to_string(), i["location"]["range"]["start"].clone()))
+        .collect();
+    let named = |env: &str| {
+        let (line, character) = pos(&region, &format!("[environments.{env}"), env);
+        (format!("`{env}` inherits this value from `[defaults]`"), json!({"line": line, "character": character}))
+    };
+    assert_eq!(inherits, ["dev", "staging", "qa", "prod"].map(named));
 }
 
 #[test]

@@ -45,6 +45,10 @@ pub struct Diagnostic {
     /// The exact text that fixes it in place of `span` (the did-you-mean of
     /// `help`, as the file spells it): an editor's quick fix (`ops::lsp`).
     pub fix: Option<String>,
+    /// Other places an editor lists beside it, with what each is — the
+    /// environment that inherits a `[defaults]` value (the terminal's
+    /// snippet says so in its label instead).
+    pub context: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -61,6 +65,7 @@ impl Diagnostic {
             related: None,
             notes: Vec::new(),
             fix: None,
+            context: Vec::new(),
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {

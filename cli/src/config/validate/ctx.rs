@@ -54,7 +54,12 @@ impl Ctx<'_, '_> {
                 format!("`{key}` is a built-in default here"),
             ),
         };
-        self.out.push(d.at(span).key(path).label(label).help(help));
+        let mut d = d.at(span).key(path.clone()).label(label).help(help);
+        // Where the environment that inherits the value is named.
+        if let (true, Some(at)) = (path.starts_with("defaults."), self.env.name.span.clone()) {
+            d.context.push((at, format!("`{env}` inherits this value from `[defaults]`")));
+        }
+        self.out.push(d);
     }
 }
 

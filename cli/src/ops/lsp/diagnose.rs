@@ -27,6 +27,8 @@ pub struct Found {
     pub help: Option<String>,
     pub notes: Vec<String>,
     pub related: Option<(Range, String)>,
+    /// `Diagnostic::context`: the environment inheriting a `[defaults]` value.
+    pub context: Vec<(Range, String)>,
     pub fix: Option<String>,
 }
 
@@ -45,6 +47,7 @@ impl Found {
             help: None,
             notes: Vec::new(),
             related: None,
+            context: Vec::new(),
             fix: None,
         }
     }
@@ -59,6 +62,7 @@ impl Found {
             help: d.help.as_deref().map(mask),
             notes: d.notes.iter().map(|n| mask(n)).collect(),
             related: d.related.as_ref().map(|(s, label)| (range(text, s), mask(label))),
+            context: d.context.iter().map(|(s, what)| (range(text, s), mask(what))).collect(),
             // A fix never writes a credential back: a masked one is no fix.
             fix: d.fix.clone().filter(|f| !d.redact && mask(f) == *f),
         }
@@ -70,7 +74,7 @@ impl Found {
             message,
         };
         let mut related: Vec<DiagnosticRelatedInformation> =
-            self.related.iter().map(|(r, label)| at(*r, label.clone())).collect();
+            self.related.iter().chain(&self.context).map(|(r, label)| at(*r, label.clone())).collect();
         related.extend(self.notes.iter().map(|n| at(self.range, format!("note: {n}"))));
         related.extend(self.help.iter().map(|h| at(self.range, format!("help: {h}"))));
         lsp_types::Diagnostic {
