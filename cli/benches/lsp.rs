@@ -124,6 +124,34 @@ fn main() {
         assert_eq!(s.diagnostics(&uri, version), found, "the same findings after a comment");
         times.push(t.elapsed());
     }
+    // Hover on `rds.instance_class` of prod: the first after a change runs
+    // `explain` (two renders per environment), the next is kept.
+    let line = text[..text.find("[environments.prod.rds]").unwrap()].lines().count() + 1;
+    let hover = |s: &mut Server, id: i32| {
+        let at = json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 3}});
+        let t = Instant::now();
+        s.send(Message::Request(Request::new(RequestId::from(id), "textDocument/hover".into(), at)));
+        loop {
+            if let Message::Response(r) = s.read() {
+                assert!(
+                    r.result.is_some_and(|v| v.to_string().contains("What it drives")),
+                    "hover of rds.instance_class"
+                );
+                return t.elapsed();
+            }
+        }
+    };
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    for i in 0..iters.min(20) {
+        let version = (iters + i) as i32 + 2;
+        s.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": format!("{text}# hover {i}\n")}]}),
+        );
+        s.diagnostics(&uri, version);
+        cold.push(hover(&mut s, 100 + 2 * i as i32));
+        warm.push(hover(&mut s, 101 + 2 * i as i32));
+    }
     s.send(Message::Request(Request::new(RequestId::from(2), "shutdown".into(), Value::Null)));
     let _ = s.read();
     s.notify("exit", Value::Null);
@@ -135,6 +163,9 @@ fn main() {
     println!("  didChange → publishDiagnostics (the server process)   {:>10}  (median of {iters})", ms(change));
     println!("  floor: validate in-process (load, checks, render)      {:>10}  (median of {iters})", ms(floor));
     println!("  ratio                                                 {ratio:>9.2}×");
+    let n = cold.len();
+    println!("  hover rds.instance_class, first after a change (explain) {:>8}  (median of {n})", ms(median(cold)));
+    println!("  hover rds.instance_class, again                        {:>10}  (median of {n})", ms(median(warm)));
     if cfg!(debug_assertions) || quick {
         println!("  (unoptimised or quick run: no goal checked)");
     } else {
