@@ -72,6 +72,7 @@ fn needs_outside(line: &str) -> Option<&'static str> {
         "doctor" => Some("GitHub's and AWS's APIs (tests/doctor.rs, tests/moto.rs)"),
         "deploy" if !line.contains("--dry-run") => Some("a cluster (tests/images.rs)"),
         "status" if line.contains("ARGOCD_SERVER") => Some("an ArgoCD (tests/images.rs)"),
+        "lsp" => Some("an editor speaking LSP on its stdin (tests/lsp.rs)"),
         _ => None,
     }
 }

@@ -142,6 +142,11 @@ pub enum Command {
     /// Write a commented starter myhealth.toml
     #[command(after_help = "Examples:\n  myhealthctl init\n  myhealthctl init path/to/myhealth.toml --force")]
     Init(commands::init::InitCmd),
+    /// Serve the language server of myhealth.toml on stdin/stdout (diagnostics, hover, completion, definition, quick fixes)
+    #[command(
+        after_help = "Editors start it; see docs/editors.md for VS Code, Neovim, Helix and Zed.\n\nExamples:\n  myhealthctl lsp\n  myhealthctl lsp --policy policy/"
+    )]
+    Lsp(commands::lsp::LspCmd),
     /// Print shell completions
     #[command(
         after_help = "Examples:\n  myhealthctl completions bash > ~/.local/share/bash-completion/completions/myhealthctl\n  myhealthctl completions zsh > ~/.zfunc/_myhealthctl   # with fpath+=~/.zfunc in ~/.zshrc\n  myhealthctl completions fish > ~/.config/fish/completions/myhealthctl.fish"
@@ -177,7 +182,7 @@ impl Command {
             Command::Drift(c) => c.json || c.format == Format::Json,
             Command::Plan(c) => c.json || c.format == Format::Json,
             Command::Diff(c) => c.json || c.format == Format::Json,
-            Command::Schema(_) | Command::Init(_) | Command::Completions(_) => false,
+            Command::Schema(_) | Command::Init(_) | Command::Completions(_) | Command::Lsp(_) => false,
         };
         json.then(serde_json::Map::new)
     }
@@ -205,6 +210,7 @@ impl Command {
             Command::Cost(c) => c.run(g),
             Command::Schema(c) => c.run(),
             Command::Init(c) => c.run(),
+            Command::Lsp(c) => c.run(),
             Command::Completions(c) => c.run(g, Cli::command()),
         }
     }

@@ -45,6 +45,13 @@ pub struct Diagnostic {
     /// The file `span` points into when it is not the report's (a policy
     /// finding about a generated file).
     pub file: Option<Box<Source>>,
+    /// The exact text that fixes it in place of `span` (the did-you-mean of
+    /// `help`, as the file spells it): an editor's quick fix (`ops::lsp`).
+    pub fix: Option<String>,
+    /// Other places an editor lists beside it, with what each is — the
+    /// environment that inherits a `[defaults]` value (the terminal's
+    /// snippet says so in its label instead).
+    pub context: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -61,6 +68,8 @@ impl Diagnostic {
             related: None,
             notes: Vec::new(),
             file: None,
+            fix: None,
+            context: Vec::new(),
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -89,6 +98,10 @@ impl Diagnostic {
     /// Located in `file` rather than the report's source.
     pub fn in_file(mut self, file: Source) -> Self {
         self.file = Some(Box::new(file));
+        self
+    }
+    pub fn fix(mut self, replacement: impl Into<String>) -> Self {
+        self.fix = Some(replacement.into());
         self
     }
     pub fn redacted(mut self) -> Self {

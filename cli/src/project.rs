@@ -119,11 +119,23 @@ impl Project {
         args: &crate::args::PolicyArgs,
         tree: impl FnOnce() -> anyhow::Result<crate::tree::Tree>,
     ) -> anyhow::Result<Option<Report>> {
+        let text = std::fs::read_to_string(&self.config_path)?;
+        self.policy_check_text(cfg, args, text, tree)
+    }
+
+    /// [`Project::policy_check`] of `cfg` loaded from `text` (the language
+    /// server's unsaved buffer rather than the file).
+    pub fn policy_check_text(
+        &self,
+        cfg: &Config,
+        args: &crate::args::PolicyArgs,
+        text: String,
+        tree: impl FnOnce() -> anyhow::Result<crate::tree::Tree>,
+    ) -> anyhow::Result<Option<Report>> {
         use crate::policy::subject::Category;
         let warnings = cfg.warnings.clone();
         let Some(dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(warnings) };
         let mut policies = crate::policy::load(&dir, args.options())?;
-        let text = std::fs::read_to_string(&self.config_path)?;
         let source = Source { name: self.display.clone(), text };
         let found = if Category::ALL.into_iter().any(|c| c.rendered() && policies.wants(c)) {
             let tree = tree()?;

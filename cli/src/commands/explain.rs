@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::args::{Global, RenderArgs, TreeArgs};
 use crate::exit::Outcome;
-use crate::ops::{explain, manifests};
+use crate::ops::explain;
 use crate::project::Project;
 
 #[derive(Args, Debug)]
@@ -40,7 +40,7 @@ impl ExplainCmd {
         let templates = p.templates(&self.tree)?;
         let opts = p.render_options(&cfg, &RenderArgs::default())?;
         let render = |c: &crate::config::Config| crate::render::render(c, &templates, &opts);
-        let helm: Option<explain::ObjectsFn<'_>> = if self.manifests { Some(&objects) } else { None };
+        let helm: Option<explain::ObjectsFn<'_>> = if self.manifests { Some(&explain::chart_objects) } else { None };
         let out = explain::explain(&cfg, &text, &p.display, &self.keys, &envs, self.env.is_some(), &render, helm)?;
         if self.json {
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
@@ -54,15 +54,4 @@ impl ExplainCmd {
         }
         Ok(Outcome::Ok)
     }
-}
-
-/// The chart's objects that differ between two renders, per environment.
-fn objects(
-    a: &crate::config::Config,
-    b: &crate::config::Config,
-    x: &crate::tree::Tree,
-    y: &crate::tree::Tree,
-) -> anyhow::Result<std::collections::BTreeMap<String, Vec<String>>> {
-    manifests::release_changes(Some(a), b, x, y)
-        .map(|m| m.into_iter().map(|(e, v)| (e, v.into_iter().map(|o| o.object).collect())).collect())
 }

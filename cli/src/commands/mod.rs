@@ -16,6 +16,7 @@ pub mod envs;
 pub mod explain;
 pub mod graph;
 pub mod init;
+pub mod lsp;
 pub mod plan;
 pub mod policy;
 pub mod promote;

@@ -3,8 +3,9 @@
 
 use clap::Args;
 
-use crate::args::{Global, PolicyArgs, RenderArgs, TreeArgs};
+use crate::args::{Global, PolicyArgs, TreeArgs};
 use crate::exit::Outcome;
+use crate::ops::validate;
 use crate::project::Project;
 
 #[derive(Args, Debug)]
@@ -22,18 +23,15 @@ pub struct ValidateCmd {
 impl ValidateCmd {
     pub fn run(self, g: &Global) -> anyhow::Result<Outcome> {
         let p = Project::locate(g)?;
+        let text =
+            std::fs::read_to_string(&p.config_path).map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", p.display))?;
+        let templates = p.templates(&TreeArgs { templates: self.templates, ..TreeArgs::default() })?;
         // With `--json`, a refused config is printed as JSON by the caller (`cli::run`).
-        let cfg = p.load()?;
-        let args =
-            RenderArgs { tree: TreeArgs { templates: self.templates, ..TreeArgs::default() }, ..RenderArgs::default() };
-        let opts = p.render_options(&cfg, &args)?;
-        let tree = crate::render::render(&cfg, &p.templates(&args.tree)?, &opts)?;
-        // The project's policies, after the built-in checks and the render.
-        let warnings = p.policy_check(&cfg, &self.policy, || Ok(tree.clone()))?;
+        let validate::Checked { config: cfg, files, warnings } = validate::check(&p, text, &templates, &self.policy)?;
         let names = cfg.env_names();
         if self.json {
             let warnings = warnings.as_ref().map(|w| w.problems()).unwrap_or_default();
-            let v = Valid { valid: true, config: &p.display, environments: &names, files: tree.len(), warnings };
+            let v = Valid { valid: true, config: &p.display, environments: &names, files, warnings };
             crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         } else {
             if let Some(w) = &warnings {
@@ -45,7 +43,7 @@ impl ValidateCmd {
                 p.display,
                 names.len(),
                 names.join(", "),
-                tree.len()
+                files
             );
         }
         Ok(Outcome::Ok)

@@ -344,7 +344,7 @@ fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) 
         .map(|c| (strsim::jaro_winkler(key, c), c))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    let help = match best {
+    let help = match &best {
         Some((_, c)) => format!("did you mean `{c}`?"),
         None => {
             format!("expected one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
@@ -352,11 +352,16 @@ fn unknown_key(key: &str, span: Span, path: &[String], candidates: Vec<String>) 
     };
     let mut full = path.to_vec();
     full.push(key.to_string());
-    Diagnostic::error(format!("unknown key `{key}` in {parent}"))
+    let d = Diagnostic::error(format!("unknown key `{key}` in {parent}"))
         .at(Some(span))
         .key(key_path(&full))
         .label("unknown key")
-        .help(help)
+        .help(help);
+    // The key as written: bare where TOML allows it, else quoted.
+    match best {
+        Some((_, c)) => d.fix(key_path(&[c])),
+        None => d,
+    }
 }
 
 // ---------------------------------------------------------- control characters

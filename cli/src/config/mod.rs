@@ -116,9 +116,17 @@ fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     // an unknown key is one problem, the credential.
     let mut out: Vec<Diagnostic> = Vec::with_capacity(d.len());
     for x in d {
-        let dup = out.iter().any(|y| y.message == x.message && y.span == x.span);
-        if !dup {
-            out.push(x);
+        match out.iter_mut().find(|y| y.message == x.message && y.span == x.span) {
+            // The same `[defaults]` finding of another environment: one
+            // finding, naming every environment that inherits the value.
+            Some(y) => {
+                for c in x.context {
+                    if !y.context.contains(&c) {
+                        y.context.push(c);
+                    }
+                }
+            }
+            None => out.push(x),
         }
     }
     // A literal credential is the problem to fix; that its key is also

@@ -8,6 +8,7 @@ use regex::Regex;
 use super::ctx::*;
 use crate::config::catalog::{SUPPORTED_PARTITIONS, catalog, nearest};
 use crate::config::span::Sp;
+use crate::diagnostics::Diagnostic;
 use crate::pattern::re;
 
 /// A region AWS lists, of a partition myhealthctl supports; else an error
@@ -27,11 +28,13 @@ fn region(c: &mut Ctx<'_, '_>, sp: &Sp<String>, key: &str) {
             ),
         ),
         None => {
-            let help = match nearest(r, cat.supported_regions()) {
+            let near = nearest(r, cat.supported_regions());
+            let help = match near {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("use a region code such as `us-east-1` (AWS's regions {})", cat.provenance()),
             };
-            c.err(sp, key, format!("`{r}` is not an AWS region"), help)
+            let d = Diagnostic::error(format!("`{r}` is not an AWS region"));
+            c.push(with_fix(d, near), sp, key, help)
         }
     }
 }

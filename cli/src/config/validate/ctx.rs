@@ -54,7 +54,12 @@ impl Ctx<'_, '_> {
                 format!("`{key}` is a built-in default here"),
             ),
         };
-        self.out.push(d.at(span).key(path).label(label).help(help));
+        let mut d = d.at(span).key(path.clone()).label(label).help(help);
+        // Where the environment that inherits the value is named.
+        if let (true, Some(at)) = (path.starts_with("defaults."), self.env.name.span.clone()) {
+            d.context.push((at, format!("`{env}` inherits this value from `[defaults]`")));
+        }
+        self.out.push(d);
     }
 }
 
@@ -92,5 +97,13 @@ pub(super) fn secret_ref(c: &mut Ctx<'_, '_>, r: &Sp<crate::config::model::Secre
                 .help("put the secret itself in AWS Secrets Manager and write its name or ARN here")
                 .redacted(),
         );
+    }
+}
+
+/// `d` with the did-you-mean `near` as its fix: the string the file then holds, quoted.
+pub(super) fn with_fix(d: Diagnostic, near: Option<&str>) -> Diagnostic {
+    match near {
+        Some(n) => d.fix(serde_json::Value::from(n).to_string()),
+        None => d,
     }
 }

@@ -10,6 +10,7 @@ use regex::Regex;
 use super::ctx::*;
 use super::grammar::*;
 use crate::config::catalog::{catalog, nearest_type};
+use crate::diagnostics::Diagnostic;
 use crate::pattern::re;
 
 /// Kubernetes versions EKS supports (standard and extended support), as of 2026-11.
@@ -131,11 +132,13 @@ pub(super) fn eks(c: &mut Ctx<'_, '_>) {
             if !itype.is_match(&t.value) {
                 c.err(t, "eks.node_groups", format!("`{}` is not an EC2 instance type", t.value), "e.g. `t3.medium`");
             } else if !cat.is_ec2_instance_type(&t.value) {
-                let help = match nearest_type(&t.value, &cat.ec2) {
+                let near = nearest_type(&t.value, &cat.ec2);
+                let help = match near {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => format!("e.g. `t3.medium` (AWS's EC2 instance types {})", cat.provenance()),
                 };
-                c.err(t, "eks.node_groups", format!("`{}` is not an EC2 instance type", t.value), help);
+                let d = Diagnostic::error(format!("`{}` is not an EC2 instance type", t.value));
+                c.push(with_fix(d, near), t, "eks.node_groups", help);
             }
         }
         if !(20..=16384).contains(&g.disk_size_gb.value) {

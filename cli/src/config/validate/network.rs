@@ -10,6 +10,7 @@ use ipnet::Ipv4Net;
 use super::ctx::*;
 use crate::config::model::NatMode;
 use crate::config::span::Sp;
+use crate::diagnostics::Diagnostic;
 
 /// The table of each region's zones (`cli/assets/availability-zones.toml`): its date, region → letters.
 pub(super) fn zone_table() -> &'static (String, BTreeMap<String, String>) {
@@ -35,12 +36,9 @@ pub(super) fn network(c: &mut Ctx<'_, '_>) {
     let n = &c.env.network;
     let vpc = match n.vpc_cidr.value.parse::<Ipv4Net>() {
         Ok(v) if v.trunc() != v => {
-            c.err(
-                &n.vpc_cidr,
-                "network.vpc_cidr",
-                format!("`{}` has host bits set", n.vpc_cidr.value),
-                format!("did you mean `{}`?", v.trunc()),
-            );
+            let d = Diagnostic::error(format!("`{}` has host bits set", n.vpc_cidr.value));
+            let fixed = v.trunc().to_string();
+            c.push(with_fix(d, Some(&fixed)), &n.vpc_cidr, "network.vpc_cidr", format!("did you mean `{fixed}`?"));
             None
         }
         Ok(v) if !(16..=28).contains(&v.prefix_len()) => {
@@ -126,12 +124,9 @@ pub(super) fn network(c: &mut Ctx<'_, '_>) {
             let net = match s.value.parse::<Ipv4Net>() {
                 Ok(net) if net.trunc() == net => net,
                 Ok(net) => {
-                    c.err(
-                        s,
-                        key,
-                        format!("subnet `{}` has host bits set", s.value),
-                        format!("did you mean `{}`?", net.trunc()),
-                    );
+                    let d = Diagnostic::error(format!("subnet `{}` has host bits set", s.value));
+                    let fixed = net.trunc().to_string();
+                    c.push(with_fix(d, Some(&fixed)), s, key, format!("did you mean `{fixed}`?"));
                     continue;
                 }
                 Err(_) => {

@@ -9,6 +9,7 @@ use regex::Regex;
 
 use super::ctx::*;
 use crate::config::catalog::{catalog, nearest_type};
+use crate::diagnostics::Diagnostic;
 use crate::pattern::re;
 
 /// PostgreSQL major versions RDS supports, as of 2026-11.
@@ -26,16 +27,13 @@ pub(super) fn rds(c: &mut Ctx<'_, '_>) {
             "RDS classes start with `db.`, e.g. `db.t3.micro`",
         );
     } else if !cat.is_rds_postgres_class(&r.instance_class.value) {
-        let help = match nearest_type(&r.instance_class.value, &cat.rds_postgres) {
+        let near = nearest_type(&r.instance_class.value, &cat.rds_postgres);
+        let help = match near {
             Some(n) => format!("did you mean `{n}`?"),
             None => format!("e.g. `db.t3.micro` (AWS's RDS for PostgreSQL classes {})", cat.provenance()),
         };
-        c.err(
-            &r.instance_class,
-            "rds.instance_class",
-            format!("`{}` is not an RDS for PostgreSQL instance class", r.instance_class.value),
-            help,
-        );
+        let d = Diagnostic::error(format!("`{}` is not an RDS for PostgreSQL instance class", r.instance_class.value));
+        c.push(with_fix(d, near), &r.instance_class, "rds.instance_class", help);
     }
     let parts: Vec<&str> = r.engine_version.value.split('.').collect();
     let major = parts[0].parse::<u32>().ok();

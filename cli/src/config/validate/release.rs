@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::ctx::*;
+use crate::diagnostics::Diagnostic;
 use crate::pattern::re;
 
 pub(super) fn release(c: &mut Ctx<'_, '_>) {
@@ -70,12 +71,19 @@ pub(super) fn release(c: &mut Ctx<'_, '_>) {
             let near = services.iter().max_by(|a, b| {
                 strsim::jaro_winkler(&service.value, a).total_cmp(&strsim::jaro_winkler(&service.value, b))
             });
-            c.err(
+            let near = near.filter(|n| strsim::jaro_winkler(&service.value, n) > 0.8);
+            let d = Diagnostic::error(format!("`{}` is not a service of `{env}`", service.value.escape_debug()));
+            // The key as the file writes it (bare, or quoted where TOML needs it).
+            let d = match near {
+                Some(n) => d.fix(crate::config::doc::key_path(&[n])),
+                None => d,
+            };
+            c.push(
+                d,
                 service,
                 "release.images",
-                format!("`{}` is not a service of `{env}`", service.value.escape_debug()),
                 match near {
-                    Some(n) if strsim::jaro_winkler(&service.value, n) > 0.8 => format!("did you mean `{n}`?"),
+                    Some(n) => format!("did you mean `{n}`?"),
                     _ => format!(
                         "services of `{env}`: {}",
                         services.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")

@@ -96,6 +96,14 @@ use lands::{changed_lines, hcl_places, root_of, tfvar_readers};
 /// Renders the chart of two trees and names the objects that differ, per environment.
 pub type ObjectsFn<'a> = &'a dyn Fn(&Config, &Config, &Tree, &Tree) -> anyhow::Result<BTreeMap<String, Vec<String>>>;
 
+/// The chart's objects that differ between two renders, per environment,
+/// as the real Helm renders them (`ops::manifests`): `explain --manifests`
+/// and the language server's hover with `lsp --manifests`.
+pub fn chart_objects(a: &Config, b: &Config, x: &Tree, y: &Tree) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    crate::ops::manifests::release_changes(Some(a), b, x, y)
+        .map(|m| m.into_iter().map(|(e, v)| (e, v.into_iter().map(|o| o.object).collect())).collect())
+}
+
 /// A key path as asked, resolved: the settings it names and in which
 /// environments. `environments.<env>.KEY` (the form diagnostics print) is
 /// `KEY` of `<env>`; `defaults.KEY` is `KEY`.
