@@ -108,21 +108,29 @@ impl Project {
         Ok(cfg)
     }
 
-    /// The findings of the project's Rego policies over `cfg` (after the
-    /// built-in checks, which loading ran), with the config's warnings: an
-    /// error among them fails the command as an invalid config does; the
-    /// warnings come back to be shown.
+    /// The findings of the built-in policy rules and the project's Rego
+    /// policies over `cfg`, with the config's warnings: an error among them
+    /// fails the command as an invalid config does; the warnings come back
+    /// to be shown. A built-in rule's error reads as a config check's did
+    /// (sorted by position; the config's warnings left out, as loading
+    /// does when it refuses); the user's findings follow in the order found.
     pub fn policy_check(&self, cfg: &Config, args: &crate::args::PolicyArgs) -> anyhow::Result<Option<Report>> {
         let warnings = cfg.warnings.clone();
-        let Some(dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(warnings) };
+        let dir = crate::policy::locate(args.dir.as_deref(), &self.root)?;
         let text = std::fs::read_to_string(&self.config_path)?;
         let source = Source { name: self.display.clone(), text };
-        let found = crate::policy::check(&dir, args.options(), &source, cfg)?;
-        if found.is_empty() {
+        let found = crate::policy::check(dir.as_deref(), args.options(), &source, cfg)?;
+        if found.builtin.is_empty() && found.user.is_empty() {
             return Ok(warnings);
         }
-        let mut diagnostics = warnings.map(|w| w.diagnostics).unwrap_or_default();
-        diagnostics.extend(found);
+        let mut diagnostics = if found.builtin.iter().any(|d| d.severity == Severity::Error) {
+            config::tidy(found.builtin)
+        } else {
+            let mut all = warnings.map(|w| w.diagnostics).unwrap_or_default();
+            all.extend(found.builtin);
+            config::tidy(all)
+        };
+        diagnostics.extend(found.user);
         let report = Report { source, diagnostics };
         if report.diagnostics.iter().any(|d| d.severity == Severity::Error) {
             return Err(report.into());

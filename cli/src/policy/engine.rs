@@ -2,13 +2,14 @@
 //! data files, the rules found in them, conftest's rule names and
 //! namespaces, and one rule evaluated over an input.
 
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use regex::Regex;
+
+use crate::policy::builtin;
 
 /// The policy directory when none is given: `policy/` beside the config.
 pub const DEFAULT_DIR: &str = "policy";
@@ -32,17 +33,32 @@ pub struct Options {
     /// Rego v0 syntax (`deny[msg] { … }`), as conftest's `--rego-version v0`;
     /// v1 (`deny contains msg if { … }`) otherwise.
     pub rego_v0: bool,
+    /// The built-in rules (`policy::builtin`) loaded before the user's and
+    /// evaluated whatever the namespaces: what `validate` and `render` do;
+    /// `policy test` and a plain load leave them out.
+    pub builtins: bool,
+    /// Built-in rules not evaluated, by qualified name (`[policy] disable`).
+    pub disabled: Vec<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { namespaces: vec![DEFAULT_NAMESPACE.into()], all_namespaces: false, rego_v0: false }
+        Options {
+            namespaces: vec![DEFAULT_NAMESPACE.into()],
+            all_namespaces: false,
+            rego_v0: false,
+            builtins: false,
+            disabled: Vec::new(),
+        }
     }
 }
 
 impl Options {
-    fn covers(&self, package: &str) -> bool {
-        self.all_namespaces || self.namespaces.iter().any(|n| n == package)
+    fn covers(&self, rule: &Rule) -> bool {
+        if crate::policy::builtin::is_builtin(&rule.file) {
+            return self.builtins && !self.disabled.contains(&rule.qualified());
+        }
+        self.all_namespaces || self.namespaces.iter().any(|n| *n == rule.package)
     }
 }
 
@@ -111,23 +127,53 @@ fn shown(p: &Path) -> String {
     p.strip_prefix(&cwd).unwrap_or(p).to_string_lossy().into_owned()
 }
 
-/// Load every `*.rego` under `dir` and every `*.json`/`*.yaml`/`*.yml` as
-/// `data` (merged at its root, as conftest's `--data`). A policy that does
-/// not parse is an error naming its file, line and column.
-pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
-    let mut engine = regorus::Engine::new();
-    engine.set_rego_v0(options.rego_v0);
-    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-        limit: EXECUTION_LIMIT,
-        check_interval: NonZeroU32::new(1000).expect("non-zero"),
-    });
-    for file in files(dir, &["rego"])? {
+/// Load the built-in rules (unless `options.builtins` is off) and every
+/// `*.rego` under `dir` (when given) and every `*.json`/`*.yaml`/`*.yml`
+/// as `data` (merged at its root, as conftest's `--data`). A policy that
+/// does not parse is an error naming its file, line and column. A user
+/// module declaring a built-in module's package replaces that module.
+pub fn load(dir: Option<&Path>, options: Options) -> anyhow::Result<Policies> {
+    let mut sources = Vec::new();
+    for file in dir.map(|d| files(d, &["rego"])).transpose()?.unwrap_or_default() {
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
-        let name = shown(&file);
-        // regorus's message already names the file, line and column, with the source line and a caret.
-        engine.add_policy(name.clone(), text).map_err(|e| anyhow!("policy `{name}` does not parse: {e}"))?;
+        sources.push((shown(&file), text));
     }
-    for file in files(dir, &["json", "yaml", "yml"])? {
+    let user = |engine: &mut regorus::Engine| -> anyhow::Result<()> {
+        engine.set_rego_v0(options.rego_v0);
+        for (name, text) in &sources {
+            // regorus's message already names the file, line and column, with the source line and a caret.
+            engine
+                .add_policy(name.clone(), text.clone())
+                .map_err(|e| anyhow!("policy `{name}` does not parse: {e}"))?;
+        }
+        Ok(())
+    };
+    let (mut engine, rules) = if !options.builtins {
+        let mut engine = builtin::engine();
+        user(&mut engine)?;
+        let rules = rules(&engine)?;
+        (engine, rules)
+    } else if sources.is_empty() {
+        let (engine, rules) = builtin::prepared()?;
+        (engine.clone(), rules.clone())
+    } else {
+        // The user's packages first, to know which built-in modules they replace.
+        let mut scratch = builtin::engine();
+        user(&mut scratch)?;
+        let packages: Vec<String> =
+            scratch.get_packages()?.into_iter().map(|p| p.strip_prefix("data.").unwrap_or(&p).to_string()).collect();
+        let mut engine = if builtin::MODULES.iter().any(|m| packages.iter().any(|p| p == m.package)) {
+            let mut engine = builtin::engine();
+            builtin::add(&mut engine, &packages)?;
+            engine
+        } else {
+            builtin::prepared()?.0.clone()
+        };
+        user(&mut engine)?;
+        let rules = rules(&engine)?;
+        (engine, rules)
+    };
+    for file in dir.map(|d| files(d, &["json", "yaml", "yml"])).transpose()?.unwrap_or_default() {
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
         let name = shown(&file);
         let value: serde_json::Value = if file.extension().is_some_and(|x| x == "json") {
@@ -140,14 +186,13 @@ pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
         }
         engine.add_data(value.into()).map_err(|e| anyhow!("data file `{name}` conflicts with other data: {e}"))?;
     }
-    let rules = rules(&engine)?;
     Ok(Policies { engine, rules, options })
 }
 
 /// The rules of the loaded modules, from regorus's syntax tree: a rule that
 /// is never defined (its body false) is still there, so `policy test` can
 /// report it as failed, as `opa test` does.
-fn rules(engine: &regorus::Engine) -> anyhow::Result<Vec<Rule>> {
+pub(crate) fn rules(engine: &regorus::Engine) -> anyhow::Result<Vec<Rule>> {
     let ast: serde_json::Value = serde_json::from_str(&engine.get_ast_as_json()?)?;
     let mut out: Vec<Rule> = Vec::new();
     for m in ast.as_array().into_iter().flatten() {
@@ -198,11 +243,17 @@ fn kind_of(name: &str) -> Option<Level> {
 }
 
 impl Policies {
+    /// Policies of an engine already loaded, with its rules.
+    #[cfg(test)]
+    pub(crate) fn from_parts(engine: regorus::Engine, rules: Vec<Rule>, options: Options) -> Policies {
+        Policies { engine, rules, options }
+    }
+
     /// The rules that make findings, in the namespaces the options cover.
     pub fn finding_rules(&self) -> Vec<(Rule, Level)> {
         self.rules
             .iter()
-            .filter(|r| self.options.covers(&r.package))
+            .filter(|r| self.options.covers(r))
             .filter_map(|r| kind_of(&r.name).map(|k| (r.clone(), k)))
             .collect()
     }

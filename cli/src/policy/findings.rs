@@ -28,6 +28,8 @@ pub struct Finding {
     pub message: String,
     /// The config key the finding is about, as diagnostics print it (`eks.endpoint_public_access`).
     pub key: Option<String>,
+    /// How to fix it: the diagnostic's `= help:` line.
+    pub help: Option<String>,
 }
 
 impl fmt::Display for Finding {
@@ -42,7 +44,7 @@ impl fmt::Display for Finding {
 }
 
 /// The findings of one rule's value: a set (or array) of messages — each a
-/// string, or an object with `msg` and optionally `key` and `env` — or a
+/// string, or an object with `msg` and optionally `key`, `env` and `help` — or a
 /// single such message, or `true` (the rule's name is the message).
 fn read(rule: &Rule, level: Level, environment: &str, value: Value) -> Vec<Finding> {
     let items = match value {
@@ -53,16 +55,19 @@ fn read(rule: &Rule, level: Level, environment: &str, value: Value) -> Vec<Findi
     items
         .into_iter()
         .filter_map(|item| {
-            let (message, key, env) = match &item {
-                Value::String(s) => (s.clone(), None, None),
-                Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None),
+            let field =
+                |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+            let (message, key, env, help) = match &item {
+                Value::String(s) => (s.clone(), None, None, None),
+                Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None, None),
                 Value::Object(o) => (
-                    o.get("msg").and_then(Value::as_str).map_or_else(|| item.to_string(), str::to_string),
-                    o.get("key").and_then(Value::as_str).map(str::to_string),
-                    o.get("env").and_then(Value::as_str).map(str::to_string),
+                    field(o, "msg").unwrap_or_else(|| item.to_string()),
+                    field(o, "key"),
+                    field(o, "env"),
+                    field(o, "help"),
                 ),
                 Value::Bool(false) | Value::Null => return None,
-                other => (other.to_string(), None, None),
+                other => (other.to_string(), None, None, None),
             };
             Some(Finding {
                 level,
@@ -71,6 +76,7 @@ fn read(rule: &Rule, level: Level, environment: &str, value: Value) -> Vec<Findi
                 file: rule.file.clone(),
                 message,
                 key,
+                help,
             })
         })
         .collect()
@@ -101,7 +107,13 @@ pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagn
         Level::Deny => Diagnostic::error(f.message.clone()),
         Level::Warn => Diagnostic::warning(f.message.clone()),
     };
-    let d = d.note(format!("policy rule `{}` in `{}`", f.rule, f.file));
+    let d = match &f.help {
+        Some(h) => d.help(h.clone()),
+        None => d,
+    };
+    // A built-in rule's diagnostic reads as the config check it is (docs/policy.md names the rules).
+    let builtin = crate::policy::builtin::is_builtin(&f.file);
+    let d = if builtin { d } else { d.note(format!("policy rule `{}` in `{}`", f.rule, f.file)) };
     let env = cfg.environments.iter().find(|e| e.name.value == f.environment);
     let Some(env) = env else {
         return d.note(format!("the finding names environment `{}`, which the config does not have", f.environment));
@@ -125,10 +137,18 @@ pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagn
             };
             d.at(Some(s.span.clone())).key(s.path).label(label)
         }
-        None => d
-            .at(env.name.span.clone())
-            .key(format!("environments.{}.{key}", f.environment))
-            .label(format!("`{key}` is a built-in default here"))
-            .note("the value is myhealthctl's built-in default: set the key in this environment's table to change it"),
+        None => {
+            let d = d
+                .at(env.name.span.clone())
+                .key(format!("environments.{}.{key}", f.environment))
+                .label(format!("`{key}` is a built-in default here"));
+            if builtin {
+                d
+            } else {
+                d.note(
+                    "the value is myhealthctl's built-in default: set the key in this environment's table to change it",
+                )
+            }
+        }
     }
 }

@@ -8,7 +8,10 @@
 //! rules and points each finding back at `myhealth.toml`, `test` runs the
 //! policies' own tests. A layer beside `config`: it reads the config and
 //! its provenance (`config::keys`), never the operations or the commands.
+//! `builtin` holds the rules shipped in the binary (the production rules),
+//! evaluated by the same engine on every `validate` and `render`.
 
+pub mod builtin;
 pub mod engine;
 pub mod findings;
 pub mod input;
@@ -19,6 +22,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 
 pub use engine::{DEFAULT_DIR, Options, load};
+
+/// The built-in rules disabled by `[policy] disable`, each with its line:
+/// what the pull-request review shows.
+pub use builtin::disabled_rules;
 
 /// Where the policies are: `dir` as given, else `policy/` beside the config.
 /// `None` when none was given and the default directory does not exist: a
@@ -34,16 +41,38 @@ pub fn locate(given: Option<&Path>, config_dir: &Path) -> anyhow::Result<Option<
     }
 }
 
-/// The findings of the policies in `dir` over `cfg` (its source `source`)
-/// as diagnostics, in the order found.
+/// What `validate` and `render` found: the built-in rules' findings (and
+/// `[policy] disable` names that are no rule), which read as config
+/// checks, and the user's policies' findings, in the order found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub builtin: Vec<crate::diagnostics::Diagnostic>,
+    pub user: Vec<crate::diagnostics::Diagnostic>,
+}
+
+/// The findings of the built-in rules (unless `options.builtins` is off;
+/// those `cfg` disables left out) and of the policies in `dir` over `cfg`
+/// (its source `source`) as diagnostics.
 pub fn check(
-    dir: &Path,
-    options: Options,
+    dir: Option<&Path>,
+    mut options: Options,
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
-) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
+) -> anyhow::Result<Checked> {
+    let mut out = Checked::default();
+    if options.builtins {
+        out.builtin = builtin::check_disabled(cfg);
+        if !out.builtin.is_empty() {
+            return Ok(out);
+        }
+        options.disabled = cfg.disabled_rules.iter().map(|d| d.value.clone()).collect();
+    }
     let mut p = load(dir, options)?;
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
     let found = findings::evaluate(&mut p, &doc, &source.text, &source.name, cfg)?;
-    Ok(found.iter().map(|f| findings::diagnostic(f, &doc, &source.text, cfg)).collect())
+    for f in &found {
+        let d = findings::diagnostic(f, &doc, &source.text, cfg);
+        if builtin::is_builtin(&f.file) { out.builtin.push(d) } else { out.user.push(d) }
+    }
+    Ok(out)
 }
