@@ -42,6 +42,8 @@ pub struct Diagnostic {
     pub related: Option<(Span, String)>,
     /// Further notes under the snippet (which policy rule found it, in which file).
     pub notes: Vec<String>,
+    /// The policy rule that found it (`package.rule`), for a policy finding.
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -57,6 +59,7 @@ impl Diagnostic {
             blocks_changes: false,
             related: None,
             notes: Vec::new(),
+            rule: None,
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -80,6 +83,10 @@ impl Diagnostic {
     }
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+    pub fn rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
         self
     }
     pub fn redacted(mut self) -> Self {
@@ -111,6 +118,10 @@ pub struct Problem {
     /// Only where there are notes (policy findings): the other problems keep their shape.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The policy rule that found it (`myhealth.builtin.production.deny_nat_per_az`), for a policy finding:
+    /// the name `[policy] disable` takes for a built-in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The other place a diagnostic names (e.g. a key's first definition).
@@ -155,6 +166,7 @@ impl Report {
                     help: d.help.as_deref().map(m),
                     related,
                     notes: d.notes.iter().map(|n| m(n)).collect(),
+                    rule: d.rule.clone(),
                 }
             })
             .collect()

@@ -55,7 +55,8 @@ impl Default for Options {
 
 impl Options {
     fn covers(&self, rule: &Rule) -> bool {
-        if crate::policy::builtin::is_builtin(&rule.file) {
+        // A built-in module's package, or a user's module replacing it: evaluated whatever the namespaces.
+        if builtin::is_builtin(&rule.file) || builtin::MODULES.iter().any(|m| m.package == rule.package) {
             return self.builtins && !self.disabled.contains(&rule.qualified());
         }
         self.all_namespaces || self.namespaces.iter().any(|n| *n == rule.package)

@@ -107,6 +107,7 @@ pub fn diagnostic(f: &Finding, doc: &Doc<'_>, text: &str, cfg: &Config) -> Diagn
         Level::Deny => Diagnostic::error(f.message.clone()),
         Level::Warn => Diagnostic::warning(f.message.clone()),
     };
+    let d = d.rule(f.rule.clone());
     let d = match &f.help {
         Some(h) => d.help(h.clone()),
         None => d,
