@@ -129,7 +129,7 @@ fn builtin(g: &Global, source: bool) -> anyhow::Result<Outcome> {
         }
         Err(_) => Vec::new(),
     };
-    for name in policy::builtin::rule_names() {
+    for name in policy::disable::rule_names() {
         match disabled.iter().find(|(r, _)| *r == name) {
             Some((_, at)) => crate::outln!("{name}  disabled ({at})"),
             None => crate::outln!("{name}"),

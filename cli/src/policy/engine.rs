@@ -2,6 +2,7 @@
 //! data files, the rules found in them, conftest's rule names and
 //! namespaces, and one rule evaluated over an input.
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -56,7 +57,7 @@ impl Default for Options {
 impl Options {
     fn covers(&self, rule: &Rule) -> bool {
         // A built-in module's package, or a user's module replacing it: evaluated whatever the namespaces.
-        if builtin::is_builtin(&rule.file) || builtin::MODULES.iter().any(|m| m.package == rule.package) {
+        if builtin::is_builtin(&rule.file) || builtin::is_builtin_package(&rule.package) {
             return self.builtins && !self.disabled.contains(&rule.qualified());
         }
         self.all_namespaces || self.namespaces.iter().any(|n| *n == rule.package)
@@ -128,6 +129,46 @@ fn shown(p: &Path) -> String {
     p.strip_prefix(&cwd).unwrap_or(p).to_string_lossy().into_owned()
 }
 
+/// A fresh engine with the evaluation limit: what every load starts from.
+pub(crate) fn fresh() -> regorus::Engine {
+    let mut engine = regorus::Engine::new();
+    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+        limit: EXECUTION_LIMIT,
+        check_interval: NonZeroU32::new(1000).expect("non-zero"),
+    });
+    engine
+}
+
+/// Add the built-in modules (`policy::builtin`) but `except` (packages a user module replaces) to `engine`.
+pub(crate) fn add_builtins(engine: &mut regorus::Engine, except: &[String]) -> anyhow::Result<()> {
+    for m in builtin::MODULES.iter().filter(|m| !except.iter().any(|p| p == m.package)) {
+        engine.set_rego_v0(false);
+        engine
+            .add_policy(m.file.to_string(), m.source.to_string())
+            .map_err(|e| anyhow!("built-in policy `{}` does not parse: {e}", m.file))?;
+    }
+    Ok(())
+}
+
+/// The engine holding every built-in module, analysed, and their rules:
+/// made once per process (each load clones it).
+pub(crate) fn prepared() -> anyhow::Result<&'static (regorus::Engine, Vec<Rule>)> {
+    static P: OnceLock<Result<(regorus::Engine, Vec<Rule>), String>> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut engine = fresh();
+        add_builtins(&mut engine, &[]).map_err(|e| e.to_string())?;
+        let rules = rules(&engine).map_err(|e| e.to_string())?;
+        // Analysed now, so a clone evaluates at once (a query that names nothing is fine).
+        if let Some(r) = rules.first() {
+            engine.set_input(regorus::Value::new_object());
+            engine.eval_rule(format!("data.{}.{}", r.package, r.name)).map_err(|e| e.to_string())?;
+        }
+        Ok((engine, rules))
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("{e}"))
+}
+
 /// Load the built-in rules (unless `options.builtins` is off) and every
 /// `*.rego` under `dir` (when given) and every `*.json`/`*.yaml`/`*.yml`
 /// as `data` (merged at its root, as conftest's `--data`). A policy that
@@ -150,25 +191,25 @@ pub fn load(dir: Option<&Path>, options: Options) -> anyhow::Result<Policies> {
         Ok(())
     };
     let (mut engine, rules) = if !options.builtins {
-        let mut engine = builtin::engine();
+        let mut engine = fresh();
         user(&mut engine)?;
         let rules = rules(&engine)?;
         (engine, rules)
     } else if sources.is_empty() {
-        let (engine, rules) = builtin::prepared()?;
+        let (engine, rules) = prepared()?;
         (engine.clone(), rules.clone())
     } else {
         // The user's packages first, to know which built-in modules they replace.
-        let mut scratch = builtin::engine();
+        let mut scratch = fresh();
         user(&mut scratch)?;
         let packages: Vec<String> =
             scratch.get_packages()?.into_iter().map(|p| p.strip_prefix("data.").unwrap_or(&p).to_string()).collect();
-        let mut engine = if builtin::MODULES.iter().any(|m| packages.iter().any(|p| p == m.package)) {
-            let mut engine = builtin::engine();
-            builtin::add(&mut engine, &packages)?;
+        let mut engine = if packages.iter().any(|p| builtin::is_builtin_package(p)) {
+            let mut engine = fresh();
+            add_builtins(&mut engine, &packages)?;
             engine
         } else {
-            builtin::prepared()?.0.clone()
+            prepared()?.0.clone()
         };
         user(&mut engine)?;
         let rules = rules(&engine)?;
@@ -259,17 +300,15 @@ impl Policies {
             .collect()
     }
 
-    /// The value of `rule` for `input` (`Undefined` when no body holds);
-    /// an evaluation error names the rule and its file.
-    pub(crate) fn eval(
-        &mut self,
-        rule: &Rule,
-        input: Option<&serde_json::Value>,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        match input {
-            Some(i) => self.engine.set_input(i.clone().into()),
-            None => self.engine.set_input(regorus::Value::Undefined),
-        }
+    /// Make `input` the one the next evaluations see (`None`: undefined):
+    /// converted once, however many rules then read it.
+    pub(crate) fn set_input(&mut self, input: Option<serde_json::Value>) {
+        self.engine.set_input(input.map_or(regorus::Value::Undefined, Into::into));
+    }
+
+    /// The value of `rule` for the input set last (`Undefined` when no body
+    /// holds); an evaluation error names the rule and its file.
+    pub(crate) fn eval_set(&mut self, rule: &Rule) -> anyhow::Result<Option<serde_json::Value>> {
         let v = self
             .engine
             .eval_rule(rule.query())
@@ -278,6 +317,16 @@ impl Policies {
             return Ok(None);
         }
         Ok(Some(serde_json::to_value(&v)?))
+    }
+
+    /// The value of `rule` for `input` (`Undefined` when no body holds).
+    pub(crate) fn eval(
+        &mut self,
+        rule: &Rule,
+        input: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        self.set_input(input.cloned());
+        self.eval_set(rule)
     }
 }
 

@@ -91,9 +91,10 @@ pub fn evaluate(p: &mut Policies, doc: &Doc<'_>, text: &str, file: &str, cfg: &C
         return Ok(out);
     }
     for env in &cfg.environments {
-        let input = serde_json::to_value(input::config(doc, text, file, env))?;
+        // Set once, read by every rule.
+        p.set_input(Some(serde_json::to_value(input::config(doc, text, file, env))?));
         for (rule, level) in &rules {
-            if let Some(v) = p.eval(rule, Some(&input))? {
+            if let Some(v) = p.eval_set(rule)? {
                 out.extend(read(rule, *level, &env.name.value, v));
             }
         }

@@ -12,6 +12,7 @@
 //! evaluated by the same engine on every `validate` and `render`.
 
 pub mod builtin;
+pub mod disable;
 pub mod engine;
 pub mod findings;
 pub mod input;
@@ -25,7 +26,7 @@ pub use engine::{DEFAULT_DIR, Options, load};
 
 /// The built-in rules disabled by `[policy] disable`, each with its line:
 /// what the pull-request review shows.
-pub use builtin::disabled_rules;
+pub use disable::disabled_rules;
 
 /// Where the policies are: `dir` as given, else `policy/` beside the config.
 /// `None` when none was given and the default directory does not exist: a
@@ -61,7 +62,7 @@ pub fn check(
 ) -> anyhow::Result<Checked> {
     let mut out = Checked::default();
     if options.builtins {
-        out.builtin = builtin::check_disabled(cfg);
+        out.builtin = disable::check_disabled(cfg);
         if !out.builtin.is_empty() {
             return Ok(out);
         }
@@ -75,4 +76,21 @@ pub fn check(
         if builtin::is_builtin(&f.file) { out.builtin.push(d) } else { out.user.push(d) }
     }
     Ok(out)
+}
+
+/// Evaluate the policies over `cfg` (its source `source`) as `validate`
+/// does — the built-in rules when `builtins` (the switch the benchmark
+/// turns), the user's in `dir` when given — and count the findings.
+pub fn count_findings(
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+    dir: Option<&Path>,
+    builtins: bool,
+) -> anyhow::Result<usize> {
+    if !builtins && dir.is_none() {
+        return Ok(0);
+    }
+    let options = Options { builtins, ..Default::default() };
+    let found = check(dir, options, source, cfg)?;
+    Ok(found.builtin.len() + found.user.len())
 }
