@@ -60,7 +60,7 @@ impl Options {
         if builtin::is_builtin(&rule.file) || builtin::is_builtin_package(&rule.package) {
             return self.builtins && !self.disabled.contains(&rule.qualified());
         }
-        self.all_namespaces || self.namespaces.iter().any(|n| *n == rule.package)
+        self.all_namespaces || self.namespaces.contains(&rule.package)
     }
 }
 
