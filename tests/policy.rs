@@ -315,3 +315,217 @@ fn rendered_inputs_match_their_shipped_schemas() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("p.rego:3") && err.contains("names input kind \"helm\""), "{err}");
 }
+
+// ------------------------------------------------------------ built-in rules
+
+/// The built-in findings of `validate --json` over `text` (written as
+/// `name` in a fresh directory, so no `policy/` beside it), as
+/// `"file:line:col rule"`, in the order reported; and the exit code.
+fn builtin_findings(name: &str, text: &str, extra: &[&str]) -> (i32, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), text).unwrap();
+    let out = common::cmd_in(dir.path()).args(["validate", "--json", "--config", name]).args(extra).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = v["error"]["problems"].as_array().or(v["warnings"].as_array()).cloned().unwrap_or_default();
+    let rows = problems
+        .iter()
+        .filter(|p| p["rule"].as_str().is_some_and(|r| r.starts_with("myhealth.builtin.")))
+        .map(|p| {
+            format!("{}:{}:{} {}", p["file"].as_str().unwrap(), p["line"], p["column"], p["rule"].as_str().unwrap())
+        })
+        .collect();
+    (out.status.code().unwrap(), rows)
+}
+
+const P: &str = "myhealth.builtin.production.";
+
+/// `config` with a production environment `prod2` appended that sets
+/// nothing but its API host: it inherits `[defaults]`, so the built-in
+/// rules find what the defaults leave for production to set, at the lines
+/// of `[defaults]` that set it (or at `prod2`'s table for a built-in default).
+fn with_prod2(config: &str, extra: &str) -> String {
+    let text = std::fs::read_to_string(root().join(config)).unwrap();
+    let domain = text.lines().find_map(|l| l.strip_prefix("domain = ")).unwrap().trim_matches('"');
+    format!("{text}\n[environments.prod2]\nproduction = true\napi_gateway = {{ host = \"prod2.{domain}\" }}\n{extra}")
+}
+
+/// The built-in rules' corpus: over the default config and every fixture
+/// as they are, no finding (their production environments comply); over
+/// each with a production environment inheriting `[defaults]`, exactly
+/// these findings, each at the line of the layer that set the key (an
+/// element of `public_access_cidrs` for an open CIDR).
+#[test]
+fn builtin_rules_over_every_config_point_at_exact_lines() {
+    for (_, config) in common::CONFIGS {
+        let text = std::fs::read_to_string(root().join(config)).unwrap();
+        assert_eq!(builtin_findings("c.toml", &text, &[]), (0, vec![]), "{config}");
+    }
+    let rows = |v: &[(&str, &str)]| v.iter().map(|(at, rule)| format!("{at} {P}{rule}")).collect::<Vec<_>>();
+    let defaults_layer = |f: &str, lines: [(u32, u32); 5]| {
+        let names = [
+            "deny_nat_per_az",
+            "deny_eks_public_endpoint",
+            "deny_eks_log_types",
+            "deny_rds_multi_az",
+            "deny_rds_deletion_protection",
+        ];
+        lines.iter().zip(names).map(|((l, c), n)| format!("{f}:{l}:{c} {P}{n}")).collect::<Vec<_>>()
+    };
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("myhealth.toml", defaults_layer("myhealth.toml", [(31, 7), (42, 24), (44, 13), (67, 12), (68, 23)])),
+        (
+            "tests/fixtures/extra-env-service.toml",
+            defaults_layer("extra-env-service.toml", [(29, 7), (40, 24), (42, 13), (65, 12), (66, 23)]),
+        ),
+        (
+            "tests/fixtures/minimal.toml",
+            rows(&[
+                ("minimal.toml:12:15", "deny_nat_per_az"),
+                ("minimal.toml:12:15", "deny_eks_public_endpoint"),
+                ("minimal.toml:12:15", "deny_eks_log_types"),
+                ("minimal.toml:12:15", "deny_rds_deletion_protection"),
+                ("minimal.toml:12:15", "deny_rds_multi_az"),
+            ]),
+        ),
+        (
+            "tests/fixtures/moto-accounts.toml",
+            rows(&[
+                ("moto-accounts.toml:17:7", "deny_nat_per_az"),
+                ("moto-accounts.toml:69:15", "deny_eks_public_endpoint"),
+                ("moto-accounts.toml:69:15", "deny_eks_log_types"),
+                ("moto-accounts.toml:69:15", "deny_rds_deletion_protection"),
+                ("moto-accounts.toml:69:15", "deny_rds_multi_az"),
+            ]),
+        ),
+        (
+            "tests/fixtures/moto.toml",
+            rows(&[
+                ("moto.toml:17:7", "deny_nat_per_az"),
+                ("moto.toml:67:15", "deny_eks_public_endpoint"),
+                ("moto.toml:67:15", "deny_eks_log_types"),
+                ("moto.toml:67:15", "deny_rds_deletion_protection"),
+                ("moto.toml:67:15", "deny_rds_multi_az"),
+            ]),
+        ),
+        (
+            "tests/fixtures/multi-region.toml",
+            rows(&[
+                ("multi-region.toml:80:15", "deny_eks_log_types"),
+                ("multi-region.toml:80:15", "deny_rds_deletion_protection"),
+                ("multi-region.toml:80:15", "deny_rds_multi_az"),
+            ]),
+        ),
+    ];
+    assert_eq!(cases.len(), common::CONFIGS.len(), "every config of the corpus");
+    for (config, expected) in cases {
+        let name = config.rsplit('/').next().unwrap();
+        let (code, got) = builtin_findings(name, &with_prod2(config, ""), &[]);
+        assert_eq!(code, 2, "{config}: a built-in deny fails validate");
+        assert_eq!(got, expected, "{config}");
+    }
+    // The two rules no fixture's defaults break, set in the environment's own table.
+    let extra = "rds = { backup_retention_days = 3 }\necr = { image_tag_mutability = \"MUTABLE\" }\n";
+    let (_, got) = builtin_findings("minimal.toml", &with_prod2("tests/fixtures/minimal.toml", extra), &[]);
+    assert!(got.contains(&format!("minimal.toml:15:33 {P}deny_rds_backup_retention")), "{got:#?}");
+    assert!(got.contains(&format!("minimal.toml:16:32 {P}deny_ecr_immutable_tags")), "{got:#?}");
+}
+
+/// `[policy] disable` turns a built-in rule off by name (and `policy
+/// builtin` says where); an unknown name is an error at that element with
+/// the nearest name; `render` evaluates the built-ins with no `policy/`.
+#[test]
+fn a_builtin_rule_is_disabled_by_name_and_a_typo_is_refused() {
+    let disable = "\n[policy]\ndisable = [\"myhealth.builtin.production.deny_nat_per_az\"]\n";
+    let text = format!("{}{disable}", with_prod2("tests/fixtures/moto.toml", ""));
+    let (code, got) = builtin_findings("moto.toml", &text, &[]);
+    assert_eq!(code, 2);
+    assert!(!got.iter().any(|r| r.ends_with("deny_nat_per_az")), "{got:#?}");
+    assert_eq!(got.len(), 4, "{got:#?}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("myhealth.toml"), &text).unwrap();
+    let out = common::cmd_in(dir.path()).args(["policy", "builtin"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains(&format!("{P}deny_nat_per_az  disabled (myhealth.toml:72)")), "{listed}");
+    assert_eq!(listed.lines().count(), 7, "{listed}");
+
+    let typo = format!("{}\n[policy]\ndisable = [\"{P}deny_nat_perAz\"]\n", with_prod2("tests/fixtures/moto.toml", ""));
+    std::fs::write(dir.path().join("myhealth.toml"), &typo).unwrap();
+    for command in ["validate", "render"] {
+        let out = common::cmd_in(dir.path()).args([command, "--json"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let p = &v["error"]["problems"][0];
+        assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(72), Some(12)), "{command}: {p}");
+        assert_eq!(p["key"], "policy.disable.0");
+        assert_eq!(p["help"], format!("did you mean `{P}deny_nat_per_az`?"));
+    }
+    assert!(!dir.path().join("generated").exists(), "a refused render writes nothing");
+}
+
+/// A user module declaring the built-in package replaces it: its rules are
+/// evaluated instead (whatever `--namespace`), the built-in ones are not.
+#[test]
+fn a_user_module_of_the_builtin_package_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("myhealth.toml"), with_prod2("tests/fixtures/minimal.toml", "")).unwrap();
+    std::fs::create_dir(dir.path().join("policy")).unwrap();
+    std::fs::write(
+        dir.path().join("policy/production.rego"),
+        "package myhealth.builtin.production\n\ninput_kinds := {\"config\"}\n\ndeny_ours contains {\"msg\": \"ours\", \"key\": \"network.nat\"} if input.production\n",
+    )
+    .unwrap();
+    let out = common::cmd_in(dir.path()).args(["validate", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> =
+        v["error"]["problems"].as_array().unwrap().iter().filter_map(|p| p["rule"].as_str()).collect();
+    assert_eq!(rules, [format!("{P}deny_ours")], "{v:#}");
+}
+
+/// conftest's own Kubernetes example policies (v0.69.0, vendored unchanged
+/// with their provenance in `tests/policy/conftest-kubernetes/`): they
+/// load, their own tests pass, and over the chart as the real Helm renders
+/// it for each environment (input 2, the objects themselves, as conftest
+/// gives a manifest) they find what they are written to find, at the
+/// template each object comes from — and nothing over the config input.
+#[test]
+fn conftest_examples_run_unchanged_over_the_rendered_chart() {
+    let dir = "tests/policy/conftest-kubernetes";
+    assert!(root().join(dir).join("PROVENANCE.md").is_file());
+    let out = cmd().current_dir(root()).args(["policy", "test", dir]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 passed, 0 failed, 0 errors"), "{out:?}");
+    let (code, rows) = findings("myhealth.toml", dir, &["--all-namespaces"]);
+    assert_eq!(code, 2, "their denies fail validate");
+    let workloads = "generated/helm/myhealth/templates/workloads.yaml";
+    let mut expected = Vec::new();
+    for svc in ["myhealth-api-service", "myhealth-data-processor"] {
+        expected.push(row(
+            "error",
+            &format!("{workloads}:10:1"),
+            "-",
+            &format!("Deployment {svc} must provide app/release labels for pod selectors"),
+        ));
+        expected.push(row(
+            "error",
+            &format!("{workloads}:10:1"),
+            "-",
+            &format!("Found deployment {svc} but deployments are not allowed"),
+        ));
+        expected.push(row(
+            "warning",
+            &format!("{workloads}:102:1"),
+            "-",
+            &format!("Found service {svc} but services are not allowed"),
+        ));
+    }
+    // Once per environment (dev, staging, prod); our Deployments run as
+    // non-root and carry the recommended labels, so those rules find nothing.
+    let tripled: Vec<_> = expected.iter().cycle().take(expected.len() * 3).cloned().collect();
+    let (mut got, mut want) = (rows.clone(), tripled);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{rows:#?}");
+    let line = std::fs::read_to_string(root().join(workloads)).unwrap().lines().nth(101).unwrap().to_string();
+    assert_eq!(line, "kind: Service");
+}

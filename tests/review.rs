@@ -152,8 +152,12 @@ warn_release contains {"msg": sprintf("job `%s` writes contents", [name]), "path
     .unwrap();
     p.commit_all("policies");
     p.edit("scrape_interval = \"30s\"", "scrape_interval = \"15s\"");
-    let line =
-        std::fs::read_to_string(p.config()).unwrap().lines().position(|l| l.contains("scrape_interval")).unwrap() + 1;
+    // A built-in rule turned off: the review says so, at its line.
+    let mut text = std::fs::read_to_string(p.config()).unwrap();
+    text.push_str("\n[policy]\ndisable = [\"myhealth.builtin.production.deny_nat_per_az\"]\n");
+    std::fs::write(p.config(), &text).unwrap();
+    let disable_line = text.lines().count();
+    let line = text.lines().position(|l| l.contains("scrape_interval")).unwrap() + 1;
     let (md, full) = review(&p, &[]);
     let section = &md[md.find("#### Policies").expect("the policies section")..];
     let section = &section[..section.find("<details>").unwrap_or(section.len())];
@@ -171,6 +175,12 @@ warn_release contains {"msg": sprintf("job `%s` writes contents", [name]), "path
         );
     }
     assert!(!section.contains("`staging`"), "staging has no finding: {section}");
+    assert!(
+        section.contains(&format!(
+            "- ⚠️ built-in rule `myhealth.builtin.production.deny_nat_per_az` **disabled by this change** (`myhealth.toml:{disable_line}`)"
+        )),
+        "{section}"
+    );
     // The workflows' finding is every environment's, unchanged: counted, listed in the details.
     let remaining = section.lines().find(|l| l.starts_with("| every environment |")).expect(section);
     assert!(remaining.ends_with("| 0 | 0 | 2 |"), "{remaining}");

@@ -144,6 +144,7 @@ impl PolicyArgs {
         let mut o = crate::policy::Options {
             all_namespaces: self.all_namespaces,
             rego_v0: self.rego_version == RegoVersion::V0,
+            builtins: true,
             ..Default::default()
         };
         if !self.namespaces.is_empty() {

@@ -52,6 +52,8 @@ pub struct Diagnostic {
     /// environment that inherits a `[defaults]` value (the terminal's
     /// snippet says so in its label instead).
     pub context: Vec<(Span, String)>,
+    /// The policy rule that found it (`package.rule`), for a policy finding.
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -70,6 +72,7 @@ impl Diagnostic {
             file: None,
             fix: None,
             context: Vec::new(),
+            rule: None,
         }
     }
     pub fn warning(message: impl Into<String>) -> Self {
@@ -104,6 +107,10 @@ impl Diagnostic {
         self.fix = Some(replacement.into());
         self
     }
+    pub fn rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
     pub fn redacted(mut self) -> Self {
         self.redact = true;
         self
@@ -133,6 +140,10 @@ pub struct Problem {
     /// Only where there are notes (policy findings): the other problems keep their shape.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The policy rule that found it (`myhealth.builtin.production.deny_nat_per_az`), for a policy finding:
+    /// the name `[policy] disable` takes for a built-in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The other place a diagnostic names (e.g. a key's first definition).
@@ -178,6 +189,7 @@ impl Report {
                     help: d.help.as_deref().map(m),
                     related,
                     notes: d.notes.iter().map(|n| m(n)).collect(),
+                    rule: d.rule.clone(),
                 }
             })
             .collect()

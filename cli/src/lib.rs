@@ -57,6 +57,7 @@ pub use config::defaults::schema as config_schema;
 pub use config::doc::key_path;
 pub use config::{Config, load as load_config};
 pub use diagnostics::Source;
+pub use policy::count_findings as policy_findings;
 pub use redact::MASK;
 pub use render::ci::ACTIONS;
 pub use render::{Options, Templates, env_of_path, header_for, render};

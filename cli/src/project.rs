@@ -108,11 +108,14 @@ impl Project {
         Ok(cfg)
     }
 
-    /// The findings of the project's Rego policies over `cfg` (after the
-    /// built-in checks, which loading ran) and, when a policy reads it, over
-    /// the rendered platform (`tree` renders it: called only then), with
-    /// the config's warnings: an error among them fails the command as an
-    /// invalid config does; the warnings come back to be shown.
+    /// The findings of the built-in policy rules and the project's Rego
+    /// policies over `cfg` and, when a policy reads it, over the rendered
+    /// platform (`tree` renders it: called only then), with the config's
+    /// warnings: an error among them fails the command as an invalid config
+    /// does; the warnings come back to be shown. A built-in rule's error
+    /// reads as a config check's did (sorted by position; the config's
+    /// warnings left out, as loading does when it refuses); the user's
+    /// findings follow in the order found.
     pub fn policy_check(
         &self,
         cfg: &Config,
@@ -134,9 +137,12 @@ impl Project {
     ) -> anyhow::Result<Option<Report>> {
         use crate::policy::subject::Category;
         let warnings = cfg.warnings.clone();
-        let Some(dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(warnings) };
-        let mut policies = crate::policy::load(&dir, args.options())?;
+        let dir = crate::policy::locate(args.dir.as_deref(), &self.root)?;
         let source = Source { name: self.display.clone(), text };
+        let mut policies = match crate::policy::load_for(dir.as_deref(), args.options(), cfg)? {
+            Ok(p) => p,
+            Err(wrong) => return Err(Report { source, diagnostics: config::tidy(wrong) }.into()),
+        };
         let found = if Category::ALL.into_iter().any(|c| c.rendered() && policies.wants(c)) {
             let tree = tree()?;
             let rendered = self.rendered_subjects(cfg, &tree, &|c| policies.wants(c))?;
@@ -157,11 +163,17 @@ impl Project {
         } else {
             crate::policy::check(&mut policies, &source, cfg, Vec::new(), None)?
         };
-        if found.is_empty() {
+        if found.builtin.is_empty() && found.user.is_empty() {
             return Ok(warnings);
         }
-        let mut diagnostics = warnings.map(|w| w.diagnostics).unwrap_or_default();
-        diagnostics.extend(found);
+        let mut diagnostics = if found.builtin.iter().any(|d| d.severity == Severity::Error) {
+            config::tidy(found.builtin)
+        } else {
+            let mut all = warnings.map(|w| w.diagnostics).unwrap_or_default();
+            all.extend(found.builtin);
+            config::tidy(all)
+        };
+        diagnostics.extend(found.user);
         let report = Report { source, diagnostics };
         if report.diagnostics.iter().any(|d| d.severity == Severity::Error) {
             return Err(report.into());
@@ -183,8 +195,11 @@ impl Project {
         plan_file: &str,
     ) -> anyhow::Result<Option<Report>> {
         use crate::policy::subject::{Category, Origin, Subject};
+        // The built-in rules read the config only: without a directory, no plan policy.
         let Some(policies_dir) = crate::policy::locate(args.dir.as_deref(), &self.root)? else { return Ok(None) };
-        let mut policies = crate::policy::load(&policies_dir, args.options())?;
+        let Ok(mut policies) = crate::policy::load_for(Some(&policies_dir), args.options(), cfg)? else {
+            return Ok(None); // a wrong `[policy] disable` is `validate`'s to report
+        };
         if !policies.wants(Category::Plan) {
             return Ok(None);
         }

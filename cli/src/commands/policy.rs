@@ -1,7 +1,8 @@
 //! `myhealthctl policy test [DIR]`: run the policies' own `test_*` rules
 //! (as `opa test`); exit 0 all pass, 1 some fail, 2 an error.
 //! `policy input ENV`: the `input` a config policy sees for an environment
-//! (as `conftest parse`); `policy schema`: that input's JSON Schema.
+//! (as `conftest parse`); `policy schema`: that input's JSON Schema;
+//! `policy builtin`: the built-in rules, which the config disables.
 
 use std::path::PathBuf;
 
@@ -46,6 +47,15 @@ pub enum PolicyAction {
         #[arg(long, value_name = "KIND", default_value = "config", value_parser = clap::builder::PossibleValuesParser::new(["config", "kubernetes", "terraform", "workflow"]))]
         kind: String,
     },
+    /// List the built-in rules, each marked when `[policy] disable` turns it off (`--source`: their Rego)
+    #[command(
+        after_help = "Examples:\n  myhealthctl policy builtin\n  myhealthctl policy builtin --source > policy/production.rego   # to override them"
+    )]
+    Builtin {
+        /// Print the built-in modules' Rego instead
+        #[arg(long)]
+        source: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -64,7 +74,7 @@ impl PolicyCmd {
     pub fn json(&self) -> bool {
         match &self.action {
             PolicyAction::Test(t) => t.json,
-            PolicyAction::Schema { .. } | PolicyAction::Input { .. } => false,
+            PolicyAction::Schema { .. } | PolicyAction::Input { .. } | PolicyAction::Builtin { .. } => false,
         }
     }
 
@@ -100,6 +110,7 @@ impl PolicyCmd {
                 crate::outln!("{}", serde_json::to_string_pretty(&input)?);
                 return Ok(Outcome::Ok);
             }
+            PolicyAction::Builtin { source } => return builtin(g, source),
         };
         let dir = match t.dir {
             Some(d) => d,
@@ -108,7 +119,7 @@ impl PolicyCmd {
         };
         let dir = policy::locate(Some(&dir), &dir)?.unwrap_or(dir);
         let options = policy::Options { rego_v0: t.rego_version == RegoVersion::V0, ..Default::default() };
-        let mut loaded = policy::load(&dir, options)?;
+        let mut loaded = policy::load(Some(&dir), options)?;
         let report = policy::test::run(&mut loaded);
         if t.json {
             crate::outln!("{}", serde_json::to_string_pretty(&report)?);
@@ -121,4 +132,33 @@ impl PolicyCmd {
         }
         Ok(if report.count(Verdict::Fail) > 0 { Outcome::Differs } else { Outcome::Ok })
     }
+}
+
+/// `policy builtin`: each built-in rule's name, and where the config (when
+/// there is one) disables it; or the modules' Rego.
+fn builtin(g: &Global, source: bool) -> anyhow::Result<Outcome> {
+    if source {
+        for m in policy::builtin::MODULES {
+            crate::outln!("# {} ({})\n{}", m.package, m.file, m.source);
+        }
+        return Ok(Outcome::Ok);
+    }
+    let disabled = match Project::locate(g) {
+        Ok(p) => {
+            let cfg = p.read()?;
+            let text = std::fs::read_to_string(&p.config_path)?;
+            policy::disabled_rules(&cfg, &text)
+                .into_iter()
+                .map(|d| (d.rule, format!("{}:{}", p.display, d.line)))
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    for name in policy::disable::rule_names() {
+        match disabled.iter().find(|(r, _)| *r == name) {
+            Some((_, at)) => crate::outln!("{name}  disabled ({at})"),
+            None => crate::outln!("{name}"),
+        }
+    }
+    Ok(Outcome::Ok)
 }

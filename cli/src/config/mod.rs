@@ -106,7 +106,7 @@ fn load_with(source: Source, validate: bool, mode: Mode) -> Result<Config, Repor
 }
 
 /// Order by position and drop repeats (a `[defaults]` error is found once per environment).
-fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub fn tidy(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     d.sort_by(|a, b| {
         let pa = a.span.as_ref().map_or(usize::MAX, |s| s.start);
         let pb = b.span.as_ref().map_or(usize::MAX, |s| s.start);
@@ -171,7 +171,8 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
 
     // `[defaults]` is typed here, so its errors point at its own lines; its
     // values reach each environment merged at the document level, below.
-    let RawConfig { project, defaults: _typed, environments } = raw;
+    let RawConfig { project, defaults: _typed, environments, policy } = raw;
+    let disabled_rules = policy.and_then(|p| p.disable).map(|d| d.value).unwrap_or_default();
     let project_at = doc.table("project").map_or(0..0, |t| t.span());
     let project = resolve::project(project, key_span(&doc, "project").unwrap_or(project_at), diags);
     if environments.is_empty() {
@@ -226,7 +227,7 @@ fn load_inner(text: &str, validate: bool, diags: &mut Vec<Diagnostic>) -> Option
             .ok()
             .and_then(|s| resolve::environment(&project, Sp::new("default".to_string(), span), s, true, &mut scratch))
     };
-    let config = Config { project, environments, defaults: standalone, warnings: None };
+    let config = Config { project, environments, defaults: standalone, warnings: None, disabled_rules };
     if validate {
         validate::validate(&doc, &config, diags);
     }

@@ -23,6 +23,9 @@ pub struct Config {
     /// Findings that do not stop anything (e.g. placeholders left in production), to show.
     #[serde(skip)]
     pub warnings: Option<crate::diagnostics::Report>,
+    /// `[policy] disable`: the built-in policy rules not evaluated, each where the file names it.
+    #[serde(skip)]
+    pub disabled_rules: Vec<Sp<String>>,
 }
 
 impl Config {

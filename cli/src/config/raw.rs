@@ -27,6 +27,16 @@ pub struct RawConfig {
     /// The environments to render, by DNS-safe name (at least one). Each holds overrides of `defaults`.
     #[serde(default)]
     pub environments: BTreeMap<Sp<String>, RawSettings>,
+    /// The policies `validate` and `render` evaluate (not overridable per environment).
+    pub policy: Option<RawPolicy>,
+}
+
+/// Policy as code: which built-in rules `validate` and `render` leave out (see `policy.md`, "Built-in rules").
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Built-in rules not to evaluate, by name, e.g. `["myhealth.builtin.production.deny_nat_per_az"]` (`myhealthctl policy builtin` lists them). Each one disabled is shown in the pull-request review.
+    pub disable: Option<Sp<Vec<Sp<String>>>>,
 }
 
 /// Project identity.

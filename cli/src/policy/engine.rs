@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use regex::Regex;
 
+use crate::policy::builtin;
 use crate::policy::subject::Category;
 
 /// The policy directory when none is given: `policy/` beside the config.
@@ -35,17 +36,33 @@ pub struct Options {
     /// Rego v0 syntax (`deny[msg] { … }`), as conftest's `--rego-version v0`;
     /// v1 (`deny contains msg if { … }`) otherwise.
     pub rego_v0: bool,
+    /// The built-in rules (`policy::builtin`) loaded before the user's and
+    /// evaluated whatever the namespaces: what `validate` and `render` do;
+    /// `policy test` and a plain load leave them out.
+    pub builtins: bool,
+    /// Built-in rules not evaluated, by qualified name (`[policy] disable`).
+    pub disabled: Vec<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { namespaces: vec![DEFAULT_NAMESPACE.into()], all_namespaces: false, rego_v0: false }
+        Options {
+            namespaces: vec![DEFAULT_NAMESPACE.into()],
+            all_namespaces: false,
+            rego_v0: false,
+            builtins: false,
+            disabled: Vec::new(),
+        }
     }
 }
 
 impl Options {
-    fn covers(&self, package: &str) -> bool {
-        self.all_namespaces || self.namespaces.iter().any(|n| n == package)
+    fn covers(&self, rule: &Rule) -> bool {
+        // A built-in module's package, or a user's module replacing it: evaluated whatever the namespaces.
+        if builtin::is_builtin(&rule.file) || builtin::is_builtin_package(&rule.package) {
+            return self.builtins && !self.disabled.contains(&rule.qualified());
+        }
+        self.all_namespaces || self.namespaces.contains(&rule.package)
     }
 }
 
@@ -118,24 +135,94 @@ fn shown(p: &Path) -> String {
     p.strip_prefix(&cwd).unwrap_or(p).to_string_lossy().into_owned()
 }
 
-/// Load every `*.rego` under `dir` and every `*.json`/`*.yaml`/`*.yml` as
-/// `data` (merged at its root, as conftest's `--data`). A policy that does
-/// not parse is an error naming its file, line and column.
-pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
+/// A fresh engine with the evaluation limit: what every load starts from.
+pub(crate) fn fresh() -> regorus::Engine {
     let mut engine = regorus::Engine::new();
-    engine.set_rego_v0(options.rego_v0);
     engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
         limit: EXECUTION_LIMIT,
         check_interval: NonZeroU32::new(1000).expect("non-zero"),
     });
-    for file in files(dir, &["rego"])? {
-        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
-        let name = shown(&file);
-        // regorus's message already names the file, line and column, with the source line and a caret.
-        engine.add_policy(name.clone(), text).map_err(|e| anyhow!("policy `{name}` does not parse: {e}"))?;
+    engine
+}
+
+/// Add the built-in modules (`policy::builtin`) but `except` (packages a user module replaces) to `engine`.
+pub(crate) fn add_builtins(engine: &mut regorus::Engine, except: &[String]) -> anyhow::Result<()> {
+    for m in builtin::MODULES.iter().filter(|m| !except.iter().any(|p| p == m.package)) {
+        engine.set_rego_v0(false);
+        engine
+            .add_policy(m.file.to_string(), m.source.to_string())
+            .map_err(|e| anyhow!("built-in policy `{}` does not parse: {e}", m.file))?;
     }
+    Ok(())
+}
+
+/// The engine holding every built-in module, analysed, and their rules:
+/// made once per process (each load clones it).
+pub(crate) fn prepared() -> anyhow::Result<&'static (regorus::Engine, Vec<Rule>)> {
+    static P: OnceLock<Result<(regorus::Engine, Vec<Rule>), String>> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut engine = fresh();
+        add_builtins(&mut engine, &[]).map_err(|e| e.to_string())?;
+        let rules = rules(&engine).map_err(|e| e.to_string())?;
+        // Analysed now, so a clone evaluates at once (a query that names nothing is fine).
+        if let Some(r) = rules.first() {
+            engine.set_input(regorus::Value::new_object());
+            engine.eval_rule(format!("data.{}.{}", r.package, r.name)).map_err(|e| e.to_string())?;
+        }
+        Ok((engine, rules))
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// Load the built-in rules (unless `options.builtins` is off) and every
+/// `*.rego` under `dir` (when given) and every `*.json`/`*.yaml`/`*.yml`
+/// as `data` (merged at its root, as conftest's `--data`). A policy that
+/// does not parse is an error naming its file, line and column. A user
+/// module declaring a built-in module's package replaces that module.
+pub fn load(dir: Option<&Path>, options: Options) -> anyhow::Result<Policies> {
+    let mut sources = Vec::new();
+    for file in dir.map(|d| files(d, &["rego"])).transpose()?.unwrap_or_default() {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        sources.push((shown(&file), text));
+    }
+    let user = |engine: &mut regorus::Engine| -> anyhow::Result<()> {
+        engine.set_rego_v0(options.rego_v0);
+        for (name, text) in &sources {
+            // regorus's message already names the file, line and column, with the source line and a caret.
+            engine
+                .add_policy(name.clone(), text.clone())
+                .map_err(|e| anyhow!("policy `{name}` does not parse: {e}"))?;
+        }
+        Ok(())
+    };
+    let (mut engine, rules) = if !options.builtins {
+        let mut engine = fresh();
+        user(&mut engine)?;
+        let rules = rules(&engine)?;
+        (engine, rules)
+    } else if sources.is_empty() {
+        let (engine, rules) = prepared()?;
+        (engine.clone(), rules.clone())
+    } else {
+        // The user's packages first, to know which built-in modules they replace.
+        let mut scratch = fresh();
+        user(&mut scratch)?;
+        let packages: Vec<String> =
+            scratch.get_packages()?.into_iter().map(|p| p.strip_prefix("data.").unwrap_or(&p).to_string()).collect();
+        let mut engine = if packages.iter().any(|p| builtin::is_builtin_package(p)) {
+            let mut engine = fresh();
+            add_builtins(&mut engine, &packages)?;
+            engine
+        } else {
+            prepared()?.0.clone()
+        };
+        user(&mut engine)?;
+        let rules = rules(&engine)?;
+        (engine, rules)
+    };
     let mut data = Vec::new();
-    for file in files(dir, &["json", "yaml", "yml"])? {
+    for file in dir.map(|d| files(d, &["json", "yaml", "yml"])).transpose()?.unwrap_or_default() {
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
         let name = shown(&file);
         let value: serde_json::Value = if file.extension().is_some_and(|x| x == "json") {
@@ -150,7 +237,6 @@ pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
         engine.add_data(value.clone()).map_err(|e| anyhow!("data file `{name}` conflicts with other data: {e}"))?;
         data.push(value);
     }
-    let rules = rules(&engine)?;
     let mut p = Policies { engine, rules, options, data, kinds: BTreeMap::new() };
     p.kinds = p.input_kinds()?;
     Ok(p)
@@ -159,7 +245,7 @@ pub fn load(dir: &Path, options: Options) -> anyhow::Result<Policies> {
 /// The rules of the loaded modules, from regorus's syntax tree: a rule that
 /// is never defined (its body false) is still there, so `policy test` can
 /// report it as failed, as `opa test` does.
-fn rules(engine: &regorus::Engine) -> anyhow::Result<Vec<Rule>> {
+pub(crate) fn rules(engine: &regorus::Engine) -> anyhow::Result<Vec<Rule>> {
     let ast: serde_json::Value = serde_json::from_str(&engine.get_ast_as_json()?)?;
     let mut out: Vec<Rule> = Vec::new();
     for m in ast.as_array().into_iter().flatten() {
@@ -272,26 +358,30 @@ impl Policies {
         Ok(())
     }
 
+    /// Policies of an engine already loaded, with its rules.
+    #[cfg(test)]
+    pub(crate) fn from_parts(engine: regorus::Engine, rules: Vec<Rule>, options: Options) -> Policies {
+        Policies { engine, rules, options, data: Vec::new(), kinds: BTreeMap::new() }
+    }
+
     /// The rules that make findings, in the namespaces the options cover.
     pub fn finding_rules(&self) -> Vec<(Rule, Level)> {
         self.rules
             .iter()
-            .filter(|r| self.options.covers(&r.package))
+            .filter(|r| self.options.covers(r))
             .filter_map(|r| kind_of(&r.name).map(|k| (r.clone(), k)))
             .collect()
     }
 
-    /// The value of `rule` for `input` (`Undefined` when no body holds);
-    /// an evaluation error names the rule and its file.
-    pub(crate) fn eval(
-        &mut self,
-        rule: &Rule,
-        input: Option<&serde_json::Value>,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        match input {
-            Some(i) => self.engine.set_input(i.clone().into()),
-            None => self.engine.set_input(regorus::Value::Undefined),
-        }
+    /// Make `input` the one the next evaluations see (`None`: undefined):
+    /// converted once, however many rules then read it.
+    pub(crate) fn set_input(&mut self, input: Option<serde_json::Value>) {
+        self.engine.set_input(input.map_or(regorus::Value::Undefined, Into::into));
+    }
+
+    /// The value of `rule` for the input set last (`Undefined` when no body
+    /// holds); an evaluation error names the rule and its file.
+    pub(crate) fn eval_set(&mut self, rule: &Rule) -> anyhow::Result<Option<serde_json::Value>> {
         let v = self
             .engine
             .eval_rule(rule.query())
@@ -300,6 +390,16 @@ impl Policies {
             return Ok(None);
         }
         Ok(Some(serde_json::to_value(&v)?))
+    }
+
+    /// The value of `rule` for `input` (`Undefined` when no body holds).
+    pub(crate) fn eval(
+        &mut self,
+        rule: &Rule,
+        input: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        self.set_input(input.cloned());
+        self.eval_set(rule)
     }
 }
 

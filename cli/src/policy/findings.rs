@@ -39,6 +39,8 @@ pub struct Finding {
     /// Where the input came from (`None` in a finding read back from JSON).
     #[serde(skip)]
     pub origin: Option<Origin>,
+    /// How to fix it: the diagnostic's `= help:` line.
+    pub help: Option<String>,
 }
 
 impl fmt::Display for Finding {
@@ -54,7 +56,7 @@ impl fmt::Display for Finding {
 }
 
 /// The findings of one rule's value: a set (or array) of messages — each a
-/// string, or an object with `msg` and optionally `key` and `env` — or a
+/// string, or an object with `msg` and optionally `key`, `env` and `help` — or a
 /// single such message, or `true` (the rule's name is the message).
 fn read(rule: &Rule, level: Level, subject: &Subject, value: Value) -> Vec<Finding> {
     let items = match value {
@@ -67,17 +69,18 @@ fn read(rule: &Rule, level: Level, subject: &Subject, value: Value) -> Vec<Findi
         .filter_map(|item| {
             let field =
                 |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
-            let (message, key, env, path) = match &item {
-                Value::String(s) => (s.clone(), None, None, None),
-                Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None, None),
+            let (message, key, env, path, help) = match &item {
+                Value::String(s) => (s.clone(), None, None, None, None),
+                Value::Bool(true) => (format!("`{}` holds", rule.qualified()), None, None, None, None),
                 Value::Object(o) => (
                     field(o, "msg").unwrap_or_else(|| item.to_string()),
                     field(o, "key"),
                     field(o, "env"),
                     field(o, "path"),
+                    field(o, "help"),
                 ),
                 Value::Bool(false) | Value::Null => return None,
-                other => (other.to_string(), None, None, None),
+                other => (other.to_string(), None, None, None, None),
             };
             Some(Finding {
                 level,
@@ -89,6 +92,7 @@ fn read(rule: &Rule, level: Level, subject: &Subject, value: Value) -> Vec<Findi
                 key,
                 path,
                 origin: Some(subject.origin.clone()),
+                help,
             })
         })
         .collect()
@@ -114,8 +118,10 @@ pub fn evaluate(
             p.in_context(s.environment.as_deref().map(|e| (e, production(e))))?;
             context = Some(s.environment.as_deref());
         }
+        // Set once, read by every rule.
+        p.set_input(Some(s.input.clone()));
         for (rule, level) in wanted {
-            if let Some(v) = p.eval(rule, Some(&s.input))? {
+            if let Some(v) = p.eval_set(rule)? {
                 out.extend(read(rule, *level, s, v));
             }
         }
@@ -141,7 +147,14 @@ pub fn diagnostic(
         Level::Deny => Diagnostic::error(f.message.clone()),
         Level::Warn => Diagnostic::warning(f.message.clone()),
     };
-    let d = d.note(format!("policy rule `{}` in `{}`", f.rule, f.file));
+    let d = d.rule(f.rule.clone());
+    let d = match &f.help {
+        Some(h) => d.help(h.clone()),
+        None => d,
+    };
+    // A built-in rule's diagnostic reads as the config check it is (docs/policy.md names the rules).
+    let builtin = crate::policy::builtin::is_builtin(&f.file);
+    let d = if builtin { d } else { d.note(format!("policy rule `{}` in `{}`", f.rule, f.file)) };
     let Some(key) = &f.key else { return elsewhere(f, d, (doc, text, config_name), driver) };
     let env = cfg.environments.iter().find(|e| e.name.value == f.environment);
     let Some(env) = env else {
@@ -163,11 +176,19 @@ pub fn diagnostic(
             };
             d.at(Some(s.span.clone())).key(s.path).label(label)
         }
-        None => d
-            .at(env.name.span.clone())
-            .key(format!("environments.{}.{key}", f.environment))
-            .label(format!("`{key}` is a built-in default here"))
-            .note("the value is myhealthctl's built-in default: set the key in this environment's table to change it"),
+        None => {
+            let d = d
+                .at(env.name.span.clone())
+                .key(format!("environments.{}.{key}", f.environment))
+                .label(format!("`{key}` is a built-in default here"));
+            if builtin {
+                d
+            } else {
+                d.note(
+                    "the value is myhealthctl's built-in default: set the key in this environment's table to change it",
+                )
+            }
+        }
     }
 }
 

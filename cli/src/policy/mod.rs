@@ -9,7 +9,11 @@
 //! `findings` evaluates the rules and points each finding back at
 //! `myhealth.toml` or the generated line, `test` runs the policies' own tests. A layer beside `config`: it reads the config and
 //! its provenance (`config::keys`), never the operations or the commands.
+//! `builtin` holds the rules shipped in the binary (the production rules),
+//! evaluated by the same engine on every `validate` and `render`.
 
+pub mod builtin;
+pub mod disable;
 pub mod engine;
 pub mod findings;
 pub mod input;
@@ -22,6 +26,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 
 pub use engine::{DEFAULT_DIR, Options, Policies, load};
+
+/// The built-in rules disabled by `[policy] disable`, each with its line:
+/// what the pull-request review shows.
+pub use disable::disabled_rules;
 
 /// Where the policies are: `dir` as given, else `policy/` beside the config.
 /// `None` when none was given and the default directory does not exist: a
@@ -37,20 +45,52 @@ pub fn locate(given: Option<&Path>, config_dir: &Path) -> anyhow::Result<Option<
     }
 }
 
+/// What `validate` and `render` found: the built-in rules' findings (and
+/// `[policy] disable` names that are no rule), which read as config
+/// checks, and the user's policies' findings, in the order found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub builtin: Vec<crate::diagnostics::Diagnostic>,
+    pub user: Vec<crate::diagnostics::Diagnostic>,
+}
+
+/// The built-in rules (unless `options.builtins` is off; those `cfg`
+/// disables left out) and the policies in `dir`, loaded for `cfg`; the
+/// diagnostics of `[policy] disable` names that are no rule instead, when
+/// there are such.
+pub fn load_for(
+    dir: Option<&Path>,
+    mut options: Options,
+    cfg: &crate::config::Config,
+) -> anyhow::Result<Result<Policies, Vec<crate::diagnostics::Diagnostic>>> {
+    if options.builtins {
+        let wrong = disable::check_disabled(cfg);
+        if !wrong.is_empty() {
+            return Ok(Err(wrong));
+        }
+        options.disabled = cfg.disabled_rules.iter().map(|d| d.value.clone()).collect();
+    }
+    Ok(Ok(load(dir, options)?))
+}
+
 /// The findings of the loaded policies `p` over the config (its source
 /// `source`) and the `more` subjects (the rendered platform, a plan), as
-/// diagnostics, in the order found.
+/// diagnostics, the built-in rules' apart.
 pub fn check(
     p: &mut Policies,
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
     more: Vec<subject::Subject>,
     driver: Option<findings::Driver<'_>>,
-) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
+) -> anyhow::Result<Checked> {
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
     let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
     subjects.extend(more);
-    diagnostics(p, &doc, source, cfg, &subjects, driver)
+    let mut out = Checked::default();
+    for (f, d) in diagnostics(p, &doc, source, cfg, &subjects, driver)? {
+        if builtin::is_builtin(&f.file) { out.builtin.push(d) } else { out.user.push(d) }
+    }
+    Ok(out)
 }
 
 /// The findings of `p` over `subjects` alone (a plan's), as diagnostics.
@@ -61,7 +101,7 @@ pub fn check_only(
     subjects: &[subject::Subject],
 ) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
-    diagnostics(p, &doc, source, cfg, subjects, None)
+    Ok(diagnostics(p, &doc, source, cfg, subjects, None)?.into_iter().map(|(_, d)| d).collect())
 }
 
 fn diagnostics(
@@ -71,10 +111,16 @@ fn diagnostics(
     cfg: &crate::config::Config,
     subjects: &[subject::Subject],
     driver: Option<findings::Driver<'_>>,
-) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
+) -> anyhow::Result<Vec<(findings::Finding, crate::diagnostics::Diagnostic)>> {
     let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
     let found = findings::evaluate(p, subjects, &production)?;
-    Ok(found.iter().map(|f| findings::diagnostic(f, (doc, &source.text, &source.name), cfg, driver)).collect())
+    Ok(found
+        .into_iter()
+        .map(|f| {
+            let d = findings::diagnostic(&f, (doc, &source.text, &source.name), cfg, driver);
+            (f, d)
+        })
+        .collect())
 }
 
 /// The findings of `p` over the config `source` (loaded as `cfg`) and the
@@ -84,14 +130,32 @@ pub fn review_findings(
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
     more: Vec<subject::Subject>,
-    driver: Option<findings::Driver<'_>>,
 ) -> anyhow::Result<Vec<review::Found>> {
     let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
     let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
     subjects.extend(more);
-    let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
-    let found = findings::evaluate(p, &subjects, &production)?;
-    let diagnostics: Vec<_> =
-        found.iter().map(|f| findings::diagnostic(f, (&doc, &source.text, &source.name), cfg, driver)).collect();
+    let (found, diagnostics): (Vec<_>, Vec<_>) =
+        diagnostics(p, &doc, source, cfg, &subjects, None)?.into_iter().unzip();
     Ok(review::found(&found, &diagnostics, source))
+}
+
+/// Evaluate the policies over `cfg` (its source `source`) as `validate`
+/// does — the built-in rules when `builtins` (the switch the benchmark
+/// turns), the user's in `dir` when given — and count the findings.
+pub fn count_findings(
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+    dir: Option<&Path>,
+    builtins: bool,
+) -> anyhow::Result<usize> {
+    if !builtins && dir.is_none() {
+        return Ok(0);
+    }
+    let options = Options { builtins, ..Default::default() };
+    let mut p = match load_for(dir, options, cfg)? {
+        Ok(p) => p,
+        Err(wrong) => return Ok(wrong.len()),
+    };
+    let found = check(&mut p, source, cfg, Vec::new(), None)?;
+    Ok(found.builtin.len() + found.user.len())
 }

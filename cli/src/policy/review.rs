@@ -57,6 +57,18 @@ pub struct Changes {
     pub remaining: Vec<Found>,
     /// Why the base could not be evaluated (every finding then counts as new).
     pub base_error: Option<String>,
+    /// The built-in rules `[policy] disable` turns off after the change,
+    /// each with its line and whether the change disables it.
+    pub disabled: Vec<DisabledRule>,
+}
+
+/// A built-in rule turned off, as the review lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DisabledRule {
+    pub rule: String,
+    pub line: usize,
+    /// Not disabled at the base.
+    pub new: bool,
 }
 
 impl Changes {
@@ -69,7 +81,7 @@ impl Changes {
         let (remaining, new): (Vec<Found>, Vec<Found>) =
             after.into_iter().partition(|a| before.iter().any(|b| b.same(a)));
         let fixed = before.into_iter().filter(|b| !remaining.iter().chain(&new).any(|a| a.same(b))).collect();
-        Changes { new, fixed, remaining, base_error }
+        Changes { new, fixed, remaining, base_error, disabled: Vec::new() }
     }
 
     /// The environments with a finding on either side, with `(new, fixed, remaining)` counts, in `order`.

@@ -2,8 +2,9 @@
 //! `myhealth.toml` (`aws`, `network`, `eks`, `rds`, `ecr`, `api_gateway`,
 //! `secrets`, `monitoring`, `frontend`, `argocd`, `ci`, `services`,
 //! `release`, `budget`; `pricing`: what the cost estimate has no price for), the
-//! project-wide and production rules (`project`, `policy`,
-//! `placeholders`), and the rules across environments (`cross`). Each
+//! project-wide rules (`project`, `placeholders`), and the rules across
+//! environments (`cross`). The production rules are Rego, built into
+//! `policy::builtin`, evaluated by `validate` and `render`. Each
 //! environment's checks run against one context (`ctx::Ctx`), which points
 //! every finding at the span that set the value and says whether
 //! `[defaults]` or the environment's own override set it; the grammars of
@@ -23,7 +24,6 @@ mod grammar;
 mod monitoring;
 mod network;
 mod placeholders;
-mod policy;
 mod pricing;
 mod project;
 mod rds;
@@ -75,7 +75,6 @@ fn environment(c: &mut Ctx<'_, '_>) {
     release::release(c);
     pricing::pricing(c);
     budget::budget(c);
-    policy::policy(c);
     if c.env.production.value {
         placeholders::placeholders(c);
     }

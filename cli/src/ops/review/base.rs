@@ -122,23 +122,41 @@ impl Base {
         args: &crate::args::PolicyArgs,
     ) -> anyhow::Result<Option<crate::policy::review::Changes>> {
         use crate::policy::subject::Category;
-        let Some(dir) = crate::policy::locate(args.dir.as_deref(), &p.root)? else { return Ok(None) };
+        let dir = crate::policy::locate(args.dir.as_deref(), &p.root)?;
         let side = |c: &Config, text: &str, tree: &Tree| -> anyhow::Result<Vec<crate::policy::review::Found>> {
-            let mut policies = crate::policy::load(&dir, args.options())?;
+            let mut policies = match crate::policy::load_for(dir.as_deref(), args.options(), c)? {
+                Ok(p) => p,
+                Err(wrong) => anyhow::bail!(
+                    "{}",
+                    crate::diagnostics::Report {
+                        source: crate::diagnostics::Source { name: p.display.clone(), text: text.to_string() },
+                        diagnostics: wrong
+                    }
+                ),
+            };
             let rendered = if Category::ALL.into_iter().any(|k| k.rendered() && policies.wants(k)) {
                 p.rendered_subjects(c, tree, &|k| policies.wants(k))?
             } else {
                 Vec::new()
             };
             let source = crate::diagnostics::Source { name: p.display.clone(), text: text.to_string() };
-            crate::policy::review_findings(&mut policies, &source, c, rendered, None)
+            crate::policy::review_findings(&mut policies, &source, c, rendered)
         };
         let after = side(cfg, &self.head_text, &self.new)?;
         let before = match (&self.base_cfg, &self.base_text) {
             (Some(c), Some(t)) => side(c, t, &self.old).map_err(|e| format!("{e:#}")),
             _ => Err("the config at the base does not load".to_string()),
         };
-        Ok(Some(crate::policy::review::Changes::of(before, after)))
+        let mut changes = crate::policy::review::Changes::of(before, after);
+        let was: Vec<String> = match (&self.base_cfg, &self.base_text) {
+            (Some(c), Some(t)) => crate::policy::disabled_rules(c, t).into_iter().map(|d| d.rule).collect(),
+            _ => Vec::new(),
+        };
+        changes.disabled = crate::policy::disabled_rules(cfg, &self.head_text)
+            .into_iter()
+            .map(|d| crate::policy::review::DisabledRule { new: !was.contains(&d.rule), rule: d.rule, line: d.line })
+            .collect();
+        Ok(Some(changes))
     }
 }
 

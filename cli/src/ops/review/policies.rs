@@ -32,6 +32,14 @@ impl Review<'_> {
                 r.apply(e)
             );
         }
+        // Every built-in rule turned off is said, with the line that does it.
+        for d in &c.disabled {
+            let what = if d.new { "**disabled by this change**" } else { "disabled" };
+            let _ = writeln!(out, "- ⚠️ built-in rule `{}` {what} (`{}:{}`)", d.rule, self.config_file, d.line);
+        }
+        if !c.disabled.is_empty() {
+            out.push('\n');
+        }
         let rows = c.per_environment(&self.order);
         if rows.is_empty() {
             out.push_str("No policy finding, before or after this change.\n");
