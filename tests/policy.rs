@@ -73,10 +73,11 @@ fn corpus_over_the_minimal_fixture_points_built_in_defaults_at_the_table() {
     assert_eq!(
         rows,
         vec![
+            // A built-in default list has no element in the file: the finding names the list.
             row(
                 "warning",
                 "tests/fixtures/minimal.toml:10:15",
-                "environments.dev.eks.node_groups.general.instance_types.0",
+                "environments.dev.eks.node_groups.general.instance_types",
                 "node group `general` runs t3.medium"
             ),
             row("error", "-", "-", "reviewed by hand"),
@@ -314,6 +315,16 @@ fn rendered_inputs_match_their_shipped_schemas() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("p.rego:3") && err.contains("names input kind \"helm\""), "{err}");
+    // So is an `input_environments` that is neither "production" nor "all".
+    std::fs::write(
+        dir.path().join("p.rego"),
+        "package main\n\ninput_environments := \"staging\"\n\ndeny contains \"x\" if false\n",
+    )
+    .unwrap();
+    let out = cmd().current_dir(root()).args(["validate", "--policy"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("p.rego:3") && err.contains("names environments \"staging\""), "{err}");
 }
 
 // ------------------------------------------------------------ built-in rules

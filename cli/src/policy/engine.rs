@@ -97,6 +97,8 @@ pub struct Policies {
     data: Vec<regorus::Value>,
     /// What each package reads, by its `input_kinds`; a package without one reads every input.
     kinds: BTreeMap<String, BTreeSet<Category>>,
+    /// The packages that read production environments only (`input_environments := "production"`).
+    production_only: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Policies {
@@ -237,8 +239,9 @@ pub fn load(dir: Option<&Path>, options: Options) -> anyhow::Result<Policies> {
         engine.add_data(value.clone()).map_err(|e| anyhow!("data file `{name}` conflicts with other data: {e}"))?;
         data.push(value);
     }
-    let mut p = Policies { engine, rules, options, data, kinds: BTreeMap::new() };
+    let mut p = Policies { engine, rules, options, data, kinds: BTreeMap::new(), production_only: BTreeSet::new() };
     p.kinds = p.input_kinds()?;
+    p.production_only = p.input_environments()?;
     Ok(p)
 }
 
@@ -298,6 +301,10 @@ fn kind_of(name: &str) -> Option<Level> {
 /// The rule a package names the inputs it reads with (`input_kinds := {"config"}`).
 pub const INPUT_KINDS: &str = "input_kinds";
 
+/// The rule a package names the environments it reads with
+/// (`input_environments := "production"`; `"all"`, the default).
+pub const INPUT_ENVIRONMENTS: &str = "input_environments";
+
 impl Policies {
     /// Each package's `input_kinds`: a set (or one string) of category names.
     fn input_kinds(&mut self) -> anyhow::Result<BTreeMap<String, BTreeSet<Category>>> {
@@ -329,6 +336,39 @@ impl Policies {
         Ok(out)
     }
 
+    /// The packages whose `input_environments` is `"production"`.
+    fn input_environments(&mut self) -> anyhow::Result<BTreeSet<String>> {
+        let mut out = BTreeSet::new();
+        let declared: Vec<Rule> = self.rules.iter().filter(|r| r.name == INPUT_ENVIRONMENTS).cloned().collect();
+        for rule in declared {
+            match self.eval(&rule, None)?.as_ref().and_then(serde_json::Value::as_str) {
+                Some("production") => {
+                    out.insert(rule.package.clone());
+                }
+                Some("all") | None => {}
+                Some(other) => bail!(
+                    "policy `{}` ({}:{}) names environments \"{other}\"\n  = help: `input_environments` is \"production\" or \"all\"",
+                    rule.qualified(),
+                    rule.file,
+                    rule.line
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `package` reads the inputs of an environment that is (or is not) `production`.
+    pub fn reads_environment(&self, package: &str, production: bool) -> bool {
+        production || !self.production_only.contains(package)
+    }
+
+    /// Whether any rule that makes findings reads the config of an environment that is (or is not) `production`.
+    pub fn reads_config_of(&self, production: bool) -> bool {
+        self.finding_rules()
+            .iter()
+            .any(|(r, _)| self.reads(&r.package, Category::Config) && self.reads_environment(&r.package, production))
+    }
+
     /// Whether `package` reads inputs of `category`.
     pub fn reads(&self, package: &str, category: Category) -> bool {
         self.kinds.get(package).is_none_or(|k| k.contains(&category))
@@ -338,6 +378,14 @@ impl Policies {
     /// that only such a rule needs (Helm, for Kubernetes objects) is skipped otherwise.
     pub fn wants(&self, category: Category) -> bool {
         self.finding_rules().iter().any(|(r, _)| self.reads(&r.package, category))
+    }
+
+    /// Whether a rule of the user's (not a built-in one) reads the config:
+    /// only then does its input carry `sources`.
+    pub fn user_reads_config(&self) -> bool {
+        self.finding_rules()
+            .iter()
+            .any(|(r, _)| !builtin::is_builtin(&r.file) && self.reads(&r.package, Category::Config))
     }
 
     /// Lay `data.myhealth` — the environment the next inputs are about, and
@@ -361,7 +409,7 @@ impl Policies {
     /// Policies of an engine already loaded, with its rules.
     #[cfg(test)]
     pub(crate) fn from_parts(engine: regorus::Engine, rules: Vec<Rule>, options: Options) -> Policies {
-        Policies { engine, rules, options, data: Vec::new(), kinds: BTreeMap::new() }
+        Policies { engine, rules, options, data: Vec::new(), kinds: BTreeMap::new(), production_only: BTreeSet::new() }
     }
 
     /// The rules that make findings, in the namespaces the options cover.
@@ -390,6 +438,26 @@ impl Policies {
             return Ok(None);
         }
         Ok(Some(serde_json::to_value(&v)?))
+    }
+
+    /// Every rule of `package` for the input set last, in one evaluation
+    /// (rules they share — `why`, `env` — evaluated once): by rule name,
+    /// those not defined left out. An error names the package.
+    pub(crate) fn eval_package(&mut self, package: &str) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        let results = self
+            .engine
+            .eval_query(format!("data.{package}"), false)
+            .map_err(|e| anyhow!("policy package `{package}` failed: {e}"))?;
+        let value = results.result.into_iter().next().and_then(|r| r.expressions.into_iter().next()).map(|e| e.value);
+        match value.map(|v| serde_json::to_value(&v)).transpose()? {
+            Some(serde_json::Value::Object(m)) => Ok(m),
+            _ => Ok(serde_json::Map::new()),
+        }
+    }
+
+    /// Whether `package` has `test_*` rules (evaluating it whole would run them).
+    pub(crate) fn has_tests(&self, package: &str) -> bool {
+        self.rules.iter().any(|r| r.package == package && r.name.starts_with("test_"))
     }
 
     /// The value of `rule` for `input` (`Undefined` when no body holds).

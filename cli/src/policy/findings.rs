@@ -110,18 +110,40 @@ pub fn evaluate(
     let mut out = Vec::new();
     let mut context: Option<Option<&str>> = None;
     for s in subjects {
-        let wanted: Vec<&(Rule, Level)> = rules.iter().filter(|(r, _)| p.reads(&r.package, s.category)).collect();
+        let prod = s.environment.as_deref().is_none_or(production);
+        let wanted: Vec<&(Rule, Level)> = rules
+            .iter()
+            .filter(|(r, _)| p.reads(&r.package, s.category) && p.reads_environment(&r.package, prod))
+            .collect();
         if wanted.is_empty() {
             continue;
         }
-        if context != Some(s.environment.as_deref()) {
+        // The built-in rules read no `data.myhealth`: laying it (which resets the engine's data) is for the user's.
+        let needs_context = wanted.iter().any(|(r, _)| !crate::policy::builtin::is_builtin(&r.file));
+        if needs_context && context != Some(s.environment.as_deref()) {
             p.in_context(s.environment.as_deref().map(|e| (e, production(e))))?;
             context = Some(s.environment.as_deref());
         }
         // Set once, read by every rule.
         p.set_input(Some(s.input.clone()));
-        for (rule, level) in wanted {
-            if let Some(v) = p.eval_set(rule)? {
+        // A package with several rules to read is evaluated whole, once
+        // (what its rules share is then worked out once); a rule alone, or
+        // one beside tests (a whole evaluation would run them), by itself.
+        let mut done: Vec<&str> = Vec::new();
+        for (rule, level) in &wanted {
+            if done.contains(&rule.package.as_str()) {
+                continue;
+            }
+            let siblings: Vec<&&(Rule, Level)> = wanted.iter().filter(|(r, _)| r.package == rule.package).collect();
+            if siblings.len() > 1 && !p.has_tests(&rule.package) {
+                done.push(&rule.package);
+                let mut values = p.eval_package(&rule.package)?;
+                for (r, l) in siblings {
+                    if let Some(v) = values.remove(&r.name) {
+                        out.extend(read(r, *l, s, v));
+                    }
+                }
+            } else if let Some(v) = p.eval_set(rule)? {
                 out.extend(read(rule, *level, s, v));
             }
         }
@@ -177,6 +199,9 @@ pub fn diagnostic(
             d.at(Some(s.span.clone())).key(s.path).label(label)
         }
         None => {
+            // A built-in default list has no elements in the file: the list is the setting.
+            let key =
+                crate::config::doc::key_path(&segments[..segments.len() - whole.min(segments.len().saturating_sub(1))]);
             let d = d
                 .at(env.name.span.clone())
                 .key(format!("environments.{}.{key}", f.environment))

@@ -72,15 +72,48 @@ fn insert(into: &mut Map<String, Value>, segments: &[String], value: Value) {
     }
 }
 
-/// Input 1 of every environment of `cfg`, as subjects.
-pub fn config_subjects(doc: &Doc<'_>, text: &str, file: &str, cfg: &Config) -> Vec<Subject> {
+/// [`config`] without `sources` (empty): what the built-in rules read,
+/// made without locating every key in the file — most of the input's cost.
+fn settings_only(env: &Environment) -> ConfigInput {
+    let mut settings = Map::new();
+    for (k, v) in keys::flatten(env) {
+        if let Ok(segments) = parse_key_path(&k) {
+            insert(&mut settings, &segments, keys::redacted(&v));
+        }
+    }
+    ConfigInput {
+        kind: "config".into(),
+        environment: env.name.value.clone(),
+        production: env.production.value,
+        settings,
+        sources: BTreeMap::new(),
+    }
+}
+
+/// Input 1 of every environment of `cfg` some policy reads (`read`: not
+/// one a production-only package alone would skip), as subjects; with `sources`
+/// only when given the config's source (`full`: its parse, text and name) —
+/// when a policy of the user's reads the config (the built-in rules read
+/// only `settings`).
+pub fn config_subjects(
+    full: Option<(&Doc<'_>, &str, &str)>,
+    cfg: &Config,
+    read: &dyn Fn(&Environment) -> bool,
+) -> Vec<Subject> {
     cfg.environments
         .iter()
-        .map(|env| Subject {
-            category: Category::Config,
-            environment: Some(env.name.value.clone()),
-            input: serde_json::to_value(config(doc, text, file, env)).expect("the config input serializes"),
-            origin: Origin::Config,
+        .filter(|env| read(env))
+        .map(|env| {
+            let input = match full {
+                Some((doc, text, file)) => config(doc, text, file, env),
+                None => settings_only(env),
+            };
+            Subject {
+                category: Category::Config,
+                environment: Some(env.name.value.clone()),
+                input: serde_json::to_value(input).expect("the config input serializes"),
+                origin: Origin::Config,
+            }
         })
         .collect()
 }

@@ -83,14 +83,36 @@ pub fn check(
     more: Vec<subject::Subject>,
     driver: Option<findings::Driver<'_>>,
 ) -> anyhow::Result<Checked> {
-    let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
-    let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
+    let mut subjects = config_subjects(p, source, cfg)?;
     subjects.extend(more);
     let mut out = Checked::default();
-    for (f, d) in diagnostics(p, &doc, source, cfg, &subjects, driver)? {
+    for (f, d) in diagnostics(p, source, cfg, &subjects, driver)? {
         if builtin::is_builtin(&f.file) { out.builtin.push(d) } else { out.user.push(d) }
     }
     Ok(out)
+}
+
+/// The config's inputs, with `sources` when a user's policy reads them
+/// (locating every key in the file is most of an input's cost; the
+/// built-in rules read only `settings`).
+fn config_subjects(
+    p: &Policies,
+    source: &crate::diagnostics::Source,
+    cfg: &crate::config::Config,
+) -> anyhow::Result<Vec<subject::Subject>> {
+    // An input no policy reads is not made (a production-only package skips the others).
+    let (all, production) = (p.reads_config_of(false), p.reads_config_of(true));
+    let read = |e: &crate::config::model::Environment| if e.production.value { production } else { all };
+    Ok(if p.user_reads_config() {
+        let doc = parse(source)?;
+        input::config_subjects(Some((&doc, &source.text, &source.name)), cfg, &read)
+    } else {
+        input::config_subjects(None, cfg, &read)
+    })
+}
+
+fn parse(source: &crate::diagnostics::Source) -> anyhow::Result<crate::config::doc::Doc<'_>> {
+    crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))
 }
 
 /// The findings of `p` over `subjects` alone (a plan's), as diagnostics.
@@ -100,13 +122,12 @@ pub fn check_only(
     cfg: &crate::config::Config,
     subjects: &[subject::Subject],
 ) -> anyhow::Result<Vec<crate::diagnostics::Diagnostic>> {
-    let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
-    Ok(diagnostics(p, &doc, source, cfg, subjects, None)?.into_iter().map(|(_, d)| d).collect())
+    Ok(diagnostics(p, source, cfg, subjects, None)?.into_iter().map(|(_, d)| d).collect())
 }
 
+/// The findings, each with its diagnostic (the config parsed for them only when there are any).
 fn diagnostics(
     p: &mut Policies,
-    doc: &crate::config::doc::Doc<'_>,
     source: &crate::diagnostics::Source,
     cfg: &crate::config::Config,
     subjects: &[subject::Subject],
@@ -114,10 +135,14 @@ fn diagnostics(
 ) -> anyhow::Result<Vec<(findings::Finding, crate::diagnostics::Diagnostic)>> {
     let production = |e: &str| cfg.env(e).is_some_and(|e| e.production.value);
     let found = findings::evaluate(p, subjects, &production)?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc = parse(source)?;
     Ok(found
         .into_iter()
         .map(|f| {
-            let d = findings::diagnostic(&f, (doc, &source.text, &source.name), cfg, driver);
+            let d = findings::diagnostic(&f, (&doc, &source.text, &source.name), cfg, driver);
             (f, d)
         })
         .collect())
@@ -131,11 +156,9 @@ pub fn review_findings(
     cfg: &crate::config::Config,
     more: Vec<subject::Subject>,
 ) -> anyhow::Result<Vec<review::Found>> {
-    let doc = crate::config::doc::Doc::parse(&source.text).map_err(|_| anyhow!("`{}` does not parse", source.name))?;
-    let mut subjects = input::config_subjects(&doc, &source.text, &source.name, cfg);
+    let mut subjects = config_subjects(p, source, cfg)?;
     subjects.extend(more);
-    let (found, diagnostics): (Vec<_>, Vec<_>) =
-        diagnostics(p, &doc, source, cfg, &subjects, None)?.into_iter().unzip();
+    let (found, diagnostics): (Vec<_>, Vec<_>) = diagnostics(p, source, cfg, &subjects, None)?.into_iter().unzip();
     Ok(review::found(&found, &diagnostics, source))
 }
 

@@ -428,7 +428,7 @@ pub fn provenance(doc: &Doc<'_>, text: &str, file: &str, env: &Environment) -> V
 }
 
 /// `v` with credential-shaped text in its strings masked.
-fn redacted(v: &Value) -> Value {
+pub fn redacted(v: &Value) -> Value {
     match v {
         Value::String(s) => Value::String(crate::redact::Redactor.apply(s).into_owned()),
         Value::Array(a) => Value::Array(a.iter().map(redacted).collect()),

@@ -15,6 +15,9 @@ package myhealth.builtin.production
 # Only the config input (one environment of myhealth.toml).
 input_kinds := {"config"}
 
+# Every rule is about a production environment: the others' inputs are not made.
+input_environments := "production"
+
 # Every EKS control-plane log type, in AWS's order.
 eks_log_types := ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -55,10 +58,12 @@ deny_rds_backup_retention contains {
 
 # The Kubernetes API is not open to the whole internet: each `/0` block
 # of the allow-list, at that element of the list (at the environment's
-# table when the list is the built-in default: nothing in the file to point at).
+# table when the list is the built-in default: nothing in the file to point
+# at). It reads `settings` only, never `sources`: the built-ins' input is
+# made without them (`policy::input`).
 deny_eks_public_endpoint contains {
 	"msg": sprintf("policy: %s but its Kubernetes API endpoint is open to the whole internet (`%s`)", [why, cidr]),
-	"key": cidr_key(i),
+	"key": sprintf("eks.public_access_cidrs.%d", [i]),
 	"help": sprintf("list your office/VPN CIDRs in `[environments.%s.eks] public_access_cidrs`, or set `endpoint_public_access = false`", [env]),
 } if {
 	input.production
@@ -66,10 +71,6 @@ deny_eks_public_endpoint contains {
 	some i, cidr in input.settings.eks.public_access_cidrs
 	regex.match(`/0+$`, cidr)
 }
-
-cidr_key(_) := "eks.public_access_cidrs" if input.sources["eks.public_access_cidrs"].layer == "built-in"
-
-cidr_key(i) := sprintf("eks.public_access_cidrs.%d", [i]) if input.sources["eks.public_access_cidrs"].layer != "built-in"
 
 # Every control-plane log type: the audit trail of who changed the cluster.
 deny_eks_log_types contains {
