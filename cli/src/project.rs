@@ -135,7 +135,6 @@ impl Project {
         text: String,
         tree: impl FnOnce() -> anyhow::Result<crate::tree::Tree>,
     ) -> anyhow::Result<Option<Report>> {
-        use crate::policy::subject::Category;
         let warnings = cfg.warnings.clone();
         let dir = crate::policy::locate(args.dir.as_deref(), &self.root)?;
         let source = Source { name: self.display.clone(), text };
@@ -143,7 +142,7 @@ impl Project {
             Ok(p) => p,
             Err(wrong) => return Err(Report { source, diagnostics: config::tidy(wrong) }.into()),
         };
-        let found = if Category::ALL.into_iter().any(|c| c.rendered() && policies.wants(c)) {
+        let found = if policies.wants_rendered() {
             let tree = tree()?;
             let rendered = self.rendered_subjects(cfg, &tree, &|c| policies.wants(c))?;
             let (templates, opts) =

@@ -150,6 +150,17 @@ pub fn compare(old: &[Object], new: &[Object]) -> Vec<ObjectChange> {
     out
 }
 
+/// The Helm part of `tree` (the chart and each environment's values)
+/// written under `dir`, for `helm template` to read.
+pub fn write_helm(tree: &crate::tree::Tree, dir: &Path) -> anyhow::Result<()> {
+    for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("helm/")) {
+        let dest = dir.join(path);
+        std::fs::create_dir_all(dest.parent().expect("a file has a directory"))?;
+        std::fs::write(dest, bytes)?;
+    }
+    Ok(())
+}
+
 /// What a change does to every environment's release: the chart and values
 /// of `old` (the tree committed at the base) and `new` (rendered now), each
 /// rendered by Helm with that side's release name and namespace. An
@@ -161,17 +172,9 @@ pub fn release_changes(
     new: &crate::tree::Tree,
 ) -> anyhow::Result<BTreeMap<String, Vec<ObjectChange>>> {
     let scratch = tempfile::tempdir()?;
-    let write = |tree: &crate::tree::Tree, dir: &Path| -> anyhow::Result<()> {
-        for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("helm/")) {
-            let dest = dir.join(path);
-            std::fs::create_dir_all(dest.parent().expect("a file has a directory"))?;
-            std::fs::write(dest, bytes)?;
-        }
-        Ok(())
-    };
     let (a, b) = (scratch.path().join("base"), scratch.path().join("head"));
-    write(old, &a)?;
-    write(new, &b)?;
+    write_helm(old, &a)?;
+    write_helm(new, &b)?;
     let side = |dir: &Path, cfg: Option<&crate::config::Config>, env: &str| -> anyhow::Result<Vec<Object>> {
         let Some(cfg) = cfg else { return Ok(Vec::new()) };
         let Some(e) = cfg.env(env) else { return Ok(Vec::new()) };

@@ -218,11 +218,7 @@ fn argocd(tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
 /// object keeps the chart template it came from (Helm's `# Source:` line).
 fn chart(cfg: &Config, tree: &Tree, shown: &Shown<'_>) -> anyhow::Result<Vec<Subject>> {
     let scratch = tempfile::tempdir()?;
-    for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("helm/")) {
-        let dest = scratch.path().join(path);
-        std::fs::create_dir_all(dest.parent().expect("a file has a directory"))?;
-        std::fs::write(dest, bytes)?;
-    }
+    manifests::write_helm(tree, scratch.path())?;
     let chart = scratch.path().join(names::CHART_DIR);
     let chart_name =
         Path::new(names::CHART_DIR).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -369,6 +369,12 @@ impl Policies {
             .any(|(r, _)| self.reads(&r.package, Category::Config) && self.reads_environment(&r.package, production))
     }
 
+    /// Whether any rule that makes findings reads the rendered platform
+    /// (which must then be rendered, with Helm for Kubernetes objects).
+    pub fn wants_rendered(&self) -> bool {
+        Category::ALL.into_iter().any(|c| c.rendered() && self.wants(c))
+    }
+
     /// Whether `package` reads inputs of `category`.
     pub fn reads(&self, package: &str, category: Category) -> bool {
         self.kinds.get(package).is_none_or(|k| k.contains(&category))

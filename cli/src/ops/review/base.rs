@@ -121,7 +121,6 @@ impl Base {
         cfg: &Config,
         args: &crate::args::PolicyArgs,
     ) -> anyhow::Result<Option<crate::policy::review::Changes>> {
-        use crate::policy::subject::Category;
         let dir = crate::policy::locate(args.dir.as_deref(), &p.root)?;
         let side = |c: &Config, text: &str, tree: &Tree| -> anyhow::Result<Vec<crate::policy::review::Found>> {
             let mut policies = match crate::policy::load_for(dir.as_deref(), args.options(), c)? {
@@ -134,7 +133,7 @@ impl Base {
                     }
                 ),
             };
-            let rendered = if Category::ALL.into_iter().any(|k| k.rendered() && policies.wants(k)) {
+            let rendered = if policies.wants_rendered() {
                 p.rendered_subjects(c, tree, &|k| policies.wants(k))?
             } else {
                 Vec::new()
